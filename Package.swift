@@ -1,0 +1,75 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// BEGIN GENERATED TEAM PLUGINS. GENERATED FILE. DO NOT EDIT! Run `make generate`.
+let teamPlugins: [String] = []
+// END GENERATED TEAM PLUGINS
+
+/// Built-in plugins: one target each under `Plugins/<Name>`, module `<Name>Plugin`.
+let builtInPlugins: [(name: String, dependencies: [Target.Dependency])] = [
+    ("Transfer", ["TMEOpsSSH"]),
+    ("Image", ["TMEOpsArchive"]),
+    ("Schema", ["TMEOpsPostgres"]),
+    ("Backup", []),
+    ("Validate", []),
+    ("Swap", ["TransferPlugin", "ImagePlugin", "SchemaPlugin", "BackupPlugin", "ValidatePlugin"]),
+]
+
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+
+func pluginTarget(_ name: String, _ extra: [Target.Dependency], exclude: [String] = []) -> Target {
+    .target(name: "\(name)Plugin", dependencies: ["TMEOpsCore", argumentParser, logging] + extra, path: "Plugins/\(name)",
+            exclude: exclude)
+}
+
+func pluginTestTarget(_ name: String) -> Target {
+    .testTarget(name: "\(name)PluginTests", dependencies: [.target(name: "\(name)Plugin"), "TMEOpsCore", "TMEOpsTestSupport"],
+                path: "Tests/Plugins/\(name)PluginTests")
+}
+
+let allPlugins = builtInPlugins.map(\.name) + teamPlugins
+
+let package = Package(
+    name: "tmeops",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "tmeops", targets: ["tmeops"]),
+        .library(name: "TMEOpsCore", targets: ["TMEOpsCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // C libraries, found through pkg-config; the providers tell SwiftPM which Debian package to suggest.
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CLibSSH2", pkgConfig: "libssh2", providers: [.apt(["libssh2-1-dev"])]),
+        .systemLibrary(name: "CLibArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+
+        // Service modules: one owning Swift wrapper per C library.
+        .target(name: "TMEOpsSSH", dependencies: ["CLibSSH2"]),
+        .target(name: "TMEOpsPostgres", dependencies: ["CLibPQ"]),
+        .target(name: "TMEOpsArchive", dependencies: ["CLibArchive"]),
+
+        // The host: plugin contract, registry, config, logging, output, redaction.
+        .target(name: "TMEOpsCore", dependencies: [
+            argumentParser, logging, .product(name: "Yams", package: "Yams"),
+            "TMEOpsSSH", "TMEOpsPostgres", "TMEOpsArchive",
+        ]),
+
+        // The thin executable: the composition root.
+        .executableTarget(name: "tmeops", dependencies: ["TMEOpsCore", argumentParser] + allPlugins.map { .target(name: "\($0)Plugin") }),
+
+        .target(name: "TMEOpsTestSupport", dependencies: ["TMEOpsCore", logging], path: "Tests/TMEOpsTestSupport"),
+        .testTarget(name: "TMEOpsCoreTests", dependencies: ["TMEOpsCore", "TMEOpsTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TMEOpsTestSupport", "tmeops"]),
+        .testTarget(name: "SandboxIntegrationTests", dependencies: ["TMEOpsTestSupport", "TMEOpsCore"]),
+    ]
+        + builtInPlugins.map { pluginTarget($0.name, $0.dependencies) }
+        + builtInPlugins.map { pluginTestTarget($0.name) }
+        + teamPlugins.map { pluginTarget($0, [], exclude: ["plugin.yml"]) }
+        + teamPlugins.map { pluginTestTarget($0) },
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,51 @@
+import TMEOpsCore
+
+/// `build`: how the app image is built and what it must (not) contain.
+public struct BuildConfig: ConfigSection, Equatable {
+    public static let key = "build"
+    public static let scope = ConfigScope.root
+    public static let summary = "Build context, Dockerfile, platform, args, required paths and forbidden globs."
+
+    public var context: String
+    public var dockerfile: String
+    public var platform: String?
+    public var args: [String: String]
+    public var require: [String]
+    public var forbid: [String]
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case context, dockerfile, platform, args, require, forbid
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        context = try c.decode(.context, default: ".")
+        dockerfile = try c.decode(.dockerfile, default: "Dockerfile")
+        platform = try c.decodeIfPresent(String.self, forKey: .platform)
+        if let platform, platform.split(separator: "/").count < 2 {
+            throw c.invalid(.platform, "'\(platform)' is not a platform; write OS/ARCH such as linux/amd64")
+        }
+        args = try c.decode(.args, default: [:])
+        require = try c.decode(.require, default: [])
+        forbid = try c.decode(.forbid, default: [])
+    }
+}
+
+/// `environments.<name>.docker`: where the environment's Docker engine listens.
+public struct DockerConfig: ConfigSection, Equatable {
+    public static let key = "docker"
+    public static let scope = ConfigScope.environment
+    public static let summary = "The Docker engine's socket on the environment's host."
+
+    public var socket: String
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case socket
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        socket = try c.decode(.socket, default: "/var/run/docker.sock")
+        guard socket.hasPrefix("/") else { throw c.invalid(.socket, "'\(socket)' must be an absolute path on the host") }
+    }
+}

@@ -1,0 +1,24 @@
+import ArgumentParser
+import TMEOpsCore
+
+/// Image build, save, verify and delta push through the Docker Engine API and libarchive.
+public enum ImagePlugin: Plugin {
+    public static let description = PluginDescription(
+        id: "image",
+        summary: "Build, save, verify and push images through the Docker Engine API (no docker CLI).",
+        examples: [
+            PluginExample("tmeops image build", "Build from build.context, tagged IMAGE:YYYYMMDD-HHMMSS and IMAGE:latest."),
+            PluginExample("tmeops image push -e production", "Send only the layers the server lacks, streamed into its Docker engine over SSH."),
+            PluginExample("tmeops image verify tme-portal-server:latest", "Check build.require paths exist and build.forbid globs do not."),
+        ])
+
+    public static let commands: [any ParsableCommand.Type] = [PlannedCommand<ImageSpec>.self]
+    public static let configSections: [any ConfigSection.Type] = [BuildConfig.self, DockerConfig.self]
+}
+
+enum ImageSpec: PlannedCommandSpec {
+    static let name = "image"
+    static let abstract = "Build, save, inspect, verify, push, back-up-tag and prune images."
+    static let subcommands = ["build", "save", "inspect", "verify", "push", "tag-backup", "prune"]
+    static let issue = 4
+}

@@ -1,0 +1,55 @@
+import TMEOpsCore
+
+/// `migrations`: where the numbered SQL migrations live.
+public struct MigrationsConfig: ConfigSection, Equatable {
+    public static let key = "migrations"
+    public static let scope = ConfigScope.root
+    public static let summary = "Folder of NNN_name.sql migration files."
+
+    public var dir: String
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case dir
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        dir = try c.decode(.dir, default: "database/migrations")
+    }
+}
+
+/// `environments.<name>.database`: a URL (development), or the database container on the host.
+public struct DatabaseConfig: ConfigSection, Equatable {
+    public static let key = "database"
+    public static let scope = ConfigScope.environment
+    public static let summary = "Database URL, or container, user, name and password on the host."
+
+    public var url: String?
+    public var container: String?
+    public var user: String?
+    public var name: String?
+    public var password: String?
+    public var port: Int
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case url, container, user, name, password, port
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        url = try c.decodeIfPresent(String.self, forKey: .url)
+        container = try c.decodeIfPresent(String.self, forKey: .container)
+        user = try c.decodeIfPresent(String.self, forKey: .user)
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        password = try c.decodeIfPresent(String.self, forKey: .password)
+        port = try c.decode(.port, default: 5432)
+        if let url, !(url.hasPrefix("postgresql://") || url.hasPrefix("postgres://")) {
+            throw c.invalid(.url, "expected a postgresql:// URL")
+        }
+        if url == nil {
+            guard container != nil else { throw c.invalid(.container, "set either url (a postgresql:// URL) or container, user and name") }
+            guard user != nil else { throw c.invalid(.user, "a database reached through its container needs user") }
+            guard name != nil else { throw c.invalid(.name, "a database reached through its container needs name") }
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import ArgumentParser
+import TMEOpsCore
+
+/// Schema snapshots, drift diffs, hazard-annotated plans and a migration ledger with tested proofs (libpq).
+public enum SchemaPlugin: Plugin {
+    public static let description = PluginDescription(
+        id: "schema",
+        summary: "Schema snapshots, drift diffs, sync plans and proven migrations (libpq).",
+        examples: [
+            PluginExample("tmeops schema diff --from development --to production", "Report missing columns, differing CHECK constraints and missing indexes; exit 3 on drift."),
+            PluginExample("tmeops migrate status -e production", "List applied and pending migrations from database/migrations."),
+            PluginExample("tmeops migrate test -e production", "Apply pending migrations to a staging copy and record a proof."),
+        ])
+
+    public static let commands: [any ParsableCommand.Type] = [PlannedCommand<SchemaSpec>.self, PlannedCommand<MigrateSpec>.self]
+    public static let configSections: [any ConfigSection.Type] = [MigrationsConfig.self, DatabaseConfig.self]
+}
+
+enum SchemaSpec: PlannedCommandSpec {
+    static let name = "schema"
+    static let abstract = "Snapshot, dump, diff and plan database schemas."
+    static let subcommands = ["snapshot", "dump", "diff", "plan"]
+    static let issue = 5
+}
+
+enum MigrateSpec: PlannedCommandSpec {
+    static let name = "migrate"
+    static let abstract = "Inspect, write, adopt, test and apply migrations."
+    static let subcommands = ["status", "new", "adopt", "test", "apply"]
+    static let issue = 5
+}

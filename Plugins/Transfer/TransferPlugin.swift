@@ -1,0 +1,31 @@
+import ArgumentParser
+import TMEOpsCore
+
+/// SSH sessions, remote commands and verified file transfer over libssh2.
+public enum TransferPlugin: Plugin {
+    public static let description = PluginDescription(
+        id: "transfer",
+        summary: "SSH sessions, remote commands and verified file transfer (libssh2).",
+        examples: [
+            PluginExample("tmeops ssh check -e production", "Connect, verify the host key, and report the user, OS, Docker version and free disk."),
+            PluginExample("tmeops ssh exec -e production -- df -h /", "Run one command on the host; its exit status becomes tmeops's."),
+            PluginExample("tmeops transfer put release.tar /home/tme-user/release.tar -e production --resume", "Upload, resuming a .part file, renamed only once the SHA-256 matches."),
+        ])
+
+    public static let commands: [any ParsableCommand.Type] = [PlannedCommand<SSHSpec>.self, PlannedCommand<TransferSpec>.self]
+    public static let configSections: [any ConfigSection.Type] = [SSHConfig.self]
+}
+
+enum SSHSpec: PlannedCommandSpec {
+    static let name = "ssh"
+    static let abstract = "Check the SSH connection to an environment's host, or run a command there."
+    static let subcommands = ["check", "exec -- ARGV..."]
+    static let issue = 3
+}
+
+enum TransferSpec: PlannedCommandSpec {
+    static let name = "transfer"
+    static let abstract = "Upload or download files with SHA-256 verification and resume."
+    static let subcommands = ["put LOCAL REMOTE", "get REMOTE LOCAL"]
+    static let issue = 3
+}

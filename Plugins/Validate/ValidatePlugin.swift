@@ -1,0 +1,40 @@
+import ArgumentParser
+import TMEOpsCore
+
+/// Health waits, smoke checks, log scans and database checks at every deploy gate.
+public enum ValidatePlugin: Plugin {
+    public static let description = PluginDescription(
+        id: "validate",
+        summary: "Health waits, smoke checks, log scans and database checks.",
+        examples: [
+            PluginExample("tmeops validate -e production", "Run the Phase 5 checklist against production; exit 3 on any failure."),
+            PluginExample("tmeops logs -e production --errors --since 1h", "Container log lines matching validate.log_errors."),
+            PluginExample("tmeops preflight -e production", "Check config, SSH, lock, production health and disk before a deploy."),
+        ])
+
+    public static let commands: [any ParsableCommand.Type] = [
+        PlannedCommand<ValidateSpec>.self, PlannedCommand<PreflightSpec>.self, PlannedCommand<LogsSpec>.self,
+    ]
+    public static let configSections: [any ConfigSection.Type] = [HealthConfig.self, ValidateConfig.self]
+}
+
+enum ValidateSpec: PlannedCommandSpec {
+    static let name = "validate"
+    static let abstract = "Run health, smoke, log and database checks against an environment."
+    static let subcommands = ["health"]
+    static let issue = 7
+}
+
+enum PreflightSpec: PlannedCommandSpec {
+    static let name = "preflight"
+    static let abstract = "Check that an environment is ready for a deploy."
+    static let subcommands: [String] = []
+    static let issue = 7
+}
+
+enum LogsSpec: PlannedCommandSpec {
+    static let name = "logs"
+    static let abstract = "Show container logs, optionally only the configured error patterns."
+    static let subcommands: [String] = []
+    static let issue = 7
+}

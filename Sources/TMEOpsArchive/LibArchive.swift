@@ -1,0 +1,11 @@
+import CLibArchive
+
+/// Facts about the linked libarchive. Issue #4 grows this module into the archive reader and writer.
+public enum LibArchive {
+    /// The libarchive version, e.g. `3.6.2`.
+    public static var version: String {
+        guard let cString = archive_version_string() else { return "unknown" }
+        let full = String(cString: cString)  // "libarchive 3.6.2"
+        return full.split(separator: " ").last.map(String.init) ?? full
+    }
+}

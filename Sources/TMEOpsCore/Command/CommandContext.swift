@@ -1,0 +1,108 @@
+import Foundation
+import Logging
+
+/// What a command is handed instead of reaching for globals: config, logger, output, flags, and the
+/// factories that reach the outside world. Tests build one with their own sinks and environment.
+public struct CommandContext: Sendable {
+    public let options: GlobalOptions
+    /// The process environment as the command sees it.
+    public let environment: [String: String]
+    /// The directory relative paths are resolved against.
+    public let workingDirectory: URL
+    public let logger: Logger
+    public let output: Output
+    /// Where diagnostics and prompts go (standard error).
+    public let errorSink: TextSink
+    public let redactor: Redactor
+    public let registry: PluginRegistry
+    public let services: ServiceFactories
+
+    public init(options: GlobalOptions, environment: [String: String], workingDirectory: URL, logger: Logger,
+                output: Output, errorSink: TextSink, redactor: Redactor, registry: PluginRegistry, services: ServiceFactories = .unavailable) {
+        self.options = options
+        self.environment = environment
+        self.workingDirectory = workingDirectory
+        self.logger = logger
+        self.output = output
+        self.errorSink = errorSink
+        self.redactor = redactor
+        self.registry = registry
+        self.services = services
+    }
+
+    public var dryRun: Bool { options.dryRun }
+    public var assumeYes: Bool { options.yes }
+    public var json: Bool { options.json }
+
+    /// The config path the operator chose: `--config`, else `$TMEOPS_CONFIG`, else `tmeops.yml`.
+    public var configPath: String { options.config ?? environment["TMEOPS_CONFIG"] ?? "tmeops.yml" }
+
+    /// The absolute config location.
+    public var configURL: URL { ConfigLoader.resolve(configPath, in: workingDirectory) }
+
+    /// The environment name the operator chose: `-e/--env`, else `$TMEOPS_ENV`.
+    public var environmentName: String? {
+        if let name = options.environment, !name.isEmpty { return name }
+        if let name = environment["TMEOPS_ENV"], !name.isEmpty { return name }
+        return nil
+    }
+
+    /// Loads and checks the config, decoding the selected environments.
+    public func loadConfig(selecting selection: EnvironmentSelection? = nil) throws -> LoadedConfig {
+        let loader = ConfigLoader(sections: registry.configSections, processEnvironment: environment, redactor: redactor)
+        let chosen = selection ?? environmentName.map(EnvironmentSelection.named) ?? .none
+        return try loader.load(path: configPath, relativeTo: workingDirectory, selecting: chosen)
+    }
+
+    /// The config and the environment this command acts on; a usage error when none was chosen.
+    public func loadEnvironment() throws -> (config: LoadedConfig, environment: EnvironmentConfig) {
+        guard let name = environmentName else {
+            let config = try? loadConfig(selecting: EnvironmentSelection.none)
+            let names = config.map { " Environments in \($0.displayPath): \($0.environmentNames.joined(separator: ", "))." } ?? ""
+            throw TMEOpsError.usage("this command acts on one environment; pass -e NAME or set TMEOPS_ENV.\(names)")
+        }
+        let config = try loadConfig(selecting: .named(name))
+        return (config, try config.environment(name))
+    }
+
+    /// A copy whose logger carries `key=value` on every line (e.g. the environment or the step).
+    public func with(_ key: String, _ value: String) -> CommandContext {
+        var logger = self.logger
+        logger[metadataKey: key] = .string(value)
+        return CommandContext(options: options, environment: environment, workingDirectory: workingDirectory, logger: logger,
+                              output: output, errorSink: errorSink, redactor: redactor, registry: registry, services: services)
+    }
+}
+
+/// A live connection a factory hands out; the command closes it when done.
+public protocol ServiceConnection: AnyObject, Sendable {
+    func close() throws
+}
+
+/// Factories for the connections commands need, one call per host so that a command can hold
+/// several. Later issues fill them; until then each says which issue brings it.
+public struct ServiceFactories: Sendable {
+    /// Opens an SSH session to an environment's host (issue #3).
+    public var ssh: @Sendable (EnvironmentConfig) throws -> any ServiceConnection
+    /// Connects to an environment's Docker engine (issue #4).
+    public var docker: @Sendable (EnvironmentConfig) throws -> any ServiceConnection
+    /// Connects to an environment's PostgreSQL database (issue #5).
+    public var postgres: @Sendable (EnvironmentConfig) throws -> any ServiceConnection
+
+    public init(
+        ssh: @escaping @Sendable (EnvironmentConfig) throws -> any ServiceConnection,
+        docker: @escaping @Sendable (EnvironmentConfig) throws -> any ServiceConnection,
+        postgres: @escaping @Sendable (EnvironmentConfig) throws -> any ServiceConnection
+    ) {
+        self.ssh = ssh
+        self.docker = docker
+        self.postgres = postgres
+    }
+
+    /// No service is wired yet: each factory fails with a message naming what is missing.
+    public static let unavailable = ServiceFactories(
+        ssh: { _ in throw TMEOpsError("the SSH client is not built yet (issue #3)") },
+        docker: { _ in throw TMEOpsError("the Docker Engine client is not built yet (issue #4)") },
+        postgres: { _ in throw TMEOpsError("the PostgreSQL client is not built yet (issue #5)") }
+    )
+}

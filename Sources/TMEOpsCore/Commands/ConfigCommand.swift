@@ -1,0 +1,108 @@
+import ArgumentParser
+import Foundation
+import Yams
+
+/// `tmeops config`: check and show `tmeops.yml`.
+public struct ConfigCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "config",
+        abstract: "Check tmeops.yml or show it resolved, with secrets redacted.",
+        subcommands: [ConfigCheckCommand.self, ConfigShowCommand.self])
+
+    public init() {}
+}
+
+/// `tmeops config check`: decode and validate; exit 2 with `file:line:column` on the first problem.
+public struct ConfigCheckCommand: TMEOpsCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Validate tmeops.yml (every environment, or the one chosen with -e).",
+        discussion: """
+            Exits 0 when the file is valid and 2 on the first problem, which is reported as \
+            FILE:LINE:COLUMN: KEY: MESSAGE.
+
+            Examples:
+              tmeops config check
+              tmeops config check -e production
+              tmeops --config deploy/tmeops.yml config check --json
+            """)
+
+    @OptionGroup public var globals: GlobalOptions
+
+    public init() {}
+
+    struct Report: Encodable {
+        let file: String
+        let valid: Bool
+        let app: String
+        let image: String
+        let environments: [String]
+        let checked: [String]
+    }
+
+    public func run(_ context: CommandContext) async throws {
+        let selection = context.environmentName.map(EnvironmentSelection.named) ?? .all
+        let config = try context.loadConfig(selecting: selection)
+        let checked = config.environmentNames.filter { config.environments[$0] != nil }
+        let report = Report(file: config.displayPath, valid: true, app: config.app, image: config.image, environments: config.environmentNames, checked: checked)
+        if context.json {
+            try context.output.writeJSON(report)
+        } else {
+            context.output.line("\(context.output.green("✓")) \(config.displayPath) is valid: app \(config.app), image \(config.image); checked \(checked.count == 1 ? "environment" : "environments") \(checked.joined(separator: ", "))")
+        }
+    }
+}
+
+/// `tmeops config show`: the resolved config (interpolated, defaults filled in), secrets masked.
+public struct ConfigShowCommand: TMEOpsCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "Print the resolved config with defaults filled in and every secret redacted.",
+        discussion: """
+            With -e, shows that environment only. Secrets (passwords, tokens, URL passwords and every \
+            value from .tmeops/secrets.env) are printed as ********.
+
+            Examples:
+              tmeops config show -e production
+              tmeops config show -e production --json
+            """)
+
+    @OptionGroup public var globals: GlobalOptions
+
+    public init() {}
+
+    public func run(_ context: CommandContext) async throws {
+        let selection = context.environmentName.map(EnvironmentSelection.named) ?? .all
+        let config = try context.loadConfig(selecting: selection)
+        let document = ResolvedConfigDocument(config: config)
+        if context.json {
+            try context.output.writeJSON(document)
+        } else {
+            let yaml = try YAMLEncoder().encode(document)
+            context.output.line("# \(config.displayPath), resolved; secrets shown as \(Redactor.mask)")
+            context.output.sink.write(context.redactor.redact(yaml))
+        }
+    }
+}
+
+/// The resolved config in file order, for `config show`.
+struct ResolvedConfigDocument: Encodable {
+    let config: LoadedConfig
+
+    func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: AnyKey.self)
+        try container.encode(config.app, forKey: AnyKey(stringValue: "app"))
+        try container.encode(config.image, forKey: AnyKey(stringValue: "image"))
+        for (key, section) in config.rootSections {
+            try container.encode(section, forKey: AnyKey(stringValue: key))
+        }
+        var environments = container.nestedContainer(keyedBy: AnyKey.self, forKey: AnyKey(stringValue: "environments"))
+        for name in config.environmentNames {
+            guard let environment = config.environments[name] else { continue }
+            var sections = environments.nestedContainer(keyedBy: AnyKey.self, forKey: AnyKey(stringValue: name))
+            for (key, section) in environment.sections {
+                try sections.encode(section, forKey: AnyKey(stringValue: key))
+            }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+
+/// Where text goes: standard output, standard error, or a buffer a test reads back.
+public protocol TextSink: AnyObject, Sendable {
+    func write(_ text: String)
+    /// Whether the sink is an interactive terminal (colours and progress bars only then).
+    var isTerminal: Bool { get }
+}
+
+/// A sink writing to a file descriptor, unbuffered so log lines and results interleave in order.
+public final class FileDescriptorSink: TextSink, @unchecked Sendable {
+    public static let standardOutput = FileDescriptorSink(fd: STDOUT_FILENO)
+    public static let standardError = FileDescriptorSink(fd: STDERR_FILENO)
+
+    private let fd: Int32
+    private let lock = NSLock()
+    public let isTerminal: Bool
+
+    public init(fd: Int32) {
+        self.fd = fd
+        self.isTerminal = isatty(fd) == 1
+    }
+
+    public func write(_ text: String) {
+        lock.withLock {
+            var bytes = Array(text.utf8)
+            var offset = 0
+            while offset < bytes.count {
+                let written = bytes.withUnsafeMutableBytes { raw in
+                    Foundation.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                }
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return  // A closed pipe: nobody is reading, so there is nobody to tell.
+                }
+                offset += written
+            }
+            bytes.removeAll()
+        }
+    }
+}
+
+/// A sink that keeps what is written, for tests.
+public final class BufferSink: TextSink, @unchecked Sendable {
+    private let lock = NSLock()
+    private var buffer = ""
+    public let isTerminal: Bool
+
+    public init(isTerminal: Bool = false) { self.isTerminal = isTerminal }
+
+    public func write(_ text: String) { lock.withLock { buffer += text } }
+
+    public var text: String { lock.withLock { buffer } }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import Logging
+import TMEOpsCore
+
+/// A command context for tests: its own registry, a temporary working folder, and buffers in place of
+/// standard output and error.
+public final class TestHarness: @unchecked Sendable {
+    public let registry = PluginRegistry()
+    public let directory: URL
+    public let stdout = BufferSink()
+    public let stderr = BufferSink()
+    public let redactor = Redactor()
+    public var environment: [String: String]
+    public var options: GlobalOptions
+
+    /// - Parameter arguments: global flags, as on a command line (`["--json", "-e", "production"]`).
+    public init(registering plugins: [any Plugin.Type] = [], environment: [String: String] = [:], arguments: [String] = []) throws {
+        directory = try TemporaryDirectory.make()
+        self.environment = environment
+        options = try GlobalOptions.parse(arguments)
+        for plugin in plugins { try registry.register(plugin, origin: .builtIn) }
+    }
+
+    deinit { try? FileManager.default.removeItem(at: directory) }
+
+    /// Writes `text` to `name` inside the working folder.
+    public func write(_ name: String, _ text: String) throws {
+        let url = directory.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: url)
+    }
+
+    public var context: CommandContext {
+        let sink = stderr
+        let redactor = self.redactor
+        let level = options.logLevel
+        let logger = Logger(label: "tmeops-test") { _ in HumanLogHandler(sink: sink, redactor: redactor, level: level, color: false) }
+        return CommandContext(options: options, environment: environment, workingDirectory: directory, logger: logger,
+                              output: Output(sink: stdout, redactor: redactor, json: options.json), errorSink: stderr,
+                              redactor: redactor, registry: registry)
+    }
+}
+
+public enum TemporaryDirectory {
+    /// A new empty folder under the system's temporary directory.
+    public static func make(prefix: String = "tmeops-test") throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url.resolvingSymlinksInPath()
+    }
+}
