@@ -19,13 +19,15 @@ let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 
 func pluginTarget(_ name: String, _ extra: [Target.Dependency], exclude: [String] = []) -> Target {
-    .target(name: "\(name)Plugin", dependencies: ["TMEOpsCore", argumentParser, logging] + extra, path: "Plugins/\(name)",
-            exclude: exclude)
+    .target(
+        name: "\(name)Plugin", dependencies: ["TMEOpsCore", argumentParser, logging] + extra, path: "Plugins/\(name)",
+        exclude: exclude)
 }
 
 func pluginTestTarget(_ name: String) -> Target {
-    .testTarget(name: "\(name)PluginTests", dependencies: [.target(name: "\(name)Plugin"), "TMEOpsCore", "TMEOpsTestSupport"],
-                path: "Tests/Plugins/\(name)PluginTests")
+    .testTarget(
+        name: "\(name)PluginTests", dependencies: [.target(name: "\(name)Plugin"), "TMEOpsCore", "TMEOpsTestSupport"],
+        path: "Tests/Plugins/\(name)PluginTests")
 }
 
 let allPlugins = builtInPlugins.map(\.name) + teamPlugins
@@ -54,18 +56,25 @@ let package = Package(
         .target(name: "TMEOpsArchive", dependencies: ["CLibArchive"]),
 
         // The host: plugin contract, registry, config, logging, output, redaction.
-        .target(name: "TMEOpsCore", dependencies: [
-            argumentParser, logging, .product(name: "Yams", package: "Yams"),
-            "TMEOpsSSH", "TMEOpsPostgres", "TMEOpsArchive",
-        ]),
+        .target(
+            name: "TMEOpsCore",
+            dependencies: [
+                argumentParser, logging, .product(name: "Yams", package: "Yams"),
+                "TMEOpsSSH", "TMEOpsPostgres", "TMEOpsArchive",
+            ]),
 
         // The thin executable: the composition root.
         .executableTarget(name: "tmeops", dependencies: ["TMEOpsCore", argumentParser] + allPlugins.map { .target(name: "\($0)Plugin") }),
 
         .target(name: "TMEOpsTestSupport", dependencies: ["TMEOpsCore", logging], path: "Tests/TMEOpsTestSupport"),
         .testTarget(name: "TMEOpsCoreTests", dependencies: ["TMEOpsCore", "TMEOpsTestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TMEOpsTestSupport", "tmeops"]),
-        .testTarget(name: "SandboxIntegrationTests", dependencies: ["TMEOpsTestSupport", "TMEOpsCore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TMEOpsTestSupport", "TMEOpsCore", "tmeops"]),
+        .testTarget(name: "SandboxIntegrationTests", dependencies: ["TMEOpsTestSupport", "TMEOpsCore", "tmeops"]),
+        // The built-in plugins together: the reference tmeops.yml, examples, help groups.
+        .testTarget(
+            name: "BuiltInPluginsTests",
+            dependencies: ["TMEOpsTestSupport", "TMEOpsCore", "tmeops"] + builtInPlugins.map { .target(name: "\($0.name)Plugin") },
+            exclude: ["Fixtures"]),
     ]
         + builtInPlugins.map { pluginTarget($0.name, $0.dependencies) }
         + builtInPlugins.map { pluginTestTarget($0.name) }

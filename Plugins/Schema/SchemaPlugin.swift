@@ -7,7 +7,9 @@ public enum SchemaPlugin: Plugin {
         id: "schema",
         summary: "Schema snapshots, drift diffs, sync plans and proven migrations (libpq).",
         examples: [
-            PluginExample("tmeops schema diff --from development --to production", "Report missing columns, differing CHECK constraints and missing indexes; exit 3 on drift."),
+            PluginExample(
+                "tmeops schema diff --from development --to production",
+                "Report missing columns, differing CHECK constraints and missing indexes; exit 3 on drift."),
             PluginExample("tmeops migrate status -e production", "List applied and pending migrations from database/migrations."),
             PluginExample("tmeops migrate test -e production", "Apply pending migrations to a staging copy and record a proof."),
         ])

@@ -9,7 +9,9 @@ public enum TransferPlugin: Plugin {
         examples: [
             PluginExample("tmeops ssh check -e production", "Connect, verify the host key, and report the user, OS, Docker version and free disk."),
             PluginExample("tmeops ssh exec -e production -- df -h /", "Run one command on the host; its exit status becomes tmeops's."),
-            PluginExample("tmeops transfer put release.tar /home/tme-user/release.tar -e production --resume", "Upload, resuming a .part file, renamed only once the SHA-256 matches."),
+            PluginExample(
+                "tmeops transfer put release.tar /home/tme-user/release.tar -e production --resume",
+                "Upload, resuming a .part file, renamed only once the SHA-256 matches."),
         ])
 
     public static let commands: [any ParsableCommand.Type] = [PlannedCommand<SSHSpec>.self, PlannedCommand<TransferSpec>.self]

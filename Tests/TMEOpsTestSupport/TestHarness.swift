@@ -35,9 +35,10 @@ public final class TestHarness: @unchecked Sendable {
         let redactor = self.redactor
         let level = options.logLevel
         let logger = Logger(label: "tmeops-test") { _ in HumanLogHandler(sink: sink, redactor: redactor, level: level, color: false) }
-        return CommandContext(options: options, environment: environment, workingDirectory: directory, logger: logger,
-                              output: Output(sink: stdout, redactor: redactor, json: options.json), errorSink: stderr,
-                              redactor: redactor, registry: registry)
+        return CommandContext(
+            options: options, environment: environment, workingDirectory: directory, logger: logger,
+            output: Output(sink: stdout, redactor: redactor, json: options.json), errorSink: stderr,
+            redactor: redactor, registry: registry)
     }
 }
 

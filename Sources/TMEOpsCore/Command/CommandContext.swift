@@ -17,8 +17,10 @@ public struct CommandContext: Sendable {
     public let registry: PluginRegistry
     public let services: ServiceFactories
 
-    public init(options: GlobalOptions, environment: [String: String], workingDirectory: URL, logger: Logger,
-                output: Output, errorSink: TextSink, redactor: Redactor, registry: PluginRegistry, services: ServiceFactories = .unavailable) {
+    public init(
+        options: GlobalOptions, environment: [String: String], workingDirectory: URL, logger: Logger,
+        output: Output, errorSink: TextSink, redactor: Redactor, registry: PluginRegistry, services: ServiceFactories = .unavailable
+    ) {
         self.options = options
         self.environment = environment
         self.workingDirectory = workingDirectory
@@ -69,8 +71,9 @@ public struct CommandContext: Sendable {
     public func with(_ key: String, _ value: String) -> CommandContext {
         var logger = self.logger
         logger[metadataKey: key] = .string(value)
-        return CommandContext(options: options, environment: environment, workingDirectory: workingDirectory, logger: logger,
-                              output: output, errorSink: errorSink, redactor: redactor, registry: registry, services: services)
+        return CommandContext(
+            options: options, environment: environment, workingDirectory: workingDirectory, logger: logger,
+            output: output, errorSink: errorSink, redactor: redactor, registry: registry, services: services)
     }
 }
 

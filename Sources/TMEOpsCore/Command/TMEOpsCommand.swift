@@ -65,7 +65,8 @@ extension CommandContext {
         let stdout = FileDescriptorSink.standardOutput
         let output = Output(sink: stdout, redactor: redactor, json: options.json, color: stdout.isTerminal && !noColor)
         let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
-        return CommandContext(options: options, environment: environment, workingDirectory: cwd, logger: logger,
-                              output: output, errorSink: errorSink, redactor: redactor, registry: registry)
+        return CommandContext(
+            options: options, environment: environment, workingDirectory: cwd, logger: logger,
+            output: output, errorSink: errorSink, redactor: redactor, registry: registry)
     }
 }

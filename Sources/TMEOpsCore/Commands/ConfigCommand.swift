@@ -44,11 +44,14 @@ public struct ConfigCheckCommand: TMEOpsCommand {
         let selection = context.environmentName.map(EnvironmentSelection.named) ?? .all
         let config = try context.loadConfig(selecting: selection)
         let checked = config.environmentNames.filter { config.environments[$0] != nil }
-        let report = Report(file: config.displayPath, valid: true, app: config.app, image: config.image, environments: config.environmentNames, checked: checked)
+        let report = Report(
+            file: config.displayPath, valid: true, app: config.app, image: config.image, environments: config.environmentNames, checked: checked)
         if context.json {
             try context.output.writeJSON(report)
         } else {
-            context.output.line("\(context.output.green("✓")) \(config.displayPath) is valid: app \(config.app), image \(config.image); checked \(checked.count == 1 ? "environment" : "environments") \(checked.joined(separator: ", "))")
+            context.output.line(
+                "\(context.output.green("✓")) \(config.displayPath) is valid: app \(config.app), image \(config.image); checked \(checked.count == 1 ? "environment" : "environments") \(checked.joined(separator: ", "))"
+            )
         }
     }
 }

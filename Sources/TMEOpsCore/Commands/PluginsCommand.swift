@@ -30,14 +30,18 @@ public struct PluginsCommand: TMEOpsCommand {
 
     public func run(_ context: CommandContext) async throws {
         var entries = context.registry.plugins.map {
-            Entry(id: $0.description.id, origin: $0.origin == .builtIn ? "built-in" : $0.origin == .team ? "team" : "core",
-                  summary: $0.description.summary, commands: $0.commandNames, path: nil, shadowedBy: nil)
+            Entry(
+                id: $0.description.id, origin: $0.origin.label,
+                summary: $0.description.summary, commands: $0.commandNames, path: nil, shadowedBy: nil)
         }
-        let finder = ExternalPluginFinder(projectDirectory: context.configURL.deletingLastPathComponent(),
-                                          searchPath: context.environment["PATH"] ?? "", reservedNames: TMEOpsMain.reservedNames(context.registry))
+        let finder = ExternalPluginFinder(
+            projectDirectory: context.configURL.deletingLastPathComponent(),
+            searchPath: context.environment["PATH"] ?? "", reservedNames: TMEOpsMain.reservedNames(context.registry))
         for plugin in finder.all() {
-            entries.append(Entry(id: plugin.name, origin: plugin.source == .project ? "external (project)" : "external (PATH)",
-                                 summary: "runs as `tmeops \(plugin.name) ...`", commands: [plugin.name], path: plugin.path, shadowedBy: plugin.shadowedBy))
+            entries.append(
+                Entry(
+                    id: plugin.name, origin: plugin.source == .project ? "external (project)" : "external (PATH)",
+                    summary: "runs as `tmeops \(plugin.name) ...`", commands: [plugin.name], path: plugin.path, shadowedBy: plugin.shadowedBy))
         }
         if context.json {
             try context.output.writeJSON(entries)
@@ -45,15 +49,18 @@ public struct PluginsCommand: TMEOpsCommand {
         }
         let idWidth = max(10, (entries.map(\.id.count).max() ?? 0) + 2)
         let originWidth = 20
-        context.output.line(context.output.bold("PLUGIN".padding(toLength: idWidth, withPad: " ", startingAt: 0)
-            + "ORIGIN".padding(toLength: originWidth, withPad: " ", startingAt: 0) + "COMMANDS / WHERE"))
+        context.output.line(
+            context.output.bold(
+                "PLUGIN".padding(toLength: idWidth, withPad: " ", startingAt: 0)
+                    + "ORIGIN".padding(toLength: originWidth, withPad: " ", startingAt: 0) + "COMMANDS / WHERE"))
         for entry in entries {
             var detail = entry.path ?? entry.commands.joined(separator: ", ")
             if let owner = entry.shadowedBy {
                 detail += "  (shadowed: the \(owner == "core" ? "core" : "'\(owner)' plugin's") command '\(entry.id)' wins)"
             }
-            context.output.line(entry.id.padding(toLength: idWidth, withPad: " ", startingAt: 0)
-                + entry.origin.padding(toLength: originWidth, withPad: " ", startingAt: 0) + detail)
+            context.output.line(
+                entry.id.padding(toLength: idWidth, withPad: " ", startingAt: 0)
+                    + entry.origin.padding(toLength: originWidth, withPad: " ", startingAt: 0) + detail)
         }
     }
 }

@@ -19,7 +19,8 @@ public enum TMEOpsMain {
             let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
             let configPath = leading.config ?? environment["TMEOPS_CONFIG"] ?? "tmeops.yml"
             let configURL = ConfigLoader.resolve(configPath, in: cwd)
-            let finder = ExternalPluginFinder(projectDirectory: configURL.deletingLastPathComponent(), searchPath: environment["PATH"] ?? "", reservedNames: reservedNames(registry))
+            let finder = ExternalPluginFinder(
+                projectDirectory: configURL.deletingLastPathComponent(), searchPath: environment["PATH"] ?? "", reservedNames: reservedNames(registry))
             if let plugin = finder.runnable(name) {
                 let pluginEnvironment = ExternalPluginFinder.environment(
                     base: environment, configURL: configURL,
@@ -34,7 +35,7 @@ public enum TMEOpsMain {
 
         let command: ParsableCommand
         do {
-            command = try TMEOpsRoot.parseAsRoot(arguments)
+            command = try TMEOpsRoot.parseAsRoot(leading.movedAfterCommand(arguments))
         } catch {
             exitWith(error, parseError: true)
         }
@@ -77,6 +78,18 @@ public enum TMEOpsMain {
     }
 }
 
+extension LeadingOptions {
+    /// `arguments` with the leading global options moved behind the command, where every tmeops command
+    /// declares them (and before a `--`, after which words belong to a remote command).
+    func movedAfterCommand(_ arguments: [String]) -> [String] {
+        guard commandName != nil, !globalWords.isEmpty else { return arguments }
+        var rest = Array(arguments[commandIndex...])
+        let insertion = rest.firstIndex(of: "--") ?? rest.endIndex
+        rest.insert(contentsOf: globalWords, at: insertion)
+        return rest
+    }
+}
+
 /// The global options before the first word that is not one, so that `tmeops -e prod NAME ...`
 /// can hand an external plugin its settings.
 struct LeadingOptions {
@@ -86,6 +99,8 @@ struct LeadingOptions {
     var dryRun = false
     var commandName: String?
     var commandIndex = 0
+    /// The global option words before the command name, e.g. `["--config", "x.yml", "-e", "prod"]`.
+    var globalWords: [String] = []
 
     init(_ arguments: [String]) {
         let valued: Set<String> = ["--config", "-e", "--env", "--log-format"]
@@ -100,9 +115,11 @@ struct LeadingOptions {
                 value = String(argument[argument.index(after: equals)...])
             }
             if valued.contains(name) {
+                globalWords.append(argument)
                 if value == nil {
                     index += 1
                     value = index < arguments.count ? arguments[index] : nil
+                    if let value { globalWords.append(value) }
                 }
                 switch name {
                 case "--config": config = value
@@ -110,6 +127,7 @@ struct LeadingOptions {
                 default: logFormat = value.flatMap(LogFormat.init(rawValue:))
                 }
             } else if flags.contains(argument) {
+                globalWords.append(argument)
                 if argument == "--dry-run" { dryRun = true }
             } else if argument.hasPrefix("-") {
                 return  // Not a global option: argument-parser will explain.

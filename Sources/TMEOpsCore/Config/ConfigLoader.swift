@@ -58,7 +58,9 @@ public struct ConfigLoader: Sendable {
     }
 
     /// Decodes YAML text; `displayPath` is used in messages.
-    public func load(yaml text: String, displayPath: String, url: URL, secrets: [String: String] = [:], selecting selection: EnvironmentSelection) throws -> LoadedConfig {
+    public func load(yaml text: String, displayPath: String, url: URL, secrets: [String: String] = [:], selecting selection: EnvironmentSelection) throws
+        -> LoadedConfig
+    {
         for value in secrets.values { redactor.add(value) }
         for (name, value) in processEnvironment where Redactor.isSecretName(name) && name.hasPrefix("TMEOPS_") {
             redactor.add(value)
@@ -82,7 +84,9 @@ public struct ConfigLoader: Sendable {
 
         let app = try decodeCoreString("app", entries: entries, root: root, context: context)
         guard app.range(of: #"^[a-z0-9][a-z0-9_.-]*$"#, options: .regularExpression) != nil else {
-            throw context.error(entries["app"]?.value, [AnyKey(stringValue: "app")], "'\(app)' cannot name containers, locks and labels; use lower-case letters, digits, '-', '_' and '.'")
+            throw context.error(
+                entries["app"]?.value, [AnyKey(stringValue: "app")],
+                "'\(app)' cannot name containers, locks and labels; use lower-case letters, digits, '-', '_' and '.'")
         }
         let image = try decodeCoreString("image", entries: entries, root: root, context: context)
 
@@ -96,7 +100,9 @@ public struct ConfigLoader: Sendable {
             throw context.error(root, [], "missing required key 'environments'; add at least one environment (see `tmeops init`)")
         }
         guard case .mapping(let environmentsMapping) = environmentsEntry.value, !environmentsMapping.isEmpty else {
-            throw context.error(environmentsEntry.value, [AnyKey(stringValue: "environments")], "expected a mapping of environment names (such as production) to their settings")
+            throw context.error(
+                environmentsEntry.value, [AnyKey(stringValue: "environments")], "expected a mapping of environment names (such as production) to their settings"
+            )
         }
         let names: [String] = Array(environmentsMapping.keys.compactMap(\.string))
         let wanted: [String]
@@ -123,10 +129,13 @@ public struct ConfigLoader: Sendable {
             }
             environments[name] = EnvironmentConfig(name: name, sections: sections)
         }
-        return LoadedConfig(displayPath: displayPath, url: url, app: app, image: image, environmentNames: names, rootSections: decodedRoot, environments: environments)
+        return LoadedConfig(
+            displayPath: displayPath, url: url, app: app, image: image, environmentNames: names, rootSections: decodedRoot, environments: environments)
     }
 
-    private func checkedEntries(_ mapping: Node.Mapping, allowed: [String], path: [CodingKey], context: DecodeContext, what: String) throws -> [String: (key: Node, value: Node)] {
+    private func checkedEntries(_ mapping: Node.Mapping, allowed: [String], path: [CodingKey], context: DecodeContext, what: String) throws -> [String: (
+        key: Node, value: Node
+    )] {
         var entries: [String: (key: Node, value: Node)] = [:]
         for (keyNode, valueNode) in mapping {
             guard let key = keyNode.string, case .scalar = keyNode else {
@@ -157,7 +166,8 @@ public struct ConfigLoader: Sendable {
         return value
     }
 
-    private func decodeSection<T: ConfigSection>(_ type: T.Type, node: Node, path: [CodingKey], root: Node, context: DecodeContext) throws -> any ConfigSection {
+    private func decodeSection<T: ConfigSection>(_ type: T.Type, node: Node, path: [CodingKey], root: Node, context: DecodeContext) throws -> any ConfigSection
+    {
         do {
             return try T(from: NodeDecoder(node: node, codingPath: path, context: context))
         } catch let error as DecodingError {
@@ -179,7 +189,9 @@ public struct ConfigLoader: Sendable {
             let detail = context.map { "\(problem) \($0.text)" } ?? problem
             return ConfigError(file: file, line: mark.line, column: mark.column, message: "not valid YAML: \(detail)")
         case .duplicatedKeysInMapping(let duplicates, let context):
-            return ConfigError(file: file, line: context.mark.line, column: context.mark.column, message: "keys appear twice: \(duplicates.joined(separator: ", ")); keep one of each")
+            return ConfigError(
+                file: file, line: context.mark.line, column: context.mark.column,
+                message: "keys appear twice: \(duplicates.joined(separator: ", ")); keep one of each")
         default:
             return ConfigError(file: file, message: "not valid YAML: \(error)")
         }

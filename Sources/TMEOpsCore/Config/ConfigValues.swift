@@ -24,7 +24,8 @@ public struct ConfigDuration: Codable, Sendable, Equatable, CustomStringConverti
                 continue
             }
             guard let value = Double(number),
-                  let (unit, factor) = units.first(where: { rest.hasPrefix($0.0) }) else {
+                let (unit, factor) = units.first(where: { rest.hasPrefix($0.0) })
+            else {
                 throw TMEOpsError.usage("'\(text)' is not a duration; write e.g. 2s, 500ms, 30m or 1h")
             }
             total += value * factor
@@ -75,8 +76,9 @@ public struct PortMapping: Codable, Sendable, Equatable, CustomStringConvertible
         let parts = body.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         let bad = TMEOpsError.usage("'\(text)' is not a port mapping; write HOST:CONTAINER such as 80:3000 (or IP:HOST:CONTAINER)")
         guard ["tcp", "udp"].contains(proto), parts.count == 2 || parts.count == 3,
-              let host = Int(parts[parts.count - 2]), let container = Int(parts[parts.count - 1]),
-              (1...65535).contains(host), (1...65535).contains(container) else { throw bad }
+            let host = Int(parts[parts.count - 2]), let container = Int(parts[parts.count - 1]),
+            (1...65535).contains(host), (1...65535).contains(container)
+        else { throw bad }
         hostIP = parts.count == 3 ? parts[0] : nil
         hostPort = host
         containerPort = container

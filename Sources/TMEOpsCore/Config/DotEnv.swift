@@ -15,7 +15,8 @@ public enum DotEnv {
             }
             let key = line[..<equals].trimmingCharacters(in: .whitespaces)
             guard isVariableName(key) else {
-                throw ConfigError(file: file, line: index + 1, column: 1, message: "'\(key)' is not a valid variable name (letters, digits and _, not starting with a digit)")
+                throw ConfigError(
+                    file: file, line: index + 1, column: 1, message: "'\(key)' is not a valid variable name (letters, digits and _, not starting with a digit)")
             }
             var value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
             if value.count >= 2, let first = value.first, first == "\"" || first == "'", value.last == first {

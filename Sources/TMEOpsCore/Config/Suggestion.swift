@@ -14,7 +14,8 @@ public enum Suggestion {
 
     /// Levenshtein distance. Config keys are short, so the quadratic table is fine.
     static func distance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
+        let a = Array(a)
+        let b = Array(b)
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }
         var previous = Array(0...b.count)

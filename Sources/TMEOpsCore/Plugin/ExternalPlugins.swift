@@ -40,7 +40,8 @@ public struct ExternalPluginFinder: Sendable {
         var found: [ExternalPlugin] = []
         var seen: Set<String> = []
         let projectPlugins = projectDirectory.appendingPathComponent(".tmeops/plugins").path
-        let directories = [(projectPlugins, ExternalPlugin.Source.project)]
+        let directories =
+            [(projectPlugins, ExternalPlugin.Source.project)]
             + searchPath.split(separator: ":").map { (String($0), ExternalPlugin.Source.path) }
         for (directory, source) in directories where !directory.isEmpty {
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { continue }

@@ -36,7 +36,8 @@ public struct TeamPluginScaffold: Sendable {
     /// Checks that `id` can name a plugin: lower-case, starts with a letter, not taken.
     public static func validate(id: String, taken: Set<String>) throws {
         guard id.range(of: #"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"#, options: .regularExpression) != nil, id.count <= 40 else {
-            throw TMEOpsError.usage("'\(id)' cannot name a plugin; use lower-case letters and digits, words joined by '-', starting with a letter (e.g. notify-slack)")
+            throw TMEOpsError.usage(
+                "'\(id)' cannot name a plugin; use lower-case letters and digits, words joined by '-', starting with a letter (e.g. notify-slack)")
         }
         if taken.contains(id) {
             throw TMEOpsError.usage("'\(id)' is already a tmeops command or plugin; choose another name")

@@ -21,7 +21,9 @@ public struct Templates: Sendable {
         for candidate in candidates where FileManager.default.fileExists(atPath: candidate.appendingPathComponent("tmeops.yml").path) {
             return Templates(root: candidate)
         }
-        throw TMEOpsError("cannot find the tmeops templates (looked for Templates/tmeops.yml above \(executable.path) and in share/tmeops); set TMEOPS_TEMPLATES to the Templates folder")
+        throw TMEOpsError(
+            "cannot find the tmeops templates (looked for Templates/tmeops.yml above \(executable.path) and in share/tmeops); set TMEOPS_TEMPLATES to the Templates folder"
+        )
     }
 
     /// The text of template `name` with every `{{key}}` replaced; an unknown placeholder is an error,

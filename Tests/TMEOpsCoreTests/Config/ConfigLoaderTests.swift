@@ -5,14 +5,18 @@ import XCTest
 final class ConfigLoaderTests: XCTestCase {
     let sections: [any ConfigSection.Type] = [TestSSH.self, TestDatabase.self, TestBuild.self]
 
-    func load(_ yaml: String, env: [String: String] = [:], secrets: [String: String] = [:], selecting: EnvironmentSelection = .all,
-              redactor: Redactor = Redactor()) throws -> LoadedConfig {
+    func load(
+        _ yaml: String, env: [String: String] = [:], secrets: [String: String] = [:], selecting: EnvironmentSelection = .all,
+        redactor: Redactor = Redactor()
+    ) throws -> LoadedConfig {
         try ConfigLoader(sections: sections, processEnvironment: env, redactor: redactor)
             .load(yaml: yaml, displayPath: "tmeops.yml", url: URL(fileURLWithPath: "/tmp/tmeops.yml"), secrets: secrets, selecting: selecting)
     }
 
-    func assertConfigError(_ yaml: String, env: [String: String] = [:], selecting: EnvironmentSelection = .all,
-                           _ expected: String, file: StaticString = #filePath, line: UInt = #line) {
+    func assertConfigError(
+        _ yaml: String, env: [String: String] = [:], selecting: EnvironmentSelection = .all,
+        _ expected: String, file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertThrowsError(try load(yaml, env: env, selecting: selecting), file: file, line: line) { error in
             guard let error = error as? ConfigError else { return XCTFail("not a ConfigError: \(error)", file: file, line: line) }
             XCTAssertEqual(error.description, expected, file: file, line: line)
@@ -54,12 +58,14 @@ final class ConfigLoaderTests: XCTestCase {
         XCTAssertEqual(production.section(TestSSH.self)?.host, "192.168.97.149")
         XCTAssertEqual(production.section(TestDatabase.self)?.password, "prodpw")
         XCTAssertNil(production.section(TestBuild.self))
-        XCTAssertEqual(try config.environment("development").section(TestDatabase.self)?.url,
-                       "postgresql://tme_user:devpw@127.0.0.1:5434/tme_portal")
+        XCTAssertEqual(
+            try config.environment("development").section(TestDatabase.self)?.url,
+            "postgresql://tme_user:devpw@127.0.0.1:5434/tme_portal")
     }
 
     func testUnknownKeyNamesFileLineColumnAndSuggests() {
-        assertConfigError("""
+        assertConfigError(
+            """
             app: a
             image: b
             environments:
@@ -71,43 +77,54 @@ final class ConfigLoaderTests: XCTestCase {
     }
 
     func testUnknownTopLevelKeyAndEnvironmentKeySuggest() {
-        assertConfigError("app: a\nimage: b\nbuidl: {}\nenvironments: {p: {}}\n",
-                          "tmeops.yml:3:1: buidl: unknown top-level key 'buidl'; did you mean 'build'?")
-        assertConfigError("app: a\nimage: b\nenvironments:\n  p:\n    databse: {}\n",
-                          "tmeops.yml:5:5: environments.p.databse: unknown key in an environment 'databse'; did you mean 'database'?")
+        assertConfigError(
+            "app: a\nimage: b\nbuidl: {}\nenvironments: {p: {}}\n",
+            "tmeops.yml:3:1: buidl: unknown top-level key 'buidl'; did you mean 'build'?")
+        assertConfigError(
+            "app: a\nimage: b\nenvironments:\n  p:\n    databse: {}\n",
+            "tmeops.yml:5:5: environments.p.databse: unknown key in an environment 'databse'; did you mean 'database'?")
     }
 
     func testUnknownKeyWithoutCloseMatchListsChoices() {
-        assertConfigError("app: a\nimage: b\nenvironments:\n  p:\n    ssh: {host: h, user: u, zzzzzzzz: 1}\n",
-                          "tmeops.yml:5:29: environments.p.ssh.zzzzzzzz: unknown key 'zzzzzzzz'; expected one of: host, port, user")
+        assertConfigError(
+            "app: a\nimage: b\nenvironments:\n  p:\n    ssh: {host: h, user: u, zzzzzzzz: 1}\n",
+            "tmeops.yml:5:29: environments.p.ssh.zzzzzzzz: unknown key 'zzzzzzzz'; expected one of: host, port, user")
     }
 
     func testWrongTypeNamesTheValue() {
-        assertConfigError("app: a\nimage: b\nenvironments:\n  p:\n    ssh:\n      host: h\n      user: u\n      port: twenty-two\n",
-                          "tmeops.yml:8:13: environments.p.ssh.port: expected a whole number, found 'twenty-two'")
-        assertConfigError("app: a\nimage: b\nenvironments:\n  p:\n    ssh: [1, 2]\n",
-                          "tmeops.yml:5:10: environments.p.ssh: expected a mapping of keys to values, found a list")
+        assertConfigError(
+            "app: a\nimage: b\nenvironments:\n  p:\n    ssh:\n      host: h\n      user: u\n      port: twenty-two\n",
+            "tmeops.yml:8:13: environments.p.ssh.port: expected a whole number, found 'twenty-two'")
+        assertConfigError(
+            "app: a\nimage: b\nenvironments:\n  p:\n    ssh: [1, 2]\n",
+            "tmeops.yml:5:10: environments.p.ssh: expected a mapping of keys to values, found a list")
     }
 
     func testSectionValidationIsLocated() {
-        assertConfigError("app: a\nimage: b\nenvironments:\n  p:\n    ssh: {host: h, user: u, port: 70000}\n",
-                          "tmeops.yml:5:35: environments.p.ssh.port: 70000 is not a TCP port (1-65535)")
-        assertConfigError("app: a\nimage: b\nbuild: {context: ., interval: soon}\nenvironments: {p: {}}\n",
-                          "tmeops.yml:3:31: build.interval: 'soon' is not a duration; write e.g. 2s, 500ms, 30m or 1h")
-        assertConfigError("app: a\nimage: b\nbuild: {context: ., publish: [\"80\"]}\nenvironments: {p: {}}\n",
-                          "tmeops.yml:3:31: build.publish[0]: '80' is not a port mapping; write HOST:CONTAINER such as 80:3000 (or IP:HOST:CONTAINER)")
+        assertConfigError(
+            "app: a\nimage: b\nenvironments:\n  p:\n    ssh: {host: h, user: u, port: 70000}\n",
+            "tmeops.yml:5:35: environments.p.ssh.port: 70000 is not a TCP port (1-65535)")
+        assertConfigError(
+            "app: a\nimage: b\nbuild: {context: ., interval: soon}\nenvironments: {p: {}}\n",
+            "tmeops.yml:3:31: build.interval: 'soon' is not a duration; write e.g. 2s, 500ms, 30m or 1h")
+        assertConfigError(
+            "app: a\nimage: b\nbuild: {context: ., publish: [\"80\"]}\nenvironments: {p: {}}\n",
+            "tmeops.yml:3:31: build.publish[0]: '80' is not a port mapping; write HOST:CONTAINER such as 80:3000 (or IP:HOST:CONTAINER)")
     }
 
     func testMissingRequiredKeysNameTheKeyPath() {
-        assertConfigError("app: a\nimage: b\nenvironments:\n  production:\n    ssh:\n      host: h\n",
-                          "tmeops.yml:6:7: environments.production.ssh: missing required key 'user'")
+        assertConfigError(
+            "app: a\nimage: b\nenvironments:\n  production:\n    ssh:\n      host: h\n",
+            "tmeops.yml:6:7: environments.production.ssh: missing required key 'user'")
         assertConfigError("image: b\nenvironments: {p: {}}\n", "tmeops.yml:1:1: missing required key 'app'")
         assertConfigError("app: a\nimage: b\n", "tmeops.yml:1:1: missing required key 'environments'; add at least one environment (see `tmeops init`)")
     }
 
     func testUnsetVariableIsNamed() {
-        assertConfigError(valid, env: ["DEV_DB_PASSWORD": "x"],
-                          "tmeops.yml:17:17: environments.production.database.password: ${TMEOPS_DB_PASSWORD} is not set; export TMEOPS_DB_PASSWORD or add it to .tmeops/secrets.env")
+        assertConfigError(
+            valid, env: ["DEV_DB_PASSWORD": "x"],
+            "tmeops.yml:17:17: environments.production.database.password: ${TMEOPS_DB_PASSWORD} is not set; export TMEOPS_DB_PASSWORD or add it to .tmeops/secrets.env"
+        )
     }
 
     func testOnlyTheSelectedEnvironmentIsInterpolated() throws {
@@ -118,17 +135,20 @@ final class ConfigLoaderTests: XCTestCase {
     }
 
     func testUnknownEnvironmentSuggests() {
-        assertConfigError(valid, env: ["TMEOPS_DB_PASSWORD": "p"], selecting: .named("prod"),
-                          "tmeops.yml: environments: environment 'prod' is not defined; did you mean 'production'? Environments here: development, production")
+        assertConfigError(
+            valid, env: ["TMEOPS_DB_PASSWORD": "p"], selecting: .named("prod"),
+            "tmeops.yml: environments: environment 'prod' is not defined; did you mean 'production'? Environments here: development, production")
     }
 
     func testSecretsFileWinsAndIsRedacted() throws {
         let redactor = Redactor()
-        let config = try load(valid, env: ["DEV_DB_PASSWORD": "from-env", "TMEOPS_DB_PASSWORD": "env-loses"],
-                              secrets: ["TMEOPS_DB_PASSWORD": "s3cret-from-file"], redactor: redactor)
+        let config = try load(
+            valid, env: ["DEV_DB_PASSWORD": "from-env", "TMEOPS_DB_PASSWORD": "env-loses"],
+            secrets: ["TMEOPS_DB_PASSWORD": "s3cret-from-file"], redactor: redactor)
         XCTAssertEqual(try config.environment("production").section(TestDatabase.self)?.password, "s3cret-from-file")
-        XCTAssertEqual(redactor.redact("pw=s3cret-from-file url=postgresql://tme_user:from-env@h/db"),
-                       "pw=******** url=postgresql://tme_user:********@h/db")
+        XCTAssertEqual(
+            redactor.redact("pw=s3cret-from-file url=postgresql://tme_user:from-env@h/db"),
+            "pw=******** url=postgresql://tme_user:********@h/db")
     }
 
     func testSyntaxErrorIsLocated() {

@@ -7,8 +7,9 @@ final class RedactionTests: XCTestCase {
     func testMasksSecretsAndURLPasswords() {
         let redactor = Redactor(secrets: ["hunter22"])
         XCTAssertEqual(redactor.redact("password hunter22, again hunter22"), "password ********, again ********")
-        XCTAssertEqual(redactor.redact("postgresql://tme_user:pa55@db:5432/x and postgres://u:w@h"),
-                       "postgresql://tme_user:********@db:5432/x and postgres://u:********@h")
+        XCTAssertEqual(
+            redactor.redact("postgresql://tme_user:pa55@db:5432/x and postgres://u:w@h"),
+            "postgresql://tme_user:********@db:5432/x and postgres://u:********@h")
         XCTAssertEqual(redactor.redact("https://host/path?user=a:b@c"), "https://host/path?user=a:b@c", "only the authority is userinfo")
         XCTAssertEqual(redactor.redact("postgresql://user@host/db"), "postgresql://user@host/db")
     }

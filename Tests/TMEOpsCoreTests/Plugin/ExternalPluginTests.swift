@@ -47,8 +47,9 @@ final class ExternalPluginTests: XCTestCase {
     }
 
     func testPluginEnvironment() {
-        let environment = ExternalPluginFinder.environment(base: ["PATH": "/bin", "TMEOPS_ENV": "old"], configURL: URL(fileURLWithPath: "/p/tmeops.yml"),
-                                                           environmentName: "production", logFormat: .json, dryRun: true)
+        let environment = ExternalPluginFinder.environment(
+            base: ["PATH": "/bin", "TMEOPS_ENV": "old"], configURL: URL(fileURLWithPath: "/p/tmeops.yml"),
+            environmentName: "production", logFormat: .json, dryRun: true)
         XCTAssertEqual(environment["TMEOPS_CONFIG"], "/p/tmeops.yml")
         XCTAssertEqual(environment["TMEOPS_ENV"], "production")
         XCTAssertEqual(environment["TMEOPS_LOG_FORMAT"], "json")
@@ -64,7 +65,16 @@ final class ExternalPluginTests: XCTestCase {
         XCTAssertTrue(options.dryRun)
         XCTAssertEqual(options.commandName, "notify")
         XCTAssertEqual(options.commandIndex, 7)
+        XCTAssertEqual(options.globalWords, ["--config=x.yml", "-e", "prod", "--dry-run", "-v", "--log-format", "json"])
         XCTAssertNil(LeadingOptions(["--unknown", "notify"]).commandName)
         XCTAssertEqual(LeadingOptions(["notify"]).commandIndex, 0)
+    }
+
+    func testLeadingGlobalOptionsMoveBehindTheCommand() {
+        let arguments = ["--config", "x.yml", "--json", "config", "check"]
+        XCTAssertEqual(LeadingOptions(arguments).movedAfterCommand(arguments), ["config", "check", "--config", "x.yml", "--json"])
+        let remote = ["-e", "prod", "ssh", "exec", "--", "ls", "-e"]
+        XCTAssertEqual(LeadingOptions(remote).movedAfterCommand(remote), ["ssh", "exec", "-e", "prod", "--", "ls", "-e"])
+        XCTAssertEqual(LeadingOptions(["--help"]).movedAfterCommand(["--help"]), ["--help"])
     }
 }

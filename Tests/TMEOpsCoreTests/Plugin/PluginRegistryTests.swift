@@ -3,8 +3,9 @@ import TMEOpsCore
 import XCTest
 
 enum AlphaPlugin: Plugin {
-    static let description = PluginDescription(id: "alpha", summary: "First test plugin.",
-                                               examples: [PluginExample("tmeops alpha run --fast", "Runs fast.")])
+    static let description = PluginDescription(
+        id: "alpha", summary: "First test plugin.",
+        examples: [PluginExample("tmeops alpha run --fast", "Runs fast.")])
     static let commands: [any ParsableCommand.Type] = [AlphaCommand.self]
     static let configSections: [any ConfigSection.Type] = [TestSSH.self]
 }

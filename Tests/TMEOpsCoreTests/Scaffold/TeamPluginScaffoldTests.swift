@@ -13,14 +13,16 @@ final class TeamPluginScaffoldTests: XCTestCase {
         try FileManager.default.copyItem(at: TMEOpsBinary.packageRoot.appendingPathComponent("Templates"), to: root.appendingPathComponent("Templates"))
         try FileManager.default.createDirectory(at: root.appendingPathComponent("Sources/tmeops"), withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: root.appendingPathComponent("Plugins/Transfer"), withIntermediateDirectories: true)
-        try Data("""
+        try Data(
+            """
             // swift-tools-version:6.0
             // BEGIN GENERATED TEAM PLUGINS. GENERATED FILE. DO NOT EDIT! Run `make generate`.
             let teamPlugins: [String] = []
             // END GENERATED TEAM PLUGINS
             let rest = 1
 
-            """.utf8).write(to: root.appendingPathComponent("Package.swift"))
+            """.utf8
+        ).write(to: root.appendingPathComponent("Package.swift"))
     }
 
     override func tearDownWithError() throws {
@@ -33,11 +35,14 @@ final class TeamPluginScaffoldTests: XCTestCase {
 
     func testCreateRendersFilesAndRegisters() throws {
         let scaffold = TeamPluginScaffold(root: root)
-        let written = try scaffold.create(id: "notify-slack", summary: "Post to Slack.", templates: Templates(root: root.appendingPathComponent("Templates")), taken: ["deploy"])
-        XCTAssertEqual(written, [
-            "Plugins/NotifySlack/NotifySlackPlugin.swift", "Plugins/NotifySlack/plugin.yml",
-            "Tests/Plugins/NotifySlackPluginTests/NotifySlackPluginTests.swift", "Package.swift", "Sources/tmeops/TeamPlugins.generated.swift",
-        ])
+        let written = try scaffold.create(
+            id: "notify-slack", summary: "Post to Slack.", templates: Templates(root: root.appendingPathComponent("Templates")), taken: ["deploy"])
+        XCTAssertEqual(
+            written,
+            [
+                "Plugins/NotifySlack/NotifySlackPlugin.swift", "Plugins/NotifySlack/plugin.yml",
+                "Tests/Plugins/NotifySlackPluginTests/NotifySlackPluginTests.swift", "Package.swift", "Sources/tmeops/TeamPlugins.generated.swift",
+            ])
         let source = try read("Plugins/NotifySlack/NotifySlackPlugin.swift")
         XCTAssertTrue(source.contains("public enum NotifySlackPlugin: Plugin"))
         XCTAssertTrue(source.contains("id: \"notify-slack\""))

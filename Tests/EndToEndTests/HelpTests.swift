@@ -1,0 +1,65 @@
+import TMEOpsTestSupport
+import XCTest
+
+final class HelpTests: XCTestCase {
+    func testRootHelpGroupsCommandsByPlugin() throws {
+        let result = try Project().tmeops("--help")
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let sections = result.stdout.split(separator: "\n").filter { $0.hasSuffix("SUBCOMMANDS:") }
+        XCTAssertEqual(
+            sections,
+            [
+                "SUBCOMMANDS:", "TRANSFER PLUGIN SUBCOMMANDS:", "IMAGE PLUGIN SUBCOMMANDS:", "SCHEMA PLUGIN SUBCOMMANDS:",
+                "BACKUP PLUGIN SUBCOMMANDS:", "SWAP PLUGIN SUBCOMMANDS:", "VALIDATE PLUGIN SUBCOMMANDS:",
+            ])
+        XCTAssertTrue(result.stdout.contains("  deploy "), result.stdout)
+    }
+
+    func testHelpPluginShowsSummaryCommandsConfigAndExamples() throws {
+        let result = try Project().tmeops("help", "swap")
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.hasPrefix("swap — The deploy pipeline"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("COMMANDS:\n  deploy"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("environments.<name>.deploy"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("EXAMPLES:\n  tmeops deploy -e production --dry-run\n"), result.stdout)
+    }
+
+    func testHelpOfACommandStillWorks() throws {
+        let result = try Project().tmeops("help", "config", "check")
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("USAGE: tmeops config check"), result.stdout)
+    }
+
+    func testPlannedCommandsSayWhichIssueBringsThem() throws {
+        let result = try Project().tmeops("ssh", "check", "-e", "production")
+        XCTAssertEqual(result.status, 1)
+        XCTAssertEqual(result.stderr, "error: `tmeops ssh check` is not built yet; it arrives with issue #3\n")
+    }
+
+    func testUsageErrorsExitTwo() throws {
+        let project = try Project()
+        let unknownOption = try project.tmeops("config", "check", "--frobnicate")
+        XCTAssertEqual(unknownOption.status, 2)
+        XCTAssertTrue(unknownOption.stderr.contains("Unknown option '--frobnicate'"), unknownOption.stderr)
+        let unknownCommand = try project.tmeops("frobnicate")
+        XCTAssertEqual(unknownCommand.status, 2)
+        XCTAssertTrue(unknownCommand.stderr.contains("frobnicate"), unknownCommand.stderr)
+    }
+
+    func testVersionNamesTheLinkedLibraries() throws {
+        let result = try Project().tmeops("version", "--json")
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: String]
+        XCTAssertEqual(object?["libssh2"], "1.10.0")
+        XCTAssertTrue(object?["libpq"]?.hasPrefix("15.") == true, result.stdout)
+        XCTAssertTrue(object?["libarchive"]?.hasPrefix("3.") == true, result.stdout)
+    }
+
+    func testCompletionScripts() throws {
+        let project = try Project()
+        let bash = try project.tmeops("completion", "bash")
+        XCTAssertEqual(bash.status, 0)
+        XCTAssertTrue(bash.stdout.contains("_tmeops"), bash.stdout)
+        XCTAssertEqual(try project.tmeops("completion", "tcsh").status, 2)
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import TMEOpsCore
+import TMEOpsTestSupport
+import XCTest
+
+/// The sandbox production host made by `scripts/sandbox up`, as its `env` command describes it.
+///
+/// Without a running sandbox these tests skip, unless `TMEOPS_REQUIRE_SANDBOX=1` (set by `make test`
+/// and CI), which turns a missing sandbox into a failure.
+struct Sandbox {
+    let facts: [String: String]
+
+    static var script: String { TMEOpsBinary.packageRoot.appendingPathComponent("scripts/sandbox").path }
+
+    static func require() throws -> Sandbox {
+        let required = ProcessInfo.processInfo.environment["TMEOPS_REQUIRE_SANDBOX"] == "1"
+        let env = try ProcessRunner.run("/bin/bash", [script, "env"])
+        var facts: [String: String] = [:]
+        for line in env.stdout.split(separator: "\n") {
+            let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
+            if parts.count == 2 { facts[parts[0]] = parts[1] }
+        }
+        let status = try ProcessRunner.run("/bin/bash", [script, "status"])
+        guard status.status == 0, let directory = facts["SANDBOX_DIR"], FileManager.default.fileExists(atPath: "\(directory)/sandbox.env") else {
+            let message = "the sandbox is not up (run `sudo scripts/sandbox up`):\n\(status.stdout)\(status.stderr)"
+            if required { throw TMEOpsError(message) }
+            throw XCTSkip(message)
+        }
+        return Sandbox(facts: facts)
+    }
+
+    subscript(_ key: String) -> String { facts[key] ?? "" }
+
+    func secret(_ name: String) throws -> String {
+        try String(contentsOfFile: "\(self["SANDBOX_DIR"])/secrets/\(name)", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Runs a program inside the sandbox host's network namespace.
+    @discardableResult
+    func inNamespace(_ arguments: [String], environment: [String: String] = [:]) throws -> ProcessResult {
+        var base = ProcessInfo.processInfo.environment
+        base.merge(environment) { _, new in new }
+        return try ProcessRunner.run("/usr/bin/nsenter", ["--net=\(self["SANDBOX_NETNS"])"] + arguments, environment: base)
+    }
+
+    /// Runs the docker CLI against the sandbox's engine (tests may; tmeops itself never does).
+    @discardableResult
+    func docker(_ arguments: [String]) throws -> ProcessResult {
+        var environment = ProcessInfo.processInfo.environment
+        environment["DOCKER_HOST"] = "unix://\(self["SANDBOX_DOCKER_SOCKET"])"
+        return try ProcessRunner.run("/usr/bin/docker", arguments, environment: environment)
+    }
+}
