@@ -8,7 +8,7 @@ final class PluginScaffoldEndToEndTests: XCTestCase {
     func testScaffoldedPluginBuildsRegistersAndPassesItsTest() throws {
         let copy = try TemporaryDirectory.make(prefix: "tmeops-scaffold")
         defer { try? FileManager.default.removeItem(at: copy) }
-        for item in ["Package.swift", "Sources", "Plugins", "Tests", "Templates"] {
+        for item in ["Package.swift", "Sources", "Plugins", "Tests", "Templates", ".swift-format"] {
             try FileManager.default.copyItem(at: TMEOpsBinary.packageRoot.appendingPathComponent(item), to: copy.appendingPathComponent(item))
         }
 
@@ -20,6 +20,10 @@ final class PluginScaffoldEndToEndTests: XCTestCase {
         XCTAssertEqual(try TMEOpsBinary.run(["plugin", "generate", "--check"], in: copy).status, 0)
 
         let swift = try Self.swiftExecutable()
+        // What the scaffold writes passes the project's own format check, as CI applies it.
+        let lint = try ProcessRunner.run(
+            swift, ["format", "lint", "--strict", "--recursive", "Plugins/HelloTeam", "Tests/Plugins/HelloTeamPluginTests"], directory: copy)
+        XCTAssertEqual(lint.status, 0, lint.stdout + lint.stderr)
         let build = try ProcessRunner.run(swift, ["build", "--product", "tmeops"], directory: copy)
         XCTAssertEqual(build.status, 0, build.stdout + build.stderr)
         let test = try ProcessRunner.run(swift, ["test", "--filter", "HelloTeamPluginTests"], directory: copy)

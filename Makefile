@@ -1,0 +1,65 @@
+# Two commands on a fresh Debian 12 machine (as root): `make demo` and `make test`.
+# Each installs the Debian packages it needs (scripts/install-deps) and builds first.
+SHELL := /bin/bash
+SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
+BIN := .build/debug/tmeops
+DEMO_DIR := .demo
+FORMAT_PATHS := Sources Plugins Tests Package.swift
+
+.PHONY: all deps build test unit-test demo generate generate-check format format-check \
+        sandbox-up sandbox-down sandbox-status bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	$(SWIFT) build
+
+# Unit, end-to-end and sandbox integration tests. The sandbox is required: a missing one fails.
+test: build generate-check format-check sandbox-up
+	TMEOPS_REQUIRE_SANDBOX=1 $(SWIFT) test --disable-swift-testing
+
+# Tests that need no sandbox (sandbox tests skip here).
+unit-test: build
+	$(SWIFT) test --disable-swift-testing --skip SandboxIntegrationTests
+
+# The main job so far: the simulated production host comes up and tmeops talks to its configuration.
+demo: build sandbox-up
+	scripts/sandbox config --write $(DEMO_DIR)
+	@echo; echo "\$$ tmeops version"; cd $(DEMO_DIR) && ../$(BIN) version
+	@echo; echo "\$$ tmeops config check"; cd $(DEMO_DIR) && ../$(BIN) config check
+	@echo; echo "\$$ tmeops plugins"; cd $(DEMO_DIR) && ../$(BIN) plugins
+	@echo; echo "\$$ tmeops config show -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) config show -e sandbox
+	@echo; echo "\$$ tmeops help swap"; cd $(DEMO_DIR) && ../$(BIN) help swap
+	@echo; echo "demo: the sandbox stays up (scripts/sandbox status); its tmeops.yml is in $(DEMO_DIR)/"
+
+# Regenerate the team plugin registry from Plugins/*/plugin.yml.
+generate: build
+	$(BIN) plugin generate
+
+generate-check: build
+	$(BIN) plugin generate --check
+
+format:
+	$(SWIFT) format --in-place --recursive $(FORMAT_PATHS)
+
+format-check:
+	$(SWIFT) format lint --strict --recursive $(FORMAT_PATHS)
+
+sandbox-up: deps
+	scripts/sandbox up
+
+sandbox-down:
+	scripts/sandbox down
+
+sandbox-status:
+	scripts/sandbox status
+
+bench: build sandbox-up
+	bench/cli-startup
+	bench/sandbox-up
+
+clean:
+	rm -rf .build $(DEMO_DIR)
