@@ -49,9 +49,13 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CLibSSH2", pkgConfig: "libssh2", providers: [.apt(["libssh2-1-dev"])]),
         .systemLibrary(name: "CLibArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        // OpenSSL's libcrypto, which libssh2 links here already: SHA-256 for checksums and fingerprints.
+        .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
         // Service modules: one owning Swift wrapper per C library.
-        .target(name: "TMEOpsSSH", dependencies: ["CLibSSH2"]),
+        .target(name: "TMEOpsCrypto", dependencies: ["CLibCrypto"]),
+        .target(name: "TMEOpsSSH", dependencies: ["CLibSSH2", "TMEOpsCrypto", logging]),
+        .testTarget(name: "TMEOpsSSHTests", dependencies: ["TMEOpsSSH", "TMEOpsCrypto", "TMEOpsTestSupport"]),
         .target(name: "TMEOpsPostgres", dependencies: ["CLibPQ"]),
         .target(name: "TMEOpsArchive", dependencies: ["CLibArchive"]),
 
@@ -66,7 +70,7 @@ let package = Package(
         // The thin executable: the composition root.
         .executableTarget(name: "tmeops", dependencies: ["TMEOpsCore", argumentParser] + allPlugins.map { .target(name: "\($0)Plugin") }),
 
-        .target(name: "TMEOpsTestSupport", dependencies: ["TMEOpsCore", logging], path: "Tests/TMEOpsTestSupport"),
+        .target(name: "TMEOpsTestSupport", dependencies: ["TMEOpsCore", logging, "TMEOpsSSH"], path: "Tests/TMEOpsTestSupport"),
         .testTarget(name: "TMEOpsCoreTests", dependencies: ["TMEOpsCore", "TMEOpsTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TMEOpsTestSupport", "TMEOpsCore", "tmeops"]),
         .testTarget(name: "SandboxIntegrationTests", dependencies: ["TMEOpsTestSupport", "TMEOpsCore", "tmeops"]),

@@ -1,18 +1,18 @@
 import Foundation
 import TMEOpsCore
-import TMEOpsTestSupport
+import TMEOpsSSH
 import XCTest
 
 /// The sandbox production host made by `scripts/sandbox up`, as its `env` command describes it.
 ///
 /// Without a running sandbox these tests skip, unless `TMEOPS_REQUIRE_SANDBOX=1` (set by `make test`
 /// and CI), which turns a missing sandbox into a failure.
-struct Sandbox {
-    let facts: [String: String]
+public struct Sandbox {
+    public let facts: [String: String]
 
-    static var script: String { TMEOpsBinary.packageRoot.appendingPathComponent("scripts/sandbox").path }
+    public static var script: String { TMEOpsBinary.packageRoot.appendingPathComponent("scripts/sandbox").path }
 
-    static func require() throws -> Sandbox {
+    public static func require() throws -> Sandbox {
         let required = ProcessInfo.processInfo.environment["TMEOPS_REQUIRE_SANDBOX"] == "1"
         let env = try ProcessRunner.run("/bin/bash", [script, "env"])
         var facts: [String: String] = [:]
@@ -29,15 +29,15 @@ struct Sandbox {
         return Sandbox(facts: facts)
     }
 
-    subscript(_ key: String) -> String { facts[key] ?? "" }
+    public subscript(_ key: String) -> String { facts[key] ?? "" }
 
-    func secret(_ name: String) throws -> String {
+    public func secret(_ name: String) throws -> String {
         try String(contentsOfFile: "\(self["SANDBOX_DIR"])/secrets/\(name)", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Runs a program inside the sandbox host's network namespace.
     @discardableResult
-    func inNamespace(_ arguments: [String], environment: [String: String] = [:]) throws -> ProcessResult {
+    public func inNamespace(_ arguments: [String], environment: [String: String] = [:]) throws -> ProcessResult {
         var base = ProcessInfo.processInfo.environment
         base.merge(environment) { _, new in new }
         return try ProcessRunner.run("/usr/bin/nsenter", ["--net=\(self["SANDBOX_NETNS"])"] + arguments, environment: base)
@@ -45,9 +45,19 @@ struct Sandbox {
 
     /// Runs the docker CLI against the sandbox's engine (tests may; tmeops itself never does).
     @discardableResult
-    func docker(_ arguments: [String]) throws -> ProcessResult {
+    public func docker(_ arguments: [String]) throws -> ProcessResult {
         var environment = ProcessInfo.processInfo.environment
         environment["DOCKER_HOST"] = "unix://\(self["SANDBOX_DOCKER_SOCKET"])"
         return try ProcessRunner.run("/usr/bin/docker", arguments, environment: environment)
+    }
+}
+
+extension Sandbox {
+    /// Connection options for the sandbox host with its authorised key and recorded known_hosts.
+    public func sshOptions(identity: String? = nil, knownHosts: String? = nil, policy: SSHConnectionOptions.HostKeyPolicy = .strict) -> SSHConnectionOptions {
+        SSHConnectionOptions(
+            host: self["SANDBOX_SSH_HOST"], port: Int(self["SANDBOX_SSH_PORT"]) ?? 22, user: self["SANDBOX_SSH_USER"],
+            identity: identity ?? self["SANDBOX_SSH_IDENTITY"], knownHosts: knownHosts ?? self["SANDBOX_KNOWN_HOSTS"],
+            hostKeyPolicy: policy, connectTimeout: 5)
     }
 }

@@ -1,0 +1,76 @@
+import Foundation
+import TMEOpsCrypto
+import TMEOpsSSH
+import TMEOpsTestSupport
+import XCTest
+
+/// Remote commands over one reused session on the sandbox's sshd.
+final class RemoteCommandTests: XCTestCase {
+    nonisolated(unsafe) static var shared: SSHSession?
+
+    func session() throws -> SSHSession {
+        if let session = Self.shared { return session }
+        let session = try SSHSession(try Sandbox.require().sshOptions())
+        Self.shared = session
+        return session
+    }
+
+    override class func tearDown() {
+        shared?.close()
+        shared = nil
+    }
+
+    func testArgumentsArriveExactlyAsGiven() throws {
+        let words = [
+            "plain", "two words", "it's", "\"double\"", "$HOME", "`id`", "$(id)", "a;b|c&d", "*", "~", "back\\slash", "new\nline", "", "-n", "naïve ü",
+        ]
+        let output = try session().capture(["printf", "%s\\0"] + words)
+        XCTAssertTrue(output.exit.succeeded, output.stderrText)
+        let received = output.stdout.split(separator: 0, omittingEmptySubsequences: false).dropLast().map { String(decoding: $0, as: UTF8.self) }
+        XCTAssertEqual(received, words)
+    }
+
+    func testExitStatusAndSignal() throws {
+        let session = try session()
+        XCTAssertEqual(try session.capture(["sh", "-c", "exit 7"]).exit, RemoteExit(status: 7, signal: nil))
+        XCTAssertEqual(try session.capture(["sh", "-c", "kill -TERM $$"]).exit.signal, "TERM")
+        let missing = try session.capture(["no-such-program-tmeops"])
+        XCTAssertEqual(missing.exit.status, 127)
+        XCTAssertTrue(missing.stderrText.contains("not found"), missing.stderrText)
+    }
+
+    func testStdinIsStreamed() throws {
+        let data = Data((0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        let output = try session().capture(["sha256sum"], stdin: data)
+        XCTAssertEqual(String(output.stdoutText.prefix(64)), SHA256.hex(SHA256.digest(data)))
+    }
+
+    func testLargeStdoutAndStderrTogetherDoNotDeadlock() throws {
+        var out = 0
+        var err = 0
+        let exit = try session().run(
+            ["sh", "-c", "head -c 5242880 /dev/zero >&2 & head -c 52428800 /dev/zero; wait"],
+            stdout: { out += $0.count }, stderr: { err += $0.count })
+        XCTAssertTrue(exit.succeeded)
+        XCTAssertEqual(out, 52_428_800)
+        XCTAssertEqual(err, 5_242_880)
+    }
+
+    func testTimeout() throws {
+        let started = Date()
+        XCTAssertThrowsError(try session().capture(["sleep", "10"], timeout: 1)) { error in
+            XCTAssertEqual((error as? SSHError)?.kind, .timeout)
+            XCTAssertTrue("\(error)".contains("`sleep 10` did not finish within 1 s"), "\(error)")
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(started), 5)
+        // The session is still usable afterwards.
+        XCTAssertEqual(try session().capture(["echo", "ok"]).stdoutText, "ok\n")
+    }
+
+    func testOneSessionCarriesManyCommands() throws {
+        let session = try session()
+        for index in 0..<50 {
+            XCTAssertEqual(try session.capture(["echo", "\(index)"]).stdoutText, "\(index)\n")
+        }
+    }
+}

@@ -1,0 +1,23 @@
+import TMEOpsSSH
+import XCTest
+
+final class ShellQuoteTests: XCTestCase {
+    func testSafeWordsStayAsTheyAre() {
+        XCTAssertEqual(ShellQuote.quote("/home/tme-user/backups/db_2026-11-26.dump"), "/home/tme-user/backups/db_2026-11-26.dump")
+        XCTAssertEqual(ShellQuote.quote("user@host:22,a=b+c%d"), "user@host:22,a=b+c%d")
+    }
+
+    func testEverythingElseIsSingleQuoted() {
+        XCTAssertEqual(ShellQuote.quote(""), "''")
+        XCTAssertEqual(ShellQuote.quote("a b"), "'a b'")
+        XCTAssertEqual(ShellQuote.quote("it's"), "'it'\\''s'")
+        XCTAssertEqual(ShellQuote.quote("$(rm -rf /)"), "'$(rm -rf /)'")
+        XCTAssertEqual(ShellQuote.quote("`id`;|&><*?~#!\\\n"), "'`id`;|&><*?~#!\\\n'")
+        XCTAssertEqual(ShellQuote.quote("-e"), "-e", "options are words too; commands put -- where it matters")
+        XCTAssertEqual(ShellQuote.quote("naïve"), "'naïve'")
+    }
+
+    func testCommandJoinsQuotedWords() {
+        XCTAssertEqual(ShellQuote.command(["printf", "%s\\n", "a b", "c'd"]), "printf '%s\\n' 'a b' 'c'\\''d'")
+    }
+}
