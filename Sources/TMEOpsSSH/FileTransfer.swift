@@ -1,0 +1,241 @@
+import Foundation
+import TMEOpsCrypto
+
+/// What a finished transfer did.
+public struct TransferReport: Sendable, Equatable {
+    /// Where the file ended up.
+    public let destination: String
+    public let bytes: UInt64
+    /// Bytes already in place from an earlier attempt (`--resume`).
+    public let resumedFrom: UInt64
+    /// SHA-256 of the whole file, checked on both ends.
+    public let sha256: String
+    public let seconds: Double
+}
+
+/// Uploads and downloads over one session, with the guarantees an operator needs: the destination
+/// only ever holds a complete, verified file.
+///
+/// Data is written to `NAME.part` and renamed into place only after the SHA-256 of what arrived
+/// matches the source. Bytes travel over an exec stream (`tee`/`cat`) rather than SCP, because the
+/// stream lets the server hash the data while it is written (the check costs no second pass) and can
+/// append to a `.part` for `--resume`, which SCP cannot.
+public struct FileTransfer {
+    public let session: SSHSession
+    /// Called with (bytes done, bytes total) as data moves.
+    public var progress: (UInt64, UInt64) -> Void
+
+    public init(session: SSHSession, progress: @escaping (UInt64, UInt64) -> Void = { _, _ in }) {
+        self.session = session
+        self.progress = progress
+    }
+
+    private var host: String { session.options.host }
+
+    // MARK: - Upload
+
+    /// Copies local file `local` to `remote` on the host.
+    ///
+    /// - Parameters:
+    ///   - remote: A file path, or an existing folder to put the file in under its own name.
+    ///   - resume: Continue an existing `.part` if its bytes match the start of the local file.
+    ///   - mode: The final file's permissions (0600 for sensitive files); the `.part` is 0600 throughout.
+    ///   - createDirectories: Create missing parent folders instead of failing.
+    public func upload(_ local: String, to remote: String, resume: Bool = false, mode: Int = 0o644, createDirectories: Bool = false) throws -> TransferReport {
+        let started = Date()
+        let size = try localRegularFileSize(local)
+        let sftp = try SFTPClient(session)
+        var target = remote
+        if let info = try sftp.stat(remote), info.isDirectory {
+            target = (remote as NSString).appendingPathComponent((local as NSString).lastPathComponent)
+        }
+        let folder = (target as NSString).deletingLastPathComponent.isEmpty ? "." : (target as NSString).deletingLastPathComponent
+        if try sftp.stat(folder) == nil {
+            guard createDirectories else {
+                throw SSHError(.transfer, "remote folder \(folder) does not exist on \(host); create it first or pass --mkdir")
+            }
+            try sftp.makeDirectories(folder)
+        }
+        if let info = try sftp.stat(target), info.isDirectory {
+            throw SSHError(.transfer, "\(target) on \(host) is a folder; name a file")
+        }
+        let part = target + ".part"
+
+        var offset: UInt64 = 0
+        if resume, let existing = try sftp.stat(part), existing.isRegularFile, existing.size > 0, existing.size <= size {
+            let remotePrefix = try remoteHash(of: part)
+            if remotePrefix == (try SHA256.hexOfFile(atPath: local, limit: existing.size)) {
+                offset = existing.size
+                session.logger.info("resuming \(part) after \(existing.size) bytes that match the local file")
+            } else {
+                session.logger.warning("\(part) does not match the start of \(local); uploading it again from the beginning")
+            }
+        }
+
+        // The server hashes the bytes as `tee` writes them; the .part is never readable by others.
+        let append = offset > 0 ? "-a " : ""
+        let script = "umask 077 && tee \(append)-- \(ShellQuote.quote(part)) | sha256sum"
+        let streamHash = SHA256()
+        var sent = offset
+        progress(sent, size)
+        let source = try FileSource(path: local, offset: offset) { chunk in
+            streamHash.update(chunk)
+            sent += UInt64(chunk.count)
+            progress(sent, size)
+        }
+        let output: RemoteOutput
+        do {
+            var out = Data()
+            var err = Data()
+            let exit = try session.runScript(script, display: "tee \(part)", stdin: source, timeout: nil,
+                                             stdout: { out.append(contentsOf: $0) }, stderr: { err.append(contentsOf: $0) })
+            output = RemoteOutput(exit: exit, stdout: out, stderr: err)
+        } catch let error as SSHError {
+            throw SSHError(error.kind, "\(error.message); \(sent) of \(size) bytes were sent and kept in \(part) (the destination is untouched); run again with --resume to continue")
+        }
+        let problem = output.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
+        let arrived = try sftp.stat(part)?.size ?? 0
+        guard output.exit.succeeded, problem.isEmpty, arrived == size else {
+            let reason = problem.isEmpty ? "\(arrived) of \(size) bytes arrived" : problem
+            throw SSHError(.transfer, "upload of \(local) to \(host):\(part) failed: \(reason); \(target) is untouched and what arrived is kept in \(part) for --resume")
+        }
+        let remoteStream = String(output.stdoutText.prefix(64))
+        let localStream = streamHash.finishHex()
+        guard remoteStream == localStream else {
+            throw SSHError(.verification, "the SHA-256 of the bytes \(host) received (\(remoteStream)) differs from what was sent (\(localStream)); \(target) is untouched")
+        }
+        let wholeHash: String
+        if offset > 0 {
+            // A resumed file is checked whole once more: its first part came from an earlier run.
+            wholeHash = try SHA256.hexOfFile(atPath: local)
+            let remoteWhole = try remoteHash(of: part)
+            guard remoteWhole == wholeHash else {
+                throw SSHError(.verification, "the resumed \(part) has SHA-256 \(remoteWhole) on \(host), but \(local) has \(wholeHash); \(target) is untouched")
+            }
+        } else {
+            wholeHash = localStream
+        }
+        try finish(script: "chmod \(String(mode, radix: 8)) -- \(ShellQuote.quote(part)) && mv -f -- \(ShellQuote.quote(part)) \(ShellQuote.quote(target))",
+                   what: "move \(part) into place")
+        return TransferReport(destination: target, bytes: size, resumedFrom: offset, sha256: wholeHash, seconds: Date().timeIntervalSince(started))
+    }
+
+    // MARK: - Download
+
+    /// Copies `remote` from the host to local path `local` (a file path, or an existing folder).
+    public func download(_ remote: String, to local: String, resume: Bool = false, mode: Int = 0o644) throws -> TransferReport {
+        let started = Date()
+        let sftp = try SFTPClient(session)
+        guard let info = try sftp.stat(remote) else { throw SSHError(.transfer, "\(remote) does not exist on \(host)") }
+        guard info.isRegularFile else { throw SSHError(.transfer, "\(remote) on \(host) is not a regular file") }
+        var target = local
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: local, isDirectory: &isDirectory), isDirectory.boolValue {
+            target = (local as NSString).appendingPathComponent((remote as NSString).lastPathComponent)
+        }
+        let folder = (target as NSString).deletingLastPathComponent
+        if !folder.isEmpty, !FileManager.default.fileExists(atPath: folder) {
+            throw SSHError(.transfer, "local folder \(folder) does not exist; create it first")
+        }
+        let part = target + ".part"
+        let size = info.size
+
+        var offset: UInt64 = 0
+        let wholeHash = SHA256()
+        if resume, let existing = try? localRegularFileSize(part), existing > 0, existing <= size {
+            let local = try SHA256.hexOfFile(atPath: part)
+            let prefixScript = "head -c \(existing) -- \(ShellQuote.quote(remote)) | sha256sum"
+            let remotePrefix = String(try session.captureScript(prefixScript, display: "sha256 of the first \(existing) bytes of \(remote)").stdoutText.prefix(64))
+            if remotePrefix == local {
+                offset = existing
+                try feed(wholeHash, fromFile: part)
+                session.logger.info("resuming \(part) after \(existing) bytes that match \(remote)")
+            } else {
+                session.logger.warning("\(part) does not match the start of \(remote); downloading it again from the beginning")
+            }
+        }
+
+        let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (offset > 0 ? O_APPEND : O_TRUNC)
+        let fd = open(part, flags, 0o600)
+        guard fd >= 0 else { throw SSHError(.transfer, "cannot write \(part): \(String(cString: strerror(errno)))") }
+        var fdOpen = true
+        defer { if fdOpen { close(fd) } }
+
+        // The server hashes the whole file beside the stream (stderr), so verification costs no extra pass.
+        let quoted = ShellQuote.quote(remote)
+        let reader = offset > 0 ? "tail -c +\(offset + 1) -- \(quoted)" : "cat -- \(quoted)"
+        let script = "sha256sum -- \(quoted) >&2 & \(reader); status=$?; wait $! || exit 1; exit $status"
+        var received = offset
+        var errors = Data()
+        progress(received, size)
+        let exit: RemoteExit
+        do {
+            exit = try session.runScript(script, display: "cat \(remote)", stdin: nil, timeout: nil, stdout: { chunk in
+                var written = 0
+                while written < chunk.count {
+                    let count = write(fd, chunk.baseAddress! + written, chunk.count - written)
+                    if count < 0 {
+                        if errno == EINTR { continue }
+                        throw SSHError(.transfer, "cannot write \(part): \(String(cString: strerror(errno)))")
+                    }
+                    written += count
+                }
+                wholeHash.update(chunk)
+                received += UInt64(chunk.count)
+                progress(received, size)
+            }, stderr: { errors.append(contentsOf: $0) })
+        } catch let error as SSHError {
+            throw SSHError(error.kind, "\(error.message); \(received) of \(size) bytes were kept in \(part); run again with --resume to continue")
+        }
+        guard fsync(fd) == 0 else { throw SSHError(.transfer, "cannot write \(part): \(String(cString: strerror(errno)))") }
+        close(fd)
+        fdOpen = false
+        let errorText = String(decoding: errors, as: UTF8.self)
+        let hashLine = errorText.split(separator: "\n").first { (line: Substring) in line.count > 64 && line.prefix(64).allSatisfy(\.isHexDigit) }
+        let remoteHash = hashLine.map { String($0.prefix(64)) }
+        guard exit.succeeded, received == size, let remoteHash else {
+            throw SSHError(.transfer, "download of \(host):\(remote) failed (\(exit), \(received) of \(size) bytes): \(errorText.trimmingCharacters(in: .whitespacesAndNewlines)); \(target) is untouched")
+        }
+        let localHash = wholeHash.finishHex()
+        guard localHash == remoteHash else {
+            throw SSHError(.verification, "the SHA-256 of the downloaded \(part) (\(localHash)) differs from \(remote) on \(host) (\(remoteHash)); \(target) is untouched")
+        }
+        chmod(part, mode_t(mode))
+        guard rename(part, target) == 0 else { throw SSHError(.transfer, "cannot move \(part) to \(target): \(String(cString: strerror(errno)))") }
+        return TransferReport(destination: target, bytes: size, resumedFrom: offset, sha256: localHash, seconds: Date().timeIntervalSince(started))
+    }
+
+    // MARK: - Helpers
+
+    private func localRegularFileSize(_ path: String) throws -> UInt64 {
+        let attributes: [FileAttributeKey: Any]
+        do {
+            attributes = try FileManager.default.attributesOfItem(atPath: URL(fileURLWithPath: path).resolvingSymlinksInPath().path)
+        } catch {
+            throw SSHError(.transfer, "cannot read \(path): no such file, or no permission")
+        }
+        guard attributes[.type] as? FileAttributeType == .typeRegular else { throw SSHError(.transfer, "\(path) is not a regular file") }
+        return (attributes[.size] as? NSNumber)?.uint64Value ?? 0
+    }
+
+    private func remoteHash(of path: String) throws -> String {
+        let output = try session.capture(["sha256sum", "--", path])
+        guard output.exit.succeeded else {
+            throw SSHError(.transfer, "cannot hash \(path) on \(host): \(output.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+        return String(output.stdoutText.prefix(64))
+    }
+
+    private func finish(script: String, what: String) throws {
+        let output = try session.captureScript(script, display: what)
+        guard output.exit.succeeded else {
+            throw SSHError(.transfer, "cannot \(what) on \(host): \(output.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+    }
+
+    private func feed(_ hasher: SHA256, fromFile path: String) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw SSHError(.transfer, "cannot read \(path)") }
+        defer { try? handle.close() }
+        while let chunk = try handle.read(upToCount: 4 << 20), !chunk.isEmpty { hasher.update(chunk) }
+    }
+}
