@@ -1,0 +1,177 @@
+import CLibSSH2
+import Foundation
+
+/// Listens on `127.0.0.1:<port>` and carries each connection to `remoteHost:remotePort` as seen from
+/// the server, so that a local client (libpq, an HTTP probe) can reach a remote database or app.
+///
+/// The forward pumps on a thread of its own, and that thread owns the session while it runs: libssh2
+/// allows one thread per session at a time, so nothing else may use the session until ``stop()``.
+public final class LocalPortForward: @unchecked Sendable {
+    public let localPort: Int
+    public let remoteHost: String
+    public let remotePort: Int
+    private let session: SSHSession
+    private let listener: Int32
+    private let lock = NSLock()
+    private var stopping = false
+    private var thread: Thread?
+    private let finished = DispatchSemaphore(value: 0)
+    /// The first error the pump met, if any (reported by ``stop()``).
+    private var failure: Error?
+
+    public init(session: SSHSession, remoteHost: String, remotePort: Int) throws {
+        self.session = session
+        self.remoteHost = remoteHost
+        self.remotePort = remotePort
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw SSHError(.channel, "cannot open a local socket: \(String(cString: strerror(errno)))") }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard bound == 0, listen(fd, 16) == 0 else {
+            Foundation.close(fd)
+            throw SSHError(.channel, "cannot listen on 127.0.0.1: \(String(cString: strerror(errno)))")
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        localPort = Int(UInt16(bigEndian: address.sin_port))
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        listener = fd
+        let thread = Thread { [self] in
+            do { try pump() } catch { lock.withLock { failure = error } }
+            finished.signal()
+        }
+        thread.name = "tmeops forward 127.0.0.1:\(localPort) -> \(remoteHost):\(remotePort)"
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Stops forwarding, closes every connection, and hands the session back; rethrows a pump failure.
+    public func stop() throws {
+        let alreadyStopping = lock.withLock { () -> Bool in
+            defer { stopping = true }
+            return stopping
+        }
+        if !alreadyStopping { finished.wait() }
+        Foundation.close(listener)
+        if let failure = lock.withLock({ failure }) { throw failure }
+    }
+
+    deinit { try? stop() }
+
+    private final class Connection {
+        let fd: Int32
+        let channel: OpaquePointer
+        var toRemote = Data()
+        var toLocal = Data()
+        var localClosed = false
+        var remoteClosed = false
+
+        init(fd: Int32, channel: OpaquePointer) {
+            self.fd = fd
+            self.channel = channel
+        }
+    }
+
+    private var isStopping: Bool { lock.withLock { stopping } }
+
+    private func pump() throws {
+        var connections: [Connection] = []
+        defer {
+            for connection in connections { finish(connection) }
+        }
+        var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        while !isStopping {
+            var moved = false
+            // New local clients get a channel each.
+            let client = accept(listener, nil, nil)
+            if client >= 0 {
+                _ = fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK)
+                do {
+                    let channel = try session.pointer("open a tunnel to \(remoteHost):\(remotePort)", deadline: Date().addingTimeInterval(10), kind: .channel) {
+                        libssh2_channel_direct_tcpip_ex(session.raw, remoteHost, Int32(remotePort), "127.0.0.1", Int32(localPort))
+                    }
+                    connections.append(Connection(fd: client, channel: channel))
+                } catch {
+                    session.logger.warning("\(error)")
+                    Foundation.close(client)
+                }
+                moved = true
+            }
+            for connection in connections {
+                // Local -> remote.
+                if !connection.localClosed, connection.toRemote.count < (1 << 20) {
+                    let count = Foundation.read(connection.fd, &buffer, buffer.count)
+                    if count > 0 {
+                        connection.toRemote.append(contentsOf: buffer[0..<count])
+                        moved = true
+                    } else if count == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                        connection.localClosed = true
+                    }
+                }
+                if !connection.toRemote.isEmpty {
+                    let written = connection.toRemote.withUnsafeBytes { raw in
+                        libssh2_channel_write_ex(connection.channel, 0, raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count)
+                    }
+                    if written > 0 {
+                        connection.toRemote.removeFirst(written)
+                        moved = true
+                    } else if written != Int(LIBSSH2_ERROR_EAGAIN) {
+                        connection.remoteClosed = true
+                    }
+                } else if connection.localClosed, !connection.remoteClosed {
+                    _ = libssh2_channel_send_eof(connection.channel)
+                }
+                // Remote -> local.
+                if !connection.remoteClosed, connection.toLocal.count < (1 << 20) {
+                    let count = buffer.withUnsafeMutableBytes { raw in
+                        libssh2_channel_read_ex(connection.channel, 0, raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count)
+                    }
+                    if count > 0 {
+                        connection.toLocal.append(contentsOf: buffer[0..<count])
+                        moved = true
+                    } else if count == 0, libssh2_channel_eof(connection.channel) == 1 {
+                        connection.remoteClosed = true
+                    } else if count < 0, count != Int(LIBSSH2_ERROR_EAGAIN) {
+                        connection.remoteClosed = true
+                    }
+                }
+                if !connection.toLocal.isEmpty {
+                    let written = connection.toLocal.withUnsafeBytes { raw in Foundation.write(connection.fd, raw.baseAddress, raw.count) }
+                    if written > 0 {
+                        connection.toLocal.removeFirst(written)
+                        moved = true
+                    } else if written < 0, errno != EAGAIN, errno != EWOULDBLOCK {
+                        connection.localClosed = true
+                        connection.toLocal.removeAll()
+                    }
+                }
+            }
+            let done = connections.filter { ($0.remoteClosed && $0.toLocal.isEmpty) || ($0.localClosed && $0.toRemote.isEmpty && $0.remoteClosed) }
+            for connection in done { finish(connection) }
+            connections.removeAll { connection in done.contains { $0 === connection } }
+            if !moved {
+                var descriptors = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0), pollfd(fd: session.socket, events: Int16(POLLIN), revents: 0)]
+                for connection in connections where !connection.localClosed {
+                    descriptors.append(pollfd(fd: connection.fd, events: Int16(POLLIN), revents: 0))
+                }
+                _ = poll(&descriptors, nfds_t(descriptors.count), 50)
+            }
+        }
+    }
+
+    private func finish(_ connection: Connection) {
+        Foundation.close(connection.fd)
+        var attempts = 0
+        while libssh2_channel_close(connection.channel) == LIBSSH2_ERROR_EAGAIN, attempts < 100 {
+            attempts += 1
+            try? session.waitForSocket(deadline: Date().addingTimeInterval(0.1), what: "closing a tunnel")
+        }
+        libssh2_channel_free(connection.channel)
+    }
+}

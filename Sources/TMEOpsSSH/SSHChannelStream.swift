@@ -1,0 +1,105 @@
+import CLibSSH2
+import Foundation
+
+/// A bidirectional byte stream over an SSH channel: a TCP connection made from the server
+/// (`direct-tcpip`) or a Unix socket on the server (`direct-streamlocal@openssh.com`).
+public final class SSHChannelStream {
+    let session: SSHSession
+    let channel: OpaquePointer
+    public let destination: String
+    private var closed = false
+
+    init(session: SSHSession, channel: OpaquePointer, destination: String) {
+        self.session = session
+        self.channel = channel
+        self.destination = destination
+    }
+
+    deinit { close() }
+
+    /// Writes all of `data`.
+    public func write(_ data: Data) throws {
+        try data.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = libssh2_channel_write_ex(channel, 0, raw.baseAddress!.assumingMemoryBound(to: CChar.self) + offset, raw.count - offset)
+                if written == Int(LIBSSH2_ERROR_EAGAIN) {
+                    try session.waitForSocket(deadline: nil, what: "writing to \(destination)")
+                    continue
+                }
+                if written < 0 { throw session.connectionError("writing to \(destination)", code: Int32(written)) }
+                offset += written
+            }
+        }
+    }
+
+    /// Up to `maximum` bytes, waiting until some arrive; empty at the end of the stream.
+    public func read(maximum: Int = 64 << 10, deadline: Date? = nil) throws -> Data {
+        var buffer = [CChar](repeating: 0, count: maximum)
+        while true {
+            let count = libssh2_channel_read_ex(channel, 0, &buffer, maximum)
+            if count > 0 { return Data(buffer[0..<count].map { UInt8(bitPattern: $0) }) }
+            if count == 0, libssh2_channel_eof(channel) == 1 { return Data() }
+            if count < 0, count != Int(LIBSSH2_ERROR_EAGAIN) { throw session.connectionError("reading from \(destination)", code: Int32(count)) }
+            try session.waitForSocket(deadline: deadline, what: "reading from \(destination)")
+        }
+    }
+
+    /// Everything until the other side closes.
+    public func readToEnd(deadline: Date? = nil) throws -> Data {
+        var all = Data()
+        while true {
+            let chunk = try read(deadline: deadline)
+            if chunk.isEmpty { return all }
+            all.append(chunk)
+        }
+    }
+
+    /// Tells the other side nothing more will be written.
+    public func closeWrite() throws {
+        try session.call("close the write side of \(destination)", kind: .channel) { libssh2_channel_send_eof(channel) }
+    }
+
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        while libssh2_channel_close(channel) == LIBSSH2_ERROR_EAGAIN {
+            if (try? session.waitForSocket(deadline: Date().addingTimeInterval(2), what: "close")) == nil { break }
+        }
+        libssh2_channel_free(channel)
+    }
+}
+
+extension SSHSession {
+    /// A TCP connection made by the server to `host:port` (the app's loopback port, a container address).
+    public func openTCP(host: String, port: Int, deadline: Date? = nil) throws -> SSHChannelStream {
+        let channel = try pointer("open a tunnel to \(host):\(port) through \(options.host) (is AllowTcpForwarding on?)", deadline: deadline, kind: .channel) {
+            libssh2_channel_direct_tcpip_ex(raw, host, Int32(port), "127.0.0.1", 0)
+        }
+        return SSHChannelStream(session: self, channel: channel, destination: "\(host):\(port) via \(options.host)")
+    }
+
+    /// A connection to a Unix socket on the server, such as the Docker engine's.
+    ///
+    /// libssh2 1.10 has no helper for OpenSSH's `direct-streamlocal@openssh.com` (1.11 added one), so
+    /// the channel is opened by name with its message: `string path, string reserved, uint32 0`.
+    public func openUnixSocket(_ path: String, deadline: Date? = nil) throws -> SSHChannelStream {
+        var message = Data()
+        func appendString(_ text: String) {
+            var length = UInt32(text.utf8.count).bigEndian
+            withUnsafeBytes(of: &length) { message.append(contentsOf: $0) }
+            message.append(contentsOf: Array(text.utf8))
+        }
+        appendString(path)
+        appendString("")
+        message.append(contentsOf: [0, 0, 0, 0])
+        let type = "direct-streamlocal@openssh.com"
+        let channel = try message.withUnsafeBytes { bytes in
+            try pointer("open \(path) on \(options.host) (is AllowStreamLocalForwarding on, and may \(options.user) use the socket?)", deadline: deadline, kind: .channel) {
+                libssh2_channel_open_ex(self.raw, type, UInt32(type.utf8.count), Self.channelWindow, Self.channelPacket,
+                                        bytes.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(bytes.count))
+            }
+        }
+        return SSHChannelStream(session: self, channel: channel, destination: "\(path) on \(options.host)")
+    }
+}
