@@ -7,7 +7,7 @@ let teamPlugins: [String] = []
 
 /// Built-in plugins: one target each under `Plugins/<Name>`, module `<Name>Plugin`.
 let builtInPlugins: [(name: String, dependencies: [Target.Dependency])] = [
-    ("Transfer", ["TMEOpsSSH"]),
+    ("Transfer", ["TMEOpsSSH", "TMEOpsCrypto"]),
     ("Image", ["TMEOpsArchive"]),
     ("Schema", ["TMEOpsPostgres"]),
     ("Backup", []),
@@ -24,9 +24,9 @@ func pluginTarget(_ name: String, _ extra: [Target.Dependency], exclude: [String
         exclude: exclude)
 }
 
-func pluginTestTarget(_ name: String) -> Target {
+func pluginTestTarget(_ name: String, extra: [Target.Dependency] = []) -> Target {
     .testTarget(
-        name: "\(name)PluginTests", dependencies: [.target(name: "\(name)Plugin"), "TMEOpsCore", "TMEOpsTestSupport"],
+        name: "\(name)PluginTests", dependencies: [.target(name: "\(name)Plugin"), "TMEOpsCore", "TMEOpsTestSupport"] + extra,
         path: "Tests/Plugins/\(name)PluginTests")
 }
 
@@ -81,7 +81,8 @@ let package = Package(
             exclude: ["Fixtures"]),
     ]
         + builtInPlugins.map { pluginTarget($0.name, $0.dependencies) }
-        + builtInPlugins.map { pluginTestTarget($0.name) }
+        // Built-in plugin tests may load the sandbox's whole tmeops.yml, so they see every plugin (via tmeops).
+        + builtInPlugins.map { pluginTestTarget($0.name, extra: ["tmeops"]) }
         + teamPlugins.map { pluginTarget($0, [], exclude: ["plugin.yml"]) }
         + teamPlugins.map { pluginTestTarget($0) },
     swiftLanguageModes: [.v6]

@@ -14,20 +14,6 @@ public enum TransferPlugin: Plugin {
                 "Upload, resuming a .part file, renamed only once the SHA-256 matches."),
         ])
 
-    public static let commands: [any ParsableCommand.Type] = [PlannedCommand<SSHSpec>.self, PlannedCommand<TransferSpec>.self]
+    public static let commands: [any ParsableCommand.Type] = [SSHCommand.self, TransferCommand.self]
     public static let configSections: [any ConfigSection.Type] = [SSHConfig.self]
-}
-
-enum SSHSpec: PlannedCommandSpec {
-    static let name = "ssh"
-    static let abstract = "Check the SSH connection to an environment's host, or run a command there."
-    static let subcommands = ["check", "exec -- ARGV..."]
-    static let issue = 3
-}
-
-enum TransferSpec: PlannedCommandSpec {
-    static let name = "transfer"
-    static let abstract = "Upload or download files with SHA-256 verification and resume."
-    static let subcommands = ["put LOCAL REMOTE", "get REMOTE LOCAL"]
-    static let issue = 3
 }

@@ -87,22 +87,28 @@ public struct FileTransfer {
         do {
             var out = Data()
             var err = Data()
-            let exit = try session.runScript(script, display: "tee \(part)", stdin: source, timeout: nil,
-                                             stdout: { out.append(contentsOf: $0) }, stderr: { err.append(contentsOf: $0) })
+            let exit = try session.runScript(
+                script, display: "tee \(part)", stdin: source, timeout: nil,
+                stdout: { out.append(contentsOf: $0) }, stderr: { err.append(contentsOf: $0) })
             output = RemoteOutput(exit: exit, stdout: out, stderr: err)
         } catch let error as SSHError {
-            throw SSHError(error.kind, "\(error.message); \(sent) of \(size) bytes were sent and kept in \(part) (the destination is untouched); run again with --resume to continue")
+            throw SSHError(
+                error.kind,
+                "\(error.message); \(sent) of \(size) bytes were sent and kept in \(part) (the destination is untouched); run again with --resume to continue")
         }
         let problem = output.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
         let arrived = try sftp.stat(part)?.size ?? 0
         guard output.exit.succeeded, problem.isEmpty, arrived == size else {
             let reason = problem.isEmpty ? "\(arrived) of \(size) bytes arrived" : problem
-            throw SSHError(.transfer, "upload of \(local) to \(host):\(part) failed: \(reason); \(target) is untouched and what arrived is kept in \(part) for --resume")
+            throw SSHError(
+                .transfer, "upload of \(local) to \(host):\(part) failed: \(reason); \(target) is untouched and what arrived is kept in \(part) for --resume")
         }
         let remoteStream = String(output.stdoutText.prefix(64))
         let localStream = streamHash.finishHex()
         guard remoteStream == localStream else {
-            throw SSHError(.verification, "the SHA-256 of the bytes \(host) received (\(remoteStream)) differs from what was sent (\(localStream)); \(target) is untouched")
+            throw SSHError(
+                .verification, "the SHA-256 of the bytes \(host) received (\(remoteStream)) differs from what was sent (\(localStream)); \(target) is untouched"
+            )
         }
         let wholeHash: String
         if offset > 0 {
@@ -110,13 +116,15 @@ public struct FileTransfer {
             wholeHash = try SHA256.hexOfFile(atPath: local)
             let remoteWhole = try remoteHash(of: part)
             guard remoteWhole == wholeHash else {
-                throw SSHError(.verification, "the resumed \(part) has SHA-256 \(remoteWhole) on \(host), but \(local) has \(wholeHash); \(target) is untouched")
+                throw SSHError(
+                    .verification, "the resumed \(part) has SHA-256 \(remoteWhole) on \(host), but \(local) has \(wholeHash); \(target) is untouched")
             }
         } else {
             wholeHash = localStream
         }
-        try finish(script: "chmod \(String(mode, radix: 8)) -- \(ShellQuote.quote(part)) && mv -f -- \(ShellQuote.quote(part)) \(ShellQuote.quote(target))",
-                   what: "move \(part) into place")
+        try finish(
+            script: "chmod \(String(mode, radix: 8)) -- \(ShellQuote.quote(part)) && mv -f -- \(ShellQuote.quote(part)) \(ShellQuote.quote(target))",
+            what: "move \(part) into place")
         return TransferReport(destination: target, bytes: size, resumedFrom: offset, sha256: wholeHash, seconds: Date().timeIntervalSince(started))
     }
 
@@ -145,7 +153,8 @@ public struct FileTransfer {
         if resume, let existing = try? localRegularFileSize(part), existing > 0, existing <= size {
             let local = try SHA256.hexOfFile(atPath: part)
             let prefixScript = "head -c \(existing) -- \(ShellQuote.quote(remote)) | sha256sum"
-            let remotePrefix = String(try session.captureScript(prefixScript, display: "sha256 of the first \(existing) bytes of \(remote)").stdoutText.prefix(64))
+            let remotePrefix = String(
+                try session.captureScript(prefixScript, display: "sha256 of the first \(existing) bytes of \(remote)").stdoutText.prefix(64))
             if remotePrefix == local {
                 offset = existing
                 try feed(wholeHash, fromFile: part)
@@ -170,20 +179,22 @@ public struct FileTransfer {
         progress(received, size)
         let exit: RemoteExit
         do {
-            exit = try session.runScript(script, display: "cat \(remote)", stdin: nil, timeout: nil, stdout: { chunk in
-                var written = 0
-                while written < chunk.count {
-                    let count = write(fd, chunk.baseAddress! + written, chunk.count - written)
-                    if count < 0 {
-                        if errno == EINTR { continue }
-                        throw SSHError(.transfer, "cannot write \(part): \(String(cString: strerror(errno)))")
+            exit = try session.runScript(
+                script, display: "cat \(remote)", stdin: nil, timeout: nil,
+                stdout: { chunk in
+                    var written = 0
+                    while written < chunk.count {
+                        let count = write(fd, chunk.baseAddress! + written, chunk.count - written)
+                        if count < 0 {
+                            if errno == EINTR { continue }
+                            throw SSHError(.transfer, "cannot write \(part): \(String(cString: strerror(errno)))")
+                        }
+                        written += count
                     }
-                    written += count
-                }
-                wholeHash.update(chunk)
-                received += UInt64(chunk.count)
-                progress(received, size)
-            }, stderr: { errors.append(contentsOf: $0) })
+                    wholeHash.update(chunk)
+                    received += UInt64(chunk.count)
+                    progress(received, size)
+                }, stderr: { errors.append(contentsOf: $0) })
         } catch let error as SSHError {
             throw SSHError(error.kind, "\(error.message); \(received) of \(size) bytes were kept in \(part); run again with --resume to continue")
         }
@@ -194,11 +205,15 @@ public struct FileTransfer {
         let hashLine = errorText.split(separator: "\n").first { (line: Substring) in line.count > 64 && line.prefix(64).allSatisfy(\.isHexDigit) }
         let remoteHash = hashLine.map { String($0.prefix(64)) }
         guard exit.succeeded, received == size, let remoteHash else {
-            throw SSHError(.transfer, "download of \(host):\(remote) failed (\(exit), \(received) of \(size) bytes): \(errorText.trimmingCharacters(in: .whitespacesAndNewlines)); \(target) is untouched")
+            throw SSHError(
+                .transfer,
+                "download of \(host):\(remote) failed (\(exit), \(received) of \(size) bytes): \(errorText.trimmingCharacters(in: .whitespacesAndNewlines)); \(target) is untouched"
+            )
         }
         let localHash = wholeHash.finishHex()
         guard localHash == remoteHash else {
-            throw SSHError(.verification, "the SHA-256 of the downloaded \(part) (\(localHash)) differs from \(remote) on \(host) (\(remoteHash)); \(target) is untouched")
+            throw SSHError(
+                .verification, "the SHA-256 of the downloaded \(part) (\(localHash)) differs from \(remote) on \(host) (\(remoteHash)); \(target) is untouched")
         }
         chmod(part, mode_t(mode))
         guard rename(part, target) == 0 else { throw SSHError(.transfer, "cannot move \(part) to \(target): \(String(cString: strerror(errno)))") }

@@ -95,9 +95,13 @@ extension SSHSession {
         message.append(contentsOf: [0, 0, 0, 0])
         let type = "direct-streamlocal@openssh.com"
         let channel = try message.withUnsafeBytes { bytes in
-            try pointer("open \(path) on \(options.host) (is AllowStreamLocalForwarding on, and may \(options.user) use the socket?)", deadline: deadline, kind: .channel) {
-                libssh2_channel_open_ex(self.raw, type, UInt32(type.utf8.count), Self.channelWindow, Self.channelPacket,
-                                        bytes.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(bytes.count))
+            try pointer(
+                "open \(path) on \(options.host) (is AllowStreamLocalForwarding on, and may \(options.user) use the socket?)", deadline: deadline,
+                kind: .channel
+            ) {
+                libssh2_channel_open_ex(
+                    self.raw, type, UInt32(type.utf8.count), Self.channelWindow, Self.channelPacket,
+                    bytes.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(bytes.count))
             }
         }
         return SSHChannelStream(session: self, channel: channel, destination: "\(path) on \(options.host)")

@@ -92,7 +92,8 @@ final class FileTransferTests: XCTestCase {
     func testMissingRemoteFolderIsNamedUnlessAskedToCreateIt() throws {
         let file = try makeFile("a.bin", bytes: 10)
         XCTAssertThrowsError(try FileTransfer(session: session).upload(file, to: "\(remote!)/no/such/a.bin")) { error in
-            XCTAssertEqual("\(error)", "remote folder \(self.remote!)/no/such does not exist on \(self.sandbox["SANDBOX_SSH_HOST"]); create it first or pass --mkdir")
+            XCTAssertEqual(
+                "\(error)", "remote folder \(self.remote!)/no/such does not exist on \(self.sandbox["SANDBOX_SSH_HOST"]); create it first or pass --mkdir")
         }
         XCTAssertNoThrow(try FileTransfer(session: session).upload(file, to: "\(remote!)/no/such/a.bin", createDirectories: true))
         XCTAssertThrowsError(try FileTransfer(session: session).download("\(remote!)/missing.bin", to: local.path)) { error in

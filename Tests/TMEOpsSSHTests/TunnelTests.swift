@@ -53,10 +53,12 @@ final class TunnelTests: XCTestCase {
         environment["PGPASSWORD"] = try sandbox.secret("db_password")
         environment["PGCONNECT_TIMEOUT"] = "10"
         for _ in 0..<3 {  // several connections through one forward, one after another
-            let psql = try ProcessRunner.run("/usr/bin/psql", [
-                "-h", "127.0.0.1", "-p", "\(database.localPort)", "-U", sandbox["SANDBOX_DB_USER"], "-d", sandbox["SANDBOX_DB_NAME"], "-tAc",
-                "select count(*) from generate_series(1, 50000)",
-            ], environment: environment)
+            let psql = try ProcessRunner.run(
+                "/usr/bin/psql",
+                [
+                    "-h", "127.0.0.1", "-p", "\(database.localPort)", "-U", sandbox["SANDBOX_DB_USER"], "-d", sandbox["SANDBOX_DB_NAME"], "-tAc",
+                    "select count(*) from generate_series(1, 50000)",
+                ], environment: environment)
             XCTAssertEqual(psql.stdout, "50000\n", psql.stderr)
         }
         try database.stop()

@@ -30,10 +30,18 @@ public final class TestHarness: @unchecked Sendable {
         try Data(text.utf8).write(to: url)
     }
 
-    public var context: CommandContext {
+    public var context: CommandContext { context(options: options) }
+
+    /// Runs `command` as the binary would, with the global flags it was parsed with.
+    public func run<Command: TMEOpsCommand>(_ command: Command) async throws {
+        try await command.run(context(options: command.globals))
+    }
+
+    public func context(options: GlobalOptions) -> CommandContext {
         let sink = stderr
         let redactor = self.redactor
         let level = options.logLevel
+        let stdout = self.stdout
         let logger = Logger(label: "tmeops-test") { _ in HumanLogHandler(sink: sink, redactor: redactor, level: level, color: false) }
         return CommandContext(
             options: options, environment: environment, workingDirectory: directory, logger: logger,

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import TMEOpsSSH
 
 /// What a command is handed instead of reaching for globals: config, logger, output, flags, and the
 /// factories that reach the outside world. Tests build one with their own sinks and environment.
@@ -19,7 +20,7 @@ public struct CommandContext: Sendable {
 
     public init(
         options: GlobalOptions, environment: [String: String], workingDirectory: URL, logger: Logger,
-        output: Output, errorSink: TextSink, redactor: Redactor, registry: PluginRegistry, services: ServiceFactories = .unavailable
+        output: Output, errorSink: TextSink, redactor: Redactor, registry: PluginRegistry, services: ServiceFactories = .live
     ) {
         self.options = options
         self.environment = environment
@@ -77,35 +78,16 @@ public struct CommandContext: Sendable {
     }
 }
 
-/// A live connection a factory hands out; the command closes it when done.
-public protocol ServiceConnection: AnyObject, Sendable {
-    func close() throws
-}
-
 /// Factories for the connections commands need, one call per host so that a command can hold
-/// several. Later issues fill them; until then each says which issue brings it.
+/// several. Tests replace them; later issues add the Docker engine and PostgreSQL.
 public struct ServiceFactories: Sendable {
-    /// Opens an SSH session to an environment's host (issue #3).
-    public var ssh: @Sendable (EnvironmentConfig) throws -> any ServiceConnection
-    /// Connects to an environment's Docker engine (issue #4).
-    public var docker: @Sendable (EnvironmentConfig) throws -> any ServiceConnection
-    /// Connects to an environment's PostgreSQL database (issue #5).
-    public var postgres: @Sendable (EnvironmentConfig) throws -> any ServiceConnection
+    /// Opens an SSH session (connect, verify the host key, authenticate).
+    public var ssh: @Sendable (SSHConnectionOptions, Logger) throws -> SSHSession
 
-    public init(
-        ssh: @escaping @Sendable (EnvironmentConfig) throws -> any ServiceConnection,
-        docker: @escaping @Sendable (EnvironmentConfig) throws -> any ServiceConnection,
-        postgres: @escaping @Sendable (EnvironmentConfig) throws -> any ServiceConnection
-    ) {
+    public init(ssh: @escaping @Sendable (SSHConnectionOptions, Logger) throws -> SSHSession) {
         self.ssh = ssh
-        self.docker = docker
-        self.postgres = postgres
     }
 
-    /// No service is wired yet: each factory fails with a message naming what is missing.
-    public static let unavailable = ServiceFactories(
-        ssh: { _ in throw TMEOpsError("the SSH client is not built yet (issue #3)") },
-        docker: { _ in throw TMEOpsError("the Docker Engine client is not built yet (issue #4)") },
-        postgres: { _ in throw TMEOpsError("the PostgreSQL client is not built yet (issue #5)") }
-    )
+    /// The real connections.
+    public static let live = ServiceFactories(ssh: { options, logger in try SSHSession(options, logger: logger) })
 }

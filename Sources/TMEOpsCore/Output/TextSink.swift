@@ -3,6 +3,8 @@ import Foundation
 /// Where text goes: standard output, standard error, or a buffer a test reads back.
 public protocol TextSink: AnyObject, Sendable {
     func write(_ text: String)
+    /// Raw bytes, passed through unchanged (a remote command's output may not be text).
+    func write(bytes: UnsafeRawBufferPointer)
     /// Whether the sink is an interactive terminal (colours and progress bars only then).
     var isTerminal: Bool { get }
 }
@@ -22,20 +24,21 @@ public final class FileDescriptorSink: TextSink, @unchecked Sendable {
     }
 
     public func write(_ text: String) {
+        Array(text.utf8).withUnsafeBytes { write(bytes: $0) }
+    }
+
+    public func write(bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress else { return }
         lock.withLock {
-            var bytes = Array(text.utf8)
             var offset = 0
             while offset < bytes.count {
-                let written = bytes.withUnsafeMutableBytes { raw in
-                    Foundation.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                }
+                let written = Foundation.write(fd, base + offset, bytes.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
                     return  // A closed pipe: nobody is reading, so there is nobody to tell.
                 }
                 offset += written
             }
-            bytes.removeAll()
         }
     }
 }
@@ -49,6 +52,8 @@ public final class BufferSink: TextSink, @unchecked Sendable {
     public init(isTerminal: Bool = false) { self.isTerminal = isTerminal }
 
     public func write(_ text: String) { lock.withLock { buffer += text } }
+
+    public func write(bytes: UnsafeRawBufferPointer) { write(String(decoding: bytes, as: UTF8.self)) }
 
     public var text: String { lock.withLock { buffer } }
 }

@@ -1,0 +1,43 @@
+import Foundation
+import Logging
+import TMEOpsCore
+import TMEOpsSSH
+
+/// How the transfer plugin (and every plugin after it) reaches an environment's host.
+public enum RemoteHost {
+    /// SSH options for `environment`: its `ssh` section, the passphrase from `TMEOPS_SSH_PASSPHRASE`
+    /// and the agent from `SSH_AUTH_SOCK`.
+    public static func options(for environment: EnvironmentConfig, context: CommandContext) throws -> SSHConnectionOptions {
+        guard let ssh = environment.section(SSHConfig.self) else {
+            throw TMEOpsError.usage(
+                "environment '\(environment.name)' has no ssh section, so it is local and has no remote host; add environments.\(environment.name).ssh to tmeops.yml"
+            )
+        }
+        let home = context.environment["HOME"] ?? NSHomeDirectory()
+        let passphrase = context.environment["TMEOPS_SSH_PASSPHRASE"]
+        if let passphrase { context.redactor.add(passphrase) }
+        return SSHConnectionOptions(
+            host: ssh.host, port: ssh.port, user: ssh.user,
+            identity: ssh.identity.map { SSHConnectionOptions.expand($0, home: home) },
+            passphrase: passphrase,
+            knownHosts: SSHConnectionOptions.expand(ssh.knownHosts, home: home),
+            hostKeyPolicy: ssh.hostKeyPolicy == .strict ? .strict : .acceptNew,
+            connectTimeout: ssh.connectTimeout.seconds,
+            agentSocket: context.environment["SSH_AUTH_SOCK"])
+    }
+
+    /// Connects to `environment`'s host; errors name the host and say what to check.
+    public static func connect(_ environment: EnvironmentConfig, context: CommandContext) throws -> SSHSession {
+        let options = try options(for: environment, context: context)
+        context.logger.debug("connecting to \(options.destination)")
+        do {
+            return try context.services.ssh(options, context.logger)
+        } catch let error as SSHError {
+            throw TMEOpsError(error.message, exitStatus: .failure)
+        }
+    }
+}
+
+extension SSHError: OperatorError {
+    public var exitStatus: ExitStatus { .failure }
+}
