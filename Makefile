@@ -31,6 +31,13 @@ demo: build sandbox-up
 	@echo; echo "\$$ tmeops version"; cd $(DEMO_DIR) && ../$(BIN) version
 	@echo; echo "\$$ tmeops config check"; cd $(DEMO_DIR) && ../$(BIN) config check
 	@echo; echo "\$$ tmeops plugins"; cd $(DEMO_DIR) && ../$(BIN) plugins
+	@echo; echo "\$$ tmeops ssh check -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) ssh check -e sandbox
+	@echo; echo "\$$ tmeops ssh exec -e sandbox -- docker ps"; cd $(DEMO_DIR) && ../$(BIN) ssh exec -e sandbox -- \
+		env DOCKER_HOST=unix://$$(../scripts/sandbox env | sed -n 's/^SANDBOX_DOCKER_SOCKET=//p') docker ps --format '{{.Names}}  {{.Status}}'
+	@echo; echo "\$$ tmeops transfer put (a 64 MiB release file) and get it back"; cd $(DEMO_DIR) && \
+		head -c 67108864 /dev/urandom > release.bin && ../$(BIN) transfer put release.bin /home/tme-user/releases/ -e sandbox --mkdir && \
+		../$(BIN) transfer get /home/tme-user/releases/release.bin release-copy.bin -e sandbox && cmp release.bin release-copy.bin && \
+		rm -f release.bin release-copy.bin
 	@echo; echo "\$$ tmeops config show -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) config show -e sandbox
 	@echo; echo "\$$ tmeops help swap"; cd $(DEMO_DIR) && ../$(BIN) help swap
 	@echo; echo "demo: the sandbox stays up (scripts/sandbox status); its tmeops.yml is in $(DEMO_DIR)/"
@@ -57,8 +64,11 @@ sandbox-down:
 sandbox-status:
 	scripts/sandbox status
 
+# Figures for docs/PERFORMANCE.md, measured with a release build.
 bench: build sandbox-up
-	bench/cli-startup
+	$(SWIFT) build -c release --product tmeops
+	TMEOPS_BINARY=$(CURDIR)/.build/release/tmeops bench/cli-startup
+	TMEOPS_BINARY=$(CURDIR)/.build/release/tmeops bench/transfer
 	bench/sandbox-up
 
 clean:

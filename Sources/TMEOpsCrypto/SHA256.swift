@@ -3,7 +3,7 @@ import Foundation
 
 /// Incremental SHA-256 over OpenSSL's libcrypto (already linked by libssh2 on this platform, and
 /// using the CPU's SHA extensions where present), for file checksums and host-key fingerprints.
-public final class SHA256 {
+public final class SHA256: @unchecked Sendable {
     private let context: OpaquePointer
 
     public init() {

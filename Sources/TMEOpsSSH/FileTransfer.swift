@@ -46,7 +46,16 @@ public struct FileTransfer {
         let size = try localRegularFileSize(local)
         let sftp = try SFTPClient(session)
         var target = remote
-        if let info = try sftp.stat(remote), info.isDirectory {
+        // A trailing slash names a folder even before it exists (`put release.tar releases/ --mkdir`).
+        if remote.hasSuffix("/") {
+            if try sftp.stat(remote) == nil {
+                guard createDirectories else {
+                    throw SSHError(.transfer, "remote folder \(remote) does not exist on \(host); create it first or pass --mkdir")
+                }
+                try sftp.makeDirectories(remote)
+            }
+            target = (remote as NSString).appendingPathComponent((local as NSString).lastPathComponent)
+        } else if let info = try sftp.stat(remote), info.isDirectory {
             target = (remote as NSString).appendingPathComponent((local as NSString).lastPathComponent)
         }
         let folder = (target as NSString).deletingLastPathComponent.isEmpty ? "." : (target as NSString).deletingLastPathComponent
@@ -72,24 +81,29 @@ public struct FileTransfer {
             }
         }
 
-        // The server hashes the bytes as `tee` writes them; the .part is never readable by others.
-        let append = offset > 0 ? "-a " : ""
-        let script = "umask 077 && tee \(append)-- \(ShellQuote.quote(part)) | sha256sum"
-        let streamHash = SHA256()
+        // The bytes land in the .part (never readable by others), and the server then hashes the file as
+        // written, with OpenSSL where it is installed (several times faster than coreutils' sha256sum).
+        let redirect = offset > 0 ? ">>" : ">"
+        let quotedPart = ShellQuote.quote(part.hasPrefix("/") ? part : "./" + part)
+        let script = "umask 077 && cat \(redirect) \(quotedPart) && { openssl dgst -sha256 -r \(quotedPart) 2>/dev/null || sha256sum \(quotedPart); }"
+        let wholeHash = SHA256()
+        if offset > 0 { try feed(wholeHash, fromFile: local, limit: offset) }
         var sent = offset
         progress(sent, size)
-        let source = try FileSource(path: local, offset: offset) { chunk in
-            streamHash.update(chunk)
-            sent += UInt64(chunk.count)
-            progress(sent, size)
-        }
+        // The local file is read and hashed on a thread of its own, beside the one that encrypts and sends.
+        let source = try PrefetchingFileSource(path: local, offset: offset, hasher: wholeHash)
+        defer { source.cancel() }
         let output: RemoteOutput
         do {
             var out = Data()
             var err = Data()
             let exit = try session.runScript(
-                script, display: "tee \(part)", stdin: source, timeout: nil,
-                stdout: { out.append(contentsOf: $0) }, stderr: { err.append(contentsOf: $0) })
+                script, display: "cat > \(part)", stdin: source, timeout: nil,
+                stdout: { out.append(contentsOf: $0) }, stderr: { err.append(contentsOf: $0) },
+                onInput: { count in
+                    sent += UInt64(count)
+                    progress(sent, size)
+                })
             output = RemoteOutput(exit: exit, stdout: out, stderr: err)
         } catch let error as SSHError {
             throw SSHError(
@@ -97,35 +111,21 @@ public struct FileTransfer {
                 "\(error.message); \(sent) of \(size) bytes were sent and kept in \(part) (the destination is untouched); run again with --resume to continue")
         }
         let problem = output.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
-        let arrived = try sftp.stat(part)?.size ?? 0
-        guard output.exit.succeeded, problem.isEmpty, arrived == size else {
-            let reason = problem.isEmpty ? "\(arrived) of \(size) bytes arrived" : problem
+        let remoteHash = String(output.stdoutText.prefix(64))
+        guard output.exit.succeeded, remoteHash.count == 64, remoteHash.allSatisfy(\.isHexDigit) else {
+            let arrived = try sftp.stat(part)?.size ?? 0
+            let reason = problem.isEmpty ? "\(arrived) of \(size) bytes arrived (\(output.exit))" : problem
             throw SSHError(
                 .transfer, "upload of \(local) to \(host):\(part) failed: \(reason); \(target) is untouched and what arrived is kept in \(part) for --resume")
         }
-        let remoteStream = String(output.stdoutText.prefix(64))
-        let localStream = streamHash.finishHex()
-        guard remoteStream == localStream else {
-            throw SSHError(
-                .verification, "the SHA-256 of the bytes \(host) received (\(remoteStream)) differs from what was sent (\(localStream)); \(target) is untouched"
-            )
-        }
-        let wholeHash: String
-        if offset > 0 {
-            // A resumed file is checked whole once more: its first part came from an earlier run.
-            wholeHash = try SHA256.hexOfFile(atPath: local)
-            let remoteWhole = try remoteHash(of: part)
-            guard remoteWhole == wholeHash else {
-                throw SSHError(
-                    .verification, "the resumed \(part) has SHA-256 \(remoteWhole) on \(host), but \(local) has \(wholeHash); \(target) is untouched")
-            }
-        } else {
-            wholeHash = localStream
+        let localHash = try source.finishHash()
+        guard remoteHash == localHash else {
+            throw SSHError(.verification, "\(part) on \(host) has SHA-256 \(remoteHash), but \(local) has \(localHash); \(target) is untouched")
         }
         try finish(
             script: "chmod \(String(mode, radix: 8)) -- \(ShellQuote.quote(part)) && mv -f -- \(ShellQuote.quote(part)) \(ShellQuote.quote(target))",
             what: "move \(part) into place")
-        return TransferReport(destination: target, bytes: size, resumedFrom: offset, sha256: wholeHash, seconds: Date().timeIntervalSince(started))
+        return TransferReport(destination: target, bytes: size, resumedFrom: offset, sha256: localHash, seconds: Date().timeIntervalSince(started))
     }
 
     // MARK: - Download
@@ -248,9 +248,13 @@ public struct FileTransfer {
         }
     }
 
-    private func feed(_ hasher: SHA256, fromFile path: String) throws {
+    private func feed(_ hasher: SHA256, fromFile path: String, limit: UInt64 = .max) throws {
         guard let handle = FileHandle(forReadingAtPath: path) else { throw SSHError(.transfer, "cannot read \(path)") }
         defer { try? handle.close() }
-        while let chunk = try handle.read(upToCount: 4 << 20), !chunk.isEmpty { hasher.update(chunk) }
+        var remaining = limit
+        while remaining > 0, let chunk = try handle.read(upToCount: Int(min(remaining, 4 << 20))), !chunk.isEmpty {
+            hasher.update(chunk)
+            remaining -= UInt64(chunk.count)
+        }
     }
 }

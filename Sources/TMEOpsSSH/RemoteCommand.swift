@@ -40,12 +40,14 @@ extension SSHSession {
     /// Runs `argv` on the host (each argument quoted by ``ShellQuote``) and streams its output.
     ///
     /// Standard output and standard error are read together, so neither can fill up and stall the
-    /// other; `stdin` is written as the channel takes it, then closed.
+    /// other; `stdin` is written as the channel takes it, then closed, and `onInput` hears how many of
+    /// its bytes the channel took each time (for progress).
     public func run(
         _ argv: [String], stdin: ByteSource? = nil, timeout: TimeInterval? = nil,
-        stdout: (UnsafeRawBufferPointer) throws -> Void, stderr: (UnsafeRawBufferPointer) throws -> Void
+        stdout: (UnsafeRawBufferPointer) throws -> Void, stderr: (UnsafeRawBufferPointer) throws -> Void, onInput: (Int) -> Void = { _ in }
     ) throws -> RemoteExit {
-        try runScript(ShellQuote.command(argv), display: argv.joined(separator: " "), stdin: stdin, timeout: timeout, stdout: stdout, stderr: stderr)
+        try runScript(
+            ShellQuote.command(argv), display: argv.joined(separator: " "), stdin: stdin, timeout: timeout, stdout: stdout, stderr: stderr, onInput: onInput)
     }
 
     /// Runs `argv` and collects its output in memory (for small outputs).
@@ -65,7 +67,7 @@ extension SSHSession {
 
     func runScript(
         _ script: String, display: String, stdin: ByteSource?, timeout: TimeInterval?,
-        stdout: (UnsafeRawBufferPointer) throws -> Void, stderr: (UnsafeRawBufferPointer) throws -> Void
+        stdout: (UnsafeRawBufferPointer) throws -> Void, stderr: (UnsafeRawBufferPointer) throws -> Void, onInput: (Int) -> Void = { _ in }
     ) throws -> RemoteExit {
         let deadline = timeout.map { Date().addingTimeInterval($0) }
         let channel = try openSessionChannel(deadline: deadline)
@@ -75,7 +77,7 @@ extension SSHSession {
         }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 16)
         defer { buffer.deallocate() }
-        let input = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 16)
+        let input = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { input.deallocate() }
         var pending = 0..<0
         var inputOpen = true
@@ -114,6 +116,7 @@ extension SSHSession {
                         channel, 0, input.baseAddress!.assumingMemoryBound(to: CChar.self) + pending.lowerBound, pending.count)
                     if written > 0 {
                         pending = (pending.lowerBound + written)..<pending.upperBound
+                        onInput(written)
                         moved = true
                     } else if written != Int(LIBSSH2_ERROR_EAGAIN) {
                         if libssh2_channel_eof(channel) == 1 {

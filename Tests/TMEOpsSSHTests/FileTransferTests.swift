@@ -96,6 +96,9 @@ final class FileTransferTests: XCTestCase {
                 "\(error)", "remote folder \(self.remote!)/no/such does not exist on \(self.sandbox["SANDBOX_SSH_HOST"]); create it first or pass --mkdir")
         }
         XCTAssertNoThrow(try FileTransfer(session: session).upload(file, to: "\(remote!)/no/such/a.bin", createDirectories: true))
+        XCTAssertThrowsError(try FileTransfer(session: session).upload(file, to: "\(remote!)/releases/"))
+        let intoFolder = try FileTransfer(session: session).upload(file, to: "\(remote!)/releases/", createDirectories: true)
+        XCTAssertEqual(intoFolder.destination, "\(remote!)/releases/a.bin")
         XCTAssertThrowsError(try FileTransfer(session: session).download("\(remote!)/missing.bin", to: local.path)) { error in
             XCTAssertTrue("\(error)".contains("missing.bin does not exist on"), "\(error)")
         }

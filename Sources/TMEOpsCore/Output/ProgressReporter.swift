@@ -2,7 +2,7 @@ import Foundation
 import Logging
 
 /// Progress of a long transfer: a bar with bytes, rate and ETA on a terminal, else a log line every
-/// 10% or 10 seconds.
+/// quarter or 10 seconds.
 ///
 /// Written here rather than taken from ConsoleKit, whose progress bar shows a fraction only: an
 /// operator moving a 1 GiB image wants the rate and the time left, and CI logs want periodic lines.
@@ -34,9 +34,9 @@ public final class ProgressReporter: @unchecked Sendable {
                 lastDraw = now
                 sink.write("\r\u{1B}[2K" + Self.line(label: label, done: done, total: total, elapsed: now.timeIntervalSince(started)))
             } else {
-                let tenth = Int(fraction * 10)
-                guard tenth > lastLoggedFraction || now.timeIntervalSince(lastLogTime) >= 10 else { return }
-                lastLoggedFraction = tenth
+                let quarter = Int(fraction * 4)
+                guard quarter > lastLoggedFraction || now.timeIntervalSince(lastLogTime) >= 10 else { return }
+                lastLoggedFraction = quarter
                 lastLogTime = now
                 logger.info("\(Self.line(label: label, done: done, total: total, elapsed: now.timeIntervalSince(started)))")
             }
