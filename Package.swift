@@ -7,7 +7,7 @@ let teamPlugins: [String] = []
 
 /// Built-in plugins: one target each under `Plugins/<Name>`, module `<Name>Plugin`.
 let builtInPlugins: [(name: String, dependencies: [Target.Dependency])] = [
-    ("Transfer", ["TMEOpsSSH", "TMEOpsCrypto"]),
+    ("Transfer", ["TMEOpsSSH", "TMEOpsCrypto", "TMEOpsDocker"]),
     ("Image", ["TMEOpsArchive"]),
     ("Schema", ["TMEOpsPostgres"]),
     ("Backup", []),
@@ -58,6 +58,8 @@ let package = Package(
         .testTarget(name: "TMEOpsSSHTests", dependencies: ["TMEOpsSSH", "TMEOpsCrypto", "TMEOpsTestSupport"]),
         .target(name: "TMEOpsPostgres", dependencies: ["CLibPQ"]),
         .target(name: "TMEOpsArchive", dependencies: ["CLibArchive"]),
+        .target(name: "TMEOpsDocker", dependencies: ["TMEOpsSSH"]),
+        .testTarget(name: "TMEOpsDockerTests", dependencies: ["TMEOpsDocker", "TMEOpsSSH", "TMEOpsTestSupport"]),
 
         // The host: plugin contract, registry, config, logging, output, redaction.
         .target(

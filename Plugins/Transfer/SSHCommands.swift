@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TMEOpsCore
+import TMEOpsDocker
 import TMEOpsSSH
 
 /// `tmeops ssh`: check the connection, or run a command on the host.
@@ -87,9 +88,9 @@ public struct SSHCheckCommand: TMEOpsCommand {
 
         let socket = environment.value("docker", "socket") ?? "/var/run/docker.sock"
         do {
-            let version = try DockerSocketProbe.version(session: session, socket: socket)
+            let version = try DockerEngine.remote(session: session, socket: socket).version()
             report.docker = version.version
-            report.dockerAPI = version.api
+            report.dockerAPI = version.apiVersion
         } catch {
             report.docker = "unreachable: \(error)"
         }
@@ -99,33 +100,6 @@ public struct SSHCheckCommand: TMEOpsCommand {
             report.backupFreeBytes = try sftp.stat(directory) == nil ? nil : try sftp.availableBytes(directory)
         }
         return report
-    }
-}
-
-/// Asks the Docker engine for its version through its Unix socket on the host.
-///
-/// One fixed HTTP/1.0 request (so the reply is neither chunked nor kept alive) is all `ssh check` needs;
-/// the Docker Engine client of issue #4 replaces this with a real HTTP/1.1 client.
-enum DockerSocketProbe {
-    struct Version: Decodable {
-        let version: String
-        let api: String
-
-        enum CodingKeys: String, CodingKey {
-            case version = "Version"
-            case api = "ApiVersion"
-        }
-    }
-
-    static func version(session: SSHSession, socket: String) throws -> Version {
-        let stream = try session.openUnixSocket(socket, deadline: Date().addingTimeInterval(10))
-        defer { stream.close() }
-        try stream.write(Data("GET /version HTTP/1.0\r\nHost: docker\r\n\r\n".utf8))
-        let reply = try stream.readToEnd(deadline: Date().addingTimeInterval(10))
-        guard let separator = reply.range(of: Data("\r\n\r\n".utf8)) else { throw TMEOpsError("\(socket) answered something that is not HTTP") }
-        let status = String(decoding: reply[..<separator.lowerBound], as: UTF8.self).split(separator: "\r\n").first ?? ""
-        guard status.contains(" 200 ") else { throw TMEOpsError("\(socket) answered \(status)") }
-        return try JSONDecoder().decode(Version.self, from: reply[separator.upperBound...])
     }
 }
 

@@ -1,0 +1,238 @@
+import Foundation
+import TMEOpsSSH
+
+/// Typed calls over ``DockerEngine/perform(_:_:query:body:onBody:)``.
+extension DockerEngine {
+    /// Docker's `filters` query parameter: `{"label":["test=true"],"until":["48h"]}`.
+    public static func filters(_ filters: [String: [String]]) -> (String, String) {
+        let data = (try? JSONSerialization.data(withJSONObject: filters, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return ("filters", String(decoding: data, as: UTF8.self))
+    }
+
+    static func escape(_ name: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~:@")
+        return name.addingPercentEncoding(withAllowedCharacters: allowed) ?? name
+    }
+
+    // MARK: System
+
+    public func version() throws -> EngineVersion { try decode(EngineVersion.self, "GET", "/version") }
+
+    // MARK: Images
+
+    public func images(filters: [String: [String]] = [:]) throws -> [ImageSummary] {
+        try decode([ImageSummary].self, "GET", "/images/json", query: filters.isEmpty ? [] : [Self.filters(filters)])
+    }
+
+    /// The image, or nil when the engine does not have it.
+    public func image(_ name: String) throws -> ImageDetails? {
+        do {
+            return try decode(ImageDetails.self, "GET", "/images/\(Self.escape(name))/json")
+        } catch let error as DockerError where error.isNotFound {
+            return nil
+        }
+    }
+
+    public func tagImage(_ name: String, repository: String, tag: String) throws {
+        try perform("POST", "/images/\(Self.escape(name))/tag", query: [("repo", repository), ("tag", tag)])
+    }
+
+    public func removeImage(_ name: String, force: Bool = false) throws {
+        try perform("DELETE", "/images/\(Self.escape(name))", query: [("force", force ? "1" : "0")])
+    }
+
+    /// `GET /images/{name}/get`: a docker-archive, streamed to `onChunk`.
+    public func exportImage(_ name: String, onChunk: (Data) throws -> Void) throws {
+        try perform("GET", "/images/\(Self.escape(name))/get", onBody: onChunk)
+    }
+
+    /// `POST /images/load`: a docker-archive streamed in; errors the engine reports inside its 200 answer
+    /// are thrown. Returns the engine's "Loaded image" lines.
+    @discardableResult
+    public func loadImage(_ archive: ByteSource, onMessage: (DockerStreamMessage) -> Void = { _ in }) throws -> [String] {
+        var loaded: [String] = []
+        try progressStream("POST", "/images/load", query: [("quiet", "0")], body: .stream(archive, contentType: "application/x-tar")) { message in
+            if let text = message.stream, text.hasPrefix("Loaded image") { loaded.append(text.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            onMessage(message)
+        }
+        return loaded
+    }
+
+    /// `POST /images/prune`; returns the IDs the engine deleted.
+    public func pruneImages(filters: [String: [String]]) throws -> [String] {
+        struct Answer: Decodable {
+            struct Deleted: Decodable {
+                let deleted: String?
+                let untagged: String?
+                enum CodingKeys: String, CodingKey {
+                    case deleted = "Deleted"
+                    case untagged = "Untagged"
+                }
+            }
+            let imagesDeleted: [Deleted]?
+            enum CodingKeys: String, CodingKey { case imagesDeleted = "ImagesDeleted" }
+        }
+        let answer = try decode(Answer.self, "POST", "/images/prune", query: [Self.filters(filters)])
+        return (answer.imagesDeleted ?? []).compactMap { $0.deleted ?? $0.untagged }
+    }
+
+    /// `POST /build` with a tar build context; streams the build output and returns the image ID.
+    public func build(
+        context: ByteSource, tags: [String], dockerfile: String = "Dockerfile", buildArgs: [String: String] = [:],
+        labels: [String: String] = [:], platform: String? = nil, onOutput: (String) -> Void
+    ) throws -> String {
+        var query: [(String, String)] = tags.map { ("t", $0) } + [("dockerfile", dockerfile), ("rm", "1"), ("forcerm", "1")]
+        if !buildArgs.isEmpty, let data = try? JSONSerialization.data(withJSONObject: buildArgs, options: [.sortedKeys]) {
+            query.append(("buildargs", String(decoding: data, as: UTF8.self)))
+        }
+        if !labels.isEmpty, let data = try? JSONSerialization.data(withJSONObject: labels, options: [.sortedKeys]) {
+            query.append(("labels", String(decoding: data, as: UTF8.self)))
+        }
+        if let platform { query.append(("platform", platform)) }
+        var imageID: String?
+        try progressStream("POST", "/build", query: query, body: .stream(context, contentType: "application/x-tar")) { message in
+            if let text = message.stream { onOutput(text) }
+            if let id = message.aux?.id { imageID = id }
+        }
+        guard let imageID else { throw DockerError.protocolError("POST /build to \(location): the build finished without an image ID") }
+        return imageID
+    }
+
+    // MARK: Containers
+
+    public func containers(all: Bool = true, filters: [String: [String]] = [:]) throws -> [ContainerSummary] {
+        var query = [("all", all ? "1" : "0")]
+        if !filters.isEmpty { query.append(Self.filters(filters)) }
+        return try decode([ContainerSummary].self, "GET", "/containers/json", query: query)
+    }
+
+    /// The container, or nil when there is none of that name or ID.
+    public func container(_ name: String) throws -> ContainerDetails? {
+        do {
+            return try decode(ContainerDetails.self, "GET", "/containers/\(Self.escape(name))/json")
+        } catch let error as DockerError where error.isNotFound {
+            return nil
+        }
+    }
+
+    /// Creates a container; returns its ID.
+    public func createContainer(name: String, spec: ContainerSpec) throws -> String {
+        struct Answer: Decodable {
+            let id: String
+            enum CodingKeys: String, CodingKey { case id = "Id" }
+        }
+        let body = try JSONEncoder().encode(spec)
+        return try decode(Answer.self, "POST", "/containers/create", query: [("name", name)], body: .json(body)).id
+    }
+
+    public func startContainer(_ name: String) throws { try perform("POST", "/containers/\(Self.escape(name))/start") }
+
+    public func stopContainer(_ name: String, timeout: Int = 10) throws {
+        try perform("POST", "/containers/\(Self.escape(name))/stop", query: [("t", "\(timeout)")])
+    }
+
+    public func killContainer(_ name: String, signal: String = "KILL") throws {
+        try perform("POST", "/containers/\(Self.escape(name))/kill", query: [("signal", signal)])
+    }
+
+    public func renameContainer(_ name: String, to newName: String) throws {
+        try perform("POST", "/containers/\(Self.escape(name))/rename", query: [("name", newName)])
+    }
+
+    public func removeContainer(_ name: String, force: Bool = false) throws {
+        try perform("DELETE", "/containers/\(Self.escape(name))", query: [("force", force ? "1" : "0"), ("v", "0")])
+    }
+
+    /// Waits for the container to stop; returns its exit code.
+    public func waitContainer(_ name: String) throws -> Int {
+        struct Answer: Decodable {
+            let statusCode: Int
+            enum CodingKeys: String, CodingKey { case statusCode = "StatusCode" }
+        }
+        return try decode(Answer.self, "POST", "/containers/\(Self.escape(name))/wait").statusCode
+    }
+
+    /// Log lines (a non-TTY container's multiplexed stdout and stderr), optionally since a Unix time and
+    /// limited to the last `tail` lines.
+    public func logs(_ name: String, since: Int? = nil, tail: Int? = nil, onOutput: (MultiplexedStreamDecoder.Stream, Data) -> Void) throws {
+        var query = [("stdout", "1"), ("stderr", "1"), ("timestamps", "0")]
+        if let since { query.append(("since", "\(since)")) }
+        if let tail { query.append(("tail", "\(tail)")) }
+        var decoder = MultiplexedStreamDecoder()
+        try perform("GET", "/containers/\(Self.escape(name))/logs", query: query) { chunk in
+            for (stream, data) in try decoder.feed(chunk) { onOutput(stream, data) }
+        }
+        try decoder.finish()
+    }
+
+    /// Runs `argv` in a running container; returns its exit code with stdout and stderr kept apart.
+    public func exec(_ container: String, _ argv: [String], environment: [String] = [], user: String? = nil) throws -> (
+        exitCode: Int, stdout: Data, stderr: Data
+    ) {
+        struct Create: Encodable {
+            let cmd: [String]
+            let env: [String]
+            let user: String?
+            let attachStdout = true
+            let attachStderr = true
+            enum CodingKeys: String, CodingKey {
+                case cmd = "Cmd"
+                case env = "Env"
+                case user = "User"
+                case attachStdout = "AttachStdout"
+                case attachStderr = "AttachStderr"
+            }
+        }
+        struct Created: Decodable {
+            let id: String
+            enum CodingKeys: String, CodingKey { case id = "Id" }
+        }
+        struct Inspect: Decodable {
+            let exitCode: Int?
+            let running: Bool
+            enum CodingKeys: String, CodingKey {
+                case exitCode = "ExitCode"
+                case running = "Running"
+            }
+        }
+        let created = try decode(
+            Created.self, "POST", "/containers/\(Self.escape(container))/exec",
+            body: .json(try JSONEncoder().encode(Create(cmd: argv, env: environment, user: user))))
+        var decoder = MultiplexedStreamDecoder()
+        var out = Data()
+        var err = Data()
+        try perform("POST", "/exec/\(created.id)/start", body: .json(Data(#"{"Detach":false,"Tty":false}"#.utf8))) { chunk in
+            for (stream, data) in try decoder.feed(chunk) {
+                if stream == .stderr { err.append(data) } else { out.append(data) }
+            }
+        }
+        try decoder.finish()
+        var state = try decode(Inspect.self, "GET", "/exec/\(created.id)/json")
+        for _ in 0..<50 where state.running {
+            usleep(20_000)
+            state = try decode(Inspect.self, "GET", "/exec/\(created.id)/json")
+        }
+        return (state.exitCode ?? -1, out, err)
+    }
+
+    // MARK: Networks
+
+    public func network(_ name: String) throws -> NetworkDetails? {
+        do {
+            return try decode(NetworkDetails.self, "GET", "/networks/\(Self.escape(name))")
+        } catch let error as DockerError where error.isNotFound {
+            return nil
+        }
+    }
+
+    public func connect(_ container: String, toNetwork network: String, aliases: [String] = []) throws {
+        let body: [String: Any] = ["Container": container, "EndpointConfig": ["Aliases": aliases]]
+        try perform("POST", "/networks/\(Self.escape(network))/connect", body: .json(try JSONSerialization.data(withJSONObject: body)))
+    }
+
+    public func disconnect(_ container: String, fromNetwork network: String, force: Bool = false) throws {
+        let body: [String: Any] = ["Container": container, "Force": force]
+        try perform("POST", "/networks/\(Self.escape(network))/disconnect", body: .json(try JSONSerialization.data(withJSONObject: body)))
+    }
+}

@@ -1,0 +1,207 @@
+import Foundation
+import TMEOpsSSH
+
+/// A request body: none, bytes, or a stream sent with chunked transfer coding.
+public enum RequestBody {
+    case none
+    case json(Data)
+    case data(Data, contentType: String)
+    /// Pulled until it returns 0 bytes; `contentType` e.g. `application/x-tar`.
+    case stream(ByteSource, contentType: String)
+}
+
+/// A Docker Engine API client (API 1.41, as Docker 20.10 serves) over any ``ByteStream``.
+///
+/// Each request opens its own connection (a socket, or a channel on the one SSH session), which keeps
+/// a streamed request or response from holding up the next call.
+public final class DockerEngine {
+    /// Where the engine is, for messages: `unix:///var/run/docker.sock`, `ssh://host/var/run/docker.sock`.
+    public let location: String
+    private let connect: () throws -> ByteStream
+    /// The API version requests use: 1.41, or the engine's own when it is older.
+    public private(set) var apiVersion = "1.41"
+    private var negotiated = false
+
+    public init(location: String, connect: @escaping () throws -> ByteStream) {
+        self.location = location
+        self.connect = connect
+    }
+
+    /// The local engine, found as the docker CLI finds it: `DOCKER_HOST` (unix://), else /var/run/docker.sock.
+    public static func local(environment: [String: String]) throws -> DockerEngine {
+        var path = "/var/run/docker.sock"
+        if let host = environment["DOCKER_HOST"], !host.isEmpty {
+            guard host.hasPrefix("unix://") else {
+                throw DockerError.unreachable("DOCKER_HOST=\(host) is not a unix:// socket; tmeops reaches remote engines through -e ENV (SSH), not TCP")
+            }
+            path = String(host.dropFirst("unix://".count))
+        }
+        return DockerEngine(location: "unix://\(path)") { try UnixSocketStream(path: path) }
+    }
+
+    /// The engine on an SSH host, through its socket.
+    public static func remote(session: SSHSession, socket: String) -> DockerEngine {
+        DockerEngine(location: "ssh://\(session.options.host)\(socket)") { try SSHSocketStream(session: session, path: socket) }
+    }
+
+    // MARK: - HTTP
+
+    /// Sends one request and streams the response body to `onBody`; throws the daemon's error for a status of 400 or more.
+    @discardableResult
+    public func perform(
+        _ method: String, _ path: String, query: [(String, String)] = [], body: RequestBody = .none,
+        onBody: (Data) throws -> Void = { _ in }
+    ) throws -> HTTPResponseParser.Head {
+        if !negotiated, path != "/_ping" { try negotiate() }
+        let versioned = path == "/_ping" ? path : "/v\(apiVersion)\(path)"
+        let target = versioned + Self.queryString(query)
+        let description = "\(method) \(path)"
+        let stream = try connect()
+        defer { stream.close() }
+
+        var head = "\(method) \(target) HTTP/1.1\r\nHost: docker\r\nUser-Agent: tmeops\r\nConnection: close\r\n"
+        switch body {
+        case .none: head += "Content-Length: 0\r\n"
+        case .json(let data): head += "Content-Type: application/json\r\nContent-Length: \(data.count)\r\n"
+        case .data(let data, let type): head += "Content-Type: \(type)\r\nContent-Length: \(data.count)\r\n"
+        case .stream(_, let type): head += "Content-Type: \(type)\r\nTransfer-Encoding: chunked\r\n"
+        }
+        head += "\r\n"
+        var writeFailure: Error?
+        do {
+            try stream.write(Data(head.utf8))
+            switch body {
+            case .none: break
+            case .json(let data), .data(let data, _): try stream.write(data)
+            case .stream(let source, _): try Self.writeChunked(source, to: stream)
+            }
+        } catch {
+            // The engine may have refused the body early; its answer (if any) says why.
+            writeFailure = error
+        }
+
+        var parser = HTTPResponseParser(headRequest: method == "HEAD")
+        var responseHead: HTTPResponseParser.Head?
+        var errorBody = Data()
+        func handle(_ events: [HTTPResponseParser.Event]) throws {
+            for event in events {
+                switch event {
+                case .head(let received): responseHead = received
+                case .body(let chunk):
+                    if let status = responseHead?.status, status >= 400 {
+                        if errorBody.count < 1 << 20 { errorBody.append(chunk) }
+                    } else {
+                        try onBody(chunk)
+                    }
+                case .end: break
+                }
+            }
+        }
+        do {
+            while !parser.isDone {
+                let data = try stream.read()
+                if data.isEmpty {
+                    try handle(try parser.finish())
+                    break
+                }
+                try handle(try parser.feed(data))
+            }
+        } catch let failure as HTTPResponseParser.Failure {
+            if let writeFailure { throw DockerError.transport("\(description) to \(location) failed: \(writeFailure)") }
+            throw DockerError.protocolError("\(description) to \(location): \(failure)")
+        } catch let error as DockerError {
+            throw error
+        } catch {
+            if let writeFailure { throw DockerError.transport("\(description) to \(location) failed: \(writeFailure)") }
+            throw DockerError.transport("\(description) to \(location) failed: \(error)")
+        }
+        guard let responseHead else { throw DockerError.protocolError("\(description) to \(location): no response") }
+        if responseHead.status >= 400 {
+            throw DockerError.daemon(status: responseHead.status, message: Self.errorMessage(errorBody), request: description)
+        }
+        if let writeFailure { throw DockerError.transport("\(description) to \(location) failed while sending: \(writeFailure)") }
+        return responseHead
+    }
+
+    /// A request whose whole (JSON) body is returned.
+    public func data(_ method: String, _ path: String, query: [(String, String)] = [], body: RequestBody = .none) throws -> Data {
+        var all = Data()
+        try perform(method, path, query: query, body: body) { all.append($0) }
+        return all
+    }
+
+    /// A request whose JSON answer is decoded as `T`.
+    public func decode<T: Decodable>(_ type: T.Type, _ method: String, _ path: String, query: [(String, String)] = [], body: RequestBody = .none) throws -> T {
+        let data = try data(method, path, query: query, body: body)
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch {
+            throw DockerError.protocolError(
+                "\(method) \(path) to \(location): unexpected answer (\(error)): \(String(decoding: data.prefix(200), as: UTF8.self))")
+        }
+    }
+
+    /// A request answered with a JSON progress stream (build, load); an error inside it is thrown.
+    public func progressStream(
+        _ method: String, _ path: String, query: [(String, String)] = [], body: RequestBody = .none,
+        onMessage: (DockerStreamMessage) throws -> Void
+    ) throws {
+        var decoder = JSONStreamDecoder()
+        var failure: String?
+        try perform(method, path, query: query, body: body) { chunk in
+            for object in decoder.feed(chunk) {
+                guard let message = try? JSONDecoder().decode(DockerStreamMessage.self, from: object) else { continue }
+                if let error = message.errorMessage, failure == nil { failure = error }
+                try onMessage(message)
+            }
+        }
+        if let failure { throw DockerError.stream(message: failure.trimmingCharacters(in: .whitespacesAndNewlines), request: "\(method) \(path)") }
+        if !decoder.remainder.isEmpty {
+            throw DockerError.protocolError("\(method) \(path) to \(location): the progress stream ended mid-message: \(decoder.remainder.prefix(200))")
+        }
+    }
+
+    static func writeChunked(_ source: ByteSource, to stream: ByteStream) throws {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let count = try source.read(into: buffer)
+            if count == 0 { break }
+            var chunk = Data(String(count, radix: 16).utf8)
+            chunk.append(contentsOf: [13, 10])
+            chunk.append(UnsafeRawBufferPointer(rebasing: buffer[0..<count]).bindMemory(to: UInt8.self))
+            chunk.append(contentsOf: [13, 10])
+            try stream.write(chunk)
+        }
+        try stream.write(Data("0\r\n\r\n".utf8))
+    }
+
+    static func queryString(_ query: [(String, String)]) -> String {
+        guard !query.isEmpty else { return "" }
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return "?"
+            + query.map { key, value in
+                "\(key)=\(value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value)"
+            }.joined(separator: "&")
+    }
+
+    static func errorMessage(_ body: Data) -> String {
+        if let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any], let message = object["message"] as? String {
+            return message
+        }
+        let text = String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty ? "(no message)" : String(text.prefix(500))
+    }
+
+    /// `GET /_ping`: the engine's API version, used for requests when it is older than 1.41.
+    @discardableResult
+    public func negotiate() throws -> String {
+        negotiated = true
+        let head = try perform("GET", "/_ping")
+        if let version = head.headers["api-version"], let theirs = Double(version), theirs < 1.41 {
+            apiVersion = version
+        }
+        return head.headers["api-version"] ?? apiVersion
+    }
+}

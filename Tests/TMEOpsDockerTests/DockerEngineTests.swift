@@ -1,0 +1,143 @@
+import Foundation
+import TMEOpsDocker
+import TMEOpsSSH
+import TMEOpsTestSupport
+import XCTest
+
+/// The Docker client against the sandbox's real engine: its socket on this machine, and the same
+/// socket on the sandbox host through SSH.
+final class DockerEngineTests: XCTestCase {
+    func engines() throws -> [(String, DockerEngine, SSHSession?)] {
+        let sandbox = try Sandbox.require()
+        let local = try DockerEngine.local(environment: ["DOCKER_HOST": "unix://\(sandbox["SANDBOX_DOCKER_SOCKET"])"])
+        let session = try SSHSession(sandbox.sshOptions())
+        addTeardownBlock { session.close() }
+        return [("local socket", local, nil), ("over SSH", DockerEngine.remote(session: session, socket: sandbox["SANDBOX_DOCKER_SOCKET"]), session)]
+    }
+
+    func testVersionImagesContainersAndNetworks() throws {
+        let sandbox = try Sandbox.require()
+        for (name, engine, _) in try engines() {
+            XCTAssertEqual(try engine.negotiate(), "1.41", name)
+            XCTAssertTrue(try engine.version().version.hasPrefix("20.10"), name)
+            let image = try XCTUnwrap(try engine.image(sandbox["SANDBOX_APP_IMAGE"]), name)
+            XCTAssertFalse(image.rootFS.layers?.isEmpty ?? true)
+            XCTAssertEqual(image.config?.exposedPorts?.keys.sorted(), ["3000/tcp"])
+            XCTAssertNil(try engine.image("no-such-image:never"), name)
+            XCTAssertTrue(try engine.images().contains { $0.repoTags?.contains(sandbox["SANDBOX_APP_IMAGE"]) == true }, name)
+
+            let app = try engine.containers(filters: ["label": ["app=tme-portal"]])
+            XCTAssertEqual(app.map(\.name), [sandbox["SANDBOX_APP_CONTAINER"]], name)
+            let details = try XCTUnwrap(try engine.container(sandbox["SANDBOX_APP_CONTAINER"]))
+            XCTAssertTrue(details.state.running)
+            XCTAssertNotNil(details.networkSettings.networks?[sandbox["SANDBOX_NETWORK"]]?.ipAddress)
+            XCTAssertNil(try engine.container("no-such-container"), name)
+            let network = try XCTUnwrap(try engine.network(sandbox["SANDBOX_NETWORK"]))
+            XCTAssertEqual(Set(network.containers?.values.map(\.name) ?? []), [sandbox["SANDBOX_APP_CONTAINER"], sandbox["SANDBOX_PG_CONTAINER"]])
+        }
+    }
+
+    func testExecKeepsStreamsApartAndReturnsTheExitCode() throws {
+        let sandbox = try Sandbox.require()
+        for (name, engine, _) in try engines() {
+            let result = try engine.exec(sandbox["SANDBOX_PG_CONTAINER"], ["sh", "-c", "echo out; echo err >&2; exit 5"])
+            XCTAssertEqual(result.exitCode, 5, name)
+            XCTAssertEqual(String(decoding: result.stdout, as: UTF8.self), "out\n", name)
+            XCTAssertEqual(String(decoding: result.stderr, as: UTF8.self), "err\n", name)
+            let psql = try engine.exec(
+                sandbox["SANDBOX_PG_CONTAINER"],
+                ["psql", "-h", "/tmp", "-U", sandbox["SANDBOX_DB_USER"], "-d", sandbox["SANDBOX_DB_NAME"], "-tAc", "select 6*7"])
+            XCTAssertEqual(String(decoding: psql.stdout, as: UTF8.self), "42\n", String(decoding: psql.stderr, as: UTF8.self))
+        }
+    }
+
+    func testLogsAreDemultiplexed() throws {
+        let sandbox = try Sandbox.require()
+        for (name, engine, _) in try engines() {
+            var lines = 0
+            try engine.logs(sandbox["SANDBOX_PG_CONTAINER"], tail: 5) { _, data in lines += data.split(separator: UInt8(ascii: "\n")).count }
+            XCTAssertGreaterThan(lines, 0, name)
+        }
+    }
+
+    func testDaemonErrorsCarryTheDaemonsMessage() throws {
+        for (name, engine, _) in try engines() {
+            XCTAssertThrowsError(try engine.tagImage("no-such-image:never", repository: "x", tag: "y"), name) { error in
+                guard case DockerError.daemon(let status, let message, let request) = error else { return XCTFail("\(error)") }
+                XCTAssertEqual(status, 404)
+                XCTAssertTrue(message.contains("No such image"), message)
+                XCTAssertEqual(request, "POST /images/no-such-image:never/tag")
+            }
+        }
+    }
+
+    func testLoadReportsErrorsFromInsideTheStream() throws {
+        for (name, engine, _) in try engines() {
+            XCTAssertThrowsError(try engine.loadImage(DataSource(Data(repeating: 0x41, count: 10_000))), name) { error in
+                let text = "\(error)"
+                XCTAssertTrue(text.contains("POST /images/load"), text)
+            }
+        }
+    }
+
+    func testBuildTagAndRemoveAnImage() throws {
+        let sandbox = try Sandbox.require()
+        let context = try TemporaryDirectory.make(prefix: "tmeops-build")
+        defer { try? FileManager.default.removeItem(at: context) }
+        try Data("FROM \(sandbox["SANDBOX_APP_IMAGE"])\nUSER root\nRUN echo built > /built.txt\nLABEL test=true\n".utf8)
+            .write(to: context.appendingPathComponent("Dockerfile"))
+        // The archive module (issue #4, still to come) will write contexts; the system tar stands in here.
+        let tar = try ProcessRunner.run("/bin/sh", ["-c", "tar -C \(context.path) -cf \(context.path)/../ctx-\(context.lastPathComponent).tar ."])
+        XCTAssertEqual(tar.status, 0, tar.stderr)
+        let tarPath = context.deletingLastPathComponent().appendingPathComponent("ctx-\(context.lastPathComponent).tar").path
+        defer { try? FileManager.default.removeItem(atPath: tarPath) }
+
+        for (name, engine, _) in try engines() {
+            let tag = "tmeops-test-build:\(UUID().uuidString.prefix(6).lowercased())"
+            var output = ""
+            let id = try engine.build(context: try FileSource(path: tarPath), tags: [tag], buildArgs: ["NODE_ENV": "production"]) { output += $0 }
+            XCTAssertTrue(id.hasPrefix("sha256:"), name)
+            XCTAssertTrue(output.contains("RUN echo built"), output)
+            XCTAssertEqual(try engine.image(tag)?.id, id)
+            try engine.tagImage(tag, repository: "tmeops-test-build", tag: "retagged")
+            XCTAssertEqual(try engine.image("tmeops-test-build:retagged")?.id, id)
+            try engine.removeImage("tmeops-test-build:retagged")
+            try engine.removeImage(tag)
+            XCTAssertNil(try engine.image(tag))
+
+            try Data("FROM \(sandbox["SANDBOX_APP_IMAGE"])\nRUN exit 3\n".utf8).write(to: context.appendingPathComponent("Dockerfile"))
+            _ = try ProcessRunner.run("/bin/sh", ["-c", "tar -C \(context.path) -cf \(tarPath) ."])
+            XCTAssertThrowsError(try engine.build(context: try FileSource(path: tarPath), tags: ["tmeops-test-fail:x"]) { _ in }, name) { error in
+                guard case DockerError.stream(let message, _) = error else { return XCTFail("\(error)") }
+                XCTAssertTrue(message.contains("returned a non-zero code: 3"), message)
+            }
+            try Data("FROM \(sandbox["SANDBOX_APP_IMAGE"])\nUSER root\nRUN echo built > /built.txt\nLABEL test=true\n".utf8)
+                .write(to: context.appendingPathComponent("Dockerfile"))
+            _ = try ProcessRunner.run("/bin/sh", ["-c", "tar -C \(context.path) -cf \(tarPath) ."])
+        }
+    }
+
+    func testExportStreamsADockerArchive() throws {
+        let sandbox = try Sandbox.require()
+        for (name, engine, _) in try engines() {
+            var bytes = 0
+            var head = Data()
+            try engine.exportImage(sandbox["SANDBOX_APP_IMAGE"]) { chunk in
+                if head.count < 512 { head.append(chunk.prefix(512 - head.count)) }
+                bytes += chunk.count
+            }
+            XCTAssertGreaterThan(bytes, 1 << 20, name)
+            XCTAssertEqual(head.count, 512, "a tar header")
+        }
+    }
+
+    func testAnEngineThatIsNotRunningIsNamed() throws {
+        let engine = try DockerEngine.local(environment: ["DOCKER_HOST": "unix:///nonexistent/docker.sock"])
+        XCTAssertThrowsError(try engine.version()) { error in
+            XCTAssertEqual(
+                "\(error)",
+                "cannot reach the Docker engine at /nonexistent/docker.sock: No such file or directory; is dockerd running, and may this user use its socket?")
+        }
+        XCTAssertThrowsError(try DockerEngine.local(environment: ["DOCKER_HOST": "tcp://10.0.0.1:2375"]))
+    }
+}
