@@ -58,6 +58,7 @@ let package = Package(
         .testTarget(name: "TMEOpsSSHTests", dependencies: ["TMEOpsSSH", "TMEOpsCrypto", "TMEOpsTestSupport"]),
         .target(name: "TMEOpsPostgres", dependencies: ["CLibPQ"]),
         .target(name: "TMEOpsArchive", dependencies: ["CLibArchive"]),
+        .testTarget(name: "TMEOpsArchiveTests", dependencies: ["TMEOpsArchive", "TMEOpsDocker", "TMEOpsSSH", "TMEOpsTestSupport"]),
         .target(name: "TMEOpsDocker", dependencies: ["TMEOpsSSH"]),
         .testTarget(name: "TMEOpsDockerTests", dependencies: ["TMEOpsDocker", "TMEOpsSSH", "TMEOpsTestSupport"]),
 

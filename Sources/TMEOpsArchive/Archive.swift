@@ -1,0 +1,317 @@
+import CLibArchive
+import Foundation
+
+/// A failure reading or writing an archive, with libarchive's own message or the unsafe entry named.
+public struct ArchiveError: Error, CustomStringConvertible, Equatable {
+    public enum Kind: Sendable { case library, unsafeEntry, corrupt, io }
+    public let kind: Kind
+    public let message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+/// Compression for written archives.
+public enum ArchiveCompression: String, Sendable, CaseIterable {
+    case none, gzip, zstd
+}
+
+/// File types as libarchive reports them (`AE_IF*`, which Swift cannot import because they are casts).
+enum FileType {
+    static let mask: UInt32 = 0o170000
+    static let regular: UInt32 = 0o100000
+    static let directory: UInt32 = 0o040000
+    static let symlink: UInt32 = 0o120000
+}
+
+/// An entry of a tar stream.
+public struct TarEntry: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable { case file, directory, symlink, hardlink, other }
+    public let path: String
+    public let kind: Kind
+    public let size: Int64
+    public let mode: UInt32
+    /// The target of a symbolic or hard link.
+    public let linkTarget: String?
+
+    public init(path: String, kind: Kind, size: Int64, mode: UInt32, linkTarget: String?) {
+        self.path = path
+        self.kind = kind
+        self.size = size
+        self.mode = mode
+        self.linkTarget = linkTarget
+    }
+}
+
+/// The checks every entry read by tmeops passes: no absolute paths, no `..`, no link that leaves the archive.
+public enum ArchivePathSafety {
+    /// `path` with `./` prefixes and empty components removed, or an error for an unsafe path.
+    public static func normalized(_ path: String) throws -> String {
+        if path.hasPrefix("/") { throw ArchiveError(.unsafeEntry, "archive entry '\(path)' has an absolute path; refusing the archive") }
+        var components: [Substring] = []
+        for component in path.split(separator: "/", omittingEmptySubsequences: true) {
+            if component == "." { continue }
+            if component == ".." { throw ArchiveError(.unsafeEntry, "archive entry '\(path)' climbs out with '..'; refusing the archive") }
+            components.append(component)
+        }
+        return components.joined(separator: "/")
+    }
+
+    /// Checks a link entry: a symlink's target is resolved from the entry's folder, a hard link's from
+    /// the archive root; neither may leave the archive or be absolute.
+    public static func checkLink(entry path: String, target: String, hard: Bool) throws {
+        if target.hasPrefix("/") {
+            throw ArchiveError(.unsafeEntry, "archive entry '\(path)' links to the absolute path '\(target)'; refusing the archive")
+        }
+        var stack: [Substring] = hard ? [] : Array(path.split(separator: "/").dropLast())
+        for component in target.split(separator: "/", omittingEmptySubsequences: true) {
+            if component == "." { continue }
+            if component == ".." {
+                guard !stack.isEmpty else {
+                    throw ArchiveError(.unsafeEntry, "archive entry '\(path)' links to '\(target)', outside the archive; refusing the archive")
+                }
+                stack.removeLast()
+            } else {
+                stack.append(component)
+            }
+        }
+    }
+}
+
+/// Reads a tar stream (any compression libarchive knows), checking every entry's path and links.
+///
+/// One final class owns the `struct archive *`; libarchive's own message is carried in every error.
+public final class TarReader {
+    private let archive: OpaquePointer
+    private let source: String
+    private var entry: OpaquePointer?
+    /// Keeps a pull callback alive while libarchive holds a pointer to it.
+    private var pull: PullBox?
+
+    final class PullBox {
+        let read: (UnsafeMutableRawBufferPointer) throws -> Int
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        var failure: Error?
+
+        init(read: @escaping (UnsafeMutableRawBufferPointer) throws -> Int) { self.read = read }
+        deinit { buffer.deallocate() }
+    }
+
+    /// Reads the archive file at `path`.
+    public convenience init(path: String) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ArchiveError(.io, "cannot read \(path): \(String(cString: strerror(errno)))") }
+        try self.init(fd: fd, source: path, closing: true)
+    }
+
+    private var ownedFD: Int32 = -1
+
+    /// Reads from an open descriptor (a file or a pipe).
+    public init(fd: Int32, source: String, closing: Bool = false) throws {
+        guard let archive = archive_read_new() else { throw ArchiveError(.library, "libarchive could not allocate a reader") }
+        self.archive = archive
+        self.source = source
+        if closing { ownedFD = fd }
+        archive_read_support_format_tar(archive)
+        archive_read_support_filter_all(archive)
+        // A throwing init of a fully initialised class still runs deinit, which frees the reader and fd.
+        guard archive_read_open_fd(archive, fd, 1 << 20) == ARCHIVE_OK else {
+            let message = Self.message(archive)
+            throw ArchiveError(.corrupt, "\(source) is not a readable tar archive: \(message)")
+        }
+    }
+
+    /// Reads what `read` supplies (for example, the data of an entry of an outer archive).
+    public init(source: String, read: @escaping (UnsafeMutableRawBufferPointer) throws -> Int) throws {
+        guard let archive = archive_read_new() else { throw ArchiveError(.library, "libarchive could not allocate a reader") }
+        self.archive = archive
+        self.source = source
+        let box = PullBox(read: read)
+        pull = box
+        archive_read_support_format_tar(archive)
+        archive_read_support_filter_all(archive)
+        let callback: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int = { _, context, out in
+            let box = Unmanaged<PullBox>.fromOpaque(context!).takeUnretainedValue()
+            do {
+                let count = try box.read(box.buffer)
+                out?.pointee = UnsafeRawPointer(box.buffer.baseAddress)
+                return count
+            } catch {
+                box.failure = error
+                return -1
+            }
+        }
+        guard archive_read_open(archive, Unmanaged.passUnretained(box).toOpaque(), nil, callback, nil) == ARCHIVE_OK else {
+            let message = Self.message(archive)
+            throw ArchiveError(.corrupt, "\(source) is not a readable tar archive: \(message)")
+        }
+    }
+
+    deinit {
+        archive_read_free(archive)
+        if ownedFD >= 0 { close(ownedFD) }
+    }
+
+    static func message(_ archive: OpaquePointer) -> String {
+        archive_error_string(archive).map { String(cString: $0) } ?? "unknown libarchive error"
+    }
+
+    private func failure(_ what: String) -> ArchiveError {
+        if let error = pull?.failure { return ArchiveError(.io, "\(source): \(what): \(error)") }
+        return ArchiveError(.corrupt, "\(source) is damaged or truncated (\(what): \(Self.message(archive)))")
+    }
+
+    /// The next entry, checked for safety; nil at the end.
+    public func next() throws -> TarEntry? {
+        var raw: OpaquePointer?
+        let result = archive_read_next_header(archive, &raw)
+        if result == ARCHIVE_EOF { return nil }
+        guard result == ARCHIVE_OK || result == ARCHIVE_WARN, let raw else { throw failure("reading an entry header") }
+        entry = raw
+        let rawPath = archive_entry_pathname(raw).map { String(cString: $0) } ?? ""
+        let path = try ArchivePathSafety.normalized(rawPath)
+        let type = UInt32(archive_entry_filetype(raw))
+        let hardlink = archive_entry_hardlink(raw).map { String(cString: $0) }
+        let symlink = archive_entry_symlink(raw).map { String(cString: $0) }
+        let kind: TarEntry.Kind
+        if let hardlink {
+            try ArchivePathSafety.checkLink(entry: path, target: hardlink, hard: true)
+            kind = .hardlink
+        } else if type == FileType.symlink {
+            try ArchivePathSafety.checkLink(entry: path, target: symlink ?? "", hard: false)
+            kind = .symlink
+        } else if type == FileType.directory {
+            kind = .directory
+        } else if type == FileType.regular {
+            kind = .file
+        } else {
+            kind = .other
+        }
+        return TarEntry(path: path, kind: kind, size: archive_entry_size(raw), mode: UInt32(archive_entry_perm(raw)), linkTarget: hardlink ?? symlink)
+    }
+
+    /// Reads the current entry's data into `buffer`; 0 at its end.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let count = archive_read_data(archive, buffer.baseAddress, buffer.count)
+        if count < 0 { throw failure("reading entry data") }
+        return count
+    }
+
+    /// The current entry's data, refusing more than `limit` bytes (manifests and configs are small).
+    public func readAll(limit: Int = 64 << 20) throws -> Data {
+        var data = Data()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let count = try read(into: buffer)
+            if count == 0 { return data }
+            data.append(UnsafeRawBufferPointer(rebasing: buffer[0..<count]).bindMemory(to: UInt8.self))
+            if data.count > limit { throw ArchiveError(.corrupt, "\(source): an entry is larger than the \(limit) bytes expected") }
+        }
+    }
+
+    /// Reads the current entry's data to its end, discarding it (which also checks it is complete).
+    public func skipData() throws {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        while try read(into: buffer) > 0 {}
+    }
+}
+
+/// Writes a tar stream (pax, deterministic metadata), optionally compressed, to a descriptor.
+public final class TarWriter {
+    private let archive: OpaquePointer
+    private let destination: String
+    private var closed = false
+    /// Written for every entry: the build cache and image digests must not depend on who built when.
+    public var modificationTime: Int = 0
+
+    public init(fd: Int32, destination: String, compression: ArchiveCompression = .none) throws {
+        guard let archive = archive_write_new() else { throw ArchiveError(.library, "libarchive could not allocate a writer") }
+        self.archive = archive
+        self.destination = destination
+        archive_write_set_format_pax_restricted(archive)
+        switch compression {
+        case .none: archive_write_add_filter_none(archive)
+        case .gzip: archive_write_add_filter_gzip(archive)
+        case .zstd: archive_write_add_filter_zstd(archive)
+        }
+        archive_write_set_bytes_in_last_block(archive, 1)
+        guard archive_write_open_fd(archive, fd) == ARCHIVE_OK else {
+            let message = TarReader.message(archive)
+            closed = true  // deinit frees the writer; there is nothing to close.
+            throw ArchiveError(.io, "cannot write an archive to \(destination): \(message)")
+        }
+    }
+
+    deinit {
+        if !closed { archive_write_close(archive) }
+        archive_write_free(archive)
+    }
+
+    private func check(_ result: Int32, _ what: String) throws {
+        guard result == ARCHIVE_OK || result == ARCHIVE_WARN else {
+            throw ArchiveError(.io, "writing \(destination): \(what): \(TarReader.message(archive))")
+        }
+    }
+
+    private func header(_ path: String, type: UInt32, mode: UInt32, size: Int64, link: String? = nil) throws {
+        guard let entry = archive_entry_new() else { throw ArchiveError(.library, "libarchive could not allocate an entry") }
+        defer { archive_entry_free(entry) }
+        archive_entry_set_pathname(entry, path)
+        archive_entry_set_filetype(entry, type)
+        archive_entry_set_perm(entry, mode_t(mode & 0o7777))
+        archive_entry_set_size(entry, size)
+        archive_entry_set_uid(entry, 0)
+        archive_entry_set_gid(entry, 0)
+        archive_entry_set_mtime(entry, time_t(modificationTime), 0)
+        if let link { archive_entry_set_symlink(entry, link) }
+        try check(archive_write_header(archive, entry), "the header of \(path)")
+    }
+
+    public func addDirectory(_ path: String, mode: UInt32 = 0o755) throws {
+        try header(path, type: FileType.directory, mode: mode, size: 0)
+    }
+
+    public func addSymlink(_ path: String, target: String) throws {
+        try header(path, type: FileType.symlink, mode: 0o777, size: 0, link: target)
+    }
+
+    public func addData(_ path: String, _ data: Data, mode: UInt32 = 0o644) throws {
+        try header(path, type: FileType.regular, mode: mode, size: Int64(data.count))
+        try data.withUnsafeBytes { raw in
+            if raw.count > 0, archive_write_data(archive, raw.baseAddress, raw.count) < 0 { try check(ARCHIVE_FATAL, "the data of \(path)") }
+        }
+    }
+
+    /// Adds the local file at `localPath` as `path`, streaming its content.
+    public func addFile(_ path: String, from localPath: String, mode: UInt32, size: Int64) throws {
+        let fd = open(localPath, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ArchiveError(.io, "cannot read \(localPath): \(String(cString: strerror(errno)))") }
+        defer { Foundation.close(fd) }
+        try header(path, type: FileType.regular, mode: mode, size: size)
+        var buffer = [UInt8](repeating: 0, count: 256 << 10)
+        var remaining = size
+        while remaining > 0 {
+            let count = Foundation.read(fd, &buffer, min(buffer.count, Int(remaining)))
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { throw ArchiveError(.io, "\(localPath) changed while it was being archived") }
+            guard archive_write_data(archive, buffer, count) >= 0 else {
+                try check(ARCHIVE_FATAL, "the data of \(path)")
+                return
+            }
+            remaining -= Int64(count)
+        }
+    }
+
+    /// Finishes the archive (its end blocks and the compressor's trailer).
+    public func close() throws {
+        guard !closed else { return }
+        closed = true
+        try check(archive_write_close(archive), "closing")
+    }
+}
