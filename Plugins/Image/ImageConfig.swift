@@ -27,7 +27,22 @@ public struct BuildConfig: ConfigSection, Equatable {
         }
         args = try c.decode(.args, default: [:])
         require = try c.decode(.require, default: [])
-        forbid = try c.decode(.forbid, default: [])
+        forbid = try c.decode(.forbid, default: Self.defaultForbid)
+    }
+
+    /// What the runbook checks for: a development (turbopack) build shipped to production.
+    public static let defaultForbid = ["**/*turbopack*"]
+
+    public init(
+        context: String = ".", dockerfile: String = "Dockerfile", platform: String? = nil, args: [String: String] = [:],
+        require: [String] = [], forbid: [String] = BuildConfig.defaultForbid
+    ) {
+        self.context = context
+        self.dockerfile = dockerfile
+        self.platform = platform
+        self.args = args
+        self.require = require
+        self.forbid = forbid
     }
 }
 

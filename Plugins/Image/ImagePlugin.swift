@@ -12,13 +12,6 @@ public enum ImagePlugin: Plugin {
             PluginExample("tmeops image verify tme-portal-server:latest", "Check build.require paths exist and build.forbid globs do not."),
         ])
 
-    public static let commands: [any ParsableCommand.Type] = [PlannedCommand<ImageSpec>.self]
+    public static let commands: [any ParsableCommand.Type] = [ImageCommand.self]
     public static let configSections: [any ConfigSection.Type] = [BuildConfig.self, DockerConfig.self]
-}
-
-enum ImageSpec: PlannedCommandSpec {
-    static let name = "image"
-    static let abstract = "Build, save, inspect, verify, push, back-up-tag and prune images."
-    static let subcommands = ["build", "save", "inspect", "verify", "push", "tag-backup", "prune"]
-    static let issue = 4
 }

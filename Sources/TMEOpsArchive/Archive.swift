@@ -161,6 +161,7 @@ public final class TarReader {
     }
 
     private func failure(_ what: String) -> ArchiveError {
+        if let error = pull?.failure as? ArchiveError { return error }  // The outer archive's own verdict.
         if let error = pull?.failure { return ArchiveError(.io, "\(source): \(what): \(error)") }
         return ArchiveError(.corrupt, "\(source) is damaged or truncated (\(what): \(Self.message(archive)))")
     }
@@ -313,5 +314,55 @@ public final class TarWriter {
         guard !closed else { return }
         closed = true
         try check(archive_write_close(archive), "closing")
+    }
+}
+
+/// Compresses one byte stream (a docker-archive being saved) with libarchive's filters.
+public final class CompressedStreamWriter {
+    private let archive: OpaquePointer
+    private let destination: String
+    private var closed = false
+
+    public init(fd: Int32, destination: String, compression: ArchiveCompression) throws {
+        guard let archive = archive_write_new() else { throw ArchiveError(.library, "libarchive could not allocate a writer") }
+        self.archive = archive
+        self.destination = destination
+        archive_write_set_format_raw(archive)
+        switch compression {
+        case .none: archive_write_add_filter_none(archive)
+        case .gzip: archive_write_add_filter_gzip(archive)
+        case .zstd: archive_write_add_filter_zstd(archive)
+        }
+        guard archive_write_open_fd(archive, fd) == ARCHIVE_OK, let entry = archive_entry_new() else {
+            closed = true
+            throw ArchiveError(.io, "cannot write \(destination): \(TarReader.message(archive))")
+        }
+        defer { archive_entry_free(entry) }
+        archive_entry_set_filetype(entry, FileType.regular)
+        archive_entry_set_pathname(entry, "stream")
+        guard archive_write_header(archive, entry) == ARCHIVE_OK else {
+            closed = true
+            throw ArchiveError(.io, "cannot write \(destination): \(TarReader.message(archive))")
+        }
+    }
+
+    deinit {
+        if !closed { archive_write_close(archive) }
+        archive_write_free(archive)
+    }
+
+    public func write(_ data: Data) throws {
+        try data.withUnsafeBytes { raw in
+            guard raw.count > 0 else { return }
+            if archive_write_data(archive, raw.baseAddress, raw.count) < 0 {
+                throw ArchiveError(.io, "writing \(destination): \(TarReader.message(archive))")
+            }
+        }
+    }
+
+    public func close() throws {
+        guard !closed else { return }
+        closed = true
+        guard archive_write_close(archive) == ARCHIVE_OK else { throw ArchiveError(.io, "finishing \(destination): \(TarReader.message(archive))") }
     }
 }

@@ -12,11 +12,12 @@ public enum BuildContext {
     }
 
     /// Walks `directory` in sorted order and writes every entry `.dockerignore` keeps (the Dockerfile and
-    /// `.dockerignore` always stay), with uid/gid 0 and a fixed modification time.
+    /// `.dockerignore` always stay; `.tmeops/` always goes), with uid/gid 0 and a fixed modification time.
     public static func write(directory: URL, dockerfile: String = "Dockerfile", to writer: TarWriter) throws -> Summary {
         let root = directory.standardizedFileURL.path
         let ignoreText = (try? String(contentsOfFile: root + "/.dockerignore", encoding: .utf8)) ?? ""
-        let rules = DockerIgnore(text: ignoreText).keeping([PathPattern.clean(dockerfile), ".dockerignore"])
+        // tmeops's own folder holds secrets.env and never goes to a build, whatever .dockerignore says.
+        let rules = DockerIgnore(text: ignoreText).keeping([PathPattern.clean(dockerfile), ".dockerignore"]).excluding([".tmeops"])
         var summary = Summary()
         try walk(root: root, relative: "", rules: rules, writer: writer, summary: &summary)
         return summary

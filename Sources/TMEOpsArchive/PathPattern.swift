@@ -18,7 +18,7 @@ public struct PathPattern: Sendable, Equatable, CustomStringConvertible {
     public var description: String { text }
 
     /// Like Go's filepath.Clean, then without a leading `/`: the context root is the pattern root.
-    static func clean(_ pattern: String) -> String {
+    public static func clean(_ pattern: String) -> String {
         var stack: [Substring] = []
         for component in pattern.split(separator: "/", omittingEmptySubsequences: true) {
             if component == "." { continue }
@@ -91,6 +91,11 @@ public struct DockerIgnore: Sendable {
     /// The same rules with `paths` always kept, as the docker CLI keeps the Dockerfile and .dockerignore.
     public func keeping(_ paths: [String]) -> DockerIgnore {
         DockerIgnore(rules: rules + paths.map { Rule(pattern: PathPattern($0), reinclude: true) })
+    }
+
+    /// The same rules with `paths` always left out, whatever came before.
+    public func excluding(_ paths: [String]) -> DockerIgnore {
+        DockerIgnore(rules: rules + paths.map { Rule(pattern: PathPattern($0), reinclude: false) })
     }
 
     /// Whether `path` (relative to the context) is left out.

@@ -12,9 +12,10 @@ public enum RequestBody {
 
 /// A Docker Engine API client (API 1.41, as Docker 20.10 serves) over any ``ByteStream``.
 ///
+/// Unchecked Sendable: an engine is used by one thread at a time, like the SSH session under it.
 /// Each request opens its own connection (a socket, or a channel on the one SSH session), which keeps
 /// a streamed request or response from holding up the next call.
-public final class DockerEngine {
+public final class DockerEngine: @unchecked Sendable {
     /// Where the engine is, for messages: `unix:///var/run/docker.sock`, `ssh://host/var/run/docker.sock`.
     public let location: String
     private let connect: () throws -> ByteStream

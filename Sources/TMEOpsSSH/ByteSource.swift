@@ -159,3 +159,32 @@ public final class PrefetchingFileSource: ByteSource, @unchecked Sendable {
         return digest ?? hasher.finishHex()
     }
 }
+
+/// The read end of a pipe (or any descriptor), read with read(2) and closed when done.
+public final class DescriptorSource: ByteSource, @unchecked Sendable {
+    private let fd: Int32
+    private let name: String
+    private var closed = false
+
+    public init(fileDescriptor: Int32, name: String) {
+        fd = fileDescriptor
+        self.name = name
+    }
+
+    deinit { close() }
+
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        Foundation.close(fd)
+    }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        while true {
+            let count = Foundation.read(fd, buffer.baseAddress, buffer.count)
+            if count >= 0 { return count }
+            if errno == EINTR { continue }
+            throw SSHError(.transfer, "cannot read \(name): \(String(cString: strerror(errno)))")
+        }
+    }
+}

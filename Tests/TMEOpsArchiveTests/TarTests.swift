@@ -89,8 +89,9 @@ final class TarTests: XCTestCase {
     func testBuildContextHonoursDockerignore() throws {
         let context = scratch.appendingPathComponent("context")
         let files = [
-            "Dockerfile": "FROM scratch\n", ".dockerignore": "node_modules\n*.log\n!keep.log\nDockerfile\n.git\n",
-            "src/app.ts": "x", "src/deep/util.ts": "y", "node_modules/react/index.js": "z", "debug.log": "l", "keep.log": "k", ".git/HEAD": "h",
+            "Dockerfile": "FROM scratch\n", ".dockerignore": "node_modules\n*.log\n!keep.log\nDockerfile\n.git\n!.tmeops\n",
+            "src/app.ts": "x", "src/deep/util.ts": "y", ".tmeops/secrets.env": "TMEOPS_DB_PASSWORD=never-in-a-build", "node_modules/react/index.js": "z",
+            "debug.log": "l", "keep.log": "k", ".git/HEAD": "h",
         ]
         for (name, text) in files {
             let url = context.appendingPathComponent(name)

@@ -56,4 +56,7 @@ public final class BufferSink: TextSink, @unchecked Sendable {
     public func write(bytes: UnsafeRawBufferPointer) { write(String(decoding: bytes, as: UTF8.self)) }
 
     public var text: String { lock.withLock { buffer } }
+
+    /// Forgets what was written so far.
+    public func clear() { lock.withLock { buffer = "" } }
 }

@@ -8,6 +8,12 @@ public protocol PlannedCommandSpec {
     static var subcommands: [String] { get }
     /// The issue that builds it.
     static var issue: Int { get }
+    /// The command it sits under, for nested placeholders (`image` for `image push`).
+    static var parent: String? { get }
+}
+
+extension PlannedCommandSpec {
+    public static var parent: String? { nil }
 }
 
 /// A placeholder that appears in help with its planned subcommands and, when run, says plainly that
@@ -30,6 +36,7 @@ public struct PlannedCommand<Spec: PlannedCommandSpec>: TMEOpsCommand {
     public init() {}
 
     public func run(_ context: CommandContext) async throws {
-        throw TMEOpsError("`tmeops \(([Spec.name] + arguments.prefix(1)).joined(separator: " "))` is not built yet; it arrives with issue #\(Spec.issue)")
+        let words = (Spec.parent.map { [$0] } ?? []) + [Spec.name] + (Spec.subcommands.isEmpty ? [] : Array(arguments.prefix(1)))
+        throw TMEOpsError("`tmeops \(words.joined(separator: " "))` is not built yet; it arrives with issue #\(Spec.issue)")
     }
 }

@@ -1,0 +1,29 @@
+import Foundation
+import TMEOpsCore
+import TMEOpsDocker
+import TMEOpsSSH
+import TransferPlugin
+
+/// Which Docker engine a command talks to: the local one (as the docker CLI finds it), or an
+/// environment's, through its SSH host.
+public enum DockerEngines {
+    /// The local engine: `DOCKER_HOST` (unix://), else /var/run/docker.sock.
+    public static func local(_ context: CommandContext) throws -> DockerEngine {
+        do {
+            return try DockerEngine.local(environment: context.environment)
+        } catch let error as DockerError {
+            throw TMEOpsError.usage(error.description)
+        }
+    }
+
+    /// An environment's engine over a new SSH session; the caller closes the session when done.
+    public static func remote(_ environment: EnvironmentConfig, context: CommandContext) throws -> (DockerEngine, SSHSession) {
+        let session = try RemoteHost.connect(environment, context: context)
+        let socket = environment.section(DockerConfig.self)?.socket ?? "/var/run/docker.sock"
+        return (DockerEngine.remote(session: session, socket: socket), session)
+    }
+}
+
+extension DockerError: OperatorError {
+    public var exitStatus: ExitStatus { .failure }
+}

@@ -1,0 +1,173 @@
+import ArgumentParser
+import Foundation
+import TMEOpsArchive
+import TMEOpsCore
+import TMEOpsDocker
+import TMEOpsSSH
+
+/// `tmeops image`: build, save, inspect and verify images through the Docker Engine API.
+public struct ImageCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "image",
+        abstract: "Build, save, inspect, verify, push, back-up-tag and prune images.",
+        subcommands: [
+            ImageBuildCommand.self, ImageSaveCommand.self, ImageInspectCommand.self, ImageVerifyCommand.self,
+            PlannedCommand<ImagePushSpec>.self, PlannedCommand<ImageTagBackupSpec>.self, PlannedCommand<ImagePruneSpec>.self,
+        ])
+
+    public init() {}
+}
+
+enum ImagePushSpec: PlannedCommandSpec {
+    static let name = "push"
+    static let abstract = "Send only the layers the server lacks, straight into its engine over SSH."
+    static let subcommands: [String] = []
+    static let issue = 4
+    static let parent: String? = "image"
+}
+
+enum ImageTagBackupSpec: PlannedCommandSpec {
+    static let name = "tag-backup"
+    static let abstract = "Tag the running production image backup-YYYYMMDD-HHMMSS."
+    static let subcommands: [String] = []
+    static let issue = 4
+    static let parent: String? = "image"
+}
+
+enum ImagePruneSpec: PlannedCommandSpec {
+    static let name = "prune"
+    static let abstract = "Remove old test images and containers, never a kept release or a young backup tag."
+    static let subcommands: [String] = []
+    static let issue = 4
+    static let parent: String? = "image"
+}
+
+/// Runs `produce` on a thread writing into a pipe, and hands back the pipe's read end as a byte
+/// source: an archive is streamed to the engine as it is written, with no temporary file.
+func pipedArchive(name: String, _ produce: @escaping @Sendable (Int32) throws -> Void) throws -> (DescriptorSource, () throws -> Void) {
+    var fds: [Int32] = [0, 0]
+    guard pipe(&fds) == 0 else { throw TMEOpsError("cannot create a pipe: \(String(cString: strerror(errno)))") }
+    let (readEnd, writeEnd) = (fds[0], fds[1])
+    let lock = NSLock()
+    nonisolated(unsafe) var failure: Error?
+    let done = DispatchSemaphore(value: 0)
+    let thread = Thread {
+        do { try produce(writeEnd) } catch { lock.withLock { failure = error } }
+        close(writeEnd)
+        done.signal()
+    }
+    thread.name = "tmeops \(name)"
+    thread.start()
+    let source = DescriptorSource(fileDescriptor: readEnd, name: name)
+    return (
+        source,
+        {
+            source.close()  // unblocks a writer whose reader gave up
+            done.wait()
+            if let failure = lock.withLock({ failure }) { throw failure }
+        }
+    )
+}
+
+/// `tmeops image build`.
+public struct ImageBuildCommand: TMEOpsCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "build",
+        abstract: "Build the app image from build.context through the Engine API, tagged as the runbook tags.",
+        discussion: """
+            The context is tarred as the docker CLI would (honouring .dockerignore) and streamed to the \
+            engine while it is written. Tags: IMAGE:YYYYMMDD-HHMMSS and IMAGE:latest, or --tag. Build args \
+            and platform come from the build section. Uses the local engine (DOCKER_HOST, else \
+            /var/run/docker.sock), or an environment's with -e.
+
+            Examples:
+              tmeops image build
+              tmeops image build --tag tme-portal-server:rc1
+              tmeops image build -e production --dry-run
+            """)
+
+    @OptionGroup public var globals: GlobalOptions
+
+    @Option(name: .long, help: "A tag instead of IMAGE:YYYYMMDD-HHMMSS and IMAGE:latest (repeatable).")
+    public var tag: [String] = []
+
+    public init() {}
+
+    struct Report: Encodable {
+        let imageID: String
+        let tags: [String]
+        let contextFiles: Int
+        let contextBytes: Int64
+        let excluded: Int
+        let seconds: Double
+    }
+
+    public func run(_ context: CommandContext) async throws {
+        let config = try context.loadConfig()
+        let build = config.section(BuildConfig.self) ?? BuildConfig()
+        let directory = ConfigLoader.resolve(build.context, in: context.configURL.deletingLastPathComponent())
+        guard FileManager.default.fileExists(atPath: directory.appendingPathComponent(build.dockerfile).path) else {
+            throw TMEOpsError.usage(
+                "\(build.dockerfile) not found in the build context \(directory.path) (build.context and build.dockerfile in \(config.displayPath))")
+        }
+        let stamp = ImageTag.timestamp()
+        let tags = tag.isEmpty ? ["\(config.image):\(stamp)", "\(config.image):latest"] : tag
+        if context.dryRun {
+            let devNull = open("/dev/null", O_WRONLY)
+            defer { close(devNull) }
+            let writer = try TarWriter(fd: devNull, destination: "/dev/null")
+            let summary = try BuildContext.write(directory: directory, dockerfile: build.dockerfile, to: writer)
+            try writer.close()
+            context.output.line(
+                "would build \(directory.path) (\(summary.files) files, \(ProgressReporter.bytes(UInt64(summary.bytes))), \(summary.excluded) left out by .dockerignore)"
+            )
+            context.output.line(
+                "would tag \(tags.joined(separator: ", ")) with build args \(build.args.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))"
+            )
+            return
+        }
+        let environmentName = context.environmentName
+        let errorSink = context.errorSink
+        let started = Date()
+        let report = try await runBlocking("image build") { () -> Report in
+            var session: SSHSession?
+            defer { session?.close() }
+            let engine: DockerEngine
+            if environmentName != nil {
+                let (remote, opened) = try DockerEngines.remote(try context.loadEnvironment().environment, context: context)
+                engine = remote
+                session = opened
+            } else {
+                engine = try DockerEngines.local(context)
+            }
+            nonisolated(unsafe) var summary = BuildContext.Summary()
+            let (source, finish) = try pipedArchive(name: "build context") { fd in
+                let writer = try TarWriter(fd: fd, destination: "the build context")
+                summary = try BuildContext.write(directory: directory, dockerfile: build.dockerfile, to: writer)
+                try writer.close()
+            }
+            let id: String
+            do {
+                id = try engine.build(context: source, tags: tags, dockerfile: build.dockerfile, buildArgs: build.args, platform: build.platform) {
+                    errorSink.write($0)
+                }
+            } catch {
+                try? finish()
+                throw error
+            }
+            try finish()
+            return Report(
+                imageID: id, tags: tags, contextFiles: summary.files, contextBytes: summary.bytes, excluded: summary.excluded,
+                seconds: Date().timeIntervalSince(started))
+        }
+        if context.json {
+            try context.output.writeJSON(report)
+        } else {
+            context.output.line(
+                "\(context.output.green("✓")) built \(report.imageID.prefix(19)) in \(String(format: "%.1f", report.seconds)) s, tagged \(report.tags.joined(separator: ", "))"
+            )
+            context.output.line(
+                "  context: \(report.contextFiles) files, \(ProgressReporter.bytes(UInt64(report.contextBytes))), \(report.excluded) left out by .dockerignore")
+        }
+    }
+}

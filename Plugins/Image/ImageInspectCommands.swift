@@ -1,0 +1,255 @@
+import ArgumentParser
+import Foundation
+import TMEOpsArchive
+import TMEOpsCore
+import TMEOpsDocker
+import TMEOpsSSH
+
+/// Where an image comes from: an engine (by tag or ID) or a docker-archive file.
+enum ImageSource {
+    case engine(String)
+    case file(String)
+
+    init(_ reference: String, context: CommandContext) {
+        let path = ConfigLoader.resolve(reference, in: context.workingDirectory).path
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            self = .file(path)
+        } else {
+            self = .engine(reference)
+        }
+    }
+
+    /// Reads the image as a docker-archive: the file, or the engine's export streamed through a pipe.
+    func archive(listLayers: Bool, context: CommandContext) throws -> DockerArchive {
+        switch self {
+        case .file(let path):
+            return try DockerArchive.read(TarReader(path: path), listLayers: listLayers)
+        case .engine(let reference):
+            var session: SSHSession?
+            defer { session?.close() }
+            let engine: DockerEngine
+            if context.environmentName != nil {
+                let (remote, opened) = try DockerEngines.remote(try context.loadEnvironment().environment, context: context)
+                (engine, session) = (remote, opened)
+            } else {
+                engine = try DockerEngines.local(context)
+            }
+            guard try engine.image(reference) != nil else {
+                throw TMEOpsError("no image \(reference) in the Docker engine at \(engine.location), and no file of that name")
+            }
+            let (source, finish) = try pipedArchive(name: "export of \(reference)") { fd in
+                try engine.exportImage(reference) { chunk in
+                    try chunk.withUnsafeBytes { raw in
+                        var offset = 0
+                        while offset < raw.count {
+                            let written = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                            if written < 0 {
+                                if errno == EINTR { continue }
+                                throw TMEOpsError("streaming the export of \(reference): \(String(cString: strerror(errno)))")
+                            }
+                            offset += written
+                        }
+                    }
+                }
+            }
+            let reader = try TarReader(source: "the export of \(reference)") { buffer in try source.read(into: buffer) }
+            let archive: DockerArchive
+            do {
+                archive = try DockerArchive.read(reader, listLayers: listLayers)
+            } catch {
+                try? finish()
+                throw error
+            }
+            try finish()
+            return archive
+        }
+    }
+}
+
+/// `tmeops image save TAG -o FILE`.
+public struct ImageSaveCommand: TMEOpsCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "save",
+        abstract: "Write an image as a docker-archive file that `docker load` accepts.",
+        discussion: """
+            Streams GET /images/{name}/get into FILE.part (optionally compressed) and renames it to FILE \
+            when complete, so FILE is never a partial archive.
+
+            Examples:
+              tmeops image save tme-portal-server:latest -o release.tar
+              tmeops image save tme-portal-server:latest -o release.tar.gz --compress gzip
+            """)
+
+    @OptionGroup public var globals: GlobalOptions
+
+    @Argument(help: "Image tag or ID.")
+    public var image: String
+
+    @Option(name: .shortAndLong, help: "The archive to write.", completion: .file())
+    public var output: String
+
+    @Option(help: "none, gzip or zstd.")
+    public var compress: String = "none"
+
+    public init() {}
+
+    public func run(_ context: CommandContext) async throws {
+        guard let compression = ArchiveCompression(rawValue: compress) else {
+            throw TMEOpsError.usage("--compress \(compress) is not one of none, gzip, zstd")
+        }
+        let target = ConfigLoader.resolve(output, in: context.workingDirectory).path
+        if context.dryRun {
+            context.output.line("would save \(image) to \(output) (\(compression.rawValue))")
+            return
+        }
+        let image = self.image
+        let progress = ProgressReporter(label: "save \(image)", sink: context.errorSink, logger: context.logger, quiet: context.options.quiet || context.json)
+        let written = try await runBlocking("image save") { () -> UInt64 in
+            let engine = try DockerEngines.local(context)
+            guard let details = try engine.image(image) else { throw TMEOpsError("no image \(image) in the Docker engine at \(engine.location)") }
+            let part = target + ".part"
+            let fd = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw TMEOpsError("cannot write \(part): \(String(cString: strerror(errno)))") }
+            var bytes: UInt64 = 0
+            do {
+                let writer = try CompressedStreamWriter(fd: fd, destination: part, compression: compression)
+                try engine.exportImage(image) { chunk in
+                    try writer.write(chunk)
+                    bytes += UInt64(chunk.count)
+                    progress.update(bytes, max(bytes, UInt64(details.size)))
+                }
+                try writer.close()
+                guard fsync(fd) == 0 else { throw TMEOpsError("cannot write \(part): \(String(cString: strerror(errno)))") }
+                close(fd)
+            } catch {
+                close(fd)
+                unlink(part)
+                throw error
+            }
+            guard rename(part, target) == 0 else { throw TMEOpsError("cannot move \(part) to \(target): \(String(cString: strerror(errno)))") }
+            return bytes
+        }
+        progress.finish()
+        let size = (try? FileManager.default.attributesOfItem(atPath: target)[.size] as? NSNumber)?.uint64Value ?? 0
+        context.output.line(
+            "\(context.output.green("✓")) saved \(image) to \(output): \(ProgressReporter.bytes(size)) (\(ProgressReporter.bytes(written)) uncompressed)")
+    }
+}
+
+/// `tmeops image inspect TAG|FILE`.
+public struct ImageInspectCommand: TMEOpsCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "inspect",
+        abstract: "Show an image's layers, sizes and config, from an engine or a docker-archive file.",
+        discussion: """
+            Examples:
+              tmeops image inspect tme-portal-server:latest
+              tmeops image inspect release.tar --json
+              tmeops image inspect tme-portal-server:latest -e production
+            """)
+
+    @OptionGroup public var globals: GlobalOptions
+
+    @Argument(help: "Image tag or ID, or a docker-archive file.")
+    public var image: String
+
+    public init() {}
+
+    public struct Report: Codable, Sendable {
+        public struct Layer: Codable, Sendable {
+            public let diffID: String
+            public let size: Int64?
+        }
+
+        public let reference: String
+        public let tags: [String]
+        public let created: String?
+        public let layers: [Layer]
+        public let env: [String]
+        public let cmd: [String]
+        public let user: String?
+        public let exposedPorts: [String]
+    }
+
+    public func run(_ context: CommandContext) async throws {
+        let reference = image
+        let report = try await runBlocking("image inspect") { () -> Report in
+            let archive = try ImageSource(reference, context: context).archive(listLayers: false, context: context)
+            guard let first = archive.manifest.first, let configData = archive.configs[first.config],
+                let config = try JSONSerialization.jsonObject(with: configData) as? [String: Any]
+            else {
+                throw TMEOpsError("\(reference) holds no readable image config")
+            }
+            let inner = config["config"] as? [String: Any] ?? [:]
+            let diffIDs = (config["rootfs"] as? [String: Any])?["diff_ids"] as? [String] ?? []
+            let layers = zip(diffIDs, first.layers).map { Report.Layer(diffID: $0.0, size: archive.layerSizes[$0.1]) }
+            return Report(
+                reference: reference, tags: first.repoTags ?? [], created: config["created"] as? String, layers: layers,
+                env: inner["Env"] as? [String] ?? [], cmd: (inner["Cmd"] as? [String]) ?? [], user: inner["User"] as? String,
+                exposedPorts: ((inner["ExposedPorts"] as? [String: Any]) ?? [:]).keys.sorted())
+        }
+        if context.json {
+            try context.output.writeJSON(report)
+            return
+        }
+        let out = context.output
+        out.line(out.bold(report.reference) + (report.tags.isEmpty ? "" : "  (\(report.tags.joined(separator: ", ")))"))
+        out.line("  created  \(report.created ?? "unknown")")
+        out.line("  cmd      \(report.cmd.joined(separator: " "))")
+        out.line("  user     \((report.user?.isEmpty ?? true) ? "root" : report.user!)")
+        out.line("  ports    \(report.exposedPorts.joined(separator: ", "))")
+        out.line("  env      \(report.env.joined(separator: " "))")
+        out.line("  layers   \(report.layers.count), \(ProgressReporter.bytes(UInt64(report.layers.compactMap(\.size).reduce(0, +))))")
+        for (index, layer) in report.layers.enumerated() {
+            out.line("    \(index + 1). \(layer.diffID.prefix(19))  \(layer.size.map { ProgressReporter.bytes(UInt64($0)) } ?? "-")")
+        }
+    }
+}
+
+/// `tmeops image verify TAG|FILE`.
+public struct ImageVerifyCommand: TMEOpsCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Fail (exit 3) when a build.forbid glob matches in any layer, a build.require path is missing, or NODE_ENV is wrong.",
+        discussion: """
+            Every layer is read, so a forbidden file that a later layer deletes is still found (it still \
+            ships). NODE_ENV must equal build.args.NODE_ENV (production when unset).
+
+            Examples:
+              tmeops image verify tme-portal-server:latest
+              tmeops image verify release.tar --json
+            """)
+
+    @OptionGroup public var globals: GlobalOptions
+
+    @Argument(help: "Image tag or ID, or a docker-archive file.")
+    public var image: String
+
+    public init() {}
+
+    struct Report: Encodable {
+        let image: String
+        let passed: Bool
+        let problems: [ImageVerifier.Problem]
+    }
+
+    public func run(_ context: CommandContext) async throws {
+        let config = try? context.loadConfig()
+        let build = config?.section(BuildConfig.self) ?? BuildConfig()
+        let verifier = ImageVerifier(forbid: build.forbid, require: build.require, expectedNodeEnv: build.args["NODE_ENV"] ?? "production")
+        let reference = image
+        let problems = try await runBlocking("image verify") {
+            verifier.problems(in: try ImageSource(reference, context: context).archive(listLayers: true, context: context))
+        }
+        if context.json {
+            try context.output.writeJSON(Report(image: reference, passed: problems.isEmpty, problems: problems))
+        } else if problems.isEmpty {
+            context.output.line("\(context.output.green("✓")) \(reference): no forbidden paths, required paths present, NODE_ENV as expected")
+        } else {
+            context.output.line("\(context.output.red("✗")) \(reference): \(problems.count) problem\(problems.count == 1 ? "" : "s")")
+            for problem in problems { context.output.line("  \(problem)") }
+        }
+        if !problems.isEmpty { throw ExitCode(ExitStatus.checkFailed.rawValue) }
+    }
+}
