@@ -8,7 +8,7 @@ let teamPlugins: [String] = []
 /// Built-in plugins: one target each under `Plugins/<Name>`, module `<Name>Plugin`.
 let builtInPlugins: [(name: String, dependencies: [Target.Dependency])] = [
     ("Transfer", ["TMEOpsSSH", "TMEOpsCrypto", "TMEOpsDocker"]),
-    ("Image", ["TMEOpsArchive", "TMEOpsDocker", "TMEOpsSSH", "TransferPlugin"]),
+    ("Image", ["TMEOpsArchive", "TMEOpsCrypto", "TMEOpsDocker", "TMEOpsSSH", "TransferPlugin"]),
     ("Schema", ["TMEOpsPostgres"]),
     ("Backup", []),
     ("Validate", []),

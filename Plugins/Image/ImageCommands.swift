@@ -12,39 +12,16 @@ public struct ImageCommand: AsyncParsableCommand {
         abstract: "Build, save, inspect, verify, push, back-up-tag and prune images.",
         subcommands: [
             ImageBuildCommand.self, ImageSaveCommand.self, ImageInspectCommand.self, ImageVerifyCommand.self,
-            PlannedCommand<ImagePushSpec>.self, PlannedCommand<ImageTagBackupSpec>.self, PlannedCommand<ImagePruneSpec>.self,
+            ImagePushCommand.self, ImageTagBackupCommand.self, ImagePruneCommand.self,
         ])
 
     public init() {}
 }
 
-enum ImagePushSpec: PlannedCommandSpec {
-    static let name = "push"
-    static let abstract = "Send only the layers the server lacks, straight into its engine over SSH."
-    static let subcommands: [String] = []
-    static let issue = 4
-    static let parent: String? = "image"
-}
-
-enum ImageTagBackupSpec: PlannedCommandSpec {
-    static let name = "tag-backup"
-    static let abstract = "Tag the running production image backup-YYYYMMDD-HHMMSS."
-    static let subcommands: [String] = []
-    static let issue = 4
-    static let parent: String? = "image"
-}
-
-enum ImagePruneSpec: PlannedCommandSpec {
-    static let name = "prune"
-    static let abstract = "Remove old test images and containers, never a kept release or a young backup tag."
-    static let subcommands: [String] = []
-    static let issue = 4
-    static let parent: String? = "image"
-}
-
 /// Runs `produce` on a thread writing into a pipe, and hands back the pipe's read end as a byte
 /// source: an archive is streamed to the engine as it is written, with no temporary file.
 func pipedArchive(name: String, _ produce: @escaping @Sendable (Int32) throws -> Void) throws -> (DescriptorSource, () throws -> Void) {
+    signal(SIGPIPE, SIG_IGN)  // a reader that gives up must mean EPIPE for the writer, not death
     var fds: [Int32] = [0, 0]
     guard pipe(&fds) == 0 else { throw TMEOpsError("cannot create a pipe: \(String(cString: strerror(errno)))") }
     let (readEnd, writeEnd) = (fds[0], fds[1])

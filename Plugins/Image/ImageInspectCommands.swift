@@ -39,19 +39,7 @@ enum ImageSource {
                 throw TMEOpsError("no image \(reference) in the Docker engine at \(engine.location), and no file of that name")
             }
             let (source, finish) = try pipedArchive(name: "export of \(reference)") { fd in
-                try engine.exportImage(reference) { chunk in
-                    try chunk.withUnsafeBytes { raw in
-                        var offset = 0
-                        while offset < raw.count {
-                            let written = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                            if written < 0 {
-                                if errno == EINTR { continue }
-                                throw TMEOpsError("streaming the export of \(reference): \(String(cString: strerror(errno)))")
-                            }
-                            offset += written
-                        }
-                    }
-                }
+                try engine.exportImage(reference) { try writeAll($0, to: fd) }
             }
             let reader = try TarReader(source: "the export of \(reference)") { buffer in try source.read(into: buffer) }
             let archive: DockerArchive

@@ -309,6 +309,30 @@ public final class TarWriter {
         }
     }
 
+    /// Copies the current entry of `reader` (header and data); `onData` sees the data as it passes.
+    public func copyEntry(_ entry: TarEntry, from reader: TarReader, onData: (UnsafeRawBufferPointer) -> Void = { _ in }) throws {
+        switch entry.kind {
+        case .directory: try addDirectory(entry.path, mode: entry.mode)
+        case .symlink: try addSymlink(entry.path, target: entry.linkTarget ?? "")
+        case .file:
+            try header(entry.path, type: FileType.regular, mode: entry.mode, size: entry.size)
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+            defer { buffer.deallocate() }
+            while true {
+                let count = try reader.read(into: buffer)
+                if count == 0 { break }
+                let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+                onData(chunk)
+                guard archive_write_data(archive, chunk.baseAddress, count) >= 0 else {
+                    try check(ARCHIVE_FATAL, "the data of \(entry.path)")
+                    return
+                }
+            }
+        case .hardlink, .other:
+            throw ArchiveError(.unsafeEntry, "\(entry.path): links and special files have no place in a docker-archive")
+        }
+    }
+
     /// Finishes the archive (its end blocks and the compressor's trailer).
     public func close() throws {
         guard !closed else { return }

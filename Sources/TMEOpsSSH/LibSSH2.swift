@@ -11,7 +11,11 @@ public enum LibSSH2 {
 
     /// `libssh2_init` must run once per process, before any session; a Swift global's lazy,
     /// thread-safe initialisation gives exactly that.
-    private static let initialised: Int32 = libssh2_init(0)
+    private static let initialised: Int32 = {
+        // A peer that goes away must surface as EPIPE from write(2), not as a signal that kills tmeops.
+        signal(SIGPIPE, SIG_IGN)
+        return libssh2_init(0)
+    }()
 
     static func initialise() throws {
         guard initialised == 0 else { throw SSHError(.library, "libssh2_init failed (\(initialised)); the crypto backend could not start") }

@@ -9,7 +9,7 @@ final class SandboxHostTests: XCTestCase {
         _ = try Sandbox.require()
         let status = try ProcessRunner.run("/bin/bash", [Sandbox.script, "status"])
         XCTAssertEqual(status.status, 0, status.stdout)
-        XCTAssertEqual(status.stdout.split(separator: "\n").filter { $0.contains(" up ") }.count, 6, status.stdout)
+        XCTAssertEqual(status.stdout.split(separator: "\n").filter { $0.contains(" up ") }.count, 7, status.stdout)
     }
 
     func testSSHDAnswersWithTheRecordedHostKey() throws {

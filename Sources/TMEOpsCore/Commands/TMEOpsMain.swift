@@ -6,6 +6,8 @@ import Foundation
 public enum TMEOpsMain {
     public static func main(arguments: [String] = Array(CommandLine.arguments.dropFirst()), registry: PluginRegistry = .shared) async -> Never {
         let plugins = registry.plugins  // freezes the registry before anything reads it
+        // A closed pipe or socket must surface as EPIPE, reported with its context, never as a silent death.
+        signal(SIGPIPE, SIG_IGN)
 
         // `tmeops help PLUGIN` shows a plugin's self-description; other `help X` go to argument-parser.
         if arguments.count == 2, arguments[0] == "help", let plugin = plugins.first(where: { $0.description.id == arguments[1] }) {

@@ -1,0 +1,173 @@
+import Foundation
+import Logging
+import TMEOpsArchive
+import TMEOpsCore
+import TMEOpsCrypto
+import TMEOpsDocker
+import TMEOpsSSH
+
+/// Delivers an image from one engine to another, sending only the layers the receiver lacks.
+///
+/// The local export (`GET /images/{name}/get`) is re-written on the fly into a thin docker-archive
+/// that leaves out the layer tars the remote already has, and streamed straight into the remote
+/// `POST /images/load` through SSH: no temporary file on either side. Docker 20.10 writes an image's
+/// layer tars in layer order, so the n-th `layer.tar` is the n-th diff ID; every layer that is sent
+/// is hashed on the way and checked against its diff ID, so that assumption can never go unnoticed.
+public struct ImagePush {
+    public struct Report: Codable, Sendable, Equatable {
+        public var image: String
+        public var imageID: String
+        public var layers: Int
+        /// Layers the remote already had, and that were not sent.
+        public var layersSkipped: Int
+        public var bytesSent: UInt64
+        /// The whole docker-archive's size, for comparison.
+        public var imageBytes: UInt64
+        public var alreadyPresent: Bool
+        /// The remote refused the thin archive and got the full one.
+        public var fellBack: Bool
+        public var seconds: Double
+    }
+
+    public let local: DockerEngine
+    public let remote: DockerEngine
+    public let logger: Logger
+    public var progress: (UInt64, UInt64) -> Void = { _, _ in }
+
+    public init(local: DockerEngine, remote: DockerEngine, logger: Logger) {
+        self.local = local
+        self.remote = remote
+        self.logger = logger
+    }
+
+    /// How many leading layers of `diffIDs` the remote already has (the longest shared layer chain).
+    public static func sharedPrefix(_ diffIDs: [String], with remoteChains: [[String]]) -> Int {
+        var best = 0
+        for chain in remoteChains {
+            var count = 0
+            while count < min(chain.count, diffIDs.count), chain[count] == diffIDs[count] { count += 1 }
+            best = max(best, count)
+        }
+        return best
+    }
+
+    public func push(_ reference: String, full: Bool = false) throws -> Report {
+        let started = Date()
+        guard let image = try local.image(reference) else { throw TMEOpsError("no image \(reference) in the Docker engine at \(local.location)") }
+        let diffIDs = image.rootFS.layers ?? []
+        var skip = 0
+        var alreadyPresent = false
+        if !full {
+            if try remote.image(image.id) != nil {
+                alreadyPresent = true
+                skip = diffIDs.count
+            } else {
+                var chains: [[String]] = []
+                for summary in try remote.images() {
+                    if let layers = try remote.image(summary.id)?.rootFS.layers { chains.append(layers) }
+                }
+                skip = Self.sharedPrefix(diffIDs, with: chains)
+            }
+        }
+        var report = Report(
+            image: reference, imageID: image.id, layers: diffIDs.count, layersSkipped: skip, bytesSent: 0, imageBytes: 0,
+            alreadyPresent: alreadyPresent, fellBack: false, seconds: 0)
+        do {
+            (report.bytesSent, report.imageBytes) = try send(reference, diffIDs: diffIDs, skip: skip, expectedSize: UInt64(image.size))
+        } catch let error as DockerError where skip > 0 {
+            // A newer engine (containerd image store) may refuse archives with missing layers.
+            logger.warning("the remote engine refused the thin archive (\(error)); sending the full image")
+            report.fellBack = true
+            report.layersSkipped = 0
+            (report.bytesSent, report.imageBytes) = try send(reference, diffIDs: diffIDs, skip: 0, expectedSize: UInt64(image.size))
+        }
+        guard let pushed = try remote.image(reference), pushed.id == image.id else {
+            throw TMEOpsError("after loading, \(reference) on \(remote.location) is not \(image.id); the remote's previous images are unchanged")
+        }
+        report.seconds = Date().timeIntervalSince(started)
+        return report
+    }
+
+    /// Streams the (thin) archive; returns (bytes sent, bytes of the full export).
+    private func send(_ reference: String, diffIDs: [String], skip: Int, expectedSize: UInt64) throws -> (UInt64, UInt64) {
+        let local = self.local
+        let (exported, finishExport) = try pipedArchive(name: "export of \(reference)") { fd in
+            try local.exportImage(reference) { try writeAll($0, to: fd) }
+        }
+        nonisolated(unsafe) var exportBytes: UInt64 = 0
+        let (thin, finishThin) = try pipedArchive(name: "thin archive of \(reference)") { fd in
+            let reader = try TarReader(source: "the export of \(reference)") { buffer in
+                let count = try exported.read(into: buffer)
+                exportBytes += UInt64(count)
+                return count
+            }
+            let writer = try TarWriter(fd: fd, destination: "the remote engine")
+            var layerIndex = 0
+            while let entry = try reader.next() {
+                guard entry.path.hasSuffix("layer.tar"), entry.kind == .file else {
+                    try writer.copyEntry(entry, from: reader)
+                    continue
+                }
+                defer { layerIndex += 1 }
+                if layerIndex < skip {
+                    try reader.skipData()
+                    continue
+                }
+                let hasher = SHA256()
+                try writer.copyEntry(entry, from: reader) { hasher.update($0) }
+                let digest = "sha256:" + hasher.finishHex()
+                guard layerIndex < diffIDs.count, diffIDs[layerIndex] == digest else {
+                    throw DockerError.protocolError(
+                        "layer \(layerIndex + 1) of the export of \(reference) is \(digest), not the expected \(layerIndex < diffIDs.count ? diffIDs[layerIndex] : "nothing")"
+                    )
+                }
+            }
+            try writer.close()
+        }
+        let counted = CountingSource(thin) { sent in self.progress(sent, max(sent, expectedSize)) }
+        do {
+            try remote.loadImage(counted)
+        } catch {
+            try? finishThin()
+            try? finishExport()
+            throw error
+        }
+        try finishThin()
+        try finishExport()
+        return (counted.count, exportBytes)
+    }
+}
+
+/// Counts (and reports) the bytes pulled through it.
+final class CountingSource: ByteSource {
+    private let inner: ByteSource
+    private let onProgress: (UInt64) -> Void
+    private(set) var count: UInt64 = 0
+
+    init(_ inner: ByteSource, onProgress: @escaping (UInt64) -> Void) {
+        self.inner = inner
+        self.onProgress = onProgress
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let read = try inner.read(into: buffer)
+        count += UInt64(read)
+        onProgress(count)
+        return read
+    }
+}
+
+/// Writes all of `data` to a descriptor (a pipe).
+func writeAll(_ data: Data, to fd: Int32) throws {
+    try data.withUnsafeBytes { raw in
+        var offset = 0
+        while offset < raw.count {
+            let written = write(fd, raw.baseAddress! + offset, raw.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw TMEOpsError("writing to a pipe: \(String(cString: strerror(errno)))")
+            }
+            offset += written
+        }
+    }
+}

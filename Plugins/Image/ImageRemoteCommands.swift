@@ -1,0 +1,198 @@
+import ArgumentParser
+import Foundation
+import TMEOpsCore
+import TMEOpsDocker
+import TMEOpsSSH
+
+/// `tmeops image push TAG -e ENV`.
+public struct ImagePushCommand: TMEOpsCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "push",
+        abstract: "Send an image to an environment's engine: only the layers it lacks, streamed over SSH.",
+        discussion: """
+            Asks the remote engine which layer chains it has, writes a thin docker-archive without them, \
+            and streams it into the remote POST /images/load (no temporary file on either side). The \
+            remote image ID must then equal the local one. If the remote engine refuses the thin archive, \
+            the full one is sent; --full sends it from the start.
+
+            Examples:
+              tmeops image push tme-portal-server:20261126-101500 -e production
+              tmeops image push tme-portal-server:latest -e production --full
+            """)
+
+    @OptionGroup public var globals: GlobalOptions
+
+    @Argument(help: "The local image tag (or ID).")
+    public var image: String
+
+    @Flag(help: "Send every layer, whatever the remote has.")
+    public var full = false
+
+    public init() {}
+
+    public func run(_ context: CommandContext) async throws {
+        let (_, environment) = try context.loadEnvironment()
+        let reference = image
+        let sendAll = full
+        if context.dryRun {
+            context.output.line(
+                "would push \(reference) from the local engine to \(environment.name)\(sendAll ? " (every layer)" : ", sending only the layers it lacks")")
+            return
+        }
+        let progress = ProgressReporter(
+            label: "push \(reference)", sink: context.errorSink, logger: context.logger, quiet: context.options.quiet || context.json)
+        let report = try await runBlocking("image push") { () -> ImagePush.Report in
+            let local = try DockerEngines.local(context)
+            let (remote, session) = try DockerEngines.remote(environment, context: context)
+            defer { session.close() }
+            var push = ImagePush(local: local, remote: remote, logger: context.logger)
+            push.progress = progress.update
+            return try push.push(reference, full: sendAll)
+        }
+        progress.finish()
+        if context.json {
+            try context.output.writeJSON(report)
+            return
+        }
+        let out = context.output
+        let sent = ProgressReporter.bytes(report.bytesSent)
+        let whole = ProgressReporter.bytes(report.imageBytes)
+        if report.alreadyPresent {
+            out.line(
+                "\(out.green("✓")) \(environment.name) already had \(reference) (\(report.imageID.prefix(19))); sent only its manifest and config: \(sent)")
+        } else {
+            out.line("\(out.green("✓")) pushed \(reference) to \(environment.name) in \(String(format: "%.1f", report.seconds)) s: sent \(sent) of \(whole)")
+            out.line(
+                "  layers: \(report.layers - report.layersSkipped) sent, \(report.layersSkipped) already there\(report.fellBack ? " (the thin archive was refused; sent in full)" : "")"
+            )
+        }
+        out.line("  remote image ID matches: \(report.imageID)")
+    }
+}
+
+/// `tmeops image tag-backup -e ENV`.
+public struct ImageTagBackupCommand: TMEOpsCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "tag-backup",
+        abstract: "Tag the image of the running production container IMAGE:backup-YYYYMMDD-HHMMSS.",
+        discussion: """
+            The runbook's `docker tag ... backup-...` before a deploy, so a rollback has an image to go back to.
+
+            Examples:
+              tmeops image tag-backup -e production
+            """)
+
+    @OptionGroup public var globals: GlobalOptions
+
+    public init() {}
+
+    public func run(_ context: CommandContext) async throws {
+        let (config, environment) = try context.loadEnvironment()
+        guard let container = environment.value("app", "container") else {
+            throw TMEOpsError.usage(
+                "environment '\(environment.name)' has no app.container; add environments.\(environment.name).app.container to \(config.displayPath)")
+        }
+        let tag = "backup-\(ImageTag.timestamp())"
+        if context.dryRun {
+            context.output.line("would tag the image of \(container) on \(environment.name) as \(config.image):\(tag)")
+            return
+        }
+        let imageID = try await runBlocking("image tag-backup") { () -> String in
+            let (remote, session) = try DockerEngines.remote(environment, context: context)
+            defer { session.close() }
+            guard let details = try remote.container(container) else {
+                throw TMEOpsError("no container \(container) on \(environment.name); is the app deployed, and is app.container right?")
+            }
+            try remote.tagImage(details.image, repository: config.image, tag: tag)
+            return details.image
+        }
+        context.output.line("\(context.output.green("✓")) tagged \(imageID.prefix(19)) (running as \(container)) \(config.image):\(tag) on \(environment.name)")
+    }
+}
+
+/// `tmeops image prune -e ENV`.
+public struct ImagePruneCommand: TMEOpsCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "prune",
+        abstract: "Remove test images over 48 h and test containers over 24 h old; never a kept release or a young backup tag.",
+        discussion: """
+            Test images and containers are those labelled test=true. An image is kept when a container uses \
+            it, when it is one of the newest deploy.keep_releases release images (IMAGE:YYYYMMDD-HHMMSS), or \
+            when it carries a backup-* tag younger than 48 h. --dry-run lists what would go and why the rest stays.
+
+            Examples:
+              tmeops image prune -e production --dry-run
+              tmeops image prune -e production
+            """)
+
+    @OptionGroup public var globals: GlobalOptions
+
+    public init() {}
+
+    public struct Decision: Codable, Sendable, Equatable {
+        public let kind: String
+        public let name: String
+        public let remove: Bool
+        public let reason: String
+    }
+
+    public func run(_ context: CommandContext) async throws {
+        let (config, environment) = try context.loadEnvironment()
+        let keepReleases = environment.value("deploy", "keep_releases").flatMap(Int.init) ?? 5
+        let dryRun = context.dryRun
+        let decisions = try await runBlocking("image prune") { () -> [Decision] in
+            let (remote, session) = try DockerEngines.remote(environment, context: context)
+            defer { session.close() }
+            let now = Date().timeIntervalSince1970
+            var decisions: [Decision] = []
+            for container in try remote.containers(all: true, filters: ["label": ["test=true"]]) {
+                let age = now - Double(container.created)
+                let remove = age > 24 * 3600
+                decisions.append(
+                    Decision(
+                        kind: "container", name: container.name, remove: remove,
+                        reason: remove ? "test container, \(Int(age / 3600)) h old" : "test container younger than 24 h"))
+                if remove, !dryRun { try remote.removeContainer(container.id, force: true) }
+            }
+            let used = Set(try remote.containers(all: true).map(\.imageID))
+            let images = try remote.images()
+            let releases = images.filter { $0.repoTags?.contains { ImagePruneCommand.isRelease($0, image: config.image) } == true }
+                .sorted { $0.created > $1.created }.prefix(keepReleases).map(\.id)
+            for image in images where image.labels?["test"] == "true" {
+                let name = image.repoTags?.first ?? String(image.id.prefix(19))
+                let age = now - Double(image.created)
+                let reason: String
+                if used.contains(image.id) {
+                    reason = "used by a container"
+                } else if releases.contains(image.id) {
+                    reason = "one of the last \(keepReleases) releases"
+                } else if image.repoTags?.contains(where: { $0.contains(":backup-") }) == true, age < 48 * 3600 {
+                    reason = "backup tag younger than 48 h"
+                } else if age <= 48 * 3600 {
+                    reason = "test image younger than 48 h"
+                } else {
+                    decisions.append(Decision(kind: "image", name: name, remove: true, reason: "test image, \(Int(age / 3600)) h old"))
+                    if !dryRun { try remote.removeImage(image.id, force: false) }
+                    continue
+                }
+                decisions.append(Decision(kind: "image", name: name, remove: false, reason: reason))
+            }
+            return decisions
+        }
+        if context.json {
+            try context.output.writeJSON(decisions)
+            return
+        }
+        let verb = dryRun ? "would remove" : "removed"
+        if decisions.isEmpty { context.output.line("nothing labelled test=true on \(environment.name)") }
+        for decision in decisions {
+            context.output.line("\(decision.remove ? verb : "keep") \(decision.kind) \(decision.name): \(decision.reason)")
+        }
+    }
+
+    /// `IMAGE:YYYYMMDD-HHMMSS`, the runbook's release tag.
+    static func isRelease(_ tag: String, image: String) -> Bool {
+        guard tag.hasPrefix(image + ":") else { return false }
+        return tag.dropFirst(image.count + 1).range(of: #"^\d{8}-\d{6}$"#, options: .regularExpression) != nil
+    }
+}
