@@ -38,6 +38,15 @@ demo: build sandbox-up
 		head -c 67108864 /dev/urandom > release.bin && ../$(BIN) transfer put release.bin /home/tme-user/releases/ -e sandbox --mkdir && \
 		../$(BIN) transfer get /home/tme-user/releases/release.bin release-copy.bin -e sandbox && cmp release.bin release-copy.bin && \
 		rm -f release.bin release-copy.bin
+	@echo; echo "# build -> verify -> push of app version 2, from the local engine to the sandbox host"
+	cp scripts/sandbox.d/app-v2.Dockerfile $(DEMO_DIR)/Dockerfile
+	@echo; echo "\$$ tmeops image build"; cd $(DEMO_DIR) && DOCKER_HOST=unix://$$(../scripts/sandbox env | sed -n 's/^SANDBOX_LOCAL_DOCKER_SOCKET=//p') \
+		../$(BIN) image build 2>/dev/null
+	@echo; echo "\$$ tmeops image verify tme-portal-server:latest"; cd $(DEMO_DIR) && DOCKER_HOST=unix://$$(../scripts/sandbox env | sed -n 's/^SANDBOX_LOCAL_DOCKER_SOCKET=//p') \
+		../$(BIN) image verify tme-portal-server:latest
+	@echo; echo "\$$ tmeops image push tme-portal-server:latest -e sandbox"; cd $(DEMO_DIR) && DOCKER_HOST=unix://$$(../scripts/sandbox env | sed -n 's/^SANDBOX_LOCAL_DOCKER_SOCKET=//p') \
+		../$(BIN) image push tme-portal-server:latest -e sandbox
+	@echo; echo "\$$ tmeops image tag-backup -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) image tag-backup -e sandbox
 	@echo; echo "\$$ tmeops config show -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) config show -e sandbox
 	@echo; echo "\$$ tmeops help swap"; cd $(DEMO_DIR) && ../$(BIN) help swap
 	@echo; echo "demo: the sandbox stays up (scripts/sandbox status); its tmeops.yml is in $(DEMO_DIR)/"

@@ -96,7 +96,7 @@ public struct ImageBuildCommand: TMEOpsCommand {
             let summary = try BuildContext.write(directory: directory, dockerfile: build.dockerfile, to: writer)
             try writer.close()
             context.output.line(
-                "would build \(directory.path) (\(summary.files) files, \(ProgressReporter.bytes(UInt64(summary.bytes))), \(summary.excluded) left out by .dockerignore)"
+                "would build \(directory.path) (\(summary.files) files, \(ProgressReporter.bytes(UInt64(summary.bytes))), \(summary.excluded) left out (.dockerignore, .tmeops/))"
             )
             context.output.line(
                 "would tag \(tags.joined(separator: ", ")) with build args \(build.args.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))"
@@ -144,7 +144,8 @@ public struct ImageBuildCommand: TMEOpsCommand {
                 "\(context.output.green("✓")) built \(report.imageID.prefix(19)) in \(String(format: "%.1f", report.seconds)) s, tagged \(report.tags.joined(separator: ", "))"
             )
             context.output.line(
-                "  context: \(report.contextFiles) files, \(ProgressReporter.bytes(UInt64(report.contextBytes))), \(report.excluded) left out by .dockerignore")
+                "  context: \(report.contextFiles) files, \(ProgressReporter.bytes(UInt64(report.contextBytes))), \(report.excluded) left out (.dockerignore, .tmeops/)"
+            )
         }
     }
 }

@@ -45,7 +45,7 @@ public enum BuildContext {
                     try writer.addDirectory(path, mode: UInt32(status.st_mode) & 0o7777)
                     summary.directories += 1
                 }
-                if !excluded || rules.hasReinclusions {
+                if !excluded || rules.mayReinclude(under: path) {
                     try walk(root: root, relative: path, rules: rules, writer: writer, summary: &summary)
                 }
             case FileType.regular where !excluded:

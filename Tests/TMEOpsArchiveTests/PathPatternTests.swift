@@ -48,6 +48,8 @@ final class PathPatternTests: XCTestCase {
         XCTAssertFalse(rules.excludes("src/app.ts"))
         XCTAssertTrue(rules.excludes("Dockerfile"))
         XCTAssertFalse(rules.keeping(["Dockerfile", ".dockerignore"]).excludes("Dockerfile"), "the CLI always sends the Dockerfile")
-        XCTAssertTrue(rules.hasReinclusions)
+        XCTAssertTrue(rules.mayReinclude(under: "docs"), "!docs/keep.md lies below docs")
+        XCTAssertFalse(rules.mayReinclude(under: "node_modules"), "nothing re-includes below node_modules, so it is skipped whole")
+        XCTAssertTrue(DockerIgnore(text: "a\n!**/keep\n").mayReinclude(under: "a"))
     }
 }

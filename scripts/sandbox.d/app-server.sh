@@ -25,7 +25,10 @@ database_answers() {
 
 case "$method $path" in
 "GET /api/health" | "HEAD /api/health")
-    if database_answers; then
+    if [ "${SAMPLE_HEALTH:-}" = "fail" ]; then
+        # Version 3 of the sample app is broken on purpose: deploys must refuse it and roll back.
+        respond "500 Internal Server Error" "application/json" "{\"status\":\"error\",\"reason\":\"broken build\",\"version\":\"${APP_VERSION:-unknown}\"}"
+    elif database_answers; then
         respond "200 OK" "application/json" "{\"status\":\"ok\",\"database\":\"ok\",\"version\":\"${APP_VERSION:-unknown}\"}"
     else
         respond "503 Service Unavailable" "application/json" "{\"status\":\"error\",\"database\":\"unreachable\",\"version\":\"${APP_VERSION:-unknown}\"}"
