@@ -10,9 +10,14 @@ import TMEOpsSSH
 ///
 /// The local export (`GET /images/{name}/get`) is re-written on the fly into a thin docker-archive
 /// that leaves out the layer tars the remote already has, and streamed straight into the remote
-/// `POST /images/load` through SSH: no temporary file on either side. Docker 20.10 writes an image's
-/// layer tars in layer order, so the n-th `layer.tar` is the n-th diff ID; every layer that is sent
-/// is hashed on the way and checked against its diff ID, so that assumption can never go unnoticed.
+/// `POST /images/load` through SSH: no temporary file on either side.
+///
+/// `docker save` names layer folders by v1 IDs and writes them sorted by name, not in layer order, and
+/// `manifest.json` (which gives the order) comes last. Each folder's `json` comes before its
+/// `layer.tar` and names its parent, so a layer's position is known once its parents have been seen; a
+/// layer whose position is not yet known is sent (correct, at worst some bytes more). Every layer sent
+/// is hashed and checked against its diff ID from the manifest before the archive is finished, so a
+/// wrong mapping can never load.
 public struct ImagePush {
     public struct Report: Codable, Sendable, Equatable {
         public var image: String
@@ -102,24 +107,28 @@ public struct ImagePush {
                 return count
             }
             let writer = try TarWriter(fd: fd, destination: "the remote engine")
-            var layerIndex = 0
+            let layers = LayerChain()
             while let entry = try reader.next() {
-                guard entry.path.hasSuffix("layer.tar"), entry.kind == .file else {
+                let folder = entry.path.split(separator: "/").first.map(String.init) ?? ""
+                if entry.kind == .file, entry.path == "\(folder)/json" {
+                    let data = try reader.readAll(limit: 16 << 20)
+                    layers.record(folder, json: data)
+                    try writer.addData(entry.path, data, mode: entry.mode)
+                } else if entry.kind == .file, entry.path == "\(folder)/layer.tar" {
+                    if let position = layers.position(of: folder), position < skip {
+                        try reader.skipData()
+                        layers.skipped[folder] = position
+                        continue
+                    }
+                    let hasher = SHA256()
+                    try writer.copyEntry(entry, from: reader) { hasher.update($0) }
+                    layers.sent[folder] = "sha256:" + hasher.finishHex()
+                } else if entry.kind == .file, entry.path == "manifest.json" {
+                    let data = try reader.readAll(limit: 16 << 20)
+                    try layers.check(manifest: data, diffIDs: diffIDs, skip: skip, reference: reference)
+                    try writer.addData(entry.path, data, mode: entry.mode)
+                } else {
                     try writer.copyEntry(entry, from: reader)
-                    continue
-                }
-                defer { layerIndex += 1 }
-                if layerIndex < skip {
-                    try reader.skipData()
-                    continue
-                }
-                let hasher = SHA256()
-                try writer.copyEntry(entry, from: reader) { hasher.update($0) }
-                let digest = "sha256:" + hasher.finishHex()
-                guard layerIndex < diffIDs.count, diffIDs[layerIndex] == digest else {
-                    throw DockerError.protocolError(
-                        "layer \(layerIndex + 1) of the export of \(reference) is \(digest), not the expected \(layerIndex < diffIDs.count ? diffIDs[layerIndex] : "nothing")"
-                    )
                 }
             }
             try writer.close()
@@ -128,13 +137,59 @@ public struct ImagePush {
         do {
             try remote.loadImage(counted)
         } catch {
-            try? finishThin()
+            // When the archive writer failed, the engine saw a cut stream; the writer's error is the cause.
+            try finishThin()
             try? finishExport()
             throw error
         }
         try finishThin()
         try finishExport()
         return (counted.count, exportBytes)
+    }
+}
+
+/// What the thin writer learns about an export's layer folders as they stream past.
+final class LayerChain {
+    /// Folder → its parent folder (nil for the base layer), from each folder's `json`.
+    private var parents: [String: String?] = [:]
+    private var positions: [String: Int] = [:]
+    var skipped: [String: Int] = [:]
+    var sent: [String: String] = [:]
+
+    func record(_ folder: String, json: Data) {
+        let object = (try? JSONSerialization.jsonObject(with: json)) as? [String: Any]
+        parents[folder] = .some(object?["parent"] as? String)
+    }
+
+    /// The folder's index in the layer order, once it and all its parents have been seen.
+    func position(of folder: String) -> Int? {
+        if let known = positions[folder] { return known }
+        guard let entry = parents[folder] else { return nil }
+        guard let parent = entry else {
+            positions[folder] = 0
+            return 0
+        }
+        guard let below = position(of: parent) else { return nil }
+        positions[folder] = below + 1
+        return below + 1
+    }
+
+    /// Checks, against the manifest's layer order, that every layer sent is the diff ID it must be and
+    /// every layer left out is one the remote has.
+    func check(manifest data: Data, diffIDs: [String], skip: Int, reference: String) throws {
+        guard let entries = try? JSONDecoder().decode([DockerArchive.ManifestEntry].self, from: data), let image = entries.first else {
+            throw DockerError.protocolError("the export of \(reference) has an unreadable manifest.json")
+        }
+        for (index, path) in image.layers.enumerated() {
+            let folder = path.split(separator: "/").first.map(String.init) ?? path
+            if let digest = sent[folder], index >= diffIDs.count || digest != diffIDs[index] {
+                throw DockerError.protocolError(
+                    "layer \(index + 1) of the export of \(reference) is \(digest), not \(index < diffIDs.count ? diffIDs[index] : "expected")")
+            }
+            if skipped[folder] != nil, index >= skip {
+                throw DockerError.protocolError("layer \(index + 1) of \(reference) was left out, but the remote does not have it")
+            }
+        }
     }
 }
 

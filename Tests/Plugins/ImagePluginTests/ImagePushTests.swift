@@ -122,3 +122,35 @@ final class ImagePushTests: XCTestCase {
         XCTAssertEqual(ImageTag.split("registry:5000/app").tag, "latest")
     }
 }
+
+/// The layer-order logic of thin archives, on exports whose folders sort in any order.
+final class LayerChainTests: XCTestCase {
+    func json(parent: String?) -> Data {
+        Data((parent.map { #"{"id":"x","parent":"\#($0)"}"# } ?? #"{"id":"x"}"#).utf8)
+    }
+
+    func testPositionsResolveOnceParentsAreSeen() {
+        let chain = LayerChain()
+        chain.record("ccc", json: json(parent: "aaa"))  // the top layer sorts first
+        XCTAssertNil(chain.position(of: "ccc"), "its parent is not seen yet: unknown, so it is sent")
+        chain.record("aaa", json: json(parent: "bbb"))
+        chain.record("bbb", json: json(parent: nil))
+        XCTAssertEqual(chain.position(of: "bbb"), 0)
+        XCTAssertEqual(chain.position(of: "aaa"), 1)
+        XCTAssertEqual(chain.position(of: "ccc"), 2)
+    }
+
+    func testTheManifestCheckCatchesAWrongMapping() throws {
+        let manifest = Data(#"[{"Config":"c.json","RepoTags":["a:b"],"Layers":["bbb/layer.tar","aaa/layer.tar"]}]"#.utf8)
+        let good = LayerChain()
+        good.skipped["bbb"] = 0
+        good.sent["aaa"] = "sha256:top"
+        XCTAssertNoThrow(try good.check(manifest: manifest, diffIDs: ["sha256:base", "sha256:top"], skip: 1, reference: "a:b"))
+        let wrong = LayerChain()
+        wrong.sent["bbb"] = "sha256:top"
+        XCTAssertThrowsError(try wrong.check(manifest: manifest, diffIDs: ["sha256:base", "sha256:top"], skip: 0, reference: "a:b"))
+        let unsafeSkip = LayerChain()
+        unsafeSkip.skipped["aaa"] = 1
+        XCTAssertThrowsError(try unsafeSkip.check(manifest: manifest, diffIDs: ["sha256:base", "sha256:top"], skip: 1, reference: "a:b"))
+    }
+}
