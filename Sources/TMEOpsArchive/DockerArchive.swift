@@ -8,6 +8,12 @@ public struct DockerArchive: Sendable {
         public let repoTags: [String]?
         public let layers: [String]
 
+        public init(config: String, repoTags: [String]?, layers: [String]) {
+            self.config = config
+            self.repoTags = repoTags
+            self.layers = layers
+        }
+
         enum CodingKeys: String, CodingKey {
             case config = "Config"
             case repoTags = "RepoTags"
@@ -32,23 +38,41 @@ public struct DockerArchive: Sendable {
     /// Sizes of the layer tars.
     public var layerSizes: [String: Int64] = [:]
 
-    /// Reads a docker-archive from `reader`; with `listLayers`, also lists every layer's content.
-    /// Any unsafe or truncated entry, in the archive or inside a layer, fails the whole read.
+    /// Reads a docker-archive (or an OCI image layout) from `reader`; with `listLayers`, also lists every
+    /// layer's content, compressed or not. Any unsafe or truncated entry, in the archive or inside a
+    /// layer, fails the whole read.
     public static func read(_ reader: TarReader, listLayers: Bool) throws -> DockerArchive {
         var archive = DockerArchive()
-        var sawIndex = false
+        var index: Data?
+        var blobDocuments: [String: Data] = [:]
         while let entry = try reader.next() {
             if entry.path == "manifest.json" {
                 archive.manifest = try decode([ManifestEntry].self, reader.readAll(limit: 16 << 20), what: "manifest.json")
-            } else if entry.path == "index.json" || entry.path == "oci-layout" {
-                sawIndex = true
-                try reader.skipData()
+            } else if entry.path == "index.json" {
+                index = try reader.readAll(limit: 16 << 20)
             } else if entry.kind == .file, entry.path.hasSuffix(".json"), entry.path != "repositories" {
                 archive.configs[entry.path] = try reader.readAll(limit: 16 << 20)
+            } else if entry.kind == .file, entry.path.hasPrefix("blobs/"), entry.size < 4 << 20 {
+                // An OCI blob: a small one may be a manifest or config (JSON) or a small layer.
+                let data = try reader.readAll(limit: 4 << 20)
+                if data.first == UInt8(ascii: "{") {
+                    blobDocuments[entry.path] = data
+                } else {
+                    archive.layerSizes[entry.path] = entry.size
+                    if listLayers {
+                        var offset = 0
+                        archive.layers[entry.path] = try listLayer(entry.path) { buffer in
+                            let count = min(buffer.count, data.count - offset)
+                            data.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress! + offset, byteCount: count) }
+                            offset += count
+                            return count
+                        }
+                    }
+                }
             } else if entry.kind == .file, entry.path.hasSuffix("layer.tar") || entry.path.hasPrefix("blobs/") {
                 archive.layerSizes[entry.path] = entry.size
                 if listLayers {
-                    archive.layers[entry.path] = try listLayer(entry.path, from: reader)
+                    archive.layers[entry.path] = try listLayer(entry.path) { buffer in try reader.read(into: buffer) }
                 } else {
                     try reader.skipData()
                 }
@@ -56,12 +80,12 @@ public struct DockerArchive: Sendable {
                 try reader.skipData()
             }
         }
+        for (path, data) in blobDocuments { archive.configs[path] = data }
+        if archive.manifest.isEmpty, let index {
+            archive.manifest = try ociManifest(index: index, blobs: blobDocuments)
+        }
         if archive.manifest.isEmpty {
-            throw ArchiveError(
-                .corrupt,
-                sawIndex
-                    ? "this is an OCI image layout without a docker manifest.json, which tmeops does not read yet"
-                    : "the archive has no manifest.json: it is not a docker-archive (or it was truncated)")
+            throw ArchiveError(.corrupt, "the archive has neither manifest.json nor index.json: it is not an image archive (or it was truncated)")
         }
         // Layers may be missing (a thin archive leaves out what the engine has); configs may not.
         for image in archive.manifest where archive.configs[image.config] == nil {
@@ -70,9 +94,36 @@ public struct DockerArchive: Sendable {
         return archive
     }
 
-    private static func listLayer(_ name: String, from outer: TarReader) throws -> LayerListing {
+    /// The image of an OCI layout: `index.json` → its first image manifest → config and layer blobs.
+    static func ociManifest(index: Data, blobs: [String: Data]) throws -> [ManifestEntry] {
+        struct Descriptor: Decodable {
+            let mediaType: String?
+            let digest: String
+            let annotations: [String: String]?
+        }
+        struct Index: Decodable { let manifests: [Descriptor] }
+        struct Manifest: Decodable {
+            let config: Descriptor
+            let layers: [Descriptor]
+        }
+        func path(_ digest: String) -> String { "blobs/" + digest.replacingOccurrences(of: ":", with: "/") }
+        let parsed = try decode(Index.self, index, what: "index.json")
+        var images: [ManifestEntry] = []
+        for descriptor in parsed.manifests {
+            guard let data = blobs[path(descriptor.digest)] else {
+                throw ArchiveError(.corrupt, "index.json names manifest \(descriptor.digest), which the archive lacks")
+            }
+            guard let manifest = try? JSONDecoder().decode(Manifest.self, from: data) else { continue }  // e.g. a nested index
+            let tag = descriptor.annotations?["io.containerd.image.name"] ?? descriptor.annotations?["org.opencontainers.image.ref.name"]
+            images.append(ManifestEntry(config: path(manifest.config.digest), repoTags: tag.map { [$0] }, layers: manifest.layers.map { path($0.digest) }))
+        }
+        return images
+    }
+
+    private static func listLayer(_ name: String, pull: @escaping (UnsafeMutableRawBufferPointer) throws -> Int) throws -> LayerListing {
         var listing = LayerListing()
-        let inner = try TarReader(source: "layer \(name)") { buffer in try outer.read(into: buffer) }
+        // libarchive detects gzip or zstd compression of the layer (OCI layers usually have one).
+        let inner = try TarReader(source: "layer \(name)", read: pull)
         while let entry = try inner.next() {
             let base = (entry.path as NSString).lastPathComponent
             let folder = (entry.path as NSString).deletingLastPathComponent
@@ -90,7 +141,7 @@ public struct DockerArchive: Sendable {
         // The outer entry may have padding after the inner end-of-archive blocks.
         let rest = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
         defer { rest.deallocate() }
-        while try outer.read(into: rest) > 0 {}
+        while try pull(rest) > 0 {}
         return listing
     }
 
