@@ -19,7 +19,8 @@ build: deps
 
 # Unit, end-to-end and sandbox integration tests. The sandbox is required: a missing one fails.
 test: build generate-check format-check sandbox-up
-	TMEOPS_REQUIRE_SANDBOX=1 $(SWIFT) test --disable-swift-testing
+	@# A hung test must fail CI with a message long before its 90-minute limit.
+	TMEOPS_REQUIRE_SANDBOX=1 timeout 2700 $(SWIFT) test --disable-swift-testing
 
 # Tests that need no sandbox (sandbox tests skip here).
 unit-test: build

@@ -59,7 +59,7 @@ let package = Package(
         .target(name: "TMEOpsPostgres", dependencies: ["CLibPQ"]),
         .target(name: "TMEOpsArchive", dependencies: ["CLibArchive"]),
         .testTarget(name: "TMEOpsArchiveTests", dependencies: ["TMEOpsArchive", "TMEOpsDocker", "TMEOpsSSH", "TMEOpsTestSupport"]),
-        .target(name: "TMEOpsDocker", dependencies: ["TMEOpsSSH"]),
+        .target(name: "TMEOpsDocker", dependencies: ["TMEOpsSSH", logging]),
         .testTarget(name: "TMEOpsDockerTests", dependencies: ["TMEOpsDocker", "TMEOpsSSH", "TMEOpsTestSupport"]),
 
         // The host: plugin contract, registry, config, logging, output, redaction.

@@ -79,20 +79,33 @@ public final class UnixSocketStream: ByteStream {
     }
 }
 
-/// The remote engine's socket through the SSH connection (`direct-streamlocal@openssh.com`).
+/// The remote engine's socket through the SSH connection: `direct-streamlocal@openssh.com`, or, where the
+/// server refuses Unix-socket forwarding, an exec channel running `docker system dial-stdio`.
 public final class SSHSocketStream: ByteStream {
     private let stream: SSHChannelStream
 
-    public init(session: SSHSession, path: String) throws {
-        do {
-            stream = try session.openUnixSocket(path, deadline: Date().addingTimeInterval(15))
-        } catch let error as SSHError {
-            throw DockerError.unreachable("cannot reach the Docker engine at \(path) on \(session.options.host): \(error.message)")
-        }
+    init(stream: SSHChannelStream) { self.stream = stream }
+
+    /// Forwards the socket (throws the SSH error, so the caller can fall back to dial-stdio).
+    public static func forwarded(session: SSHSession, path: String) throws -> SSHSocketStream {
+        SSHSocketStream(stream: try session.openUnixSocket(path, deadline: Date().addingTimeInterval(15)))
+    }
+
+    /// The docker CLI on the server relays its standard input and output to the socket.
+    public static func dialStdio(session: SSHSession, path: String) throws -> SSHSocketStream {
+        SSHSocketStream(stream: try session.openExecStream(["docker", "-H", "unix://\(path)", "system", "dial-stdio"]))
     }
 
     public func write(_ data: Data) throws { try stream.write(data) }
-    public func read() throws -> Data { try stream.read(maximum: 256 << 10) }
+
+    public func read() throws -> Data {
+        let data = try stream.read(maximum: 256 << 10)
+        if data.isEmpty, !stream.errorOutput.isEmpty {
+            // dial-stdio ended without an answer: its own message says why.
+            throw DockerError.unreachable(String(decoding: stream.errorOutput, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        return data
+    }
     public func closeWrite() throws { try stream.closeWrite() }
     public func close() { stream.close() }
 }

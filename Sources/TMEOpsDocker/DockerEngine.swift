@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import TMEOpsSSH
 
 /// A request body: none, bytes, or a stream sent with chunked transfer coding.
@@ -40,9 +41,31 @@ public final class DockerEngine: @unchecked Sendable {
         return DockerEngine(location: "unix://\(path)") { try UnixSocketStream(path: path) }
     }
 
-    /// The engine on an SSH host, through its socket.
+    /// The engine on an SSH host, through its socket forwarded over SSH; where the server refuses that
+    /// (`AllowStreamLocalForwarding no`), through `docker system dial-stdio` on an exec channel, which is
+    /// then used for every later request.
     public static func remote(session: SSHSession, socket: String) -> DockerEngine {
-        DockerEngine(location: "ssh://\(session.options.host)\(socket)") { try SSHSocketStream(session: session, path: socket) }
+        final class Route: @unchecked Sendable { var dialStdio = false }
+        let route = Route()
+        return DockerEngine(location: "ssh://\(session.options.host)\(socket)") {
+            if !route.dialStdio {
+                do {
+                    return try SSHSocketStream.forwarded(session: session, path: socket)
+                } catch let error as SSHError where error.kind == .channel {
+                    session.logger.notice("\(session.options.host) refused to forward \(socket) (\(error.message)); using docker system dial-stdio instead")
+                    route.dialStdio = true
+                } catch let error as SSHError {
+                    throw DockerError.unreachable("cannot reach the Docker engine at \(socket) on \(session.options.host): \(error.message)")
+                }
+            }
+            do {
+                return try SSHSocketStream.dialStdio(session: session, path: socket)
+            } catch let error as SSHError {
+                throw DockerError.unreachable(
+                    "cannot reach the Docker engine at \(socket) on \(session.options.host): forwarding is refused and `docker system dial-stdio` failed: \(error.message)"
+                )
+            }
+        }
     }
 
     // MARK: - HTTP

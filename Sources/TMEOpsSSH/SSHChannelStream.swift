@@ -33,12 +33,24 @@ public final class SSHChannelStream {
         }
     }
 
+    /// What the remote program wrote to standard error (exec streams), kept for error messages.
+    public private(set) var errorOutput = Data()
+
     /// Up to `maximum` bytes, waiting until some arrive; empty at the end of the stream.
     public func read(maximum: Int = 64 << 10, deadline: Date? = nil) throws -> Data {
         var buffer = [CChar](repeating: 0, count: maximum)
         while true {
             let count = libssh2_channel_read_ex(channel, 0, &buffer, maximum)
             if count > 0 { return Data(buffer[0..<count].map { UInt8(bitPattern: $0) }) }
+            // Unread standard error keeps libssh2 from reporting the end of the channel: drain it.
+            var drained = false
+            while true {
+                let errorCount = libssh2_channel_read_ex(channel, Int32(SSH_EXTENDED_DATA_STDERR), &buffer, maximum)
+                guard errorCount > 0 else { break }
+                if errorOutput.count < 64 << 10 { errorOutput.append(contentsOf: buffer[0..<errorCount].map { UInt8(bitPattern: $0) }) }
+                drained = true
+            }
+            if drained { continue }
             if count == 0, libssh2_channel_eof(channel) == 1 { return Data() }
             if count < 0, count != Int(LIBSSH2_ERROR_EAGAIN) { throw session.connectionError("reading from \(destination)", code: Int32(count)) }
             try session.waitForSocket(deadline: deadline, what: "reading from \(destination)")
@@ -71,6 +83,21 @@ public final class SSHChannelStream {
 }
 
 extension SSHSession {
+    /// A remote program's standard input and output as a byte stream (its argv quoted by ``ShellQuote``).
+    public func openExecStream(_ argv: [String], deadline: Date? = nil) throws -> SSHChannelStream {
+        let channel = try openSessionChannel(deadline: deadline)
+        let command = ShellQuote.command(argv)
+        do {
+            try call("start `\(argv.joined(separator: " "))` on \(options.host)", deadline: deadline, kind: .exec) {
+                libssh2_channel_process_startup(channel, "exec", 4, command, UInt32(command.utf8.count))
+            }
+        } catch {
+            libssh2_channel_free(channel)
+            throw error
+        }
+        return SSHChannelStream(session: self, channel: channel, destination: "`\(argv.joined(separator: " "))` on \(options.host)")
+    }
+
     /// A TCP connection made by the server to `host:port` (the app's loopback port, a container address).
     public func openTCP(host: String, port: Int, deadline: Date? = nil) throws -> SSHChannelStream {
         let channel = try pointer("open a tunnel to \(host):\(port) through \(options.host) (is AllowTcpForwarding on?)", deadline: deadline, kind: .channel) {

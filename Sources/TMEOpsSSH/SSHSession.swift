@@ -12,7 +12,7 @@ public final class SSHSession {
     public let options: SSHConnectionOptions
     let socket: Int32
     let raw: OpaquePointer
-    let logger: Logger
+    public let logger: Logger
     private var isClosed = false
     private var lastKeepalive = Date()
 

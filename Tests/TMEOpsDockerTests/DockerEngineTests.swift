@@ -141,3 +141,36 @@ final class DockerEngineTests: XCTestCase {
         XCTAssertThrowsError(try DockerEngine.local(environment: ["DOCKER_HOST": "tcp://10.0.0.1:2375"]))
     }
 }
+
+/// A server that refuses Unix-socket forwarding: Docker is reached through `docker system dial-stdio`.
+final class DialStdioTests: XCTestCase {
+    func testFallsBackToDialStdioWhenForwardingIsRefused() throws {
+        let sandbox = try Sandbox.require()
+        var options = sandbox.sshOptions()
+        options.port = Int(sandbox["SANDBOX_SSH_NOFORWARD_PORT"]) ?? 2222
+        let session = try SSHSession(options)
+        defer { session.close() }
+        XCTAssertThrowsError(try session.openUnixSocket(sandbox["SANDBOX_DOCKER_SOCKET"]), "this sshd refuses streamlocal forwarding")
+        let engine = DockerEngine.remote(session: session, socket: sandbox["SANDBOX_DOCKER_SOCKET"])
+        XCTAssertTrue(try engine.version().version.hasPrefix("20.10"))
+        XCTAssertNotNil(try engine.image(sandbox["SANDBOX_APP_IMAGE"]), "later requests take the same route")
+        var bytes = 0
+        try engine.exportImage(sandbox["SANDBOX_APP_IMAGE"]) { bytes += $0.count }
+        XCTAssertGreaterThan(bytes, 1 << 20, "a streamed response through dial-stdio")
+        let exec = try engine.exec(sandbox["SANDBOX_PG_CONTAINER"], ["sh", "-c", "echo through-dial-stdio; exit 4"])
+        XCTAssertEqual(exec.exitCode, 4)
+        XCTAssertEqual(String(decoding: exec.stdout, as: UTF8.self), "through-dial-stdio\n")
+    }
+
+    func testAMissingSocketIsNamedOnBothRoutes() throws {
+        let sandbox = try Sandbox.require()
+        var options = sandbox.sshOptions()
+        options.port = Int(sandbox["SANDBOX_SSH_NOFORWARD_PORT"]) ?? 2222
+        let session = try SSHSession(options)
+        defer { session.close() }
+        let engine = DockerEngine.remote(session: session, socket: "/nonexistent/docker.sock")
+        XCTAssertThrowsError(try engine.version()) { error in
+            XCTAssertTrue("\(error)".contains("/nonexistent/docker.sock"), "\(error)")
+        }
+    }
+}
