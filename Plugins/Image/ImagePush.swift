@@ -99,6 +99,18 @@ public struct ImagePush {
         let (exported, finishExport) = try pipedArchive(name: "export of \(reference)") { fd in
             try local.exportImage(reference) { try writeAll($0, to: fd) }
         }
+        if skip == 0 {
+            // Nothing to leave out: the export goes to the remote engine byte for byte, not re-written.
+            let counted = CountingSource(exported) { sent in self.progress(sent, max(sent, expectedSize)) }
+            do {
+                try remote.loadImage(counted)
+            } catch {
+                try finishExport()
+                throw error
+            }
+            try finishExport()
+            return (counted.count, counted.count)
+        }
         nonisolated(unsafe) var exportBytes: UInt64 = 0
         let (thin, finishThin) = try pipedArchive(name: "thin archive of \(reference)") { fd in
             let reader = try TarReader(source: "the export of \(reference)") { buffer in
