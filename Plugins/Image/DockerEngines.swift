@@ -16,6 +16,14 @@ public enum DockerEngines {
         }
     }
 
+    /// The engine a command talks to: an environment's with `-e`, else the local one. The caller closes
+    /// the session (when there is one) when done.
+    public static func forCommand(_ context: CommandContext) throws -> (DockerEngine, SSHSession?) {
+        guard context.environmentName != nil else { return (try local(context), nil) }
+        let (engine, session) = try remote(try context.loadEnvironment().environment, context: context)
+        return (engine, session)
+    }
+
     /// An environment's engine over a new SSH session; the caller closes the session when done.
     public static func remote(_ environment: EnvironmentConfig, context: CommandContext) throws -> (DockerEngine, SSHSession) {
         let session = try RemoteHost.connect(environment, context: context)

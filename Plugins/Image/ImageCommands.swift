@@ -103,20 +103,11 @@ public struct ImageBuildCommand: TMEOpsCommand {
             )
             return
         }
-        let environmentName = context.environmentName
         let errorSink = context.errorSink
         let started = Date()
         let report = try await runBlocking("image build") { () -> Report in
-            var session: SSHSession?
+            let (engine, session) = try DockerEngines.forCommand(context)
             defer { session?.close() }
-            let engine: DockerEngine
-            if environmentName != nil {
-                let (remote, opened) = try DockerEngines.remote(try context.loadEnvironment().environment, context: context)
-                engine = remote
-                session = opened
-            } else {
-                engine = try DockerEngines.local(context)
-            }
             nonisolated(unsafe) var summary = BuildContext.Summary()
             let (source, finish) = try pipedArchive(name: "build context") { fd in
                 let writer = try TarWriter(fd: fd, destination: "the build context")

@@ -26,15 +26,8 @@ enum ImageSource {
         case .file(let path):
             return try DockerArchive.read(TarReader(path: path), listLayers: listLayers)
         case .engine(let reference):
-            var session: SSHSession?
+            let (engine, session) = try DockerEngines.forCommand(context)
             defer { session?.close() }
-            let engine: DockerEngine
-            if context.environmentName != nil {
-                let (remote, opened) = try DockerEngines.remote(try context.loadEnvironment().environment, context: context)
-                (engine, session) = (remote, opened)
-            } else {
-                engine = try DockerEngines.local(context)
-            }
             guard try engine.image(reference) != nil else {
                 throw TMEOpsError("no image \(reference) in the Docker engine at \(engine.location), and no file of that name")
             }
@@ -94,7 +87,8 @@ public struct ImageSaveCommand: TMEOpsCommand {
         let image = self.image
         let progress = ProgressReporter(label: "save \(image)", sink: context.errorSink, logger: context.logger, quiet: context.options.quiet || context.json)
         let written = try await runBlocking("image save") { () -> UInt64 in
-            let engine = try DockerEngines.local(context)
+            let (engine, session) = try DockerEngines.forCommand(context)
+            defer { session?.close() }
             guard let details = try engine.image(image) else { throw TMEOpsError("no image \(image) in the Docker engine at \(engine.location)") }
             let part = target + ".part"
             let fd = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)

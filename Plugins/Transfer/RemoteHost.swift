@@ -21,7 +21,7 @@ public enum RemoteHost {
             identity: ssh.identity.map { SSHConnectionOptions.expand($0, home: home) },
             passphrase: passphrase,
             knownHosts: SSHConnectionOptions.expand(ssh.knownHosts, home: home),
-            hostKeyPolicy: ssh.hostKeyPolicy == .strict ? .strict : .acceptNew,
+            hostKeyPolicy: ssh.hostKeyPolicy,
             connectTimeout: ssh.connectTimeout.seconds,
             agentSocket: context.environment["SSH_AUTH_SOCK"])
     }

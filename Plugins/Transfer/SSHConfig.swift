@@ -1,4 +1,5 @@
 import TMEOpsCore
+import TMEOpsSSH
 
 /// `environments.<name>.ssh`: how to reach the environment's host.
 public struct SSHConfig: ConfigSection, Equatable {
@@ -6,13 +7,8 @@ public struct SSHConfig: ConfigSection, Equatable {
     public static let scope = ConfigScope.environment
     public static let summary = "Host, port, user, identity file and host-key policy of the server."
 
-    /// How an unknown or changed host key is treated.
-    public enum HostKeyPolicy: String, Codable, Sendable, CaseIterable {
-        /// Unknown and changed keys are refused (the default).
-        case strict
-        /// An unknown key is recorded in known_hosts; a changed key is still refused.
-        case acceptNew = "accept-new"
-    }
+    /// How an unknown or changed host key is treated (strict by default).
+    public typealias HostKeyPolicy = SSHConnectionOptions.HostKeyPolicy
 
     public var host: String
     public var port: Int

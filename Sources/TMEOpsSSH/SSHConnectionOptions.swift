@@ -2,7 +2,7 @@ import Foundation
 
 /// Everything needed to open an SSH session to one host.
 public struct SSHConnectionOptions: Sendable, Equatable {
-    public enum HostKeyPolicy: String, Sendable {
+    public enum HostKeyPolicy: String, Codable, Sendable, CaseIterable {
         /// Unknown and changed keys are refused.
         case strict
         /// An unknown key is recorded in known_hosts; a changed key is still refused.

@@ -11,6 +11,18 @@ public struct PluginCommand: AsyncParsableCommand {
     public init() {}
 }
 
+/// `--package-root`: the source tree team plugins are scaffolded into.
+public struct PackageRootOption: ParsableArguments, Sendable {
+    @Option(help: ArgumentHelp("The tmeops source tree (default: the current folder).", valueName: "dir"), completion: .directory)
+    public var packageRoot: String?
+
+    public init() {}
+
+    func scaffold(_ context: CommandContext) -> TeamPluginScaffold {
+        TeamPluginScaffold(root: ConfigLoader.resolve(packageRoot ?? ".", in: context.workingDirectory))
+    }
+}
+
 /// `tmeops plugin new NAME`.
 public struct PluginNewCommand: TMEOpsCommand {
     public static let configuration = CommandConfiguration(
@@ -34,14 +46,12 @@ public struct PluginNewCommand: TMEOpsCommand {
     @Option(help: "One-line summary of what the plugin is for.")
     public var summary: String?
 
-    @Option(help: ArgumentHelp("The tmeops source tree (default: the current folder).", valueName: "dir"), completion: .directory)
-    public var packageRoot: String?
+    @OptionGroup public var source: PackageRootOption
 
     public init() {}
 
     public func run(_ context: CommandContext) async throws {
-        let root = ConfigLoader.resolve(packageRoot ?? ".", in: context.workingDirectory)
-        let scaffold = TeamPluginScaffold(root: root)
+        let scaffold = source.scaffold(context)
         var taken = Set(TMEOpsMain.reservedNames(context.registry).keys)
         taken.formUnion(context.registry.plugins.map(\.description.id))
         taken.formUnion(try scaffold.manifests().map(\.id))
@@ -52,7 +62,7 @@ public struct PluginNewCommand: TMEOpsCommand {
             context.output.line("would create Plugins/\(stem)/ and Tests/Plugins/\(stem)PluginTests/, and regenerate the team plugin registry")
             return
         }
-        let templates = Templates(root: root.appendingPathComponent("Templates"))
+        let templates = Templates(root: scaffold.root.appendingPathComponent("Templates"))
         let written = try scaffold.create(id: name, summary: summary.replacingOccurrences(of: "\"", with: "'"), templates: templates, taken: taken)
         for file in written { context.output.line("wrote \(file)") }
         context.output.line("next: swift build && .build/debug/tmeops help \(name)")
@@ -77,14 +87,12 @@ public struct PluginGenerateCommand: TMEOpsCommand {
     @Flag(help: "Only report stale generated files; exit 1 if any.")
     public var check = false
 
-    @Option(help: ArgumentHelp("The tmeops source tree (default: the current folder).", valueName: "dir"), completion: .directory)
-    public var packageRoot: String?
+    @OptionGroup public var source: PackageRootOption
 
     public init() {}
 
     public func run(_ context: CommandContext) async throws {
-        let root = ConfigLoader.resolve(packageRoot ?? ".", in: context.workingDirectory)
-        let scaffold = TeamPluginScaffold(root: root)
+        let scaffold = source.scaffold(context)
         if check {
             let stale = try scaffold.staleFiles()
             guard stale.isEmpty else {
