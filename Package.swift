@@ -57,6 +57,7 @@ let package = Package(
         .target(name: "TMEOpsSSH", dependencies: ["CLibSSH2", "TMEOpsCrypto", logging]),
         .testTarget(name: "TMEOpsSSHTests", dependencies: ["TMEOpsSSH", "TMEOpsCrypto", "TMEOpsTestSupport"]),
         .target(name: "TMEOpsPostgres", dependencies: ["CLibPQ"]),
+        .testTarget(name: "TMEOpsPostgresTests", dependencies: ["TMEOpsPostgres", "TMEOpsSSH", "TMEOpsDocker", "TMEOpsTestSupport"]),
         .target(name: "TMEOpsArchive", dependencies: ["CLibArchive"]),
         .testTarget(name: "TMEOpsArchiveTests", dependencies: ["TMEOpsArchive", "TMEOpsDocker", "TMEOpsSSH", "TMEOpsTestSupport"]),
         .target(name: "TMEOpsDocker", dependencies: ["TMEOpsSSH", logging]),
