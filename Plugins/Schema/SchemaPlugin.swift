@@ -10,19 +10,13 @@ public enum SchemaPlugin: Plugin {
             PluginExample(
                 "tmeops schema diff --from development --to production",
                 "Report missing columns, differing CHECK constraints and missing indexes; exit 3 on drift."),
+            PluginExample("tmeops schema snapshot -e production -o production.json", "Save production's schema, read from pg_catalog through an SSH forward."),
             PluginExample("tmeops migrate status -e production", "List applied and pending migrations from database/migrations."),
             PluginExample("tmeops migrate test -e production", "Apply pending migrations to a staging copy and record a proof."),
         ])
 
-    public static let commands: [any ParsableCommand.Type] = [PlannedCommand<SchemaSpec>.self, PlannedCommand<MigrateSpec>.self]
+    public static let commands: [any ParsableCommand.Type] = [SchemaCommand.self, PlannedCommand<MigrateSpec>.self]
     public static let configSections: [any ConfigSection.Type] = [MigrationsConfig.self, DatabaseConfig.self]
-}
-
-enum SchemaSpec: PlannedCommandSpec {
-    static let name = "schema"
-    static let abstract = "Snapshot, dump, diff and plan database schemas."
-    static let subcommands = ["snapshot", "dump", "diff", "plan"]
-    static let issue = 5
 }
 
 enum MigrateSpec: PlannedCommandSpec {

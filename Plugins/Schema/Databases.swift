@@ -1,0 +1,81 @@
+import Foundation
+import ImagePlugin
+import TMEOpsCore
+import TMEOpsPostgres
+import TMEOpsSSH
+import TransferPlugin
+
+/// A connection to an environment's database, with whatever carries it (an SSH session and forward).
+public final class DatabaseSession: @unchecked Sendable {
+    public let connection: PostgresConnection
+    private let forward: LocalPortForward?
+    private let session: SSHSession?
+
+    init(connection: PostgresConnection, forward: LocalPortForward? = nil, session: SSHSession? = nil) {
+        self.connection = connection
+        self.forward = forward
+        self.session = session
+    }
+
+    public func close() {
+        connection.close()
+        try? forward?.stop()
+        session?.close()
+    }
+}
+
+/// How the schema plugin (and those after it) reach a database.
+public enum Databases {
+    /// Connects to `environment`'s database: by `database.url`, or to `database.container` on the
+    /// environment's host through an SSH local forward to the container's address on its network.
+    public static func open(_ environment: EnvironmentConfig, context: CommandContext) throws -> DatabaseSession {
+        guard let database = environment.section(DatabaseConfig.self) else {
+            throw TMEOpsError.usage("environment '\(environment.name)' has no database section; add environments.\(environment.name).database to tmeops.yml")
+        }
+        if let url = database.url {
+            let target = try PostgresTarget(url: url)
+            if let password = target.password { context.redactor.add(password) }
+            return DatabaseSession(connection: try PostgresConnection(target))
+        }
+        guard let container = database.container, let user = database.user, let name = database.name else {
+            throw TMEOpsError.usage("environments.\(environment.name).database needs url, or container, user and name")
+        }
+        guard environment.section(SSHConfig.self) != nil else {
+            throw TMEOpsError.usage(
+                "environment '\(environment.name)' names database container \(container) but has no ssh section; local containers arrive with issue #9")
+        }
+        let (engine, session) = try DockerEngines.remote(environment, context: context)
+        do {
+            guard let details = try engine.container(container) else {
+                throw TMEOpsError("no container \(container) on \(environment.name); check database.container")
+            }
+            guard details.state.running else {
+                throw TMEOpsError("the database container \(container) on \(environment.name) is \(details.state.status), not running")
+            }
+            guard let address = details.networkSettings.networks?.values.compactMap(\.ipAddress).first(where: { !$0.isEmpty }) else {
+                throw TMEOpsError("the database container \(container) on \(environment.name) has no network address")
+            }
+            // From here the forward's thread owns the SSH session; nothing else uses it until close().
+            let forward = try LocalPortForward(session: session, remoteHost: address, remotePort: database.port)
+            do {
+                let target = PostgresTarget(host: "127.0.0.1", port: forward.localPort, user: user, password: database.password, database: name)
+                let connection = try PostgresConnection(target)
+                return DatabaseSession(connection: connection, forward: forward, session: session)
+            } catch let error as PostgresError {
+                try? forward.stop()
+                throw TMEOpsError("cannot connect to \(user)@\(container):\(database.port)/\(name) on \(environment.name) (through SSH): \(error.message)")
+            }
+        } catch {
+            session.close()
+            throw error
+        }
+    }
+}
+
+extension PostgresError: OperatorError {
+    public var exitStatus: ExitStatus { .failure }
+}
+
+extension SchemaError: OperatorError {
+    public var exitStatus: ExitStatus { .failure }
+}

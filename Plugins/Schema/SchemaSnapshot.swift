@@ -1,0 +1,242 @@
+import Foundation
+import TMEOpsPostgres
+
+/// A database's schema as read from `pg_catalog`: what `schema snapshot` saves and `schema diff` compares.
+/// Everything is sorted, so equal schemas give equal snapshots.
+public struct SchemaSnapshot: Codable, Sendable, Equatable {
+    public static let formatName = "tmeops-schema-snapshot/1"
+
+    public struct Column: Codable, Sendable, Equatable {
+        public var name: String
+        public var type: String
+        public var nullable: Bool
+        public var defaultExpression: String?
+        /// `always` or `by default` for identity columns.
+        public var identity: String?
+        /// The expression of a generated (stored) column.
+        public var generated: String?
+    }
+
+    public struct Constraint: Codable, Sendable, Equatable {
+        public var name: String
+        /// primary key, unique, foreign key, check, exclusion.
+        public var kind: String
+        public var definition: String
+        public var validated: Bool
+    }
+
+    public struct Index: Codable, Sendable, Equatable {
+        public var name: String
+        public var definition: String
+        public var unique: Bool
+        public var valid: Bool
+    }
+
+    public struct Trigger: Codable, Sendable, Equatable {
+        public var name: String
+        public var definition: String
+    }
+
+    public struct Table: Codable, Sendable, Equatable {
+        public var schema: String
+        public var name: String
+        public var partitioned: Bool
+        public var columns: [Column]
+        public var constraints: [Constraint]
+        public var indexes: [Index]
+        public var triggers: [Trigger]
+
+        public var qualifiedName: String { "\(schema).\(name)" }
+    }
+
+    public struct Sequence: Codable, Sendable, Equatable {
+        public var schema: String
+        public var name: String
+        public var type: String
+        /// `table.column` of an owning column (serial / identity).
+        public var ownedBy: String?
+    }
+
+    public struct EnumType: Codable, Sendable, Equatable {
+        public var schema: String
+        public var name: String
+        public var labels: [String]
+    }
+
+    public struct View: Codable, Sendable, Equatable {
+        public var schema: String
+        public var name: String
+        public var materialized: Bool
+        public var definition: String
+    }
+
+    public struct Function: Codable, Sendable, Equatable {
+        public var schema: String
+        public var name: String
+        public var identityArguments: String
+        /// function, procedure, aggregate or window.
+        public var kind: String
+        public var definition: String?
+    }
+
+    public struct Extension: Codable, Sendable, Equatable {
+        public var name: String
+        public var version: String
+    }
+
+    public var format = SchemaSnapshot.formatName
+    public var database: String
+    public var serverVersion: Int
+    public var schemas: [String]
+    public var tables: [Table]
+    public var sequences: [Sequence]
+    public var enums: [EnumType]
+    public var views: [View]
+    public var functions: [Function]
+    public var extensions: [Extension]
+
+    /// Reads a snapshot file, refusing anything that is not one.
+    public static func load(_ data: Data, file: String) throws -> SchemaSnapshot {
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], object["format"] as? String == formatName else {
+            throw SchemaError("\(file) is not a tmeops schema snapshot (its \"format\" is not \(formatName)); make one with `tmeops schema snapshot`")
+        }
+        do {
+            return try JSONDecoder().decode(SchemaSnapshot.self, from: data)
+        } catch {
+            throw SchemaError("\(file) is a damaged schema snapshot: \(error)")
+        }
+    }
+
+    public func encoded() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(self)
+    }
+}
+
+/// A schema problem an operator can act on.
+public struct SchemaError: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Reads a ``SchemaSnapshot`` from PostgreSQL 13–17's catalogs (not information_schema), leaving out
+/// system schemas and every object an extension owns.
+public enum SchemaIntrospector {
+    /// Namespaces that are never the application's.
+    static let systemSchemas =
+        "n.nspname NOT IN ('pg_catalog', 'information_schema', 'tmeops') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'"
+
+    /// `objid` of class `catalog` is owned by an extension.
+    static func notFromExtension(_ alias: String, _ catalog: String) -> String {
+        "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = '\(catalog)'::pg_catalog.regclass AND d.objid = \(alias).oid AND d.deptype = 'e')"
+    }
+
+    public static func snapshot(_ connection: PostgresConnection) throws -> SchemaSnapshot {
+        let schemas = try connection.query(
+            """
+            SELECT n.nspname FROM pg_catalog.pg_namespace n WHERE \(systemSchemas) AND \(notFromExtension("n", "pg_catalog.pg_namespace")) ORDER BY 1
+            """
+        ).rows.compactMap { $0[0] }
+
+        var tables: [String: SchemaSnapshot.Table] = [:]
+        for row in try connection.query(
+            """
+            SELECT c.oid::text, n.nspname, c.relname, c.relkind = 'p'
+            FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind IN ('r', 'p') AND \(systemSchemas) AND \(notFromExtension("c", "pg_catalog.pg_class"))
+            """
+        ).rows {
+            tables[row[0]!] = SchemaSnapshot.Table(
+                schema: row[1]!, name: row[2]!, partitioned: row[3] == "t", columns: [], constraints: [], indexes: [], triggers: [])
+        }
+        for row in try connection.query(
+            """
+            SELECT a.attrelid::text, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), NOT a.attnotnull,
+                   CASE WHEN a.attgenerated = '' THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) END,
+                   CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END,
+                   CASE WHEN a.attgenerated <> '' THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) END
+            FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+            WHERE a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attrelid, a.attnum
+            """
+        ).rows where tables[row[0]!] != nil {
+            tables[row[0]!]!.columns.append(
+                SchemaSnapshot.Column(name: row[1]!, type: row[2]!, nullable: row[3] == "t", defaultExpression: row[4], identity: row[5], generated: row[6]))
+        }
+        for row in try connection.query(
+            """
+            SELECT con.conrelid::text, con.conname, con.contype, pg_catalog.pg_get_constraintdef(con.oid, true), con.convalidated
+            FROM pg_catalog.pg_constraint con WHERE con.conrelid <> 0 ORDER BY con.conrelid, con.conname
+            """
+        ).rows where tables[row[0]!] != nil {
+            let kinds = ["p": "primary key", "u": "unique", "f": "foreign key", "c": "check", "x": "exclusion"]
+            tables[row[0]!]!.constraints.append(
+                SchemaSnapshot.Constraint(name: row[1]!, kind: kinds[row[2]!] ?? row[2]!, definition: row[3]!, validated: row[4] == "t"))
+        }
+        for row in try connection.query(
+            """
+            SELECT i.indrelid::text, c.relname, pg_catalog.pg_get_indexdef(i.indexrelid), i.indisunique, i.indisvalid
+            FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid ORDER BY i.indrelid, c.relname
+            """
+        ).rows where tables[row[0]!] != nil {
+            tables[row[0]!]!.indexes.append(SchemaSnapshot.Index(name: row[1]!, definition: row[2]!, unique: row[3] == "t", valid: row[4] == "t"))
+        }
+        for row in try connection.query(
+            """
+            SELECT t.tgrelid::text, t.tgname, pg_catalog.pg_get_triggerdef(t.oid, true)
+            FROM pg_catalog.pg_trigger t WHERE NOT t.tgisinternal ORDER BY t.tgrelid, t.tgname
+            """
+        ).rows where tables[row[0]!] != nil {
+            tables[row[0]!]!.triggers.append(SchemaSnapshot.Trigger(name: row[1]!, definition: row[2]!))
+        }
+
+        let sequences = try connection.query(
+            """
+            SELECT n.nspname, c.relname, pg_catalog.format_type(s.seqtypid, NULL),
+                   (SELECT tc.relname || '.' || a.attname FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class tc ON tc.oid = d.refobjid
+                    JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+                    WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i') LIMIT 1)
+            FROM pg_catalog.pg_sequence s JOIN pg_catalog.pg_class c ON c.oid = s.seqrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+            WHERE \(systemSchemas) AND \(notFromExtension("c", "pg_catalog.pg_class")) ORDER BY 1, 2
+            """
+        ).rows.map { SchemaSnapshot.Sequence(schema: $0[0]!, name: $0[1]!, type: $0[2]!, ownedBy: $0[3]) }
+
+        let enums = try connection.query(
+            """
+            SELECT n.nspname, t.typname, pg_catalog.array_to_string(ARRAY(SELECT e.enumlabel FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder), E'\\x1f')
+            FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+            WHERE t.typtype = 'e' AND \(systemSchemas) AND \(notFromExtension("t", "pg_catalog.pg_type")) ORDER BY 1, 2
+            """
+        ).rows.map { SchemaSnapshot.EnumType(schema: $0[0]!, name: $0[1]!, labels: ($0[2] ?? "").split(separator: "\u{1f}").map(String.init)) }
+
+        let views = try connection.query(
+            """
+            SELECT n.nspname, c.relname, c.relkind = 'm', pg_catalog.pg_get_viewdef(c.oid, true)
+            FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind IN ('v', 'm') AND \(systemSchemas) AND \(notFromExtension("c", "pg_catalog.pg_class")) ORDER BY 1, 2
+            """
+        ).rows.map { SchemaSnapshot.View(schema: $0[0]!, name: $0[1]!, materialized: $0[2] == "t", definition: $0[3] ?? "") }
+
+        let functions = try connection.query(
+            """
+            SELECT n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid), p.prokind,
+                   CASE WHEN p.prokind IN ('f', 'p') THEN pg_catalog.pg_get_functiondef(p.oid) END
+            FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+            WHERE \(systemSchemas) AND \(notFromExtension("p", "pg_catalog.pg_proc")) ORDER BY 1, 2, 3
+            """
+        ).rows.map { row -> SchemaSnapshot.Function in
+            let kinds = ["f": "function", "p": "procedure", "a": "aggregate", "w": "window"]
+            return SchemaSnapshot.Function(
+                schema: row[0]!, name: row[1]!, identityArguments: row[2] ?? "", kind: kinds[row[3] ?? ""] ?? "function", definition: row[4])
+        }
+
+        let extensions = try connection.query("SELECT e.extname, e.extversion FROM pg_catalog.pg_extension e WHERE e.extname <> 'plpgsql' ORDER BY 1")
+            .rows.map { SchemaSnapshot.Extension(name: $0[0]!, version: $0[1]!) }
+
+        return SchemaSnapshot(
+            database: connection.target.database, serverVersion: connection.serverVersion, schemas: schemas,
+            tables: tables.values.sorted { ($0.schema, $0.name) < ($1.schema, $1.name) }, sequences: sequences, enums: enums,
+            views: views, functions: functions, extensions: extensions)
+    }
+}
