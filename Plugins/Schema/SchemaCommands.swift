@@ -9,7 +9,7 @@ public struct SchemaCommand: AsyncParsableCommand {
         commandName: "schema",
         abstract: "Snapshot, dump, diff and plan database schemas.",
         subcommands: [
-            SchemaSnapshotCommand.self, PlannedCommand<SchemaDumpSpec>.self, PlannedCommand<SchemaDiffSpec>.self, PlannedCommand<SchemaPlanSpec>.self,
+            SchemaSnapshotCommand.self, SchemaDiffCommand.self, PlannedCommand<SchemaDumpSpec>.self, PlannedCommand<SchemaPlanSpec>.self,
         ])
 
     public init() {}
@@ -18,14 +18,6 @@ public struct SchemaCommand: AsyncParsableCommand {
 enum SchemaDumpSpec: PlannedCommandSpec {
     static let name = "dump"
     static let abstract = "Print an environment's schema as SQL (pg_dump in the database container)."
-    static let subcommands: [String] = []
-    static let issue = 5
-    static let parent: String? = "schema"
-}
-
-enum SchemaDiffSpec: PlannedCommandSpec {
-    static let name = "diff"
-    static let abstract = "Report how two schemas differ, grouped by table; exit 3 on drift."
     static let subcommands: [String] = []
     static let issue = 5
     static let parent: String? = "schema"
@@ -80,5 +72,73 @@ public struct SchemaSnapshotCommand: TMEOpsCommand {
         context.output.line(
             "\(context.output.green("✓")) \(snapshot.database) on \(environment.name): \(snapshot.tables.count) tables, \(constraints) constraints, \(indexes) indexes, "
                 + "\(snapshot.views.count) views, \(snapshot.functions.count) functions; written to \(output)")
+    }
+}
+
+/// `tmeops schema diff --from A --to B`.
+public struct SchemaDiffCommand: TMEOpsCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "diff",
+        abstract: "Report how one schema differs from another, grouped by table; exit 3 on drift.",
+        discussion: """
+            Each side is an environment of tmeops.yml, a postgresql:// URL, or a snapshot file. Read the \
+            report as: FROM has / lacks what TO has. Definitions are compared after normalising \
+            whitespace, public. qualification and casts to text, so equal schemas report nothing.
+
+            Examples:
+              tmeops schema diff --from production --to development
+              tmeops schema diff --from production-schema.json --to development --json
+            """)
+
+    @OptionGroup public var globals: GlobalOptions
+
+    @Option(help: "The schema to check (environment, URL or snapshot file).")
+    public var from: String
+
+    @Option(help: "The schema it should match (environment, URL or snapshot file).")
+    public var to: String
+
+    public init() {}
+
+    public func run(_ context: CommandContext) async throws {
+        let (fromSource, toSource) = (from, to)
+        let (left, right) = try await runBlocking("schema diff") { () -> (SchemaSnapshot, SchemaSnapshot) in
+            (try SchemaSource.snapshot(fromSource, context: context), try SchemaSource.snapshot(toSource, context: context))
+        }
+        let diff = SchemaDiff(from: left, to: right)
+        if context.json {
+            try context.output.writeJSON(diff)
+        } else if diff.isEmpty {
+            context.output.line("\(context.output.green("✓")) \(from) matches \(to): no schema drift")
+        } else {
+            context.output.line("\(context.output.red("✗")) \(from) differs from \(to) in \(diff.count) place\(diff.count == 1 ? "" : "s"):")
+            for table in diff.tables {
+                context.output.line("  \(context.output.bold(table.table))")
+                for change in table.changes { context.output.line("    \(change)") }
+            }
+            for change in diff.other { context.output.line("  \(change)") }
+        }
+        if !diff.isEmpty { throw ExitCode(ExitStatus.checkFailed.rawValue) }
+    }
+}
+
+/// One side of a comparison: an environment, a URL, or a snapshot file.
+enum SchemaSource {
+    static func snapshot(_ source: String, context: CommandContext) throws -> SchemaSnapshot {
+        if source.hasPrefix("postgresql://") || source.hasPrefix("postgres://") {
+            let target = try PostgresTarget(url: source)
+            if let password = target.password { context.redactor.add(password) }
+            let connection = try PostgresConnection(target)
+            defer { connection.close() }
+            return try SchemaIntrospector.snapshot(connection)
+        }
+        let file = ConfigLoader.resolve(source, in: context.workingDirectory)
+        if FileManager.default.fileExists(atPath: file.path) {
+            return try SchemaSnapshot.load(try Data(contentsOf: file), file: source)
+        }
+        let config = try context.loadConfig(selecting: .named(source))
+        let database = try Databases.open(try config.environment(source), context: context)
+        defer { database.close() }
+        return try SchemaIntrospector.snapshot(database.connection)
     }
 }
