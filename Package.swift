@@ -9,7 +9,7 @@ let teamPlugins: [String] = []
 let builtInPlugins: [(name: String, dependencies: [Target.Dependency])] = [
     ("Transfer", ["TMEOpsSSH", "TMEOpsCrypto", "TMEOpsDocker"]),
     ("Image", ["TMEOpsArchive", "TMEOpsCrypto", "TMEOpsDocker", "TMEOpsSSH", "TransferPlugin"]),
-    ("Schema", ["TMEOpsPostgres", "TMEOpsSSH", "TMEOpsDocker", "TransferPlugin", "ImagePlugin"]),
+    ("Schema", ["TMEOpsPostgres", "TMEOpsSSH", "TMEOpsDocker", "TMEOpsCrypto", "TransferPlugin", "ImagePlugin"]),
     ("Backup", []),
     ("Validate", []),
     ("Swap", ["TransferPlugin", "ImagePlugin", "SchemaPlugin", "BackupPlugin", "ValidatePlugin"]),

@@ -15,13 +15,6 @@ public enum SchemaPlugin: Plugin {
             PluginExample("tmeops migrate test -e production", "Apply pending migrations to a staging copy and record a proof."),
         ])
 
-    public static let commands: [any ParsableCommand.Type] = [SchemaCommand.self, PlannedCommand<MigrateSpec>.self]
+    public static let commands: [any ParsableCommand.Type] = [SchemaCommand.self, MigrateCommand.self]
     public static let configSections: [any ConfigSection.Type] = [MigrationsConfig.self, DatabaseConfig.self]
-}
-
-enum MigrateSpec: PlannedCommandSpec {
-    static let name = "migrate"
-    static let abstract = "Inspect, write, adopt, test and apply migrations."
-    static let subcommands = ["status", "new", "adopt", "test", "apply"]
-    static let issue = 5
 }

@@ -1,0 +1,113 @@
+import Foundation
+import TMEOpsCrypto
+import TMEOpsPostgres
+
+/// One `NNN_name.sql` file in `migrations.dir`.
+public struct MigrationFile: Sendable, Equatable {
+    public let version: Int
+    public let name: String
+    public let path: String
+    public let checksum: String
+
+    /// Reads the folder; files that do not look like migrations are reported, duplicates refused.
+    public static func load(folder: URL, displayFolder: String) throws -> [MigrationFile] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else {
+            throw SchemaError("migrations folder \(displayFolder) does not exist; create it or set migrations.dir in tmeops.yml")
+        }
+        var files: [MigrationFile] = []
+        for file in names.sorted() where file.hasSuffix(".sql") {
+            guard let underscore = file.firstIndex(of: "_"), let version = Int(file[..<underscore]), file[..<underscore].allSatisfy(\.isNumber) else {
+                throw SchemaError("\(displayFolder)/\(file) is not named NNN_name.sql; rename it so its version comes first")
+            }
+            let path = folder.appendingPathComponent(file).path
+            let name = String(file[file.index(after: underscore)...].dropLast(4))
+            if let clash = files.first(where: { $0.version == version }) {
+                throw SchemaError("\(displayFolder)/\(file) and \((clash.path as NSString).lastPathComponent) have the same version \(version); renumber one")
+            }
+            files.append(MigrationFile(version: version, name: name, path: path, checksum: try SHA256.hexOfFile(atPath: path)))
+        }
+        return files.sorted { $0.version < $1.version }
+    }
+}
+
+/// The ledger table tmeops keeps in the database's own `tmeops` schema.
+public enum MigrationLedger {
+    public struct Entry: Codable, Sendable, Equatable {
+        public let version: Int
+        public let name: String
+        public let checksum: String
+        public let appliedAt: String
+        public let success: Bool
+    }
+
+    public static let createSQL = """
+        CREATE SCHEMA IF NOT EXISTS tmeops;
+        CREATE TABLE IF NOT EXISTS tmeops.schema_migrations (
+            version integer PRIMARY KEY,
+            name text NOT NULL,
+            checksum text NOT NULL,
+            applied_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+            applied_by text NOT NULL DEFAULT CURRENT_USER,
+            execution_ms integer NOT NULL DEFAULT 0,
+            success boolean NOT NULL DEFAULT true,
+            note text
+        );
+        """
+
+    /// Creates the ledger if it is missing.
+    public static func ensure(_ connection: PostgresConnection) throws {
+        try connection.execute(createSQL)
+    }
+
+    /// The recorded migrations; none when the ledger does not exist yet.
+    public static func entries(_ connection: PostgresConnection) throws -> [Entry] {
+        guard try connection.query("SELECT pg_catalog.to_regclass('tmeops.schema_migrations') IS NOT NULL").scalar == "t" else { return [] }
+        return try connection.query("SELECT version, name, checksum, applied_at::text, success FROM tmeops.schema_migrations ORDER BY version").rows.map {
+            Entry(version: Int($0[0] ?? "") ?? 0, name: $0[1] ?? "", checksum: $0[2] ?? "", appliedAt: $0[3] ?? "", success: $0[4] == "t")
+        }
+    }
+}
+
+/// Files against the ledger: what is applied, pending, missing in the middle, edited, or unknown.
+public struct MigrationStatus: Codable, Sendable, Equatable {
+    public struct Item: Codable, Sendable, Equatable {
+        public let version: Int
+        public let name: String
+        /// applied, pending, gap, changed, failed, unknown.
+        public let state: String
+        public let detail: String?
+    }
+
+    public var items: [Item] = []
+
+    /// Something an operator must look at before migrating: gaps, edited files, failures, unknown versions.
+    public var hasProblems: Bool { items.contains { ["gap", "changed", "failed", "unknown"].contains($0.state) } }
+
+    public init(files: [MigrationFile], ledger: [MigrationLedger.Entry]) {
+        let applied = Dictionary(ledger.map { ($0.version, $0) }, uniquingKeysWith: { first, _ in first })
+        let highestApplied = ledger.filter(\.success).map(\.version).max() ?? Int.min
+        for file in files {
+            if let entry = applied[file.version] {
+                if !entry.success {
+                    items.append(Item(version: file.version, name: file.name, state: "failed", detail: "recorded as failed at \(entry.appliedAt)"))
+                } else if entry.checksum != file.checksum {
+                    items.append(
+                        Item(
+                            version: file.version, name: file.name, state: "changed",
+                            detail:
+                                "edited after it was applied at \(entry.appliedAt) (sha256 was \(entry.checksum.prefix(12)), is \(file.checksum.prefix(12)))"))
+                } else {
+                    items.append(Item(version: file.version, name: file.name, state: "applied", detail: entry.appliedAt))
+                }
+            } else if file.version < highestApplied {
+                items.append(Item(version: file.version, name: file.name, state: "gap", detail: "not applied, but later version \(highestApplied) is"))
+            } else {
+                items.append(Item(version: file.version, name: file.name, state: "pending", detail: nil))
+            }
+        }
+        for entry in ledger where !files.contains(where: { $0.version == entry.version }) {
+            items.append(Item(version: entry.version, name: entry.name, state: "unknown", detail: "applied at \(entry.appliedAt) but no file has this version"))
+        }
+        items.sort { $0.version < $1.version }
+    }
+}

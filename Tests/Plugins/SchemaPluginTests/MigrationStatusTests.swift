@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import TMEOpsCore
+import TMEOpsPostgres
+import TMEOpsTestSupport
+import XCTest
+
+@testable import SchemaPlugin
+@testable import tmeops
+
+final class MigrationStatusTests: XCTestCase {
+    func entry(_ version: Int, _ checksum: String = "c", success: Bool = true) -> MigrationLedger.Entry {
+        MigrationLedger.Entry(version: version, name: "m\(version)", checksum: checksum, appliedAt: "2026-11-01", success: success)
+    }
+
+    func file(_ version: Int, _ checksum: String = "c") -> MigrationFile {
+        MigrationFile(version: version, name: "m\(version)", path: "/m/\(version).sql", checksum: checksum)
+    }
+
+    func testGapsChangesFailuresAndUnknownVersions() {
+        let files = (1...16).map { file($0, $0 == 3 ? "edited" : "c") }
+        let ledger = (1...9).map { entry($0) } + [entry(15), entry(16, success: false), entry(20)]
+        let status = MigrationStatus(files: files, ledger: ledger)
+        let states = Dictionary(grouping: status.items, by: \.state).mapValues { $0.map(\.version) }
+        XCTAssertEqual(states["gap"], [10, 11, 12, 13, 14], "the runbook's missing 010-014")
+        XCTAssertEqual(states["changed"], [3])
+        XCTAssertEqual(states["failed"], [16])
+        XCTAssertEqual(states["unknown"], [20])
+        XCTAssertEqual(states["applied"]?.count, 9)
+        XCTAssertTrue(status.hasProblems)
+        XCTAssertFalse(MigrationStatus(files: [file(1), file(2)], ledger: [entry(1)]).hasProblems, "pending alone is not a problem")
+    }
+
+    func testBadFileNamesAndDuplicateVersionsAreRefused() throws {
+        let folder = try TemporaryDirectory.make(prefix: "tmeops-migrations")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Data("select 1;".utf8).write(to: folder.appendingPathComponent("001_init.sql"))
+        try Data("select 2;".utf8).write(to: folder.appendingPathComponent("01_again.sql"))
+        XCTAssertThrowsError(try MigrationFile.load(folder: folder, displayFolder: "database/migrations")) {
+            XCTAssertEqual("\($0)", "database/migrations/01_again.sql and 001_init.sql have the same version 1; renumber one")
+        }
+        try FileManager.default.removeItem(at: folder.appendingPathComponent("01_again.sql"))
+        try Data().write(to: folder.appendingPathComponent("fix-users.sql"))
+        XCTAssertThrowsError(try MigrationFile.load(folder: folder, displayFolder: "database/migrations")) {
+            XCTAssertEqual("\($0)", "database/migrations/fix-users.sql is not named NNN_name.sql; rename it so its version comes first")
+        }
+    }
+
+    func testStatusAgainstTheDevelopmentDatabase() async throws {
+        let sandbox = try Sandbox.require()
+        let harness = try TestHarness(environment: [
+            "HOME": NSHomeDirectory(), "TMEOPS_TEMPLATES": TMEOpsBinary.packageRoot.appendingPathComponent("Templates").path,
+        ])
+        try registerPlugins(into: harness.registry)
+        _ = try ProcessRunner.run("/bin/bash", [Sandbox.script, "config", "--write", harness.directory.path])
+        for version in 1...15 { try harness.write("database/migrations/\(String(format: "%03d", version))_step\(version).sql", "SELECT \(version);\n") }
+        let connection = try PostgresConnection(
+            PostgresTarget(
+                host: "127.0.0.1", port: Int(sandbox["SANDBOX_DEV_PORT"]) ?? 5434, user: sandbox["SANDBOX_DB_USER"],
+                password: try sandbox.secret("dev_db_password"), database: sandbox["SANDBOX_DB_NAME"]))
+        try connection.execute("DROP SCHEMA IF EXISTS tmeops CASCADE")
+        defer { _ = try? connection.execute("DROP SCHEMA IF EXISTS tmeops CASCADE") }
+
+        // No ledger yet: everything is pending, which is no problem.
+        try await harness.run(MigrateStatusCommand.parse(["-e", "development"]))
+        XCTAssertEqual(harness.stdout.text.split(separator: "\n").first, "development: 15 pending")
+
+        try MigrationLedger.ensure(connection)
+        let files = try MigrationFile.load(folder: harness.directory.appendingPathComponent("database/migrations"), displayFolder: "m")
+        for file in files where file.version < 10 || file.version == 15 {
+            try connection.query(
+                "INSERT INTO tmeops.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                [String(file.version), file.name, file.version == 2 ? "0000" : file.checksum])
+        }
+        harness.stdout.clear()
+        do {
+            try await harness.run(MigrateStatusCommand.parse(["-e", "development"]))
+            XCTFail("gaps must exit 3")
+        } catch let exit as ExitCode {
+            XCTAssertEqual(exit.rawValue, 3)
+        }
+        let text = harness.stdout.text
+        XCTAssertTrue(text.hasPrefix("development: 9 applied, 5 gap, 1 changed\n"), text)
+        XCTAssertTrue(text.contains("010_step10  gap: not applied, but later version 15 is"), text)
+        XCTAssertTrue(text.contains("002_step2  changed: edited after it was applied"), text)
+
+        harness.stdout.clear()
+        try await harness.run(MigrateNewCommand.parse(["add_revision_number"]))
+        XCTAssertEqual(harness.stdout.text, "wrote database/migrations/016_add_revision_number.sql\n")
+        let written = try String(contentsOf: harness.directory.appendingPathComponent("database/migrations/016_add_revision_number.sql"), encoding: .utf8)
+        XCTAssertTrue(written.hasPrefix("-- 016_add_revision_number.sql: add_revision_number\n"), written)
+    }
+}
