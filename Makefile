@@ -48,6 +48,7 @@ demo: build sandbox-up
 	@echo; echo "\$$ tmeops image push tme-portal-server:latest -e sandbox"; cd $(DEMO_DIR) && DOCKER_HOST=unix://$$(../scripts/sandbox env | sed -n 's/^SANDBOX_LOCAL_DOCKER_SOCKET=//p') \
 		../$(BIN) image push tme-portal-server:latest -e sandbox
 	@echo; echo "\$$ tmeops image tag-backup -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) image tag-backup -e sandbox
+	@echo; echo "\$$ tmeops schema diff --from sandbox --to development"; cd $(DEMO_DIR) && ../$(BIN) schema diff --from sandbox --to development
 	@echo; echo "\$$ tmeops config show -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) config show -e sandbox
 	@echo; echo "\$$ tmeops help swap"; cd $(DEMO_DIR) && ../$(BIN) help swap
 	@echo; echo "demo: the sandbox stays up (scripts/sandbox status); its tmeops.yml is in $(DEMO_DIR)/"

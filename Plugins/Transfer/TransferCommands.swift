@@ -155,7 +155,8 @@ enum TransferReportPrinter {
             return
         }
         let rate = report.seconds > 0 ? Double(report.bytes - report.resumedFrom) / report.seconds : 0
-        var line = "\(context.output.green("✓")) \(verb) \(ProgressReporter.bytes(report.bytes)) to \(report.destination) on \(environment)"
+        let place = verb == "uploaded" ? "to \(report.destination) on \(environment)" : "from \(environment) to \(report.destination)"
+        var line = "\(context.output.green("✓")) \(verb) \(ProgressReporter.bytes(report.bytes)) \(place)"
         line += " in \(String(format: "%.2f", report.seconds)) s (\(ProgressReporter.bytes(UInt64(rate)))/s)"
         if report.resumedFrom > 0 { line += ", resumed after \(ProgressReporter.bytes(report.resumedFrom))" }
         context.output.line(line)
