@@ -60,8 +60,7 @@ public struct MigrateStatusCommand: TMEOpsCommand {
 
     public func run(_ context: CommandContext) async throws {
         let (config, environment) = try context.loadEnvironment()
-        let folderText = config.section(MigrationsConfig.self)?.dir ?? "database/migrations"
-        let folder = ConfigLoader.resolve(folderText, in: context.configURL.deletingLastPathComponent())
+        let (folderText, folder) = MigrationsConfig.folder(of: config)
         let files = try MigrationFile.load(folder: folder, displayFolder: folderText)
         let ledger = try await runBlocking("migrate status") { () -> [MigrationLedger.Entry] in
             let database = try Databases.open(environment, context: context)
@@ -109,8 +108,7 @@ public struct MigrateNewCommand: TMEOpsCommand {
             throw TMEOpsError.usage("'\(name)' cannot name a migration; use lower-case words joined by _, e.g. add_revision_number")
         }
         let config = try context.loadConfig()
-        let folderText = config.section(MigrationsConfig.self)?.dir ?? "database/migrations"
-        let folder = ConfigLoader.resolve(folderText, in: context.configURL.deletingLastPathComponent())
+        let (folderText, folder) = MigrationsConfig.folder(of: config)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let next = (try MigrationFile.load(folder: folder, displayFolder: folderText).map(\.version).max() ?? 0) + 1
         let file = String(format: "%03d", next) + "_\(name).sql"

@@ -1,3 +1,4 @@
+import Foundation
 import TMEOpsCore
 
 /// `migrations`: where the numbered SQL migrations live.
@@ -15,6 +16,12 @@ public struct MigrationsConfig: ConfigSection, Equatable {
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         dir = try c.decode(.dir, default: "database/migrations")
+    }
+
+    /// The migrations folder of `config` as written (for messages) and resolved beside the config file.
+    public static func folder(of config: LoadedConfig) -> (display: String, url: URL) {
+        let display = config.section(MigrationsConfig.self)?.dir ?? "database/migrations"
+        return (display, ConfigLoader.resolve(display, in: config.url.deletingLastPathComponent()))
     }
 }
 

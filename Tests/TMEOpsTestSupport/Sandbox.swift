@@ -61,3 +61,11 @@ extension Sandbox {
             hostKeyPolicy: policy, connectTimeout: 5)
     }
 }
+
+extension TestHarness {
+    /// Writes the sandbox's tmeops.yml and .tmeops/secrets.env into the harness's folder.
+    public func writeSandboxConfig() throws {
+        let written = try ProcessRunner.run("/bin/bash", [Sandbox.script, "config", "--write", directory.path])
+        guard written.status == 0 else { throw TMEOpsError("scripts/sandbox config --write failed: \(written.stderr)") }
+    }
+}

@@ -19,8 +19,7 @@ final class ImagePushTests: XCTestCase {
         sandbox = try Sandbox.require()
         harness = try TestHarness(environment: ["HOME": NSHomeDirectory(), "DOCKER_HOST": "unix://\(sandbox["SANDBOX_LOCAL_DOCKER_SOCKET"])"])
         try registerPlugins(into: harness.registry)
-        let written = try ProcessRunner.run("/bin/bash", [Sandbox.script, "config", "--write", harness.directory.path])
-        XCTAssertEqual(written.status, 0, written.stderr)
+        try harness.writeSandboxConfig()
         tag = "tme-portal-server:push-\(UUID().uuidString.prefix(6).lowercased())"
     }
 

@@ -52,7 +52,7 @@ final class MigrationStatusTests: XCTestCase {
             "HOME": NSHomeDirectory(), "TMEOPS_TEMPLATES": TMEOpsBinary.packageRoot.appendingPathComponent("Templates").path,
         ])
         try registerPlugins(into: harness.registry)
-        _ = try ProcessRunner.run("/bin/bash", [Sandbox.script, "config", "--write", harness.directory.path])
+        try harness.writeSandboxConfig()
         for version in 1...15 { try harness.write("database/migrations/\(String(format: "%03d", version))_step\(version).sql", "SELECT \(version);\n") }
         let connection = try PostgresConnection(
             PostgresTarget(

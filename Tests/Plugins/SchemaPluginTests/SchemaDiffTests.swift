@@ -33,7 +33,7 @@ final class SchemaDiffTests: XCTestCase {
         sandbox = try Sandbox.require()
         harness = try TestHarness(environment: ["HOME": NSHomeDirectory()])
         try registerPlugins(into: harness.registry)
-        _ = try ProcessRunner.run("/bin/bash", [Sandbox.script, "config", "--write", harness.directory.path])
+        try harness.writeSandboxConfig()
         try dev("DROP SCHEMA IF EXISTS drift CASCADE")
         try prod("DROP SCHEMA IF EXISTS drift CASCADE")
     }

@@ -38,7 +38,7 @@ final class SchemaSnapshotTests: XCTestCase {
         let sandbox = try Sandbox.require()
         let harness = try TestHarness(environment: ["HOME": NSHomeDirectory()])
         try registerPlugins(into: harness.registry)
-        _ = try ProcessRunner.run("/bin/bash", [Sandbox.script, "config", "--write", harness.directory.path])
+        try harness.writeSandboxConfig()
         let target = PostgresTarget(
             host: "127.0.0.1", port: Int(sandbox["SANDBOX_DEV_PORT"]) ?? 5434, user: sandbox["SANDBOX_DB_USER"],
             password: try sandbox.secret("dev_db_password"), database: sandbox["SANDBOX_DB_NAME"])
@@ -90,7 +90,7 @@ final class SchemaSnapshotTests: XCTestCase {
         _ = try Sandbox.require()
         let harness = try TestHarness(environment: ["HOME": NSHomeDirectory()])
         try registerPlugins(into: harness.registry)
-        _ = try ProcessRunner.run("/bin/bash", [Sandbox.script, "config", "--write", harness.directory.path])
+        try harness.writeSandboxConfig()
         try await harness.run(SchemaSnapshotCommand.parse(["-e", "sandbox", "-o", "prod.json"]))
         XCTAssertTrue(harness.stdout.text.contains("tme_portal on sandbox:"), harness.stdout.text)
         let snapshot = try SchemaSnapshot.load(Data(contentsOf: harness.directory.appendingPathComponent("prod.json")), file: "prod.json")

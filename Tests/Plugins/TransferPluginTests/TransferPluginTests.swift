@@ -19,8 +19,7 @@ final class TransferPluginTests: XCTestCase {
         let sandbox = try Sandbox.require()
         let harness = try TestHarness(environment: ["HOME": NSHomeDirectory()], arguments: arguments)
         try registerPlugins(into: harness.registry)
-        let written = try ProcessRunner.run("/bin/bash", [Sandbox.script, "config", "--write", harness.directory.path])
-        XCTAssertEqual(written.status, 0, written.stderr)
+        try harness.writeSandboxConfig()
         return (harness, sandbox)
     }
 
@@ -61,7 +60,7 @@ final class TransferPluginTests: XCTestCase {
 
         let back = try TestHarness(environment: ["HOME": NSHomeDirectory()], arguments: ["--json"])
         try registerPlugins(into: back.registry)
-        _ = try ProcessRunner.run("/bin/bash", [Sandbox.script, "config", "--write", back.directory.path])
+        try back.writeSandboxConfig()
         try await back.run(TransferGetCommand.parse([remote, "copy.bin", "-e", "sandbox", "--json"]))
         XCTAssertEqual(try SHA256Hex.ofFile(back.directory.appendingPathComponent("copy.bin").path), local)
 
