@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ImagePlugin
 import TMEOpsCore
 import TMEOpsPostgres
 
@@ -9,18 +10,10 @@ public struct SchemaCommand: AsyncParsableCommand {
         commandName: "schema",
         abstract: "Snapshot, dump, diff and plan database schemas.",
         subcommands: [
-            SchemaSnapshotCommand.self, SchemaDiffCommand.self, PlannedCommand<SchemaDumpSpec>.self, PlannedCommand<SchemaPlanSpec>.self,
+            SchemaSnapshotCommand.self, SchemaDiffCommand.self, SchemaDumpCommand.self, PlannedCommand<SchemaPlanSpec>.self,
         ])
 
     public init() {}
-}
-
-enum SchemaDumpSpec: PlannedCommandSpec {
-    static let name = "dump"
-    static let abstract = "Print an environment's schema as SQL (pg_dump in the database container)."
-    static let subcommands: [String] = []
-    static let issue = 5
-    static let parent: String? = "schema"
 }
 
 enum SchemaPlanSpec: PlannedCommandSpec {
@@ -140,5 +133,83 @@ enum SchemaSource {
         let database = try Databases.open(try config.environment(source), context: context)
         defer { database.close() }
         return try SchemaIntrospector.snapshot(database.connection)
+    }
+}
+
+/// `tmeops schema dump -e ENV`.
+public struct SchemaDumpCommand: TMEOpsCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "dump",
+        abstract: "Print an environment's schema as SQL: pg_dump in the database container, or a local pg_dump for a URL.",
+        discussion: """
+            In the container, pg_dump connects over its local socket, so no password is passed at all; for \
+            a URL, the password reaches the local pg_dump through its environment, never its arguments.
+
+            Examples:
+              tmeops schema dump -e production > production-schema.sql
+              tmeops schema dump -e development
+            """)
+
+    @OptionGroup public var globals: GlobalOptions
+
+    public init() {}
+
+    public func run(_ context: CommandContext) async throws {
+        let (_, environment) = try context.loadEnvironment()
+        guard let database = environment.section(DatabaseConfig.self) else {
+            throw TMEOpsError.usage("environment '\(environment.name)' has no database section; add environments.\(environment.name).database to tmeops.yml")
+        }
+        let sql = try await runBlocking("schema dump") { () -> Data in
+            if let url = database.url {
+                return try Self.localDump(try PostgresTarget(url: url), context: context)
+            }
+            guard let container = database.container, let user = database.user, let name = database.name else {
+                throw TMEOpsError.usage("environments.\(environment.name).database needs url, or container, user and name")
+            }
+            let (engine, session) = try DockerEngines.remote(environment, context: context)
+            defer { session.close() }
+            // The socket folder differs between images (/var/run/postgresql, /tmp): use the one that exists.
+            let script =
+                "for d in /var/run/postgresql /tmp; do if [ -S \"$d/.s.PGSQL.\(database.port)\" ]; then exec pg_dump --schema-only -h \"$d\" -p \(database.port) -U \"$1\" -d \"$2\"; fi; done; echo 'no PostgreSQL socket in /var/run/postgresql or /tmp' >&2; exit 2"
+            let result = try engine.exec(container, ["sh", "-c", script, "tmeops-dump", user, name])
+            guard result.exitCode == 0 else {
+                throw TMEOpsError(
+                    "pg_dump in \(container) on \(environment.name) failed (exit \(result.exitCode)): \(String(decoding: result.stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))"
+                )
+            }
+            return result.stdout
+        }
+        context.output.sink.write(String(decoding: sql, as: UTF8.self))
+    }
+
+    static func localDump(_ target: PostgresTarget, context: CommandContext) throws -> Data {
+        if let password = target.password { context.redactor.add(password) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["pg_dump", "--schema-only", "-h", target.host, "-p", String(target.port), "-U", target.user, "-d", target.database]
+        var environment = context.environment
+        environment["PGPASSWORD"] = target.password
+        environment["PGCONNECT_TIMEOUT"] = String(target.connectTimeout)
+        process.environment = environment
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        do {
+            try process.run()
+        } catch {
+            throw TMEOpsError("cannot run pg_dump: \(error); install the PostgreSQL client (apt-get install postgresql-client)")
+        }
+        nonisolated(unsafe) var errorData = Data()
+        let reader = Thread { errorData = errors.fileHandleForReading.readDataToEndOfFile() }
+        reader.start()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while !reader.isFinished { usleep(1000) }
+        guard process.terminationStatus == 0 else {
+            throw TMEOpsError(
+                "pg_dump of \(target.description) failed: \(String(decoding: errorData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+        return data
     }
 }

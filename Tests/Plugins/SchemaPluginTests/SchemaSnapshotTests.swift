@@ -97,3 +97,31 @@ final class SchemaSnapshotTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(snapshot.serverVersion, 150000)
     }
 }
+
+/// `schema dump` through pg_dump: in the production container, and locally for a URL.
+final class SchemaDumpTests: XCTestCase {
+    func testDumpsBothWays() async throws {
+        let sandbox = try Sandbox.require()
+        let harness = try TestHarness(environment: ["HOME": NSHomeDirectory(), "PATH": "/usr/bin:/bin"])
+        try registerPlugins(into: harness.registry)
+        try harness.writeSandboxConfig()
+        let create = try sandbox.docker([
+            "exec", sandbox["SANDBOX_PG_CONTAINER"], "psql", "-h", "/tmp", "-U", sandbox["SANDBOX_DB_USER"], "-d", sandbox["SANDBOX_DB_NAME"], "-qc",
+            "DROP SCHEMA IF EXISTS dumped CASCADE; CREATE SCHEMA dumped; CREATE TABLE dumped.widgets (id int PRIMARY KEY, label text NOT NULL)",
+        ])
+        XCTAssertEqual(create.status, 0, create.stderr)
+        defer {
+            _ = try? sandbox.docker([
+                "exec", sandbox["SANDBOX_PG_CONTAINER"], "psql", "-h", "/tmp", "-U", sandbox["SANDBOX_DB_USER"], "-d", sandbox["SANDBOX_DB_NAME"], "-qc",
+                "DROP SCHEMA IF EXISTS dumped CASCADE",
+            ])
+        }
+
+        try await harness.run(SchemaDumpCommand.parse(["-e", "sandbox"]))
+        XCTAssertTrue(harness.stdout.text.contains("CREATE TABLE dumped.widgets"), harness.stdout.text)
+        harness.stdout.clear()
+        try await harness.run(SchemaDumpCommand.parse(["-e", "development"]))
+        XCTAssertTrue(harness.stdout.text.contains("PostgreSQL database dump"), harness.stdout.text)
+        XCTAssertFalse(harness.stdout.text.contains("dumped.widgets"), "development is another database")
+    }
+}
