@@ -129,6 +129,7 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Runs one statement with `$1`-style parameters sent separately (never spliced into the SQL).
     @discardableResult
     public func query(_ sql: String, _ parameters: [String?] = []) throws -> QueryResult {
+        try ensureOpen(sql)
         let values = parameters.map { $0.map { strdup($0) } ?? nil }
         defer { for value in values { free(value) } }
         let result = values.withUnsafeBufferPointer { pointer in
@@ -142,7 +143,13 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Runs SQL that may hold several statements (a migration file), without parameters.
     @discardableResult
     public func execute(_ sql: String) throws -> QueryResult {
-        try consume(PQexec(connection, sql), statement: sql)
+        try ensureOpen(sql)
+        return try consume(PQexec(connection, sql), statement: sql)
+    }
+
+    /// libpq must never see a finished connection: that is a use-after-free, not an error.
+    private func ensureOpen(_ statement: String) throws {
+        if closed { throw PostgresError(sqlState: nil, message: "the connection to \(target.description) is closed", context: Self.excerpt(statement)) }
     }
 
     /// Runs `body` with `statement_timeout` and `lock_timeout` set for its statements, then restores them.
@@ -169,6 +176,7 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// `name` quoted as an identifier by libpq itself (`"user"`, `"odd""name"`).
     public func quoteIdentifier(_ name: String) throws -> String {
+        try ensureOpen("quoting an identifier")
         guard let quoted = PQescapeIdentifier(connection, name, name.utf8.count) else {
             throw PostgresError(sqlState: nil, message: Self.message(connection), context: "quoting the identifier \(name)")
         }
@@ -178,6 +186,7 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// `text` quoted as a string literal by libpq (for statements that cannot take parameters).
     public func quoteLiteral(_ text: String) throws -> String {
+        try ensureOpen("quoting a literal")
         guard let quoted = PQescapeLiteral(connection, text, text.utf8.count) else {
             throw PostgresError(sqlState: nil, message: Self.message(connection), context: "quoting a literal")
         }
@@ -189,6 +198,7 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// Runs `COPY … TO STDOUT` and streams its rows to `onData`.
     public func copyOut(_ sql: String, onData: (Data) throws -> Void) throws {
+        try ensureOpen(sql)
         let start = PQexec(connection, sql)
         guard PQresultStatus(start) == PGRES_COPY_OUT else {
             _ = try consume(start, statement: sql)
@@ -212,6 +222,7 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// Runs `COPY … FROM STDIN`, feeding it what `next` returns until nil.
     public func copyIn(_ sql: String, next: () throws -> Data?) throws {
+        try ensureOpen(sql)
         let start = PQexec(connection, sql)
         guard PQresultStatus(start) == PGRES_COPY_IN else {
             _ = try consume(start, statement: sql)
@@ -283,6 +294,7 @@ public final class PostgresConnection: @unchecked Sendable {
 public final class AdvisoryLock {
     public let key: Int64
     private let connection: PostgresConnection
+    private var released = false
 
     /// Takes the lock, waiting at most `timeout` (nil: do not wait); throws when another session holds it.
     public init(_ target: PostgresTarget, key: Int64, timeout: TimeInterval? = nil) throws {
@@ -297,6 +309,7 @@ public final class AdvisoryLock {
                         + "WHERE l.locktype = 'advisory' AND l.granted AND (l.classid::bigint << 32 | l.objid::bigint) = $1", [String(key)]
                 ).rows.first
                 let who = holder.map { " by \($0[0] ?? "a session") since \($0[2] ?? "unknown")" } ?? ""
+                released = true  // never held: deinit has nothing to release
                 connection.close()
                 throw PostgresError(sqlState: "55P03", message: "advisory lock \(key) is held\(who)", context: target.description)
             }
@@ -304,8 +317,10 @@ public final class AdvisoryLock {
         }
     }
 
-    /// Releases the lock (closing its connection also would).
+    /// Releases the lock (closing its connection also would); later calls do nothing.
     public func release() {
+        guard !released else { return }
+        released = true
         _ = try? connection.query("SELECT pg_catalog.pg_advisory_unlock($1)", [String(key)])
         connection.close()
     }

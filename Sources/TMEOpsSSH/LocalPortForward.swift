@@ -59,8 +59,11 @@ public final class LocalPortForward: @unchecked Sendable {
             defer { stopping = true }
             return stopping
         }
-        if !alreadyStopping { finished.wait() }
-        Foundation.close(listener)
+        if !alreadyStopping {
+            finished.wait()
+            // Only once: a second close could hit a descriptor the process has reused since.
+            Foundation.close(listener)
+        }
         if let failure = lock.withLock({ failure }) { throw failure }
     }
 

@@ -108,8 +108,14 @@ public final class SSHSession {
     }
 
     /// Runs a libssh2 call until it stops answering EAGAIN; a negative result becomes an ``SSHError``.
+    /// libssh2 must never see a freed session: that is a use-after-free, not an error.
+    func ensureOpen(_ what: String) throws {
+        if isClosed { throw SSHError(.closed, "\(what): the SSH session to \(options.host) is closed") }
+    }
+
     @discardableResult
     func call(_ what: String, deadline: Date? = nil, kind: SSHError.Kind = .library, _ body: () -> Int32) throws -> Int32 {
+        try ensureOpen(what)
         while true {
             let result = body()
             if result == LIBSSH2_ERROR_EAGAIN {
@@ -123,6 +129,7 @@ public final class SSHSession {
 
     /// Runs a libssh2 call that returns a pointer until it stops failing with EAGAIN.
     func pointer<T>(_ what: String, deadline: Date? = nil, kind: SSHError.Kind = .library, _ body: () -> T?) throws -> T {
+        try ensureOpen(what)
         while true {
             if let value = body() { return value }
             let (code, message) = lastError()

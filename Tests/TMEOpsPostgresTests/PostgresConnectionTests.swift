@@ -105,8 +105,15 @@ final class PostgresConnectionTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("advisory lock \(key) is held by tmeops lock"), "\(error)")
         }
         first.release()
+        first.release()  // twice is harmless
         let second = try AdvisoryLock(try development(), key: key)
         second.release()
+
+        let connection = try PostgresConnection(try development())
+        connection.close()
+        XCTAssertThrowsError(try connection.query("SELECT 1"), "a closed connection refuses work instead of touching freed memory") {
+            XCTAssertTrue("\($0)".contains("is closed"), "\($0)")
+        }
     }
 
     func testCopyOutAndIn() throws {

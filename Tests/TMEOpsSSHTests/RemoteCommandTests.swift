@@ -67,6 +67,13 @@ final class RemoteCommandTests: XCTestCase {
         XCTAssertEqual(try session().capture(["echo", "ok"]).stdoutText, "ok\n")
     }
 
+    func testAClosedSessionRefusesWork() throws {
+        let session = try SSHSession(try Sandbox.require().sshOptions())
+        session.close()
+        session.close()
+        XCTAssertThrowsError(try session.capture(["true"])) { XCTAssertEqual(($0 as? SSHError)?.kind, .closed, "\($0)") }
+    }
+
     func testOneSessionCarriesManyCommands() throws {
         let session = try session()
         for index in 0..<50 {
