@@ -6,7 +6,7 @@ BIN := .build/debug/tmeops
 DEMO_DIR := .demo
 FORMAT_PATHS := Sources Plugins Tests Package.swift
 
-.PHONY: all deps build test unit-test demo generate generate-check format format-check \
+.PHONY: all deps build test asan unit-test demo generate generate-check format format-check \
         sandbox-up sandbox-down sandbox-status bench clean
 
 all: build
@@ -21,6 +21,11 @@ build: deps
 test: build generate-check format-check sandbox-up
 	@# A hung test must fail CI with a message long before its 90-minute limit.
 	TMEOPS_REQUIRE_SANDBOX=1 timeout 2700 $(SWIFT) test --disable-swift-testing
+
+# The suite under AddressSanitizer, in its own build folder: the C libraries' handles are where
+# use-after-free bugs hide (one did: a released advisory lock's PGconn).
+asan: build sandbox-up
+	ASAN_OPTIONS=detect_leaks=0 TMEOPS_REQUIRE_SANDBOX=1 $(SWIFT) test --sanitize=address --scratch-path .build-asan --disable-swift-testing
 
 # Tests that need no sandbox (sandbox tests skip here).
 unit-test: build
