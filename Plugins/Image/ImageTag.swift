@@ -10,12 +10,4 @@ public enum ImageTag {
         formatter.dateFormat = "yyyyMMdd-HHmmss"
         return formatter.string(from: date)
     }
-
-    /// `repository:tag` split at the last colon that is not part of a registry port.
-    public static func split(_ reference: String) -> (repository: String, tag: String) {
-        if let colon = reference.lastIndex(of: ":"), !reference[colon...].contains("/") {
-            return (String(reference[..<colon]), String(reference[reference.index(after: colon)...]))
-        }
-        return (reference, "latest")
-    }
 }

@@ -29,9 +29,7 @@ public enum Databases {
     /// Connects to `environment`'s database: by `database.url`, or to `database.container` on the
     /// environment's host through an SSH local forward to the container's address on its network.
     public static func open(_ environment: EnvironmentConfig, context: CommandContext) throws -> DatabaseSession {
-        guard let database = environment.section(DatabaseConfig.self) else {
-            throw TMEOpsError.usage("environment '\(environment.name)' has no database section; add environments.\(environment.name).database to tmeops.yml")
-        }
+        let database = try environment.require(DatabaseConfig.self, for: "reaching its database")
         if let url = database.url {
             let target = try PostgresTarget(url: url)
             if let password = target.password { context.redactor.add(password) }

@@ -156,9 +156,7 @@ public struct SchemaDumpCommand: TMEOpsCommand {
 
     public func run(_ context: CommandContext) async throws {
         let (_, environment) = try context.loadEnvironment()
-        guard let database = environment.section(DatabaseConfig.self) else {
-            throw TMEOpsError.usage("environment '\(environment.name)' has no database section; add environments.\(environment.name).database to tmeops.yml")
-        }
+        let database = try environment.require(DatabaseConfig.self, for: "reaching its database")
         let sql = try await runBlocking("schema dump") { () -> Data in
             if let url = database.url {
                 return try Self.localDump(try PostgresTarget(url: url), context: context)

@@ -8,11 +8,8 @@ public enum RemoteHost {
     /// SSH options for `environment`: its `ssh` section, the passphrase from `TMEOPS_SSH_PASSPHRASE`
     /// and the agent from `SSH_AUTH_SOCK`.
     public static func options(for environment: EnvironmentConfig, context: CommandContext) throws -> SSHConnectionOptions {
-        guard let ssh = environment.section(SSHConfig.self) else {
-            throw TMEOpsError.usage(
-                "environment '\(environment.name)' has no ssh section, so it is local and has no remote host; add environments.\(environment.name).ssh to tmeops.yml"
-            )
-        }
+        // Without an ssh section the environment is local: it has no remote host to reach.
+        let ssh = try environment.require(SSHConfig.self, for: "reaching a remote host")
         let home = context.environment["HOME"] ?? NSHomeDirectory()
         let passphrase = context.environment["TMEOPS_SSH_PASSPHRASE"]
         if let passphrase { context.redactor.add(passphrase) }

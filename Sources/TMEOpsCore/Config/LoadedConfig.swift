@@ -19,7 +19,7 @@ public struct EnvironmentConfig: Sendable {
     /// The section of type `T`, or a usage error naming the missing key.
     public func require<T: ConfigSection>(_ type: T.Type, for purpose: String) throws -> T {
         guard let section = section(type) else {
-            throw TMEOpsError.usage("environment '\(name)' has no '\(T.key)' section, which \(purpose) needs; add environments.\(name).\(T.key) to tmeops.yml")
+            throw TMEOpsError.usage("environment '\(name)' has no \(T.key) section, which \(purpose) needs; add environments.\(name).\(T.key) to tmeops.yml")
         }
         return section
     }
@@ -33,9 +33,6 @@ public struct EnvironmentConfig: Sendable {
         else { return nil }
         return object[key].map { "\($0)" }
     }
-
-    /// Section keys present, in file order.
-    public var sectionKeys: [String] { sections.map(\.key) }
 }
 
 /// The whole of `tmeops.yml` after decoding and interpolation.
@@ -55,8 +52,6 @@ public struct LoadedConfig: Sendable {
     public func section<T: ConfigSection>(_ type: T.Type) -> T? {
         rootSections.first { $0.key == T.key }?.value as? T
     }
-
-    public var rootSectionKeys: [String] { rootSections.map(\.key) }
 
     /// The decoded environment `name`, or a usage error listing the ones that exist.
     public func environment(_ name: String) throws -> EnvironmentConfig {
