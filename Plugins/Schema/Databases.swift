@@ -30,13 +30,14 @@ public enum Databases {
     /// environment's host through an SSH local forward to the container's address on its network.
     public static func open(_ environment: EnvironmentConfig, context: CommandContext) throws -> DatabaseSession {
         let database = try environment.require(DatabaseConfig.self, for: "reaching its database")
-        if let url = database.url {
+        let (container, user, name): (String, String, String)
+        switch try database.location(environment: environment.name) {
+        case .url(let url):
             let target = try PostgresTarget(url: url)
             if let password = target.password { context.redactor.add(password) }
             return DatabaseSession(connection: try PostgresConnection(target))
-        }
-        guard let container = database.container, let user = database.user, let name = database.name else {
-            throw TMEOpsError.usage("environments.\(environment.name).database needs url, or container, user and name")
+        case .container(let containerName, let containerUser, let databaseName):
+            (container, user, name) = (containerName, containerUser, databaseName)
         }
         guard environment.section(SSHConfig.self) != nil else {
             throw TMEOpsError.usage(

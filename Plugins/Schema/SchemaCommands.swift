@@ -158,11 +158,10 @@ public struct SchemaDumpCommand: TMEOpsCommand {
         let (_, environment) = try context.loadEnvironment()
         let database = try environment.require(DatabaseConfig.self, for: "reaching its database")
         let sql = try await runBlocking("schema dump") { () -> Data in
-            if let url = database.url {
-                return try Self.localDump(try PostgresTarget(url: url), context: context)
-            }
-            guard let container = database.container, let user = database.user, let name = database.name else {
-                throw TMEOpsError.usage("environments.\(environment.name).database needs url, or container, user and name")
+            let (container, user, name): (String, String, String)
+            switch try database.location(environment: environment.name) {
+            case .url(let url): return try Self.localDump(try PostgresTarget(url: url), context: context)
+            case .container(let containerName, let containerUser, let databaseName): (container, user, name) = (containerName, containerUser, databaseName)
             }
             let (engine, session) = try DockerEngines.remote(environment, context: context)
             defer { session.close() }

@@ -59,4 +59,19 @@ public struct DatabaseConfig: ConfigSection, Equatable {
             guard name != nil else { throw c.invalid(.name, "a database reached through its container needs name") }
         }
     }
+
+    /// Where the database is: the one decision every command that reaches it makes.
+    public enum Location: Sendable, Equatable {
+        case url(String)
+        case container(name: String, user: String, database: String)
+    }
+
+    /// The database's location; decoding already guarantees one of the two forms is complete.
+    public func location(environment: String) throws -> Location {
+        if let url { return .url(url) }
+        guard let container, let user, let name else {
+            throw TMEOpsError.usage("environments.\(environment).database needs url, or container, user and name")
+        }
+        return .container(name: container, user: user, database: name)
+    }
 }
