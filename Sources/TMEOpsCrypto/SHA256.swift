@@ -56,20 +56,25 @@ public final class SHA256: @unchecked Sendable {
         "SHA256:" + Data(digest(blob)).base64EncodedString().replacingOccurrences(of: "=", with: "")
     }
 
-    /// The hex SHA-256 of a file's first `limit` bytes (all of it when nil), read in large chunks.
-    public static func hexOfFile(atPath path: String, limit: UInt64? = nil) throws -> String {
+    /// Adds a file's first `limit` bytes (all of it when nil), read in large chunks.
+    public func update(contentsOfFile path: String, limit: UInt64? = nil) throws {
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: path])
         }
         defer { try? handle.close() }
-        let hasher = SHA256()
         var remaining = limit ?? .max
         while remaining > 0 {
             let chunk = try handle.read(upToCount: Int(min(remaining, 4 << 20))) ?? Data()
             if chunk.isEmpty { break }
-            hasher.update(chunk)
+            update(chunk)
             remaining -= UInt64(chunk.count)
         }
+    }
+
+    /// The hex SHA-256 of a file's first `limit` bytes (all of it when nil).
+    public static func hexOfFile(atPath path: String, limit: UInt64? = nil) throws -> String {
+        let hasher = SHA256()
+        try hasher.update(contentsOfFile: path, limit: limit)
         return hasher.finishHex()
     }
 }

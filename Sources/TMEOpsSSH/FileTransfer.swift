@@ -248,13 +248,11 @@ public struct FileTransfer {
         }
     }
 
-    private func feed(_ hasher: SHA256, fromFile path: String, limit: UInt64 = .max) throws {
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw SSHError(.transfer, "cannot read \(path)") }
-        defer { try? handle.close() }
-        var remaining = limit
-        while remaining > 0, let chunk = try handle.read(upToCount: Int(min(remaining, 4 << 20))), !chunk.isEmpty {
-            hasher.update(chunk)
-            remaining -= UInt64(chunk.count)
+    private func feed(_ hasher: SHA256, fromFile path: String, limit: UInt64? = nil) throws {
+        do {
+            try hasher.update(contentsOfFile: path, limit: limit)
+        } catch {
+            throw SSHError(.transfer, "cannot read \(path)")
         }
     }
 }
