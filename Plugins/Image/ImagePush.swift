@@ -226,15 +226,7 @@ final class CountingSource: ByteSource {
 
 /// Writes all of `data` to a descriptor (a pipe).
 func writeAll(_ data: Data, to fd: Int32) throws {
-    try data.withUnsafeBytes { raw in
-        var offset = 0
-        while offset < raw.count {
-            let written = write(fd, raw.baseAddress! + offset, raw.count - offset)
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw TMEOpsError("writing to a pipe: \(String(cString: strerror(errno)))")
-            }
-            offset += written
-        }
+    if let code = data.withUnsafeBytes({ Descriptor.writeAll($0, to: fd) }) {
+        throw TMEOpsError("writing to a pipe: \(String(cString: strerror(code)))")
     }
 }

@@ -188,3 +188,21 @@ public final class DescriptorSource: ByteSource, @unchecked Sendable {
         }
     }
 }
+
+/// Plain descriptor writes, shared by sinks, atomic files, downloads and pipes.
+public enum Descriptor {
+    /// Writes all of `bytes` to `fd`, retrying after signals; nil when done, else the errno that stopped it.
+    public static func writeAll(_ bytes: UnsafeRawBufferPointer, to fd: Int32) -> Int32? {
+        guard let base = bytes.baseAddress else { return nil }
+        var offset = 0
+        while offset < bytes.count {
+            let written = Foundation.write(fd, base + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                return errno
+            }
+            offset += written
+        }
+        return nil
+    }
+}

@@ -182,14 +182,8 @@ public struct FileTransfer {
             exit = try session.runScript(
                 script, display: "cat \(remote)", stdin: nil, timeout: nil,
                 stdout: { chunk in
-                    var written = 0
-                    while written < chunk.count {
-                        let count = write(fd, chunk.baseAddress! + written, chunk.count - written)
-                        if count < 0 {
-                            if errno == EINTR { continue }
-                            throw SSHError(.transfer, "cannot write \(part): \(String(cString: strerror(errno)))")
-                        }
-                        written += count
+                    if let code = Descriptor.writeAll(chunk, to: fd) {
+                        throw SSHError(.transfer, "cannot write \(part): \(String(cString: strerror(code)))")
                     }
                     wholeHash.update(chunk)
                     received += UInt64(chunk.count)

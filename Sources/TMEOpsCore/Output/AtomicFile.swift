@@ -1,4 +1,5 @@
 import Foundation
+import TMEOpsSSH
 
 /// Writes files so that a reader sees the old content or the whole new content, never half of it.
 public enum AtomicFile {
@@ -28,19 +29,7 @@ public enum AtomicFile {
         let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).tmeops-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw Failure.io(shown, String(cString: strerror(errno))) }
-        var failure: String?
-        data.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let written = Foundation.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    failure = String(cString: strerror(errno))
-                    return
-                }
-                offset += written
-            }
-        }
+        var failure = data.withUnsafeBytes { Descriptor.writeAll($0, to: fd) }.map { String(cString: strerror($0)) }
         if failure == nil, fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
         close(fd)
         if failure == nil, fchmodat(AT_FDCWD, temporary.path, mode, 0) != 0 { failure = String(cString: strerror(errno)) }

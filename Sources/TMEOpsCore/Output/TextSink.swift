@@ -1,4 +1,5 @@
 import Foundation
+import TMEOpsSSH
 
 /// Where text goes: standard output, standard error, or a buffer a test reads back.
 public protocol TextSink: AnyObject, Sendable {
@@ -28,18 +29,8 @@ public final class FileDescriptorSink: TextSink, @unchecked Sendable {
     }
 
     public func write(bytes: UnsafeRawBufferPointer) {
-        guard let base = bytes.baseAddress else { return }
-        lock.withLock {
-            var offset = 0
-            while offset < bytes.count {
-                let written = Foundation.write(fd, base + offset, bytes.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return  // A closed pipe: nobody is reading, so there is nobody to tell.
-                }
-                offset += written
-            }
-        }
+        // A failure means a closed pipe: nobody is reading, so there is nobody to tell.
+        lock.withLock { _ = Descriptor.writeAll(bytes, to: fd) }
     }
 }
 
