@@ -17,6 +17,14 @@ public final class DatabaseSession: @unchecked Sendable {
         self.session = session
     }
 
+    /// Where the session's connection goes (through the forward, when there is one).
+    public var target: PostgresTarget { connection.target }
+
+    /// Another connection to the same server (through the same forward), to `database`.
+    public func connect(database: String) throws -> PostgresConnection {
+        try PostgresConnection(target.with(database: database))
+    }
+
     public func close() {
         connection.close()
         try? forward?.stop()

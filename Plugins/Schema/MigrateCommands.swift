@@ -9,35 +9,10 @@ public struct MigrateCommand: AsyncParsableCommand {
         commandName: "migrate",
         abstract: "Inspect, write, adopt, test and apply migrations.",
         subcommands: [
-            MigrateStatusCommand.self, MigrateNewCommand.self, PlannedCommand<MigrateAdoptSpec>.self, PlannedCommand<MigrateTestSpec>.self,
-            PlannedCommand<MigrateApplySpec>.self,
+            MigrateStatusCommand.self, MigrateNewCommand.self, MigrateAdoptCommand.self, MigrateTestCommand.self, MigrateApplyCommand.self,
         ])
 
     public init() {}
-}
-
-enum MigrateAdoptSpec: PlannedCommandSpec {
-    static let name = "adopt"
-    static let abstract = "Record pending migrations already reflected in a hand-changed database."
-    static let subcommands: [String] = []
-    static let issue = 5
-    static let parent: String? = "migrate"
-}
-
-enum MigrateTestSpec: PlannedCommandSpec {
-    static let name = "test"
-    static let abstract = "Apply pending migrations to a copy of the database and record a proof."
-    static let subcommands: [String] = []
-    static let issue = 5
-    static let parent: String? = "migrate"
-}
-
-enum MigrateApplySpec: PlannedCommandSpec {
-    static let name = "apply"
-    static let abstract = "Apply tested migrations, each in a transaction, under an advisory lock."
-    static let subcommands: [String] = []
-    static let issue = 5
-    static let parent: String? = "migrate"
 }
 
 /// `tmeops migrate status -e ENV`.
@@ -120,5 +95,190 @@ public struct MigrateNewCommand: TMEOpsCommand {
         }
         try AtomicFile.write(Data(text.utf8), to: folder.appendingPathComponent(file), overwrite: false, displayPath: "\(folderText)/\(file)")
         context.output.line("wrote \(folderText)/\(file)")
+    }
+}
+
+/// The migrations folder and files of the loaded config, and the runner settings.
+struct MigrationSetup {
+    let files: [MigrationFile]
+    let settings: MigrationRunner.Settings
+    let config: MigrationsConfig
+
+    init(_ config: LoadedConfig) throws {
+        let (folderText, folder) = MigrationsConfig.folder(of: config)
+        files = try MigrationFile.load(folder: folder, displayFolder: folderText)
+        self.config = config.section(MigrationsConfig.self) ?? MigrationsConfig()
+        settings = MigrationRunner.Settings(self.config)
+    }
+}
+
+/// `tmeops migrate apply -e ENV`.
+public struct MigrateApplyCommand: TMEOpsCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "Apply tested migrations, each in a transaction, under an advisory lock.",
+        discussion: """
+            Pending migrations (and gaps) run in version order, each in its own transaction with its ledger \
+            row, unless the file says -- tmeops:no-transaction. Each needs a proof from `migrate test` that \
+            matches its checksum and the database's current schema hash. Statements wait at most \
+            migrations.lock_timeout for a lock and the migration is retried migrations.lock_retries times. \
+            On an error the failing migration is rolled back, later ones are not run, and the error names \
+            the file, line and SQLSTATE.
+
+            Examples:
+              tmeops migrate test -e production && tmeops migrate apply -e production
+              tmeops migrate apply -e development --untested
+              tmeops migrate apply -e production --dry-run
+            """)
+
+    @OptionGroup public var globals: GlobalOptions
+
+    @Flag(help: "Apply migrations that have no matching test proof (a warning is recorded in the ledger).")
+    public var untested = false
+
+    public init() {}
+
+    public func run(_ context: CommandContext) async throws {
+        let (config, environment) = try context.loadEnvironment()
+        let setup = try MigrationSetup(config)
+        let out = context.output
+        let untested = self.untested
+        if untested { context.logger.warning("--untested: migrations without a test proof will be applied and recorded as untested") }
+        let outcome = try await runBlocking("migrate apply") { () -> MigrationService.ApplyOutcome? in
+            let database = try Databases.open(environment, context: context)
+            defer { database.close() }
+            if context.dryRun {
+                let pending = try MigrationService.toApply(
+                    files: setup.files, ledger: try MigrationLedger.entries(database.connection), environment: environment.name)
+                out.line(pending.isEmpty ? "nothing to apply on \(environment.name)" : "would apply on \(environment.name):")
+                for file in pending { out.line("  \(file.fileName)") }
+                return nil
+            }
+            return try MigrationService.apply(
+                database, files: setup.files, settings: setup.settings, environment: environment.name, untested: untested,
+                log: { context.logger.info("\($0)") })
+        }
+        guard let outcome else { return }
+        if context.json { return try out.writeJSON(outcome) }
+        if outcome.applied.isEmpty {
+            out.line("\(out.green("✓")) \(environment.name) is up to date: nothing to apply")
+        }
+        for applied in outcome.applied {
+            let warning = outcome.untested.contains(applied.version) ? out.yellow(" (untested)") : ""
+            out.line(
+                "\(out.green("✓")) \(String(format: "%03d", applied.version))_\(applied.name)  \(applied.milliseconds) ms"
+                    + (applied.transactional ? "" : ", no transaction") + (applied.attempts > 1 ? ", \(applied.attempts) attempts" : "") + warning)
+        }
+    }
+}
+
+/// `tmeops migrate test -e ENV`.
+public struct MigrateTestCommand: TMEOpsCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "test",
+        abstract: "Apply pending migrations to a copy of the database and record a proof.",
+        discussion: """
+            The copy is <name>_tmeops_test on the same server: CREATE DATABASE … TEMPLATE when nobody is \
+            connected, else pg_dump | pg_restore inside the database container. With --expect (or \
+            migrations.expect) the migrated copy must equal that schema. The proof (file checksums and the \
+            hash of the schema they were tested against) is what `migrate apply` requires.
+
+            Examples:
+              tmeops migrate test -e production
+              tmeops migrate test -e production --expect development --keep
+            """)
+
+    @OptionGroup public var globals: GlobalOptions
+
+    @Option(help: "The schema the migrated copy must equal: an environment, URL or snapshot file (default: migrations.expect).")
+    public var expect: String?
+
+    @Option(help: "Name of the copy (default: <database>_tmeops_test).")
+    public var copyName: String?
+
+    @Flag(help: "Keep the migrated copy instead of dropping it.")
+    public var keep = false
+
+    public init() {}
+
+    public func run(_ context: CommandContext) async throws {
+        let (config, environment) = try context.loadEnvironment()
+        let setup = try MigrationSetup(config)
+        let expectSource = expect ?? setup.config.expect
+        let (copyName, keep) = (self.copyName, self.keep)
+        if context.dryRun {
+            context.output.line("would copy \(environment.name)'s database, apply pending migrations to the copy, and record a proof")
+            return
+        }
+        let outcome = try await runBlocking("migrate test") { () -> MigrationService.TestOutcome in
+            let expected = try expectSource.map { try SchemaSource.snapshot($0, context: context) }
+            let database = try Databases.open(environment, context: context)
+            defer { database.close() }
+            return try MigrationService.test(
+                database, environment: environment, context: context, files: setup.files, settings: setup.settings, expect: expected,
+                copyName: copyName, keep: keep, log: { context.logger.info("\($0)") })
+        }
+        let out = context.output
+        if context.json {
+            try out.writeJSON(outcome)
+        } else {
+            out.line("copy: \(outcome.copy) (\(outcome.method))\(outcome.kept ? ", kept" : ", dropped")")
+            for applied in outcome.applied {
+                out.line("  \(out.green("✓")) \(String(format: "%03d", applied.version))_\(applied.name)  \(applied.milliseconds) ms")
+            }
+            if outcome.applied.isEmpty { out.line("  nothing pending") }
+            if let diff = outcome.expectedDiff, !diff.isEmpty {
+                out.line("\(out.red("✗")) the migrated copy differs from \(expectSource ?? "the expected schema") in \(diff.count) places:")
+                for table in diff.tables { for change in table.changes { out.line("    \(table.table): \(change)") } }
+                for change in diff.other { out.line("    \(change)") }
+            } else {
+                out.line(
+                    "\(out.green("✓")) proof recorded for schema \(outcome.schemaHash.prefix(12))"
+                        + (expectSource.map { "; the migrated copy equals \($0)" } ?? ""))
+            }
+        }
+        if !outcome.passed { throw ExitCode(ExitStatus.checkFailed.rawValue) }
+    }
+}
+
+/// `tmeops migrate adopt -e ENV`.
+public struct MigrateAdoptCommand: TMEOpsCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "adopt",
+        abstract: "Record pending migrations already reflected in a hand-changed database.",
+        discussion: """
+            The applied migrations are replayed into a scratch database, then each pending one; a pending \
+            migration whose every schema change the real database already has is recorded as applied \
+            (note: adopted), without running it. Nothing else is changed.
+
+            Examples:
+              tmeops migrate adopt -e production --dry-run
+              tmeops migrate adopt -e production
+            """)
+
+    @OptionGroup public var globals: GlobalOptions
+
+    public init() {}
+
+    public func run(_ context: CommandContext) async throws {
+        let (config, environment) = try context.loadEnvironment()
+        let setup = try MigrationSetup(config)
+        let outcome = try await runBlocking("migrate adopt") { () -> MigrationService.AdoptOutcome in
+            let database = try Databases.open(environment, context: context)
+            defer { database.close() }
+            return try MigrationService.adopt(
+                database, environment: environment.name, files: setup.files, settings: setup.settings, dryRun: context.dryRun,
+                log: { context.logger.info("\($0)") })
+        }
+        let out = context.output
+        if context.json { return try out.writeJSON(outcome) }
+        let verb = context.dryRun ? "would record" : "recorded"
+        for file in setup.files where outcome.adopted.contains(file.version) {
+            out.line("\(out.green("✓")) \(file.fileName): already in the schema; \(verb) as applied")
+        }
+        for (label, reason) in outcome.notReflected.sorted(by: { $0.key < $1.key }) {
+            out.line("· \(label).sql: still pending (\(reason))")
+        }
+        if outcome.adopted.isEmpty && outcome.notReflected.isEmpty { out.line("nothing pending on \(environment.name)") }
     }
 }

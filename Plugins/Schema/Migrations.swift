@@ -9,6 +9,26 @@ public struct MigrationFile: Sendable, Equatable {
     public let path: String
     public let checksum: String
 
+    /// The file's name, `NNN_name.sql`.
+    public var fileName: String { (path as NSString).lastPathComponent }
+    /// `NNN_name` as the ledger and messages show it.
+    public var label: String { String(format: "%03d", version) + "_\(name)" }
+
+    /// The file's text; a file that is not UTF-8 is refused by name.
+    public func text() throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else { throw SchemaError("cannot read migration \(path)") }
+        guard let text = String(data: data, encoding: .utf8) else { throw SchemaError("migration \(fileName) is not UTF-8 text") }
+        return text
+    }
+
+    /// A file that says `-- tmeops:no-transaction` on a line of its own runs statement by statement
+    /// outside a transaction (CREATE INDEX CONCURRENTLY, ALTER TYPE … ADD VALUE before use).
+    public static func isNoTransaction(_ text: String) -> Bool {
+        text.split(separator: "\n").contains { $0.trimmingCharacters(in: .whitespaces) == MigrationFile.noTransactionMarker }
+    }
+
+    public static let noTransactionMarker = "-- tmeops:no-transaction"
+
     /// Reads the folder; files that do not look like migrations are reported, duplicates refused.
     public static func load(folder: URL, displayFolder: String) throws -> [MigrationFile] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else {
@@ -36,6 +56,7 @@ public enum MigrationLedger {
         public let version: Int
         public let name: String
         public let checksum: String
+
         public let appliedAt: String
         public let success: Bool
     }
@@ -52,7 +73,56 @@ public enum MigrationLedger {
             success boolean NOT NULL DEFAULT true,
             note text
         );
+        CREATE TABLE IF NOT EXISTS tmeops.migration_proofs (
+            id bigserial PRIMARY KEY,
+            version integer NOT NULL,
+            checksum text NOT NULL,
+            schema_hash text NOT NULL,
+            tested_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+            tested_on text NOT NULL,
+            tested_by text NOT NULL DEFAULT CURRENT_USER,
+            result text NOT NULL
+        );
         """
+
+    /// A `migrate test` result: these file contents were applied to a copy of a database whose schema
+    /// hashed to `schemaHash`.
+    public struct Proof: Codable, Sendable, Equatable {
+        public let version: Int
+        public let checksum: String
+        public let schemaHash: String
+        public let testedAt: String
+        public let testedOn: String
+        public let result: String
+    }
+
+    /// Proofs recorded for the database, newest first; none when the ledger does not exist yet.
+    public static func proofs(_ connection: PostgresConnection) throws -> [Proof] {
+        guard try connection.query("SELECT pg_catalog.to_regclass('tmeops.migration_proofs') IS NOT NULL").scalar == "t" else { return [] }
+        return try connection.query("SELECT version, checksum, schema_hash, tested_at::text, tested_on, result FROM tmeops.migration_proofs ORDER BY id DESC")
+            .rows.map {
+                Proof(
+                    version: Int($0[0] ?? "") ?? 0, checksum: $0[1] ?? "", schemaHash: $0[2] ?? "", testedAt: $0[3] ?? "", testedOn: $0[4] ?? "",
+                    result: $0[5] ?? "")
+            }
+    }
+
+    public static func recordProof(_ connection: PostgresConnection, file: MigrationFile, schemaHash: String, testedOn: String, result: String) throws {
+        try ensure(connection)
+        try connection.query(
+            "INSERT INTO tmeops.migration_proofs (version, checksum, schema_hash, tested_on, result) VALUES ($1, $2, $3, $4, $5)",
+            [String(file.version), file.checksum, schemaHash, testedOn, result])
+    }
+
+    /// Records `file` as applied (or failed); `note` says how (adopted, untested, ...).
+    public static func record(_ connection: PostgresConnection, file: MigrationFile, milliseconds: Int, success: Bool, note: String?) throws {
+        try connection.query(
+            """
+            INSERT INTO tmeops.schema_migrations (version, name, checksum, execution_ms, success, note) VALUES ($1, $2, $3, $4, $5, $6)
+            ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, checksum = EXCLUDED.checksum, applied_at = pg_catalog.now(),
+                applied_by = CURRENT_USER, execution_ms = EXCLUDED.execution_ms, success = EXCLUDED.success, note = EXCLUDED.note
+            """, [String(file.version), file.name, file.checksum, String(milliseconds), success ? "t" : "f", note])
+    }
 
     /// Creates the ledger if it is missing.
     public static func ensure(_ connection: PostgresConnection) throws {

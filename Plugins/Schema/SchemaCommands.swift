@@ -158,55 +158,15 @@ public struct SchemaDumpCommand: TMEOpsCommand {
         let (_, environment) = try context.loadEnvironment()
         let database = try environment.require(DatabaseConfig.self, for: "reaching its database")
         let sql = try await runBlocking("schema dump") { () -> Data in
-            let (container, user, name): (String, String, String)
             switch try database.location(environment: environment.name) {
-            case .url(let url): return try Self.localDump(try PostgresTarget(url: url), context: context)
-            case .container(let containerName, let containerUser, let databaseName): (container, user, name) = (containerName, containerUser, databaseName)
+            case .url(let url):
+                let target = try PostgresTarget(url: url)
+                return try PostgresTools.runLocal("pg_dump", ["--schema-only", "-d", target.database], target: target, context: context)
+            case .container(_, let user, let name):
+                return try PostgresTools.execInContainer(
+                    environment, context: context, script: #"exec pg_dump --schema-only -U "$1" -d "$2""#, arguments: [user, name], what: "pg_dump")
             }
-            let (engine, session) = try DockerEngines.remote(environment, context: context)
-            defer { session.close() }
-            // The socket folder differs between images (/var/run/postgresql, /tmp): use the one that exists.
-            let script =
-                "for d in /var/run/postgresql /tmp; do if [ -S \"$d/.s.PGSQL.\(database.port)\" ]; then exec pg_dump --schema-only -h \"$d\" -p \(database.port) -U \"$1\" -d \"$2\"; fi; done; echo 'no PostgreSQL socket in /var/run/postgresql or /tmp' >&2; exit 2"
-            let result = try engine.exec(container, ["sh", "-c", script, "tmeops-dump", user, name])
-            guard result.exitCode == 0 else {
-                throw TMEOpsError(
-                    "pg_dump in \(container) on \(environment.name) failed (exit \(result.exitCode)): \(String(decoding: result.stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))"
-                )
-            }
-            return result.stdout
         }
         context.output.sink.write(String(decoding: sql, as: UTF8.self))
-    }
-
-    static func localDump(_ target: PostgresTarget, context: CommandContext) throws -> Data {
-        if let password = target.password { context.redactor.add(password) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["pg_dump", "--schema-only", "-h", target.host, "-p", String(target.port), "-U", target.user, "-d", target.database]
-        var environment = context.environment
-        environment["PGPASSWORD"] = target.password
-        environment["PGCONNECT_TIMEOUT"] = String(target.connectTimeout)
-        process.environment = environment
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        do {
-            try process.run()
-        } catch {
-            throw TMEOpsError("cannot run pg_dump: \(error); install the PostgreSQL client (apt-get install postgresql-client)")
-        }
-        nonisolated(unsafe) var errorData = Data()
-        let reader = Thread { errorData = errors.fileHandleForReading.readDataToEndOfFile() }
-        reader.start()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        while !reader.isFinished { usleep(1000) }
-        guard process.terminationStatus == 0 else {
-            throw TMEOpsError(
-                "pg_dump of \(target.description) failed: \(String(decoding: errorData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))")
-        }
-        return data
     }
 }

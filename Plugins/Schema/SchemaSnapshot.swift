@@ -1,4 +1,5 @@
 import Foundation
+import TMEOpsCrypto
 import TMEOpsPostgres
 
 /// A database's schema as read from `pg_catalog`: what `schema snapshot` saves and `schema diff` compares.
@@ -105,6 +106,15 @@ public struct SchemaSnapshot: Codable, Sendable, Equatable {
         } catch {
             throw SchemaError("\(file) is a damaged schema snapshot: \(error)")
         }
+    }
+
+    /// SHA-256 of the schema alone (not the database's name or server version): what a test proof is
+    /// bound to, so a proof made on a copy matches the original.
+    public var schemaHash: String {
+        var neutral = self
+        neutral.database = ""
+        neutral.serverVersion = 0
+        return SHA256.hex(SHA256.digest((try? neutral.encoded()) ?? Data()))
     }
 
     public func encoded() throws -> Data {

@@ -124,6 +124,9 @@ public final class PostgresConnection: @unchecked Sendable {
     /// The server's version number, e.g. 150020.
     public var serverVersion: Int { Int(PQserverVersion(connection)) }
 
+    /// The connection to the server is gone (closed by us, or lost).
+    public var isBroken: Bool { closed || PQstatus(connection) == CONNECTION_BAD }
+
     // MARK: - Queries
 
     /// Runs one statement with `$1`-style parameters sent separately (never spliced into the SQL).

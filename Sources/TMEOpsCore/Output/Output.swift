@@ -38,4 +38,6 @@ public struct Output: Sendable {
     public func green(_ text: String) -> String { color ? "\u{1B}[32m\(text)\u{1B}[0m" : text }
     /// `text` in red when colour is on.
     public func red(_ text: String) -> String { color ? "\u{1B}[31m\(text)\u{1B}[0m" : text }
+    /// `text` in yellow (a warning) when colour is on.
+    public func yellow(_ text: String) -> String { color ? "\u{1B}[33m\(text)\u{1B}[0m" : text }
 }

@@ -1,0 +1,138 @@
+import Foundation
+import ImagePlugin
+import TMEOpsCore
+import TMEOpsPostgres
+
+/// PostgreSQL's own client programs run where the database is: inside its container through the Docker
+/// exec API (over the container's local socket, so no password travels), or on this machine for a URL
+/// (the password in the child's environment, never its arguments).
+public enum PostgresTools {
+    /// A `sh -c` prelude that finds the server's socket folder (it differs between images) and exports
+    /// PGHOST/PGPORT; the script's own arguments stay positional ($1, $2, ...), never spliced into it.
+    public static func containerScript(port: Int, _ body: String) -> String {
+        """
+        for d in /var/run/postgresql /tmp; do if [ -S "$d/.s.PGSQL.\(port)" ]; then PGHOST="$d"; break; fi; done
+        [ -n "$PGHOST" ] || { echo 'no PostgreSQL socket in /var/run/postgresql or /tmp' >&2; exit 2; }
+        export PGHOST PGPORT=\(port)
+        \(body)
+        """
+    }
+
+    /// Runs `script` (with positional `arguments`) in the environment's database container.
+    public static func execInContainer(
+        _ environment: EnvironmentConfig, context: CommandContext, script: String, arguments: [String], what: String
+    ) throws -> Data {
+        let database = try environment.require(DatabaseConfig.self, for: "reaching its database")
+        guard case .container(let container, _, _) = try database.location(environment: environment.name) else {
+            throw TMEOpsError("environment '\(environment.name)' has a database URL, not a container")
+        }
+        let (engine, session) = try DockerEngines.remote(environment, context: context)
+        defer { session.close() }
+        let result = try engine.exec(container, ["sh", "-c", containerScript(port: database.port, script), "tmeops"] + arguments)
+        guard result.exitCode == 0 else {
+            throw TMEOpsError(
+                "\(what) in \(container) on \(environment.name) failed (exit \(result.exitCode)): \(String(decoding: result.stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))"
+            )
+        }
+        return result.stdout
+    }
+
+    /// Runs a local PostgreSQL client program against `target`.
+    public static func runLocal(_ program: String, _ arguments: [String], target: PostgresTarget, context: CommandContext) throws -> Data {
+        if let password = target.password { context.redactor.add(password) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [program, "-h", target.host, "-p", String(target.port), "-U", target.user] + arguments
+        var environment = context.environment
+        environment["PGPASSWORD"] = target.password
+        environment["PGCONNECT_TIMEOUT"] = String(target.connectTimeout)
+        process.environment = environment
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        do {
+            try process.run()
+        } catch {
+            throw TMEOpsError("cannot run \(program): \(error); install the PostgreSQL client (apt-get install postgresql-client)")
+        }
+        nonisolated(unsafe) var errorData = Data()
+        let reader = Thread { errorData = errors.fileHandleForReading.readDataToEndOfFile() }
+        reader.start()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while !reader.isFinished { usleep(1000) }
+        guard process.terminationStatus == 0 else {
+            throw TMEOpsError(
+                "\(program) for \(target.description) failed: \(String(decoding: errorData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+        return data
+    }
+}
+
+/// Copies of a database on its own server: staging copies for `migrate test`, scratch databases for
+/// `migrate adopt` and `schema plan`.
+public enum DatabaseCopy {
+    /// Makes `copy` a copy of `source` (schema and data): `CREATE DATABASE … TEMPLATE` when nobody is
+    /// connected to the source, else pg_dump | pg_restore where the database runs. Returns how.
+    @discardableResult
+    public static func copy(
+        _ session: DatabaseSession, environment: EnvironmentConfig, context: CommandContext, source: String, copy: String
+    ) throws -> String {
+        let admin = try session.connect(database: "postgres")
+        defer { admin.close() }
+        try drop(admin, copy)
+        // With anyone connected, CREATE DATABASE … TEMPLATE waits 5 s and fails ("being accessed by other
+        // users"), so ask first; it can still lose a race, and then the dump below runs.
+        let others = try admin.query("SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE datname = $1", [source]).scalar
+        if others == "0" {
+            do {
+                try admin.execute("CREATE DATABASE \(try admin.quoteIdentifier(copy)) TEMPLATE \(try admin.quoteIdentifier(source))")
+                return "CREATE DATABASE … TEMPLATE"
+            } catch let error as PostgresError where error.sqlState == "55006" {}
+        }
+        try admin.execute("CREATE DATABASE \(try admin.quoteIdentifier(copy))")
+        do {
+            let database = try environment.require(DatabaseConfig.self, for: "reaching its database")
+            switch try database.location(environment: environment.name) {
+            case .container(_, let user, _):
+                try PostgresTools.execInContainer(
+                    environment, context: context,
+                    script: """
+                        f=$(mktemp) || exit 1; trap 'rm -f "$f"' EXIT
+                        pg_dump -Fc -U "$1" -d "$2" -f "$f" && pg_restore --exit-on-error --no-owner -U "$1" -d "$3" "$f"
+                        """, arguments: [user, source, copy], what: "copying \(source) to \(copy)")
+            case .url(let url):
+                let target = try PostgresTarget(url: url)
+                let file = FileManager.default.temporaryDirectory.appendingPathComponent("tmeops-copy-\(UUID().uuidString).dump")
+                defer { try? FileManager.default.removeItem(at: file) }
+                _ = try PostgresTools.runLocal("pg_dump", ["-Fc", "-d", source, "-f", file.path], target: target, context: context)
+                _ = try PostgresTools.runLocal(
+                    "pg_restore", ["--exit-on-error", "--no-owner", "-d", copy, file.path], target: target, context: context)
+            }
+        } catch {
+            try? drop(admin, copy)
+            throw error
+        }
+        return "pg_dump | pg_restore"
+    }
+
+    /// Creates an empty scratch database (dropping an older one of that name).
+    public static func createEmpty(_ session: DatabaseSession, _ name: String) throws {
+        let admin = try session.connect(database: "postgres")
+        defer { admin.close() }
+        try drop(admin, name)
+        try admin.execute("CREATE DATABASE \(try admin.quoteIdentifier(name)) TEMPLATE template0")
+    }
+
+    public static func drop(_ session: DatabaseSession, _ name: String) throws {
+        let admin = try session.connect(database: "postgres")
+        defer { admin.close() }
+        try drop(admin, name)
+    }
+
+    static func drop(_ admin: PostgresConnection, _ name: String) throws {
+        let force = admin.serverVersion >= 130000 ? " WITH (FORCE)" : ""
+        try admin.execute("DROP DATABASE IF EXISTS \(try admin.quoteIdentifier(name))\(force)")
+    }
+}
