@@ -10,18 +10,10 @@ public struct SchemaCommand: AsyncParsableCommand {
         commandName: "schema",
         abstract: "Snapshot, dump, diff and plan database schemas.",
         subcommands: [
-            SchemaSnapshotCommand.self, SchemaDiffCommand.self, SchemaDumpCommand.self, PlannedCommand<SchemaPlanSpec>.self,
+            SchemaSnapshotCommand.self, SchemaDiffCommand.self, SchemaDumpCommand.self, SchemaPlanCommand.self,
         ])
 
     public init() {}
-}
-
-enum SchemaPlanSpec: PlannedCommandSpec {
-    static let name = "plan"
-    static let abstract = "SQL that makes one schema equal another, each statement annotated with its hazards."
-    static let subcommands: [String] = []
-    static let issue = 5
-    static let parent: String? = "schema"
 }
 
 /// `tmeops schema snapshot -e ENV [-o FILE]`.
@@ -117,22 +109,38 @@ public struct SchemaDiffCommand: TMEOpsCommand {
 
 /// One side of a comparison: an environment, a URL, or a snapshot file.
 enum SchemaSource {
+    /// A schema, and the open database it was read from (none for a snapshot file).
+    struct Resolved {
+        let snapshot: SchemaSnapshot
+        let session: DatabaseSession?
+    }
+
     static func snapshot(_ source: String, context: CommandContext) throws -> SchemaSnapshot {
+        let resolved = try resolve(source, context: context)
+        resolved.session?.close()
+        return resolved.snapshot
+    }
+
+    /// Reads `source`'s schema and keeps its database open; the caller closes the session.
+    static func resolve(_ source: String, context: CommandContext) throws -> Resolved {
+        let session: DatabaseSession
         if source.hasPrefix("postgresql://") || source.hasPrefix("postgres://") {
             let target = try PostgresTarget(url: source)
             if let password = target.password { context.redactor.add(password) }
-            let connection = try PostgresConnection(target)
-            defer { connection.close() }
-            return try SchemaIntrospector.snapshot(connection)
+            session = DatabaseSession(connection: try PostgresConnection(target))
+        } else if FileManager.default.fileExists(atPath: ConfigLoader.resolve(source, in: context.workingDirectory).path) {
+            let file = ConfigLoader.resolve(source, in: context.workingDirectory)
+            return Resolved(snapshot: try SchemaSnapshot.load(try Data(contentsOf: file), file: source), session: nil)
+        } else {
+            let config = try context.loadConfig(selecting: .named(source))
+            session = try Databases.open(try config.environment(source), context: context)
         }
-        let file = ConfigLoader.resolve(source, in: context.workingDirectory)
-        if FileManager.default.fileExists(atPath: file.path) {
-            return try SchemaSnapshot.load(try Data(contentsOf: file), file: source)
+        do {
+            return Resolved(snapshot: try SchemaIntrospector.snapshot(session.connection), session: session)
+        } catch {
+            session.close()
+            throw error
         }
-        let config = try context.loadConfig(selecting: .named(source))
-        let database = try Databases.open(try config.environment(source), context: context)
-        defer { database.close() }
-        return try SchemaIntrospector.snapshot(database.connection)
     }
 }
 

@@ -69,6 +69,9 @@ public struct SchemaSnapshot: Codable, Sendable, Equatable {
         public var name: String
         public var materialized: Bool
         public var definition: String
+        /// Views and materialized views this one reads (from pg_depend through its rewrite rule), so a
+        /// plan creates them in order. Absent in snapshots from before it was recorded.
+        public var dependsOn: [String]?
     }
 
     public struct Function: Codable, Sendable, Equatable {
@@ -83,6 +86,8 @@ public struct SchemaSnapshot: Codable, Sendable, Equatable {
     public struct Extension: Codable, Sendable, Equatable {
         public var name: String
         public var version: String
+        /// The schema its objects live in (absent in older snapshots).
+        public var schema: String?
     }
 
     public var format = SchemaSnapshot.formatName
@@ -222,11 +227,20 @@ public enum SchemaIntrospector {
 
         let views = try connection.query(
             """
-            SELECT n.nspname, c.relname, c.relkind = 'm', pg_catalog.pg_get_viewdef(c.oid, true)
+            SELECT n.nspname, c.relname, c.relkind = 'm', pg_catalog.pg_get_viewdef(c.oid, true),
+                   pg_catalog.array_to_string(ARRAY(
+                       SELECT DISTINCT rn.nspname || '.' || rc.relname FROM pg_catalog.pg_rewrite r
+                       JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = r.oid
+                       JOIN pg_catalog.pg_class rc ON rc.oid = d.refobjid JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace
+                       WHERE r.ev_class = c.oid AND d.refobjid <> c.oid AND rc.relkind IN ('v', 'm') ORDER BY 1), ',')
             FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
             WHERE c.relkind IN ('v', 'm') AND \(systemSchemas) AND \(notFromExtension("c", "pg_catalog.pg_class")) ORDER BY 1, 2
             """
-        ).rows.map { SchemaSnapshot.View(schema: $0[0]!, name: $0[1]!, materialized: $0[2] == "t", definition: $0[3] ?? "") }
+        ).rows.map {
+            SchemaSnapshot.View(
+                schema: $0[0]!, name: $0[1]!, materialized: $0[2] == "t", definition: $0[3] ?? "",
+                dependsOn: ($0[4] ?? "").split(separator: ",").map(String.init))
+        }
 
         let functions = try connection.query(
             """
@@ -241,8 +255,9 @@ public enum SchemaIntrospector {
                 schema: row[0]!, name: row[1]!, identityArguments: row[2] ?? "", kind: kinds[row[3] ?? ""] ?? "function", definition: row[4])
         }
 
-        let extensions = try connection.query("SELECT e.extname, e.extversion FROM pg_catalog.pg_extension e WHERE e.extname <> 'plpgsql' ORDER BY 1")
-            .rows.map { SchemaSnapshot.Extension(name: $0[0]!, version: $0[1]!) }
+        let extensions = try connection.query(
+            "SELECT e.extname, e.extversion, n.nspname FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE e.extname <> 'plpgsql' ORDER BY 1"
+        ).rows.map { SchemaSnapshot.Extension(name: $0[0]!, version: $0[1]!, schema: $0[2]) }
 
         return SchemaSnapshot(
             database: connection.target.database, serverVersion: connection.serverVersion, schemas: schemas,

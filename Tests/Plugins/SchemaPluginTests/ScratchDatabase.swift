@@ -54,6 +54,9 @@ final class ScratchDatabase: @unchecked Sendable {
         test.addTeardownBlock { [self] in self.drop() }
     }
 
+    /// The database's URL (password included: commands must redact it).
+    var url: String { "postgresql://\(target.user):\(target.password ?? "")@\(target.host):\(target.port)/\(name)" }
+
     func drop() {
         connection.close()
         _ = try? admin.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")

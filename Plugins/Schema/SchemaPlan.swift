@@ -1,0 +1,501 @@
+import Foundation
+
+/// What can go wrong when a statement of a plan runs on a live database.
+public enum SchemaHazard: String, Codable, Sendable, CaseIterable, Comparable {
+    case deletesData = "deletes-data"
+    case mayFail = "may-fail"
+    case accessExclusive = "access-exclusive-lock"
+    case rewritesTable = "rewrites-table"
+    case buildsIndex = "builds-index"
+    case noTransaction = "no-transaction"
+
+    public var explanation: String {
+        switch self {
+        case .deletesData: return "deletes data"
+        case .mayFail: return "may fail on existing rows"
+        case .accessExclusive: return "takes an ACCESS EXCLUSIVE lock"
+        case .rewritesTable: return "rewrites the table"
+        case .buildsIndex: return "builds an index"
+        case .noTransaction: return "cannot run in a transaction"
+        }
+    }
+
+    public static func < (a: SchemaHazard, b: SchemaHazard) -> Bool {
+        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    }
+}
+
+/// SQL that makes schema A equal schema B, statement by statement, in dependency order, each with its
+/// hazards and (filled in by the command against a live A) how many of A's rows would violate it.
+public struct SchemaPlan: Codable, Sendable, Equatable {
+    public struct Statement: Codable, Sendable, Equatable {
+        public var sql: String
+        /// What it does, in the diff's words ("public.applications: add column revision_number").
+        public var summary: String
+        public var hazards: [SchemaHazard]
+        /// A query counting A's rows that would make the statement fail (new CHECK, NOT NULL, UNIQUE).
+        public var violationQuery: String?
+        /// Filled in by running `violationQuery` on A.
+        public var violations: Int?
+
+        public var transactional: Bool { !hazards.contains(.noTransaction) }
+    }
+
+    public var statements: [Statement] = []
+    /// Differences no statement can make (printed as comments; the validation then fails on them).
+    public var unsupported: [String] = []
+
+    public var isEmpty: Bool { statements.isEmpty && unsupported.isEmpty }
+    public var hazards: Set<SchemaHazard> { Set(statements.flatMap(\.hazards)) }
+
+    /// The plan as a migration file: transactional statements grouped in BEGIN … COMMIT, the others
+    /// alone; the file manages its own transactions, so it is marked `-- tmeops:no-transaction`.
+    public func sql(header: [String]) -> String {
+        var lines = header.map { "-- \($0)" }
+        lines.append(MigrationFile.noTransactionMarker + " (this plan runs its own BEGIN … COMMIT groups)")
+        for item in unsupported { lines.append("-- NOT PLANNED (do it by hand): \(item)") }
+        var open = false
+        for statement in statements {
+            if statement.transactional && !open {
+                lines.append("")
+                lines.append("BEGIN;")
+                open = true
+            } else if !statement.transactional && open {
+                lines.append("COMMIT;")
+                open = false
+            }
+            if !statement.transactional { lines.append("") }
+            var note = "-- \(statement.summary)"
+            if !statement.hazards.isEmpty { note += "  [" + statement.hazards.sorted().map(\.explanation).joined(separator: "; ") + "]" }
+            if let violations = statement.violations {
+                note +=
+                    violations == 0
+                    ? "  (no existing row violates it)" : "  (\(violations) existing row\(violations == 1 ? "" : "s") violate it: fix them first)"
+            }
+            lines.append(note)
+            lines.append(statement.sql + ";")
+        }
+        if open { lines.append("COMMIT;") }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// Builds a ``SchemaPlan`` from two snapshots. Pure: no database is touched.
+///
+/// Order (dependencies first, the way pg_depend links them): schemas and extensions; drops of views,
+/// triggers, foreign keys, other constraints and indexes that go or change; new enums and enum values;
+/// sequences; functions; new tables; column changes; constraints (foreign keys last); indexes; views in
+/// pg_depend order; triggers; sequence ownership; and last the drops that lose data.
+public struct SchemaPlanner {
+    let from: SchemaSnapshot
+    let to: SchemaSnapshot
+    private var plan = SchemaPlan()
+
+    public static func plan(from: SchemaSnapshot, to: SchemaSnapshot) -> SchemaPlan {
+        var planner = SchemaPlanner(from: from, to: to)
+        planner.build()
+        return planner.plan
+    }
+
+    init(from: SchemaSnapshot, to: SchemaSnapshot) {
+        self.from = from
+        self.to = to
+    }
+
+    /// Double-quotes `name` unless it is a plain lower-case identifier; the result is what libpq's
+    /// PQescapeIdentifier gives for names that need quoting (a pure planner has no connection to ask).
+    static func quote(_ name: String) -> String {
+        let plain = name.range(of: #"^[a-z_][a-z0-9_]*$"#, options: .regularExpression) != nil && !reserved.contains(name)
+        return plain ? name : "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    static func qualified(_ schema: String, _ name: String) -> String { "\(quote(schema)).\(quote(name))" }
+
+    static let reserved: Set<String> = [
+        "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "both", "case", "cast", "check", "collate", "column",
+        "constraint", "create", "current_catalog", "current_date", "current_role", "current_time", "current_timestamp", "current_user", "default",
+        "deferrable", "desc", "distinct", "do", "else", "end", "except", "false", "fetch", "for", "foreign", "from", "grant", "group", "having", "in",
+        "initially", "intersect", "into", "lateral", "leading", "limit", "localtime", "localtimestamp", "not", "null", "offset", "on", "only", "or",
+        "order", "placing", "primary", "references", "returning", "select", "session_user", "some", "symmetric", "table", "then", "to", "trailing",
+        "true", "union", "unique", "user", "using", "variadic", "when", "where", "window", "with", "authorization", "binary", "collation",
+        "concurrently", "cross", "current_schema", "freeze", "full", "ilike", "inner", "is", "isnull", "join", "left", "like", "natural", "notnull",
+        "outer", "overlaps", "right", "similar", "tablesample", "verbose",
+    ]
+
+    private mutating func add(_ sql: String, _ summary: String, _ hazards: [SchemaHazard] = [], violations: String? = nil) {
+        plan.statements.append(SchemaPlan.Statement(sql: sql, summary: summary, hazards: hazards, violationQuery: violations))
+    }
+
+    private static func byName<T>(_ items: [T], _ key: (T) -> String) -> [String: T] {
+        Dictionary(items.map { (key($0), $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    // MARK: - Building
+
+    private mutating func build() {
+        let fromTables = Self.byName(from.tables, \.qualifiedName)
+        let toTables = Self.byName(to.tables, \.qualifiedName)
+        let fromViews = Self.byName(from.views) { "\($0.schema).\($0.name)" }
+        let toViews = Self.byName(to.views) { "\($0.schema).\($0.name)" }
+
+        for schema in to.schemas where !from.schemas.contains(schema) { add("CREATE SCHEMA \(Self.quote(schema))", "schema \(schema): create") }
+        let fromExtensions = Self.byName(from.extensions, \.name)
+        for ext in to.extensions {
+            if let present = fromExtensions[ext.name] {
+                if present.version != ext.version {
+                    add("ALTER EXTENSION \(Self.quote(ext.name)) UPDATE TO '\(ext.version)'", "extension \(ext.name): \(present.version) -> \(ext.version)")
+                }
+            } else {
+                add(
+                    "CREATE EXTENSION IF NOT EXISTS \(Self.quote(ext.name))\(ext.schema.map { " SCHEMA \(Self.quote($0))" } ?? "")",
+                    "extension \(ext.name): create")
+            }
+        }
+
+        // Views that go or change are dropped before anything they read changes (dependents first).
+        let changedViews = Set(fromViews.keys.filter { name in toViews[name].map { !Self.sameView($0, fromViews[name]!) } ?? true })
+        for name in Self.dependencyOrder(from.views.filter { changedViews.contains("\($0.schema).\($0.name)") }).reversed() {
+            let view = fromViews[name]!
+            add(
+                "DROP \(view.materialized ? "MATERIALIZED VIEW" : "VIEW") \(Self.qualified(view.schema, view.name))",
+                "view \(name): \(toViews[name] == nil ? "drop" : "drop to recreate")")
+        }
+
+        // Triggers, constraints and indexes that go or change, on tables that stay.
+        var droppedConstraints: [(SchemaSnapshot.Table, SchemaSnapshot.Constraint, Bool)] = []
+        for (name, present) in fromTables.sorted(by: { $0.key < $1.key }) {
+            guard let wanted = toTables[name] else {
+                // A table that goes loses its foreign keys first, so the tables can go in any order.
+                for constraint in present.constraints where constraint.kind == "foreign key" { droppedConstraints.append((present, constraint, false)) }
+                continue
+            }
+            let wantedTriggers = Self.byName(wanted.triggers, \.name)
+            for trigger in present.triggers
+            where wantedTriggers[trigger.name].map({ SchemaText.normalized($0.definition) != SchemaText.normalized(trigger.definition) }) ?? true {
+                add(
+                    "DROP TRIGGER \(Self.quote(trigger.name)) ON \(Self.qualified(present.schema, present.name))",
+                    "\(name): \(wantedTriggers[trigger.name] == nil ? "drop" : "replace") trigger \(trigger.name)")
+            }
+            let wantedConstraints = Self.byName(wanted.constraints, \.name)
+            for constraint in present.constraints where wantedConstraints[constraint.name].map({ !Self.sameConstraint($0, constraint) }) ?? true {
+                droppedConstraints.append((present, constraint, wantedConstraints[constraint.name] != nil))
+            }
+        }
+        for (table, constraint, replaced) in droppedConstraints.sorted(by: { ($0.1.kind == "foreign key" ? 0 : 1) < ($1.1.kind == "foreign key" ? 0 : 1) }) {
+            add(
+                "ALTER TABLE \(Self.qualified(table.schema, table.name)) DROP CONSTRAINT \(Self.quote(constraint.name))",
+                "\(table.qualifiedName): \(replaced ? "replace" : "drop") constraint \(constraint.name)", [.accessExclusive])
+        }
+        for (name, present) in fromTables.sorted(by: { $0.key < $1.key }) {
+            guard let wanted = toTables[name] else { continue }
+            let wantedIndexes = Self.byName(Self.plainIndexes(wanted), \.name)
+            for index in Self.plainIndexes(present)
+            where wantedIndexes[index.name].map({ SchemaText.normalized($0.definition) != SchemaText.normalized(index.definition) }) ?? true {
+                add(
+                    "DROP INDEX \(Self.qualified(present.schema, index.name))",
+                    "\(name): \(wantedIndexes[index.name] == nil ? "drop" : "rebuild") index \(index.name)", [.accessExclusive])
+            }
+        }
+
+        // Types, sequences and functions the tables and views will use.
+        let fromEnums = Self.byName(from.enums) { "\($0.schema).\($0.name)" }
+        for type in to.enums {
+            let name = "\(type.schema).\(type.name)"
+            guard let present = fromEnums[name] else {
+                add(
+                    "CREATE TYPE \(Self.qualified(type.schema, type.name)) AS ENUM (\(type.labels.map(Self.literal).joined(separator: ", ")))",
+                    "enum \(name): create")
+                continue
+            }
+            let removed = present.labels.filter { !type.labels.contains($0) }
+            if !removed.isEmpty {
+                plan.unsupported.append("enum \(name) drops label(s) \(removed.joined(separator: ", ")): PostgreSQL cannot remove enum values")
+                continue
+            }
+            for (position, label) in type.labels.enumerated() where !present.labels.contains(label) {
+                let placement = position + 1 < type.labels.count ? " BEFORE \(Self.literal(type.labels[position + 1]))" : ""
+                add(
+                    "ALTER TYPE \(Self.qualified(type.schema, type.name)) ADD VALUE IF NOT EXISTS \(Self.literal(label))\(placement)",
+                    "enum \(name): add value \(label)", [.noTransaction])
+            }
+        }
+        let fromSequences = Self.byName(from.sequences) { "\($0.schema).\($0.name)" }
+        for sequence in to.sequences where !isIdentitySequence(sequence, in: to) {
+            let name = "\(sequence.schema).\(sequence.name)"
+            if let present = fromSequences[name] {
+                if present.type != sequence.type {
+                    add(
+                        "ALTER SEQUENCE \(Self.qualified(sequence.schema, sequence.name)) AS \(sequence.type)",
+                        "sequence \(name): \(present.type) -> \(sequence.type)")
+                }
+            } else {
+                add("CREATE SEQUENCE \(Self.qualified(sequence.schema, sequence.name)) AS \(sequence.type)", "sequence \(name): create")
+            }
+        }
+        let fromFunctions = Self.byName(from.functions) { "\($0.schema).\($0.name)(\($0.identityArguments))" }
+        for function in to.functions {
+            let name = "\(function.schema).\(function.name)(\(function.identityArguments))"
+            guard let definition = function.definition else {
+                if fromFunctions[name] == nil { plan.unsupported.append("\(function.kind) \(name): create it by hand (no definition to copy)") }
+                continue
+            }
+            let present = fromFunctions[name]
+            if present == nil || SchemaText.normalized(present?.definition ?? "") != SchemaText.normalized(definition) {
+                add(definition.trimmingCharacters(in: .whitespacesAndNewlines), "\(function.kind) \(name): \(present == nil ? "create" : "replace")")
+            }
+        }
+
+        // New tables, then the columns of tables that stay.
+        for wanted in to.tables where fromTables[wanted.qualifiedName] == nil {
+            let columns = wanted.columns.map { "    \(Self.columnDefinition($0))" }.joined(separator: ",\n")
+            add(
+                "CREATE \(wanted.partitioned ? "TABLE" : "TABLE") \(Self.qualified(wanted.schema, wanted.name)) (\n\(columns)\n)",
+                "\(wanted.qualifiedName): create table")
+        }
+        for (name, wanted) in toTables.sorted(by: { $0.key < $1.key }) {
+            guard let present = fromTables[name] else { continue }
+            planColumns(present, wanted)
+        }
+
+        // Constraints (foreign keys last: they need the keys they reference), then indexes.
+        var newConstraints: [(SchemaSnapshot.Table, SchemaSnapshot.Constraint, Bool)] = []
+        for wanted in to.tables {
+            let present = fromTables[wanted.qualifiedName]
+            let presentConstraints = Self.byName(present?.constraints ?? [], \.name)
+            for constraint in wanted.constraints where presentConstraints[constraint.name].map({ !Self.sameConstraint($0, constraint) }) ?? true {
+                newConstraints.append((wanted, constraint, present != nil))
+            }
+        }
+        for (table, constraint, existing) in newConstraints.sorted(by: { ($0.1.kind == "foreign key" ? 1 : 0) < ($1.1.kind == "foreign key" ? 1 : 0) }) {
+            let target = Self.qualified(table.schema, table.name)
+            var hazards: [SchemaHazard] = []
+            var check: String?
+            if existing && constraint.validated {
+                hazards = constraint.kind == "foreign key" ? [.mayFail] : [.mayFail, .accessExclusive]
+                if constraint.kind == "primary key" || constraint.kind == "unique" { hazards.append(.buildsIndex) }
+                check = Self.violationQuery(table: target, constraint: constraint)
+            }
+            add(
+                "ALTER TABLE \(target) ADD CONSTRAINT \(Self.quote(constraint.name)) \(constraint.definition)",
+                "\(table.qualifiedName): add \(constraint.kind) \(constraint.name)", hazards, violations: check)
+        }
+        for wanted in to.tables {
+            let present = fromTables[wanted.qualifiedName]
+            let presentIndexes = Self.byName(present.map(Self.plainIndexes) ?? [], \.name)
+            for index in Self.plainIndexes(wanted)
+            where presentIndexes[index.name].map({ SchemaText.normalized($0.definition) != SchemaText.normalized(index.definition) }) ?? true {
+                if present == nil {
+                    add(index.definition, "\(wanted.qualifiedName): create index \(index.name) (new, empty table)")
+                } else {
+                    // CONCURRENTLY keeps writes going while the index builds; it must run alone.
+                    let concurrent = index.definition.replacingOccurrences(
+                        of: "INDEX ", with: "INDEX CONCURRENTLY ", options: [], range: index.definition.range(of: "INDEX "))
+                    add(concurrent, "\(wanted.qualifiedName): create index \(index.name)", [.buildsIndex, .noTransaction])
+                }
+            }
+        }
+
+        // Views in dependency order, triggers, then ownership of sequences by their columns.
+        for name in Self.dependencyOrder(to.views) where fromViews[name] == nil || changedViews.contains(name) {
+            let view = toViews[name]!
+            let body = view.definition.trimmingCharacters(in: .whitespacesAndNewlines).trimmingCharacters(in: CharacterSet(charactersIn: ";"))
+            add(
+                "CREATE \(view.materialized ? "MATERIALIZED VIEW" : "VIEW") \(Self.qualified(view.schema, view.name)) AS\n\(body)",
+                "view \(name): create")
+        }
+        for wanted in to.tables {
+            let presentTriggers = Self.byName(fromTables[wanted.qualifiedName]?.triggers ?? [], \.name)
+            for trigger in wanted.triggers
+            where presentTriggers[trigger.name].map({ SchemaText.normalized($0.definition) != SchemaText.normalized(trigger.definition) }) ?? true {
+                add(trigger.definition, "\(wanted.qualifiedName): create trigger \(trigger.name)")
+            }
+        }
+        for sequence in to.sequences where !isIdentitySequence(sequence, in: to) {
+            guard let owner = sequence.ownedBy, let dot = owner.lastIndex(of: ".") else { continue }
+            let name = "\(sequence.schema).\(sequence.name)"
+            if fromSequences[name]?.ownedBy == owner { continue }
+            let table = String(owner[..<dot])
+            let column = String(owner[owner.index(after: dot)...])
+            guard let ownerTable = to.tables.first(where: { $0.name == table && $0.columns.contains { $0.name == column } }) else { continue }
+            add(
+                "ALTER SEQUENCE \(Self.qualified(sequence.schema, sequence.name)) OWNED BY \(Self.qualified(ownerTable.schema, table)).\(Self.quote(column))",
+                "sequence \(name): owned by \(owner)")
+        }
+
+        // Last, what loses data: columns and tables that B does not have, then what they used.
+        for (name, present) in fromTables.sorted(by: { $0.key < $1.key }) {
+            guard let wanted = toTables[name] else { continue }
+            for column in present.columns where !wanted.columns.contains(where: { $0.name == column.name }) {
+                add(
+                    "ALTER TABLE \(Self.qualified(present.schema, present.name)) DROP COLUMN \(Self.quote(column.name))",
+                    "\(name): drop column \(column.name) (\(column.type))", [.deletesData, .accessExclusive])
+            }
+        }
+        for present in from.tables where toTables[present.qualifiedName] == nil {
+            add("DROP TABLE \(Self.qualified(present.schema, present.name))", "\(present.qualifiedName): drop table", [.deletesData, .accessExclusive])
+        }
+        let toSequences = Self.byName(to.sequences) { "\($0.schema).\($0.name)" }
+        for sequence in from.sequences where toSequences["\(sequence.schema).\(sequence.name)"] == nil && !isIdentitySequence(sequence, in: from) {
+            // A sequence owned by a dropped column or table goes with it.
+            if let owner = sequence.ownedBy, !ownerSurvives(owner, schema: sequence.schema) { continue }
+            add("DROP SEQUENCE \(Self.qualified(sequence.schema, sequence.name))", "sequence \(sequence.schema).\(sequence.name): drop", [.deletesData])
+        }
+        let toFunctions = Self.byName(to.functions) { "\($0.schema).\($0.name)(\($0.identityArguments))" }
+        for function in from.functions where toFunctions["\(function.schema).\(function.name)(\(function.identityArguments))"] == nil {
+            let keyword = function.kind == "procedure" ? "PROCEDURE" : function.kind == "aggregate" ? "AGGREGATE" : "FUNCTION"
+            add(
+                "DROP \(keyword) \(Self.qualified(function.schema, function.name))(\(function.identityArguments))",
+                "\(function.kind) \(function.schema).\(function.name)(\(function.identityArguments)): drop")
+        }
+        let toEnums = Self.byName(to.enums) { "\($0.schema).\($0.name)" }
+        for type in from.enums where toEnums["\(type.schema).\(type.name)"] == nil {
+            add("DROP TYPE \(Self.qualified(type.schema, type.name))", "enum \(type.schema).\(type.name): drop")
+        }
+        let toExtensions = Self.byName(to.extensions, \.name)
+        for ext in from.extensions where toExtensions[ext.name] == nil {
+            add("DROP EXTENSION \(Self.quote(ext.name))", "extension \(ext.name): drop", [.deletesData])
+        }
+        for schema in from.schemas where !to.schemas.contains(schema) {
+            add("DROP SCHEMA \(Self.quote(schema))", "schema \(schema): drop", [.mayFail])
+        }
+    }
+
+    private mutating func planColumns(_ present: SchemaSnapshot.Table, _ wanted: SchemaSnapshot.Table) {
+        let target = Self.qualified(wanted.schema, wanted.name)
+        let presentColumns = Self.byName(present.columns, \.name)
+        for column in wanted.columns {
+            guard let old = presentColumns[column.name] else {
+                var hazards: [SchemaHazard] = [.accessExclusive]
+                var check: String?
+                if let expression = column.defaultExpression, Self.isVolatile(expression) { hazards.append(.rewritesTable) }
+                if column.generated != nil || column.identity != nil { hazards.append(.rewritesTable) }
+                if !column.nullable && column.defaultExpression == nil && column.identity == nil && column.generated == nil {
+                    hazards.append(.mayFail)
+                    check = "SELECT count(*) FROM \(target)"
+                }
+                add(
+                    "ALTER TABLE \(target) ADD COLUMN \(Self.columnDefinition(column))", "\(wanted.qualifiedName): add column \(column.name) (\(column.type))",
+                    hazards, violations: check)
+                continue
+            }
+            let name = Self.quote(column.name)
+            if old.identity != column.identity || SchemaText.normalized(old.generated ?? "") != SchemaText.normalized(column.generated ?? "") {
+                plan.unsupported.append(
+                    "\(wanted.qualifiedName).\(column.name): identity or generation changes (\(old.identity ?? old.generated ?? "plain") -> \(column.identity ?? column.generated ?? "plain"))"
+                )
+                continue
+            }
+            if old.type != column.type {
+                let binaryCompatible = column.type == "text" && old.type.hasPrefix("character varying")
+                add(
+                    "ALTER TABLE \(target) ALTER COLUMN \(name) TYPE \(column.type) USING \(name)::\(column.type)",
+                    "\(wanted.qualifiedName): column \(column.name) \(old.type) -> \(column.type)",
+                    binaryCompatible ? [.accessExclusive] : [.accessExclusive, .rewritesTable, .mayFail])
+            }
+            if SchemaText.normalized(old.defaultExpression ?? "") != SchemaText.normalized(column.defaultExpression ?? "") {
+                if let expression = column.defaultExpression {
+                    add(
+                        "ALTER TABLE \(target) ALTER COLUMN \(name) SET DEFAULT \(expression)",
+                        "\(wanted.qualifiedName): column \(column.name) default \(expression)")
+                } else {
+                    add("ALTER TABLE \(target) ALTER COLUMN \(name) DROP DEFAULT", "\(wanted.qualifiedName): column \(column.name) loses its default")
+                }
+            }
+            if old.nullable != column.nullable {
+                if column.nullable {
+                    add(
+                        "ALTER TABLE \(target) ALTER COLUMN \(name) DROP NOT NULL", "\(wanted.qualifiedName): column \(column.name) becomes nullable",
+                        [.accessExclusive])
+                } else {
+                    add(
+                        "ALTER TABLE \(target) ALTER COLUMN \(name) SET NOT NULL", "\(wanted.qualifiedName): column \(column.name) becomes NOT NULL",
+                        [.mayFail, .accessExclusive], violations: "SELECT count(*) FROM \(target) WHERE \(name) IS NULL")
+                }
+            }
+        }
+    }
+
+    // MARK: - Pieces
+
+    static func columnDefinition(_ column: SchemaSnapshot.Column) -> String {
+        var text = "\(quote(column.name)) \(column.type)"
+        if let generated = column.generated { text += " GENERATED ALWAYS AS (\(generated)) STORED" }
+        if let identity = column.identity { text += " GENERATED \(identity.uppercased()) AS IDENTITY" }
+        if let expression = column.defaultExpression { text += " DEFAULT \(expression)" }
+        if !column.nullable && column.identity == nil { text += " NOT NULL" }
+        return text
+    }
+
+    /// A default that runs per row when added (so PostgreSQL rewrites the table to store it).
+    static func isVolatile(_ expression: String) -> Bool {
+        ["nextval(", "random(", "gen_random_uuid(", "uuid_generate", "clock_timestamp(", "timeofday("].contains { expression.contains($0) }
+    }
+
+    static func literal(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
+
+    /// Indexes that are not the implementation of a primary key, unique or exclusion constraint.
+    static func plainIndexes(_ table: SchemaSnapshot.Table) -> [SchemaSnapshot.Index] {
+        let backing = Set(table.constraints.filter { ["primary key", "unique", "exclusion"].contains($0.kind) }.map(\.name))
+        return table.indexes.filter { !backing.contains($0.name) }
+    }
+
+    static func sameConstraint(_ a: SchemaSnapshot.Constraint, _ b: SchemaSnapshot.Constraint) -> Bool {
+        a.kind == b.kind && SchemaText.normalized(a.definition) == SchemaText.normalized(b.definition) && a.validated == b.validated
+    }
+
+    static func sameView(_ a: SchemaSnapshot.View, _ b: SchemaSnapshot.View) -> Bool {
+        a.materialized == b.materialized && SchemaText.normalized(a.definition) == SchemaText.normalized(b.definition)
+    }
+
+    /// A query counting rows that a new constraint would reject; nil where no simple count exists.
+    static func violationQuery(table: String, constraint: SchemaSnapshot.Constraint) -> String? {
+        let definition = constraint.definition
+        switch constraint.kind {
+        case "check":
+            guard definition.hasPrefix("CHECK ("), let close = definition.lastIndex(of: ")") else { return nil }
+            let expression = definition[definition.index(definition.startIndex, offsetBy: 6)...close]
+            return "SELECT count(*) FROM \(table) WHERE NOT \(expression)"
+        case "unique", "primary key":
+            guard let open = definition.firstIndex(of: "("), let close = definition[open...].firstIndex(of: ")") else { return nil }
+            let columns = String(definition[definition.index(after: open)..<close])
+            let duplicates = "SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM \(table) GROUP BY \(columns) HAVING count(*) > 1) AS duplicates"
+            guard constraint.kind == "primary key" else { return duplicates }
+            let nulls = columns.split(separator: ",").map { "\($0.trimmingCharacters(in: .whitespaces)) IS NULL" }.joined(separator: " OR ")
+            return "SELECT (\(duplicates)) + (SELECT count(*) FROM \(table) WHERE \(nulls))"
+        default:
+            return nil
+        }
+    }
+
+    /// Views in an order where each comes after the views it reads.
+    static func dependencyOrder(_ views: [SchemaSnapshot.View]) -> [String] {
+        let names = views.map { "\($0.schema).\($0.name)" }
+        let known = Set(names)
+        var dependencies = Dictionary(uniqueKeysWithValues: views.map { ("\($0.schema).\($0.name)", Set(($0.dependsOn ?? []).filter { known.contains($0) })) })
+        var order: [String] = []
+        while !dependencies.isEmpty {
+            let ready = dependencies.filter { $0.value.isSubset(of: Set(order)) }.keys.sorted()
+            guard !ready.isEmpty else {
+                order += dependencies.keys.sorted()  // a cycle cannot exist in PostgreSQL; keep going anyway
+                break
+            }
+            order += ready
+            for name in ready { dependencies.removeValue(forKey: name) }
+        }
+        return order
+    }
+
+    private func isIdentitySequence(_ sequence: SchemaSnapshot.Sequence, in snapshot: SchemaSnapshot) -> Bool {
+        guard let owner = sequence.ownedBy, let dot = owner.lastIndex(of: ".") else { return false }
+        let table = owner[..<dot]
+        let column = owner[owner.index(after: dot)...]
+        return snapshot.tables.contains { $0.schema == sequence.schema && $0.name == table && $0.columns.contains { $0.name == column && $0.identity != nil } }
+    }
+
+    private func ownerSurvives(_ owner: String, schema: String) -> Bool {
+        guard let dot = owner.lastIndex(of: ".") else { return true }
+        let table = owner[..<dot]
+        let column = owner[owner.index(after: dot)...]
+        return to.tables.contains { $0.schema == schema && $0.name == table && $0.columns.contains { $0.name == column } }
+    }
+}
