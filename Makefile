@@ -33,7 +33,8 @@ unit-test: build
 
 # The main job so far: the simulated production host comes up and tmeops talks to its configuration.
 demo: build sandbox-up
-	scripts/sandbox config --write $(DEMO_DIR)
+	scripts/sandbox seed
+	scripts/sandbox config --write $(DEMO_DIR) --migrations
 	@echo; echo "\$$ tmeops version"; cd $(DEMO_DIR) && ../$(BIN) version
 	@echo; echo "\$$ tmeops config check"; cd $(DEMO_DIR) && ../$(BIN) config check
 	@echo; echo "\$$ tmeops plugins"; cd $(DEMO_DIR) && ../$(BIN) plugins
@@ -53,6 +54,14 @@ demo: build sandbox-up
 	@echo; echo "\$$ tmeops image push tme-portal-server:latest -e sandbox"; cd $(DEMO_DIR) && DOCKER_HOST=unix://$$(../scripts/sandbox env | sed -n 's/^SANDBOX_LOCAL_DOCKER_SOCKET=//p') \
 		../$(BIN) image push tme-portal-server:latest -e sandbox
 	@echo; echo "\$$ tmeops image tag-backup -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) image tag-backup -e sandbox
+	@echo; echo "# the runbook's schema phase: production was migrated by hand to 009; development is at 014"
+	@echo; echo "\$$ tmeops migrate status -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) migrate status -e sandbox | head -4; echo "  ..."
+	@echo; echo "\$$ tmeops migrate adopt -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) migrate adopt -e sandbox
+	@echo; echo "\$$ tmeops schema diff --from sandbox --to development"; cd $(DEMO_DIR) && ../$(BIN) schema diff --from sandbox --to development || \
+		echo "(exit $$?: drift, as expected)"
+	@echo; echo "\$$ tmeops schema plan --from sandbox --to development"; cd $(DEMO_DIR) && ../$(BIN) schema plan --from sandbox --to development
+	@echo; echo "\$$ tmeops migrate test -e sandbox --expect development"; cd $(DEMO_DIR) && ../$(BIN) migrate test -e sandbox --expect development
+	@echo; echo "\$$ tmeops migrate apply -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) migrate apply -e sandbox
 	@echo; echo "\$$ tmeops schema diff --from sandbox --to development"; cd $(DEMO_DIR) && ../$(BIN) schema diff --from sandbox --to development
 	@echo; echo "\$$ tmeops config show -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) config show -e sandbox
 	@echo; echo "\$$ tmeops help swap"; cd $(DEMO_DIR) && ../$(BIN) help swap
@@ -85,6 +94,7 @@ bench: build sandbox-up
 	$(SWIFT) build -c release --product tmeops
 	TMEOPS_BINARY=$(CURDIR)/.build/release/tmeops bench/cli-startup
 	TMEOPS_BINARY=$(CURDIR)/.build/release/tmeops bench/transfer
+	TMEOPS_BINARY=$(CURDIR)/.build/release/tmeops bench/schema
 	bench/sandbox-up
 
 clean:

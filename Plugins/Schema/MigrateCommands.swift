@@ -156,7 +156,7 @@ public struct MigrateApplyCommand: TMEOpsCommand {
             }
             return try MigrationService.apply(
                 database, files: setup.files, settings: setup.settings, environment: environment.name, untested: untested,
-                log: { context.logger.info("\($0)") })
+                log: { context.logger.debug("\($0)") }, warn: { context.logger.warning("\($0)") })
         }
         guard let outcome else { return }
         if context.json { return try out.writeJSON(outcome) }
@@ -216,7 +216,7 @@ public struct MigrateTestCommand: TMEOpsCommand {
             defer { database.close() }
             return try MigrationService.test(
                 database, environment: environment, context: context, files: setup.files, settings: setup.settings, expect: expected,
-                copyName: copyName, keep: keep, log: { context.logger.info("\($0)") })
+                copyName: copyName, keep: keep, log: { context.logger.debug("\($0)") }, warn: { context.logger.warning("\($0)") })
         }
         let out = context.output
         if context.json {
@@ -268,7 +268,7 @@ public struct MigrateAdoptCommand: TMEOpsCommand {
             defer { database.close() }
             return try MigrationService.adopt(
                 database, environment: environment.name, files: setup.files, settings: setup.settings, dryRun: context.dryRun,
-                log: { context.logger.info("\($0)") })
+                log: { context.logger.debug("\($0)") }, warn: { context.logger.warning("\($0)") })
         }
         let out = context.output
         if context.json { return try out.writeJSON(outcome) }

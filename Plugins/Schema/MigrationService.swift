@@ -31,7 +31,7 @@ public enum MigrationService {
     /// checksum and the database's current schema hash (or, with `untested`, with a warning in the ledger).
     public static func apply(
         _ session: DatabaseSession, files: [MigrationFile], settings: MigrationRunner.Settings, environment: String, untested: Bool,
-        log: @escaping (String) -> Void
+        log: @escaping (String) -> Void, warn: @escaping (String) -> Void = { _ in }
     ) throws -> ApplyOutcome {
         let lock: AdvisoryLock
         do {
@@ -59,7 +59,7 @@ public enum MigrationService {
                     + "; run `tmeops migrate test -e \(environment)` first, or pass --untested to apply anyway (recorded in the ledger)")
         }
         outcome.untested = unproven.map(\.version)
-        let runner = MigrationRunner(connection: connection, settings: settings, log: log)
+        let runner = MigrationRunner(connection: connection, settings: settings, log: warn)
         for file in pending {
             let note = outcome.untested.contains(file.version) ? "applied untested (--untested)" : "tested against schema \(hash.prefix(12))"
             do {
@@ -94,7 +94,8 @@ public enum MigrationService {
     /// `expect`, and records a proof for each file on the real database.
     public static func test(
         _ session: DatabaseSession, environment: EnvironmentConfig, context: CommandContext, files: [MigrationFile], settings: MigrationRunner.Settings,
-        expect: SchemaSnapshot?, copyName: String?, keep: Bool, log: @escaping (String) -> Void
+        expect: SchemaSnapshot?, copyName: String?, keep: Bool, log: @escaping (String) -> Void,
+        warn: @escaping (String) -> Void = { _ in }
     ) throws -> TestOutcome {
         let source = session.target.database
         let pending = try toApply(files: files, ledger: try MigrationLedger.entries(session.connection), environment: environment.name)
@@ -108,7 +109,7 @@ public enum MigrationService {
         do {
             let copyConnection = try session.connect(database: copy)
             defer { copyConnection.close() }
-            let runner = MigrationRunner(connection: copyConnection, settings: settings, log: log)
+            let runner = MigrationRunner(connection: copyConnection, settings: settings, log: warn)
             for file in pending {
                 do {
                     outcome.applied.append(try runner.apply(file, note: "migrate test"))
@@ -148,7 +149,7 @@ public enum MigrationService {
     /// real schema already has.
     public static func adopt(
         _ session: DatabaseSession, environment: String, files: [MigrationFile], settings: MigrationRunner.Settings, dryRun: Bool,
-        log: @escaping (String) -> Void
+        log: @escaping (String) -> Void, warn: @escaping (String) -> Void = { _ in }
     ) throws -> AdoptOutcome {
         let source = session.target.database
         let ledger = try MigrationLedger.entries(session.connection)

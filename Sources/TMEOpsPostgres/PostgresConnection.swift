@@ -103,6 +103,8 @@ public final class PostgresConnection: @unchecked Sendable {
             throw PostgresError(sqlState: nil, message: message, context: "cannot connect to \(target.description)")
         }
         cancelHandle = PQgetCancel(raw)
+        // libpq prints NOTICEs ("… does not exist, skipping") to stderr by default; tmeops's output is its own.
+        PQsetNoticeProcessor(raw, { _, _ in }, nil)
     }
 
     deinit { close() }

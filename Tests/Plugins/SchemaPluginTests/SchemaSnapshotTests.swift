@@ -35,19 +35,14 @@ final class SchemaSnapshotTests: XCTestCase {
         """
 
     func testSnapshotReadsEveryKindOfObjectAndLeavesOutExtensions() async throws {
-        let sandbox = try Sandbox.require()
-        let harness = try TestHarness(environment: ["HOME": NSHomeDirectory()])
-        try registerPlugins(into: harness.registry)
-        try harness.writeSandboxConfig()
-        let target = PostgresTarget(
-            host: "127.0.0.1", port: Int(sandbox["SANDBOX_DEV_PORT"]) ?? 5434, user: sandbox["SANDBOX_DB_USER"],
-            password: try sandbox.secret("dev_db_password"), database: sandbox["SANDBOX_DB_NAME"])
-        let connection = try PostgresConnection(target)
+        // A database of its own: the shared development database holds the sample app's tables.
+        let scratch = try ScratchDatabase(self)
+        let harness = scratch.harness
+        let connection = scratch.connection
         try connection.execute(Self.schema)
-        defer { _ = try? connection.execute("DROP SCHEMA IF EXISTS snap CASCADE") }
 
-        try await harness.run(SchemaSnapshotCommand.parse(["-e", "development", "-o", "dev.json"]))
-        XCTAssertTrue(harness.stdout.text.contains("on development: 2 tables"), harness.stdout.text)
+        try await harness.run(SchemaSnapshotCommand.parse(["-e", "scratch", "-o", "dev.json"]))
+        XCTAssertTrue(harness.stdout.text.contains("on scratch: 2 tables"), harness.stdout.text)
         let snapshot = try SchemaSnapshot.load(Data(contentsOf: harness.directory.appendingPathComponent("dev.json")), file: "dev.json")
         XCTAssertEqual(snapshot.schemas, ["public", "snap"])
 

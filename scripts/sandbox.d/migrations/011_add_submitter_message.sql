@@ -1,0 +1,1 @@
+ALTER TABLE applications ADD COLUMN submitter_message text;

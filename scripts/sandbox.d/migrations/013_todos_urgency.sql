@@ -1,0 +1,1 @@
+ALTER TABLE user_todos ADD COLUMN urgency text NOT NULL DEFAULT 'normal';

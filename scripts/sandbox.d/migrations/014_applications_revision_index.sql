@@ -1,0 +1,1 @@
+CREATE INDEX applications_user_revision ON applications (user_id, revision_number);
