@@ -60,6 +60,9 @@ demo: build sandbox-up
 	@echo; echo "\$$ tmeops schema diff --from sandbox --to development"; cd $(DEMO_DIR) && ../$(BIN) schema diff --from sandbox --to development || \
 		echo "(exit $$?: drift, as expected)"
 	@echo; echo "\$$ tmeops schema plan --from sandbox --to development"; cd $(DEMO_DIR) && ../$(BIN) schema plan --from sandbox --to development
+	@echo; echo "\$$ tmeops backup create -e sandbox --label pre-migrate"; cd $(DEMO_DIR) && ../$(BIN) backup create -e sandbox --label pre-migrate
+	@echo; echo "\$$ tmeops backup verify latest -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) backup verify latest -e sandbox
+	@echo; echo "\$$ tmeops backup list -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) backup list -e sandbox
 	@echo; echo "\$$ tmeops migrate test -e sandbox --expect development"; cd $(DEMO_DIR) && ../$(BIN) migrate test -e sandbox --expect development
 	@echo; echo "\$$ tmeops migrate apply -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) migrate apply -e sandbox
 	@echo; echo "\$$ tmeops schema diff --from sandbox --to development"; cd $(DEMO_DIR) && ../$(BIN) schema diff --from sandbox --to development

@@ -10,7 +10,7 @@ let builtInPlugins: [(name: String, dependencies: [Target.Dependency])] = [
     ("Transfer", ["TMEOpsSSH", "TMEOpsCrypto", "TMEOpsDocker"]),
     ("Image", ["TMEOpsArchive", "TMEOpsCrypto", "TMEOpsDocker", "TMEOpsSSH", "TransferPlugin"]),
     ("Schema", ["TMEOpsPostgres", "TMEOpsSSH", "TMEOpsDocker", "TMEOpsCrypto", "TransferPlugin", "ImagePlugin"]),
-    ("Backup", []),
+    ("Backup", ["TMEOpsPostgres", "TMEOpsSSH", "TMEOpsDocker", "TMEOpsCrypto", "TMEOpsArchive", "TransferPlugin", "ImagePlugin", "SchemaPlugin"]),
     ("Validate", []),
     ("Swap", ["TransferPlugin", "ImagePlugin", "SchemaPlugin", "BackupPlugin", "ValidatePlugin"]),
 ]

@@ -37,15 +37,24 @@ public enum PostgresTools {
         return result.stdout
     }
 
-    /// Runs a local PostgreSQL client program against `target`.
-    public static func runLocal(_ program: String, _ arguments: [String], target: PostgresTarget, context: CommandContext) throws -> Data {
-        if let password = target.password { context.redactor.add(password) }
+    /// Runs a local PostgreSQL client program against `target` (host, port and user as flags unless
+    /// `connectionFlags` is false; always as PGHOST/PGPORT/PGUSER, the password as PGPASSWORD).
+    public static func runLocal(
+        _ program: String, _ arguments: [String], target: PostgresTarget?, context: CommandContext, connectionFlags: Bool = true
+    ) throws -> Data {
+        if let password = target?.password { context.redactor.add(password) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [program, "-h", target.host, "-p", String(target.port), "-U", target.user] + arguments
+        let flags = target.map { ["-h", $0.host, "-p", String($0.port), "-U", $0.user] } ?? []
+        process.arguments = [program] + (connectionFlags ? flags : []) + arguments
         var environment = context.environment
-        environment["PGPASSWORD"] = target.password
-        environment["PGCONNECT_TIMEOUT"] = String(target.connectTimeout)
+        if let target {
+            environment["PGPASSWORD"] = target.password
+            environment["PGCONNECT_TIMEOUT"] = String(target.connectTimeout)
+            environment["PGHOST"] = target.host
+            environment["PGPORT"] = String(target.port)
+            environment["PGUSER"] = target.user
+        }
         process.environment = environment
         let output = Pipe()
         let errors = Pipe()
@@ -64,7 +73,8 @@ public enum PostgresTools {
         while !reader.isFinished { usleep(1000) }
         guard process.terminationStatus == 0 else {
             throw TMEOpsError(
-                "\(program) for \(target.description) failed: \(String(decoding: errorData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))")
+                "\(program)\(target.map { " for \($0.description)" } ?? "") failed: \(String(decoding: errorData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))"
+            )
         }
         return data
     }

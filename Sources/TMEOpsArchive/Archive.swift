@@ -370,6 +370,54 @@ public final class CompressedStreamWriter {
         }
     }
 
+    /// Where a callback-driven writer hands its compressed bytes, and the first error the sink threw.
+    private final class Sink {
+        let body: (UnsafeRawBufferPointer) throws -> Void
+        var error: Error?
+        init(_ body: @escaping (UnsafeRawBufferPointer) throws -> Void) { self.body = body }
+    }
+    private var sink: Sink?
+
+    /// Compresses into `sink` (called with each compressed piece) instead of a file descriptor: a backup
+    /// streamed to the host is compressed on the way without touching a disk here.
+    public init(destination: String, compression: ArchiveCompression, sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws {
+        guard let archive = archive_write_new() else { throw ArchiveError(.library, "libarchive could not allocate a writer") }
+        self.archive = archive
+        self.destination = destination
+        let box = Sink(sink)
+        self.sink = box
+        archive_write_set_format_raw(archive)
+        archive_write_set_bytes_in_last_block(archive, 1)
+        switch compression {
+        case .none: archive_write_add_filter_none(archive)
+        case .gzip: archive_write_add_filter_gzip(archive)
+        case .zstd: archive_write_add_filter_zstd(archive)
+        }
+        let opened = archive_write_open2(
+            archive, Unmanaged.passUnretained(box).toOpaque(), nil,
+            { _, client, buffer, length in
+                let box = Unmanaged<Sink>.fromOpaque(client!).takeUnretainedValue()
+                do {
+                    try box.body(UnsafeRawBufferPointer(start: buffer, count: length))
+                    return length
+                } catch {
+                    box.error = error
+                    return -1
+                }
+            }, nil, nil)
+        guard opened == ARCHIVE_OK, let entry = archive_entry_new() else {
+            closed = true
+            throw ArchiveError(.io, "cannot write \(destination): \(TarReader.message(archive))")
+        }
+        defer { archive_entry_free(entry) }
+        archive_entry_set_filetype(entry, FileType.regular)
+        archive_entry_set_pathname(entry, "stream")
+        guard archive_write_header(archive, entry) == ARCHIVE_OK else {
+            closed = true
+            throw ArchiveError(.io, "cannot write \(destination): \(TarReader.message(archive))")
+        }
+    }
+
     deinit {
         if !closed { archive_write_close(archive) }
         archive_write_free(archive)
@@ -379,6 +427,7 @@ public final class CompressedStreamWriter {
         try data.withUnsafeBytes { raw in
             guard raw.count > 0 else { return }
             if archive_write_data(archive, raw.baseAddress, raw.count) < 0 {
+                if let error = sink?.error { throw error }
                 throw ArchiveError(.io, "writing \(destination): \(TarReader.message(archive))")
             }
         }
@@ -387,6 +436,9 @@ public final class CompressedStreamWriter {
     public func close() throws {
         guard !closed else { return }
         closed = true
-        guard archive_write_close(archive) == ARCHIVE_OK else { throw ArchiveError(.io, "finishing \(destination): \(TarReader.message(archive))") }
+        guard archive_write_close(archive) == ARCHIVE_OK else {
+            if let error = sink?.error { throw error }
+            throw ArchiveError(.io, "finishing \(destination): \(TarReader.message(archive))")
+        }
     }
 }

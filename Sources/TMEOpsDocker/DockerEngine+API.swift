@@ -170,6 +170,19 @@ extension DockerEngine {
     public func exec(_ container: String, _ argv: [String], environment: [String] = [], user: String? = nil) throws -> (
         exitCode: Int, stdout: Data, stderr: Data
     ) {
+        var out = Data()
+        var err = Data()
+        let code = try execStreaming(
+            container, argv, environment: environment, user: user, onStdout: { out.append($0) }, onStderr: { err.append($0) })
+        return (code, out, err)
+    }
+
+    /// Runs `argv` in a running container, handing its output over as it arrives (a pg_dump of any size
+    /// in constant memory); returns the exit code.
+    public func execStreaming(
+        _ container: String, _ argv: [String], environment: [String] = [], user: String? = nil, onStdout: (Data) throws -> Void,
+        onStderr: (Data) throws -> Void
+    ) throws -> Int {
         struct Create: Encodable {
             let cmd: [String]
             let env: [String]
@@ -200,11 +213,9 @@ extension DockerEngine {
             Created.self, "POST", "/containers/\(Self.escape(container))/exec",
             body: .json(try JSONEncoder().encode(Create(cmd: argv, env: environment, user: user))))
         var decoder = MultiplexedStreamDecoder()
-        var out = Data()
-        var err = Data()
         try perform("POST", "/exec/\(created.id)/start", body: .json(Data(#"{"Detach":false,"Tty":false}"#.utf8))) { chunk in
             for (stream, data) in try decoder.feed(chunk) {
-                if stream == .stderr { err.append(data) } else { out.append(data) }
+                if stream == .stderr { try onStderr(data) } else { try onStdout(data) }
             }
         }
         try decoder.finish()
@@ -213,7 +224,7 @@ extension DockerEngine {
             usleep(20_000)
             state = try decode(Inspect.self, "GET", "/exec/\(created.id)/json")
         }
-        return (state.exitCode ?? -1, out, err)
+        return state.exitCode ?? -1
     }
 
     // MARK: Networks

@@ -72,6 +72,21 @@ public final class SSHChannelStream {
         try session.call("close the write side of \(destination)", kind: .channel) { libssh2_channel_send_eof(channel) }
     }
 
+    /// For an exec stream: closes the write side, reads what is left, waits for the program to end and
+    /// returns its exit status (nil when it died of a signal).
+    public func finish(deadline: Date? = nil) throws -> Int32? {
+        try closeWrite()
+        _ = try readToEnd(deadline: deadline)
+        while libssh2_channel_close(channel) == LIBSSH2_ERROR_EAGAIN { try session.waitForSocket(deadline: deadline, what: "closing \(destination)") }
+        while libssh2_channel_wait_closed(channel) == LIBSSH2_ERROR_EAGAIN { try session.waitForSocket(deadline: deadline, what: "closing \(destination)") }
+        var signal: UnsafeMutablePointer<CChar>?
+        var length = 0
+        libssh2_channel_get_exit_signal(channel, &signal, &length, nil, nil, nil, nil)
+        let status = signal == nil ? libssh2_channel_get_exit_status(channel) : nil
+        if let signal { libssh2_free(session.raw, signal) }
+        return status
+    }
+
     public func close() {
         guard !closed else { return }
         closed = true

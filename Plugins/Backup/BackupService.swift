@@ -1,0 +1,419 @@
+import Foundation
+import ImagePlugin
+import SchemaPlugin
+import TMEOpsArchive
+import TMEOpsCore
+import TMEOpsCrypto
+import TMEOpsDocker
+import TMEOpsPostgres
+import TMEOpsSSH
+import TransferPlugin
+
+/// The library API of the backup plugin: create, verify, restore and prune, for the commands and the deploy.
+public enum BackupService {
+    public enum Format: String, Sendable, CaseIterable {
+        case custom, plain
+    }
+
+    public struct CreateOptions: Sendable {
+        public var label: String?
+        public var format: Format = .custom
+        public var compression: ArchiveCompression = .gzip
+        public var download: URL?
+
+        public init(label: String? = nil, format: Format = .custom, compression: ArchiveCompression = .gzip, download: URL? = nil) {
+            self.label = label
+            self.format = format
+            self.compression = compression
+            self.download = download
+        }
+    }
+
+    /// Exact row counts of every table, in the caller's transaction.
+    static func tableRows(_ connection: PostgresConnection) throws -> [String: Int64] {
+        let tables = try connection.query(
+            """
+            SELECT n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+              AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%' ORDER BY 1, 2
+            """
+        ).rows
+        var counts: [String: Int64] = [:]
+        for row in tables {
+            let (schema, table) = (row[0]!, row[1]!)
+            let count = try connection.query("SELECT count(*) FROM \(try connection.quoteIdentifier(schema)).\(try connection.quoteIdentifier(table))").scalar
+            counts["\(schema).\(table)"] = Int64(count ?? "") ?? -1
+        }
+        return counts
+    }
+
+    static func containerLocation(_ environment: EnvironmentConfig) throws -> (database: DatabaseConfig, container: String, user: String, name: String) {
+        let database = try environment.require(DatabaseConfig.self, for: "backing up its database")
+        guard case .container(let container, let user, let name) = try database.location(environment: environment.name) else {
+            throw TMEOpsError.usage(
+                "environment '\(environment.name)' reaches its database by URL; backups of local databases arrive with issue #9 (for now, back up an environment whose database runs in a container)"
+            )
+        }
+        return (database, container, user, name)
+    }
+
+    /// Opens the store of `environment`'s backups and the engine on the same SSH connection.
+    public static func openStore(_ environment: EnvironmentConfig, context: CommandContext) throws -> (BackupStore, DockerEngine, SSHSession) {
+        let backups = try environment.require(BackupsConfig.self, for: "keeping backups")
+        let (engine, session) = try DockerEngines.remote(environment, context: context)
+        return (BackupStore(session: session, dir: backups.dir, host: session.options.host), engine, session)
+    }
+
+    // MARK: create
+
+    /// pg_dump in the database container (through the Engine API's exec), streamed through this machine
+    /// into `<dir>/<id>.<ext>.part` on the host with its SHA-256 computed on the way; metadata (row counts
+    /// and schema hash from the same snapshot pg_dump reads) is written, then both are renamed into place.
+    /// Any failure removes the `.part` files and touches no other backup.
+    public static func create(_ environment: EnvironmentConfig, context: CommandContext, options: CreateOptions) throws -> BackupMetadata {
+        let (_, container, user, name) = try containerLocation(environment)
+        let started = Date()
+        let database = try Databases.open(environment, context: context)
+        defer { database.close() }
+        let connection = database.connection
+        try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        defer { _ = try? connection.execute("COMMIT") }
+        guard let snapshotID = try connection.query("SELECT pg_catalog.pg_export_snapshot()").scalar else {
+            throw TMEOpsError("PostgreSQL did not export a snapshot for the backup")
+        }
+        let rows = try tableRows(connection)
+        let schemaHash = try SchemaIntrospector.snapshot(connection).schemaHash
+
+        let (store, engine, session) = try openStore(environment, context: context)
+        defer { session.close() }
+        try store.ensureDirectory()
+        let existing = Set(try store.list().backups.map(\.id))
+        var id = BackupMetadata.makeID(at: started, label: options.label)
+        var suffix = 2
+        while existing.contains(id) {
+            id = BackupMetadata.makeID(at: started, label: options.label) + "-\(suffix)"
+            suffix += 1
+        }
+        let compression: String? = options.format == .plain ? (options.compression == .zstd ? "zstd" : "gzip") : nil
+        let file = "\(id)." + (options.format == .custom ? "dump" : compression == "zstd" ? "sql.zst" : "sql.gz")
+        let part = store.path(file + ".part")
+
+        let hasher = SHA256()
+        var size: UInt64 = 0
+        var localPart: String?
+        var localFD: Int32 = -1
+        if let download = options.download {
+            localPart = download.appendingPathComponent(file + ".part").path
+            localFD = open(localPart!, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            guard localFD >= 0 else { throw TMEOpsError("cannot write \(localPart!): \(String(cString: strerror(errno)))") }
+        }
+        let writer = try session.openExecStream(["sh", "-c", #"umask 077 && exec cat > "$1""#, "tmeops-backup", part])
+        var pgDumpErrors = Data()
+        func cleanUp() {
+            writer.close()
+            _ = try? store.sh(#"rm -f -- "$1" "$2""#, [part, store.path("\(id).json.part")], what: "removing \(file).part")
+            if localFD >= 0 { close(localFD) }
+            if let localPart { unlink(localPart) }
+        }
+        do {
+            let emit: (UnsafeRawBufferPointer) throws -> Void = { bytes in
+                guard bytes.count > 0 else { return }
+                hasher.update(bytes)
+                size += UInt64(bytes.count)
+                do {
+                    try writer.write(Data(bytes))
+                } catch {
+                    // The writer died (disk full, lost connection): its own words say which.
+                    _ = try? writer.finish(deadline: Date().addingTimeInterval(5))
+                    let said = String(decoding: writer.errorOutput, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                    throw TMEOpsError("writing \(part) on \(store.host) failed: \(said.isEmpty ? "\(error)" : said)")
+                }
+                if localFD >= 0, let code = Descriptor.writeAll(bytes, to: localFD) {
+                    throw TMEOpsError("writing \(localPart!) failed: \(String(cString: strerror(code)))")
+                }
+            }
+            let compressor = try compression.map { kind in
+                try CompressedStreamWriter(destination: part, compression: kind == "zstd" ? .zstd : .gzip, sink: emit)
+            }
+            let formatFlag = options.format == .custom ? "-Fc" : "-Fp"
+            let script = PostgresTools.containerScript(port: try databasePort(environment), #"exec pg_dump "$4" --snapshot="$3" -U "$1" -d "$2""#)
+            let exitCode = try engine.execStreaming(
+                container, ["sh", "-c", script, "tmeops", user, name, snapshotID, formatFlag],
+                onStdout: { chunk in
+                    if let compressor { try compressor.write(chunk) } else { try chunk.withUnsafeBytes { try emit($0) } }
+                },
+                onStderr: { if pgDumpErrors.count < 65536 { pgDumpErrors.append($0) } })
+            guard exitCode == 0 else {
+                throw TMEOpsError(
+                    "pg_dump in \(container) on \(environment.name) failed (exit \(exitCode)): \(String(decoding: pgDumpErrors, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)); no backup was written"
+                )
+            }
+            try compressor?.close()
+            let status = try writer.finish()
+            guard status == 0 else {
+                let said = String(decoding: writer.errorOutput, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                throw TMEOpsError("writing \(part) on \(store.host) failed (exit \(status.map(String.init) ?? "signal")): \(said)")
+            }
+            let metadata = BackupMetadata(
+                id: id, file: file, database: name, serverVersion: connection.serverVersion, format: options.format.rawValue, compression: compression,
+                size: size, sha256: hasher.finishHex(), durationMs: Int(Date().timeIntervalSince(started) * 1000), label: options.label,
+                createdAt: BackupMetadata.timeText(started), tmeopsVersion: TMEOpsVersion.version, schemaHash: schemaHash, tableRows: rows,
+                source: "tmeops backup create", verified: nil)
+            // The file first, its metadata last: a backup is listed only once both are in place.
+            try store.sh(
+                #"umask 077 && cat > "$3.part" && mv -f -- "$1" "$2" && mv -f -- "$3.part" "$3""#, [part, store.path(file), store.path("\(id).json")],
+                stdin: try metadata.encoded(), what: "moving \(file) into place")
+            if localFD >= 0 {
+                fsync(localFD)
+                close(localFD)
+                localFD = -1
+                rename(localPart!, options.download!.appendingPathComponent(file).path)
+                try Data(try metadata.encoded()).write(to: options.download!.appendingPathComponent("\(id).json"))
+            }
+            return metadata
+        } catch {
+            cleanUp()
+            throw error
+        }
+    }
+
+    static func databasePort(_ environment: EnvironmentConfig) throws -> Int {
+        try environment.require(DatabaseConfig.self, for: "backing up its database").port
+    }
+
+    // MARK: verify
+
+    public struct VerifyReport: Codable, Sendable, Equatable {
+        public struct Check: Codable, Sendable, Equatable {
+            public let name: String
+            public let ok: Bool
+            public let detail: String
+        }
+        public var id: String
+        public var checks: [Check] = []
+        public var ok: Bool { !checks.isEmpty && checks.allSatisfy(\.ok) }
+    }
+
+    /// Fetches a backup to a private temporary file here, checking size and SHA-256 against its metadata.
+    static func fetch(_ metadata: BackupMetadata, store: BackupStore, report: inout VerifyReport) throws -> URL? {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tmeops-backup-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let local = folder.appendingPathComponent(metadata.file)
+        let remote = store.path(metadata.file)
+        let sftp = try SFTPClient(store.session)
+        guard let info = try sftp.stat(remote) else {
+            report.checks.append(.init(name: "file", ok: false, detail: "\(remote) is missing on \(store.host)"))
+            return nil
+        }
+        guard info.size == metadata.size else {
+            report.checks.append(
+                .init(
+                    name: "size", ok: false,
+                    detail: "\(remote) has \(info.size) bytes, the metadata says \(metadata.size)\(info.size < metadata.size ? " (truncated)" : "")"))
+            return nil
+        }
+        report.checks.append(.init(name: "size", ok: true, detail: "\(info.size) bytes"))
+        let transfer = try FileTransfer(session: store.session).download(remote, to: local.path, mode: 0o600)
+        guard transfer.sha256 == metadata.sha256 else {
+            report.checks.append(
+                .init(
+                    name: "sha256", ok: false,
+                    detail: "the file's SHA-256 is \(transfer.sha256.prefix(16))…, the metadata says \(metadata.sha256.prefix(16))… (corrupted)"))
+            return nil
+        }
+        report.checks.append(.init(name: "sha256", ok: true, detail: String(metadata.sha256.prefix(16)) + "…"))
+        return local
+    }
+
+    /// Restores `file` (a fetched backup) into the existing empty database `target`.
+    static func restoreFile(_ file: URL, metadata: BackupMetadata, into target: PostgresTarget, context: CommandContext) throws {
+        if metadata.format == "custom" {
+            _ = try PostgresTools.runLocal(
+                "pg_restore", ["--exit-on-error", "--no-owner", "--no-privileges", "-d", target.database, file.path], target: target, context: context)
+        } else {
+            let decompress = metadata.compression == "zstd" ? "zstd -dc" : "gzip -dc"
+            _ = try PostgresTools.runLocal(
+                "sh", ["-c", "\(decompress) -- \"$1\" | psql -X -q -v ON_ERROR_STOP=1 -d \"$2\"", "tmeops", file.path, target.database],
+                target: target, context: context, connectionFlags: false)
+        }
+    }
+
+    /// The checks of `backup verify`: checksum, table of contents, restore into `<name>_tmeops_verify`, row
+    /// counts; the result is recorded in the metadata.
+    public static func verify(_ id: String, environment: EnvironmentConfig, context: CommandContext) throws -> VerifyReport {
+        let (_, _, _, name) = try containerLocation(environment)
+        let (store, _, session) = try openStore(environment, context: context)
+        defer { session.close() }
+        var metadata = try store.find(id)
+        var report = VerifyReport(id: metadata.id)
+        guard let file = try fetch(metadata, store: store, report: &report) else {
+            try record(&metadata, report: report, store: store)
+            return report
+        }
+        defer { try? FileManager.default.removeItem(at: file.deletingLastPathComponent()) }
+        if metadata.format == "custom" {
+            do {
+                let toc = try PostgresTools.runLocal("pg_restore", ["-l", file.path], target: nil, context: context)
+                let entries = String(decoding: toc, as: UTF8.self).split(separator: "\n").filter { !$0.hasPrefix(";") && !$0.isEmpty }
+                report.checks.append(.init(name: "table of contents", ok: true, detail: "\(entries.count) entries"))
+            } catch {
+                report.checks.append(.init(name: "table of contents", ok: false, detail: "\(error)"))
+                try record(&metadata, report: report, store: store)
+                return report
+            }
+        }
+        let database = try Databases.open(environment, context: context)
+        defer { database.close() }
+        guard metadata.serverMajor <= database.connection.serverVersion / 10000 else {
+            throw TMEOpsError(
+                "backup \(metadata.id) was taken from PostgreSQL \(metadata.serverMajor); the server of \(environment.name) runs \(database.connection.serverVersion / 10000) and cannot restore it"
+            )
+        }
+        let scratch = "\(name)_tmeops_verify"
+        try DatabaseCopy.createEmpty(database, scratch)
+        defer { try? DatabaseCopy.drop(database, scratch) }
+        do {
+            try restoreFile(file, metadata: metadata, into: database.target.with(database: scratch), context: context)
+            report.checks.append(.init(name: "restore", ok: true, detail: "restored into \(scratch) with --exit-on-error"))
+        } catch {
+            report.checks.append(.init(name: "restore", ok: false, detail: "\(error)"))
+            try record(&metadata, report: report, store: store)
+            return report
+        }
+        let restored = try database.connect(database: scratch)
+        defer { restored.close() }
+        let counts = try tableRows(restored)
+        let differing = metadata.tableRows.filter { counts[$0.key] != $0.value }.keys.sorted()
+        report.checks.append(
+            differing.isEmpty
+                ? .init(name: "row counts", ok: true, detail: "\(metadata.tableRows.count) tables, \(metadata.tableRows.values.reduce(0, +)) rows as recorded")
+                : .init(
+                    name: "row counts", ok: false,
+                    detail: differing.prefix(5).map { "\($0): \(counts[$0].map(String.init) ?? "missing") restored, \(metadata.tableRows[$0]!) recorded" }
+                        .joined(
+                            separator: "; ")))
+        try record(&metadata, report: report, store: store)
+        return report
+    }
+
+    static func record(_ metadata: inout BackupMetadata, report: VerifyReport, store: BackupStore) throws {
+        let failed = report.checks.first { !$0.ok }
+        metadata.verified = BackupMetadata.Verification(
+            at: BackupMetadata.timeText(Date()), method: "restore", ok: report.ok,
+            detail: failed.map { "\($0.name): \($0.detail)" } ?? report.checks.map(\.name).joined(separator: ", "))
+        try store.writeMetadata(metadata)
+    }
+
+    // MARK: restore
+
+    public struct RestoreOutcome: Codable, Sendable, Equatable {
+        public var id: String
+        public var database: String
+        public var safetyBackup: String?
+        public var previousDatabase: String?
+    }
+
+    /// Restores backup `id` into `toDatabase` (created; must not exist), or, without it, in place of the
+    /// current database: a safety backup first, then a restore into a new database and a swap of names,
+    /// so a failed restore leaves the current database as it was.
+    public static func restore(
+        _ id: String, environment: EnvironmentConfig, context: CommandContext, toDatabase: String?, log: (String) -> Void
+    ) throws -> RestoreOutcome {
+        let (_, _, _, name) = try containerLocation(environment)
+        let (store, _, session) = try openStore(environment, context: context)
+        defer { session.close() }
+        let metadata = try store.find(id)
+        let database = try Databases.open(environment, context: context)
+        defer { database.close() }
+        guard metadata.serverMajor <= database.connection.serverVersion / 10000 else {
+            throw TMEOpsError(
+                "backup \(metadata.id) was taken from PostgreSQL \(metadata.serverMajor); the server of \(environment.name) runs \(database.connection.serverVersion / 10000) and cannot restore it; restore it into a server of version \(metadata.serverMajor) or later"
+            )
+        }
+        var report = VerifyReport(id: metadata.id)
+        guard let file = try fetch(metadata, store: store, report: &report) else {
+            throw TMEOpsError(
+                "backup \(metadata.id) failed its checks, nothing was restored: \(report.checks.filter { !$0.ok }.map(\.detail).joined(separator: "; "))")
+        }
+        defer { try? FileManager.default.removeItem(at: file.deletingLastPathComponent()) }
+        let admin = try database.connect(database: "postgres")
+        defer { admin.close() }
+        if let toDatabase {
+            if try admin.query("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", [toDatabase]).scalar != nil {
+                throw TMEOpsError.usage("database \(toDatabase) already exists on \(environment.name); choose another --to-db or drop it first")
+            }
+            try admin.execute("CREATE DATABASE \(try admin.quoteIdentifier(toDatabase)) TEMPLATE template0")
+            do {
+                try restoreFile(file, metadata: metadata, into: database.target.with(database: toDatabase), context: context)
+            } catch {
+                try? DatabaseCopy.drop(database, toDatabase)
+                throw error
+            }
+            return RestoreOutcome(id: metadata.id, database: toDatabase, safetyBackup: nil, previousDatabase: nil)
+        }
+        log("taking a safety backup of \(name) first")
+        let safety = try create(environment, context: context, options: CreateOptions(label: "pre-restore"))
+        let staging = "\(name)_tmeops_restore"
+        let previous = "\(name)_tmeops_previous"
+        try DatabaseCopy.createEmpty(database, staging)
+        do {
+            log("restoring \(metadata.id) into \(staging)")
+            try restoreFile(file, metadata: metadata, into: database.target.with(database: staging), context: context)
+        } catch {
+            try? DatabaseCopy.drop(database, staging)
+            throw TMEOpsError("restoring \(metadata.id) failed, so \(name) was left as it was: \(error)")
+        }
+        database.connection.close()
+        let (q, qs, qp) = (try admin.quoteIdentifier(name), try admin.quoteIdentifier(staging), try admin.quoteIdentifier(previous))
+        try admin.execute("DROP DATABASE IF EXISTS \(qp)")
+        try admin.execute("ALTER DATABASE \(q) WITH ALLOW_CONNECTIONS false")
+        do {
+            try admin.query(
+                "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()", [name]
+            )
+            try admin.execute("ALTER DATABASE \(q) RENAME TO \(qp)")
+        } catch {
+            _ = try? admin.execute("ALTER DATABASE \(q) WITH ALLOW_CONNECTIONS true")
+            try? DatabaseCopy.drop(database, staging)
+            throw TMEOpsError("could not take \(name) out of service for the swap, so it was left as it was: \(error)")
+        }
+        do {
+            try admin.execute("ALTER DATABASE \(qs) RENAME TO \(q)")
+        } catch {
+            _ = try? admin.execute("ALTER DATABASE \(qp) RENAME TO \(q)")
+            _ = try? admin.execute("ALTER DATABASE \(q) WITH ALLOW_CONNECTIONS true")
+            throw TMEOpsError("the swap of \(staging) into \(name) failed, so \(name) was put back: \(error)")
+        }
+        _ = try? admin.execute("ALTER DATABASE \(qp) WITH ALLOW_CONNECTIONS true")
+        return RestoreOutcome(id: metadata.id, database: name, safetyBackup: safety.id, previousDatabase: previous)
+    }
+
+    // MARK: prune
+
+    public struct PruneOutcome: Codable, Sendable, Equatable {
+        public struct Item: Codable, Sendable, Equatable {
+            public let id: String
+            public let keep: Bool
+            public let reasons: [String]
+        }
+        public var items: [Item] = []
+        public var removed: [String] = []
+    }
+
+    public static func prune(_ environment: EnvironmentConfig, context: CommandContext, dryRun: Bool) throws -> PruneOutcome {
+        let config = try environment.require(BackupsConfig.self, for: "keeping backups")
+        let (store, _, session) = try openStore(environment, context: context)
+        defer { session.close() }
+        let (backups, damaged) = try store.list()
+        if !damaged.isEmpty { context.logger.warning("unreadable backup metadata, left alone: \(damaged.joined(separator: ", "))") }
+        let policy = RetentionPolicy(last: config.keepLast, daily: config.keepDaily, weekly: config.keepWeekly, monthly: config.keepMonthly)
+        let decisions = policy.decide(backups, pinned: try store.pins(), now: Date())
+        var outcome = PruneOutcome(items: decisions.map { .init(id: $0.id, keep: $0.keep, reasons: $0.reasons) })
+        for decision in decisions where !decision.keep {
+            guard let metadata = backups.first(where: { $0.id == decision.id }) else { continue }
+            if !dryRun { try store.remove(metadata) }
+            outcome.removed.append(decision.id)
+        }
+        return outcome
+    }
+}
