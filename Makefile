@@ -66,6 +66,7 @@ demo: build sandbox-up
 	@echo; echo "\$$ tmeops migrate test -e sandbox --expect development"; cd $(DEMO_DIR) && ../$(BIN) migrate test -e sandbox --expect development
 	@echo; echo "\$$ tmeops migrate apply -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) migrate apply -e sandbox
 	@echo; echo "\$$ tmeops schema diff --from sandbox --to development"; cd $(DEMO_DIR) && ../$(BIN) schema diff --from sandbox --to development
+	@echo; echo "\$$ tmeops validate -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) validate -e sandbox
 	@echo; echo "\$$ tmeops config show -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) config show -e sandbox
 	@echo; echo "\$$ tmeops help swap"; cd $(DEMO_DIR) && ../$(BIN) help swap
 	@echo; echo "demo: the sandbox stays up (scripts/sandbox status); its tmeops.yml is in $(DEMO_DIR)/"

@@ -108,14 +108,14 @@ public struct SchemaDiffCommand: TMEOpsCommand {
 }
 
 /// One side of a comparison: an environment, a URL, or a snapshot file.
-enum SchemaSource {
+public enum SchemaSource {
     /// A schema, and the open database it was read from (none for a snapshot file).
     struct Resolved {
         let snapshot: SchemaSnapshot
         let session: DatabaseSession?
     }
 
-    static func snapshot(_ source: String, context: CommandContext) throws -> SchemaSnapshot {
+    public static func snapshot(_ source: String, context: CommandContext) throws -> SchemaSnapshot {
         let resolved = try resolve(source, context: context)
         resolved.session?.close()
         return resolved.snapshot

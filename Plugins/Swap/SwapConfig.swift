@@ -1,37 +1,5 @@
 import TMEOpsCore
 
-/// `environments.<name>.app`: the production app container.
-public struct AppContainerConfig: ConfigSection, Equatable {
-    public static let key = "app"
-    public static let scope = ConfigScope.environment
-    public static let summary = "Production container name, network, published ports, env file and env."
-
-    public var container: String
-    public var network: String?
-    public var publish: [PortMapping]
-    public var envFile: String?
-    public var env: [String: String]
-
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case container, network, publish
-        case envFile = "env_file"
-        case env
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        container = try c.decode(String.self, forKey: .container)
-        guard container.range(of: #"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"#, options: .regularExpression) != nil else {
-            throw c.invalid(.container, "'\(container)' is not a valid Docker container name")
-        }
-        network = try c.decodeIfPresent(String.self, forKey: .network)
-        publish = try c.decode(.publish, default: [])
-        envFile = try c.decodeIfPresent(String.self, forKey: .envFile)
-        if let envFile, !envFile.hasPrefix("/") { throw c.invalid(.envFile, "'\(envFile)' must be an absolute path on the host") }
-        env = try c.decode(.env, default: [:])
-    }
-}
-
 /// `environments.<name>.test_instance`: the test container started before the swap.
 public struct TestInstanceConfig: ConfigSection, Equatable {
     public static let key = "test_instance"

@@ -13,28 +13,14 @@ public enum ValidatePlugin: Plugin {
         ])
 
     public static let commands: [any ParsableCommand.Type] = [
-        PlannedCommand<ValidateSpec>.self, PlannedCommand<PreflightSpec>.self, PlannedCommand<LogsSpec>.self,
+        ValidateCommand.self, PlannedCommand<PreflightSpec>.self, LogsCommand.self,
     ]
     public static let configSections: [any ConfigSection.Type] = [HealthConfig.self, ValidateConfig.self]
-}
-
-enum ValidateSpec: PlannedCommandSpec {
-    static let name = "validate"
-    static let abstract = "Run health, smoke, log and database checks against an environment."
-    static let subcommands = ["health"]
-    static let issue = 7
 }
 
 enum PreflightSpec: PlannedCommandSpec {
     static let name = "preflight"
     static let abstract = "Check that an environment is ready for a deploy."
-    static let subcommands: [String] = []
-    static let issue = 7
-}
-
-enum LogsSpec: PlannedCommandSpec {
-    static let name = "logs"
-    static let abstract = "Show container logs, optionally only the configured error patterns."
     static let subcommands: [String] = []
     static let issue = 7
 }

@@ -155,8 +155,12 @@ extension DockerEngine {
 
     /// Log lines (a non-TTY container's multiplexed stdout and stderr), optionally since a Unix time and
     /// limited to the last `tail` lines.
-    public func logs(_ name: String, since: Int? = nil, tail: Int? = nil, onOutput: (MultiplexedStreamDecoder.Stream, Data) -> Void) throws {
-        var query = [("stdout", "1"), ("stderr", "1"), ("timestamps", "0")]
+    public func logs(
+        _ name: String, since: Int? = nil, tail: Int? = nil, follow: Bool = false, timestamps: Bool = false,
+        onOutput: (MultiplexedStreamDecoder.Stream, Data) -> Void
+    ) throws {
+        var query = [("stdout", "1"), ("stderr", "1"), ("timestamps", timestamps ? "1" : "0")]
+        if follow { query.append(("follow", "1")) }
         if let since { query.append(("since", "\(since)")) }
         if let tail { query.append(("tail", "\(tail)")) }
         var decoder = MultiplexedStreamDecoder()

@@ -63,7 +63,7 @@ final class ReferenceConfigTests: XCTestCase {
         let backups = try XCTUnwrap(production.section(BackupsConfig.self))
         XCTAssertEqual([backups.keepLast, backups.keepDaily, backups.keepWeekly, backups.keepMonthly], [4, 7, 4, 0])
         let validate = try XCTUnwrap(production.section(ValidateConfig.self))
-        XCTAssertEqual(validate.logErrors, ["constraint", "revision_number", "urgency"])
+        XCTAssertEqual(validate.logErrors.map(\.description), ["constraint", "revision_number", "urgency"])
         XCTAssertEqual(validate.smoke.map(\.name), ["home page"])
         let deploy = try XCTUnwrap(production.section(DeployConfig.self))
         XCTAssertEqual(deploy.strategy, .replace)

@@ -7,7 +7,7 @@ import XCTest
 ///
 /// Without a running sandbox these tests skip, unless `TMEOPS_REQUIRE_SANDBOX=1` (set by `make test`
 /// and CI), which turns a missing sandbox into a failure.
-public struct Sandbox {
+public struct Sandbox: Sendable {
     public let facts: [String: String]
 
     public static var script: String { TMEOpsBinary.packageRoot.appendingPathComponent("scripts/sandbox").path }

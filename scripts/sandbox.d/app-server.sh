@@ -10,6 +10,8 @@ done
 respond() {
     printf 'HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %s\r\nConnection: close\r\n\r\n%s' \
         "$1" "$2" "$(printf '%s' "$3" | wc -c)" "$3"
+    # One access-log line per request on stderr: the container's log, which `tmeops logs` reads.
+    echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) $method $path ${1%% *}" >&2
 }
 
 database_answers() {
@@ -26,7 +28,9 @@ database_answers() {
 case "$method $path" in
 "GET /api/health" | "HEAD /api/health")
     if [ "${SAMPLE_HEALTH:-}" = "fail" ]; then
-        # Version 3 of the sample app is broken on purpose: deploys must refuse it and roll back.
+        # Version 3 of the sample app is broken on purpose: deploys must refuse it and roll back. Its log
+        # shows the kind of error the runbook's Phase 5 greps for.
+        echo 'ERROR: new row for relation "user_todos" violates check constraint "user_todos_category_check"' >&2
         respond "500 Internal Server Error" "application/json" "{\"status\":\"error\",\"reason\":\"broken build\",\"version\":\"${APP_VERSION:-unknown}\"}"
     elif database_answers; then
         respond "200 OK" "application/json" "{\"status\":\"ok\",\"database\":\"ok\",\"version\":\"${APP_VERSION:-unknown}\"}"
@@ -36,6 +40,9 @@ case "$method $path" in
     ;;
 "GET /" | "GET /index.html")
     respond "200 OK" "text/html" "<html><body><h1>tme-portal</h1><p>sandbox app ${APP_VERSION:-unknown}</p></body></html>"
+    ;;
+"GET /api/status")
+    respond "200 OK" "application/json" "{\"status\":\"ok\",\"app\":\"tme-portal\",\"version\":\"${APP_VERSION:-unknown}\"}"
     ;;
 "GET /api/version")
     respond "200 OK" "application/json" "{\"version\":\"${APP_VERSION:-unknown}\"}"

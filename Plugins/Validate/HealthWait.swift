@@ -1,0 +1,140 @@
+import Foundation
+import TMEOpsCore
+import TMEOpsDocker
+import TMEOpsSSH
+
+/// One HTTP exchange with an app inside the host, through the SSH connection (a `direct-tcpip` channel to
+/// the container's address; no curl on the server). The response is read by the Docker module's tested
+/// HTTP/1.1 parser.
+public enum HTTPProbe {
+    public struct Response: Sendable, Equatable {
+        public let status: Int
+        public let body: Data
+        public var text: String { String(decoding: body, as: UTF8.self) }
+    }
+
+    public static func request(
+        session: SSHSession, host: String, port: Int, method: String = "GET", path: String, headers: [String: String] = [:], timeout: TimeInterval = 5
+    ) throws -> Response {
+        let deadline = Date().addingTimeInterval(timeout)
+        let stream = try session.openTCP(host: host, port: port, deadline: deadline)
+        defer { stream.close() }
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nUser-Agent: tmeops\r\nConnection: close\r\nAccept: */*\r\n"
+        for (name, value) in headers.sorted(by: { $0.key < $1.key }) { head += "\(name): \(value)\r\n" }
+        try stream.write(Data((head + "Content-Length: 0\r\n\r\n").utf8))
+        var parser = HTTPResponseParser(headRequest: method == "HEAD")
+        var status: Int?
+        var body = Data()
+        func handle(_ events: [HTTPResponseParser.Event]) {
+            for event in events {
+                switch event {
+                case .head(let received): status = received.status
+                case .body(let chunk): if body.count < 1 << 20 { body.append(chunk) }
+                case .end: break
+                }
+            }
+        }
+        while !parser.isDone {
+            let chunk = try stream.read(deadline: deadline)
+            if chunk.isEmpty {
+                handle(try parser.finish())
+                break
+            }
+            handle(try parser.feed(chunk))
+        }
+        guard let status else { throw TMEOpsError("\(method) \(path) on \(host):\(port): no HTTP response") }
+        return Response(status: status, body: body)
+    }
+}
+
+/// Where a container's app can be reached from the host: its address on `network` (or any network).
+public func containerAddress(_ details: ContainerDetails, network: String?) -> String? {
+    let networks = details.networkSettings.networks ?? [:]
+    if let network, let address = networks[network]?.ipAddress, !address.isEmpty { return address }
+    return networks.values.compactMap(\.ipAddress).first { !$0.isEmpty }
+}
+
+/// The health gate: `health.path` on `health.port` of a container, `attempts` × `interval`, success on
+/// `expect_status` and the JSON body condition (and a Docker HEALTHCHECK's "healthy" when the image has
+/// one). A container that exits stops the wait at once, with its exit code and last 50 log lines.
+public enum HealthWait {
+    public struct Outcome: Codable, Sendable, Equatable {
+        public var healthy: Bool
+        public var attempts: Int
+        public var seconds: Double
+        public var lastStatus: Int?
+        public var lastBody: String?
+        public var detail: String
+        public var exitCode: Int?
+        public var logTail: [String]?
+    }
+
+    /// One probe: nil when healthy, else what was wrong.
+    public static func probe(session: SSHSession, address: String, health: HealthConfig) -> (status: Int?, body: String?, problem: String?) {
+        do {
+            let response = try HTTPProbe.request(
+                session: session, host: address, port: health.port, path: health.path, timeout: max(5, health.interval.seconds))
+            let body = String(response.text.prefix(300))
+            guard response.status == health.expectStatus else {
+                return (response.status, body, "GET \(health.path) answered \(response.status), expected \(health.expectStatus)")
+            }
+            for (path, expected) in health.json.sorted(by: { $0.key < $1.key }) {
+                guard let parsed = JSONPath(path) else { continue }
+                guard let actual = parsed.value(in: response.body) else {
+                    return (response.status, body, "the body has no \(path) (is it JSON?)")
+                }
+                if actual != expected { return (response.status, body, "\(path) is \(actual), expected \(expected)") }
+            }
+            return (response.status, body, nil)
+        } catch {
+            return (nil, nil, "\(error)")
+        }
+    }
+
+    public static func wait(
+        engine: DockerEngine, session: SSHSession, container: String, network: String?, health: HealthConfig, attempts: Int? = nil,
+        log: (String) -> Void = { _ in }
+    ) throws -> Outcome {
+        let started = Date()
+        let total = attempts ?? health.attempts
+        var last: (status: Int?, body: String?, problem: String?) = (nil, nil, "not probed")
+        for attempt in 1...total {
+            let attemptStarted = Date()
+            guard let details = try engine.container(container) else {
+                return Outcome(
+                    healthy: false, attempts: attempt, seconds: Date().timeIntervalSince(started), detail: "container \(container) does not exist")
+            }
+            if !details.state.running {
+                var lines: [String] = []
+                try? engine.logs(container, tail: 50) { _, data in
+                    lines += String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+                }
+                return Outcome(
+                    healthy: false, attempts: attempt, seconds: Date().timeIntervalSince(started), lastStatus: last.status, lastBody: last.body,
+                    detail: "container \(container) is \(details.state.status) (exit code \(details.state.exitCode))", exitCode: details.state.exitCode,
+                    logTail: Array(lines.filter { !$0.isEmpty }.suffix(50)))
+            }
+            if let address = containerAddress(details, network: network) {
+                last = probe(session: session, address: address, health: health)
+                if last.problem == nil, let dockerHealth = details.state.health, dockerHealth.status != "healthy" {
+                    last.problem = "its Docker HEALTHCHECK says \(dockerHealth.status)"
+                }
+            } else {
+                last = (nil, nil, "container \(container) has no network address")
+            }
+            if last.problem == nil {
+                return Outcome(
+                    healthy: true, attempts: attempt, seconds: Date().timeIntervalSince(started), lastStatus: last.status, lastBody: last.body,
+                    detail: "GET \(health.path) → \(last.status ?? 0)")
+            }
+            log("\(container): attempt \(attempt)/\(total): \(last.problem!)")
+            if attempt < total {
+                let pause = health.interval.seconds - Date().timeIntervalSince(attemptStarted)
+                if pause > 0 { Thread.sleep(forTimeInterval: pause) }
+            }
+        }
+        return Outcome(
+            healthy: false, attempts: total, seconds: Date().timeIntervalSince(started), lastStatus: last.status, lastBody: last.body,
+            detail: "not healthy after \(total) attempts: \(last.problem ?? "")")
+    }
+}
