@@ -31,44 +31,36 @@ asan: build sandbox-up
 unit-test: build
 	$(SWIFT) test --disable-swift-testing --skip SandboxIntegrationTests
 
-# The main job so far: the simulated production host comes up and tmeops talks to its configuration.
+# The main job: a real deploy into the sandbox host. Production runs version 1 of the sample app with
+# its database migrated by hand to 009; development is at 014. tmeops adopts the hand-made state, shows
+# the drift and its plan, deploys version 2 (backup, push, migrate test, test instance, migrate apply,
+# swap, validation), then a broken version 3 that is stopped and rolled back by itself.
+LOCAL_ENGINE = DOCKER_HOST=unix://$$(../scripts/sandbox env | sed -n 's/^SANDBOX_LOCAL_DOCKER_SOCKET=//p')
 demo: build sandbox-up
 	scripts/sandbox seed
 	scripts/sandbox config --write $(DEMO_DIR) --migrations
 	@echo; echo "\$$ tmeops version"; cd $(DEMO_DIR) && ../$(BIN) version
-	@echo; echo "\$$ tmeops config check"; cd $(DEMO_DIR) && ../$(BIN) config check
-	@echo; echo "\$$ tmeops plugins"; cd $(DEMO_DIR) && ../$(BIN) plugins
 	@echo; echo "\$$ tmeops ssh check -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) ssh check -e sandbox
-	@echo; echo "\$$ tmeops ssh exec -e sandbox -- docker ps"; cd $(DEMO_DIR) && ../$(BIN) ssh exec -e sandbox -- \
-		env DOCKER_HOST=unix://$$(../scripts/sandbox env | sed -n 's/^SANDBOX_DOCKER_SOCKET=//p') docker ps --format '{{.Names}}  {{.Status}}'
-	@echo; echo "\$$ tmeops transfer put (a 64 MiB release file) and get it back"; cd $(DEMO_DIR) && \
-		head -c 67108864 /dev/urandom > release.bin && ../$(BIN) transfer put release.bin /home/tme-user/releases/ -e sandbox --mkdir && \
-		../$(BIN) transfer get /home/tme-user/releases/release.bin release-copy.bin -e sandbox && cmp release.bin release-copy.bin && \
-		rm -f release.bin release-copy.bin
-	@echo; echo "# build -> verify -> push of app version 2, from the local engine to the sandbox host"
-	cp scripts/sandbox.d/app-v2.Dockerfile $(DEMO_DIR)/Dockerfile
-	@echo; echo "\$$ tmeops image build"; cd $(DEMO_DIR) && DOCKER_HOST=unix://$$(../scripts/sandbox env | sed -n 's/^SANDBOX_LOCAL_DOCKER_SOCKET=//p') \
-		../$(BIN) image build 2>/dev/null
-	@echo; echo "\$$ tmeops image verify tme-portal-server:latest"; cd $(DEMO_DIR) && DOCKER_HOST=unix://$$(../scripts/sandbox env | sed -n 's/^SANDBOX_LOCAL_DOCKER_SOCKET=//p') \
-		../$(BIN) image verify tme-portal-server:latest
-	@echo; echo "\$$ tmeops image push tme-portal-server:latest -e sandbox"; cd $(DEMO_DIR) && DOCKER_HOST=unix://$$(../scripts/sandbox env | sed -n 's/^SANDBOX_LOCAL_DOCKER_SOCKET=//p') \
-		../$(BIN) image push tme-portal-server:latest -e sandbox
-	@echo; echo "\$$ tmeops image tag-backup -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) image tag-backup -e sandbox
-	@echo; echo "# the runbook's schema phase: production was migrated by hand to 009; development is at 014"
-	@echo; echo "\$$ tmeops migrate status -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) migrate status -e sandbox | head -4; echo "  ..."
+	@echo; echo "# Phase 1: production was migrated by hand to 009; development is at 014"
 	@echo; echo "\$$ tmeops migrate adopt -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) migrate adopt -e sandbox
+	@echo; echo "\$$ tmeops migrate status -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) migrate status -e sandbox
 	@echo; echo "\$$ tmeops schema diff --from sandbox --to development"; cd $(DEMO_DIR) && ../$(BIN) schema diff --from sandbox --to development || \
 		echo "(exit $$?: drift, as expected)"
 	@echo; echo "\$$ tmeops schema plan --from sandbox --to development"; cd $(DEMO_DIR) && ../$(BIN) schema plan --from sandbox --to development
-	@echo; echo "\$$ tmeops backup create -e sandbox --label pre-migrate"; cd $(DEMO_DIR) && ../$(BIN) backup create -e sandbox --label pre-migrate
+	@echo; echo "# Phases 3-5: deploy version 2, which needs migrations 010-014"
+	@echo; echo "\$$ tmeops image verify tme-portal-server:sandbox-2"; cd $(DEMO_DIR) && $(LOCAL_ENGINE) ../$(BIN) image verify tme-portal-server:sandbox-2
+	@echo; echo "\$$ tmeops deploy -e sandbox --image tme-portal-server:sandbox-2"; cd $(DEMO_DIR) && \
+		$(LOCAL_ENGINE) ../$(BIN) deploy -e sandbox --image tme-portal-server:sandbox-2 --message "v2: revision numbers"
+	@echo; echo "\$$ tmeops releases -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) releases -e sandbox
+	@echo; echo "\$$ tmeops validate -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) validate -e sandbox
 	@echo; echo "\$$ tmeops backup verify latest -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) backup verify latest -e sandbox
 	@echo; echo "\$$ tmeops backup list -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) backup list -e sandbox
-	@echo; echo "\$$ tmeops migrate test -e sandbox --expect development"; cd $(DEMO_DIR) && ../$(BIN) migrate test -e sandbox --expect development
-	@echo; echo "\$$ tmeops migrate apply -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) migrate apply -e sandbox
-	@echo; echo "\$$ tmeops schema diff --from sandbox --to development"; cd $(DEMO_DIR) && ../$(BIN) schema diff --from sandbox --to development
-	@echo; echo "\$$ tmeops validate -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) validate -e sandbox
-	@echo; echo "\$$ tmeops config show -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) config show -e sandbox
-	@echo; echo "\$$ tmeops help swap"; cd $(DEMO_DIR) && ../$(BIN) help swap
+	@echo; echo "# a broken version 3 (its /api/health answers 500): the deploy must stop and roll back by itself"
+	@echo; echo "\$$ tmeops deploy -e sandbox --image tme-portal-server:sandbox-3"; cd $(DEMO_DIR) && \
+		{ $(LOCAL_ENGINE) ../$(BIN) deploy -e sandbox --image tme-portal-server:sandbox-3 --message "v3"; status=$$?; \
+		  test $$status -eq 4 && echo "(exit 4: failed and rolled back, as intended)"; }
+	@echo; echo "\$$ tmeops releases -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) releases -e sandbox
+	@echo; echo "\$$ tmeops validate -e sandbox   # version 2 still serving"; cd $(DEMO_DIR) && ../$(BIN) validate -e sandbox
 	@echo; echo "demo: the sandbox stays up (scripts/sandbox status); its tmeops.yml is in $(DEMO_DIR)/"
 
 # Regenerate the team plugin registry from Plugins/*/plugin.yml.

@@ -7,7 +7,7 @@ import TransferPlugin
 
 /// A connection to an environment's database, with whatever carries it (an SSH session and forward).
 public final class DatabaseSession: @unchecked Sendable {
-    public let connection: PostgresConnection
+    public private(set) var connection: PostgresConnection
     private let forward: LocalPortForward?
     private let session: SSHSession?
 
@@ -23,6 +23,13 @@ public final class DatabaseSession: @unchecked Sendable {
     /// Another connection to the same server (through the same forward), to `database`.
     public func connect(database: String) throws -> PostgresConnection {
         try PostgresConnection(target.with(database: database))
+    }
+
+    /// A fresh connection to the same database, in place of one that was closed (migrate test closes it so
+    /// that CREATE DATABASE … TEMPLATE can copy the database).
+    public func reconnect() throws {
+        connection.close()
+        connection = try PostgresConnection(target)
     }
 
     public func close() {

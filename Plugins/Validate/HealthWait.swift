@@ -93,10 +93,12 @@ public enum HealthWait {
 
     public static func wait(
         engine: DockerEngine, session: SSHSession, container: String, network: String?, health: HealthConfig, attempts: Int? = nil,
-        log: (String) -> Void = { _ in }
+        poll: TimeInterval? = nil, log: (String) -> Void = { _ in }
     ) throws -> Outcome {
         let started = Date()
-        let total = attempts ?? health.attempts
+        // A finer poll (the swap's, while production is down) keeps the same total budget.
+        let interval = min(poll ?? health.interval.seconds, health.interval.seconds)
+        let total = max(1, Int((Double(attempts ?? health.attempts) * health.interval.seconds / max(interval, 0.01)).rounded()))
         var last: (status: Int?, body: String?, problem: String?) = (nil, nil, "not probed")
         for attempt in 1...total {
             let attemptStarted = Date()
@@ -127,9 +129,13 @@ public enum HealthWait {
                     healthy: true, attempts: attempt, seconds: Date().timeIntervalSince(started), lastStatus: last.status, lastBody: last.body,
                     detail: "GET \(health.path) → \(last.status ?? 0)")
             }
-            log("\(container): attempt \(attempt)/\(total): \(last.problem!)")
+            // The first failure and every fifth after it, so a long wait is visible but not noisy.
+            let every = max(1, Int(health.interval.seconds / interval)) * 5
+            if attempt == 1 || attempt % every == 0 {
+                log("\(container): attempt \(attempt)/\(total): \(last.problem!)")
+            }
             if attempt < total {
-                let pause = health.interval.seconds - Date().timeIntervalSince(attemptStarted)
+                let pause = interval - Date().timeIntervalSince(attemptStarted)
                 if pause > 0 { Thread.sleep(forTimeInterval: pause) }
             }
         }

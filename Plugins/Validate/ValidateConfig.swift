@@ -290,11 +290,17 @@ public struct AppContainerConfig: ConfigSection, Equatable {
     public var publish: [PortMapping]
     public var envFile: String?
     public var env: [String: String]
+    /// Docker's init as PID 1 in containers tmeops creates (default true): signals reach the app.
+    public var initProcess: Bool
+    /// How long a graceful stop waits before SIGKILL (default 10 s).
+    public var stopTimeout: ConfigDuration
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case container, network, publish
         case envFile = "env_file"
         case env
+        case initProcess = "init"
+        case stopTimeout = "stop_timeout"
     }
 
     public init(from decoder: Decoder) throws {
@@ -308,5 +314,7 @@ public struct AppContainerConfig: ConfigSection, Equatable {
         envFile = try c.decodeIfPresent(String.self, forKey: .envFile)
         if let envFile, !envFile.hasPrefix("/") { throw c.invalid(.envFile, "'\(envFile)' must be an absolute path on the host") }
         env = try c.decode(.env, default: [:])
+        initProcess = try c.decode(.initProcess, default: true)
+        stopTimeout = try c.decode(.stopTimeout, default: ConfigDuration(seconds: 10))
     }
 }

@@ -231,46 +231,80 @@ public struct ContainerSpec: Encodable, Sendable {
                 case hostIp = "HostIp"
                 case hostPort = "HostPort"
             }
+
+            public init(hostIp: String, hostPort: String) {
+                self.hostIp = hostIp
+                self.hostPort = hostPort
+            }
         }
 
         public var portBindings: [String: [PortBinding]]?
         public var networkMode: String?
         public var restartPolicy: [String: String]?
+        /// `host-path:container-path[:ro]` bind mounts.
+        public var binds: [String]?
+        /// Run Docker's init (tini) as PID 1, so SIGTERM reaches the app and a stop is quick.
+        public var initProcess: Bool?
 
         enum CodingKeys: String, CodingKey {
             case portBindings = "PortBindings"
             case networkMode = "NetworkMode"
             case restartPolicy = "RestartPolicy"
+            case binds = "Binds"
+            case initProcess = "Init"
         }
 
-        public init(portBindings: [String: [PortBinding]]? = nil, networkMode: String? = nil, restartPolicy: [String: String]? = nil) {
+        public init(
+            portBindings: [String: [PortBinding]]? = nil, networkMode: String? = nil, restartPolicy: [String: String]? = nil, binds: [String]? = nil,
+            initProcess: Bool? = nil
+        ) {
+            self.initProcess = initProcess
             self.portBindings = portBindings
             self.networkMode = networkMode
             self.restartPolicy = restartPolicy
+            self.binds = binds
         }
     }
 
+    /// `NetworkingConfig.EndpointsConfig`: the aliases a container has on each network.
+    public struct NetworkingConfig: Encodable, Sendable {
+        public struct Endpoint: Encodable, Sendable {
+            public var aliases: [String]
+            enum CodingKeys: String, CodingKey { case aliases = "Aliases" }
+            public init(aliases: [String]) { self.aliases = aliases }
+        }
+        public var endpointsConfig: [String: Endpoint]
+        enum CodingKeys: String, CodingKey { case endpointsConfig = "EndpointsConfig" }
+        public init(endpointsConfig: [String: Endpoint]) { self.endpointsConfig = endpointsConfig }
+    }
+
     public var image: String
+    public var entrypoint: [String]?
     public var cmd: [String]?
     public var env: [String]?
     public var labels: [String: String]?
     public var exposedPorts: [String: EmptyObject]?
     public var hostConfig: HostConfig?
+    public var networkingConfig: NetworkingConfig?
 
     enum CodingKeys: String, CodingKey {
         case image = "Image"
+        case entrypoint = "Entrypoint"
         case cmd = "Cmd"
         case env = "Env"
         case labels = "Labels"
         case exposedPorts = "ExposedPorts"
         case hostConfig = "HostConfig"
+        case networkingConfig = "NetworkingConfig"
     }
 
     public init(
-        image: String, cmd: [String]? = nil, env: [String]? = nil, labels: [String: String]? = nil,
-        exposedPorts: [String: EmptyObject]? = nil, hostConfig: HostConfig? = nil
+        image: String, entrypoint: [String]? = nil, cmd: [String]? = nil, env: [String]? = nil, labels: [String: String]? = nil,
+        exposedPorts: [String: EmptyObject]? = nil, hostConfig: HostConfig? = nil, networkingConfig: NetworkingConfig? = nil
     ) {
         self.image = image
+        self.entrypoint = entrypoint
+        self.networkingConfig = networkingConfig
         self.cmd = cmd
         self.env = env
         self.labels = labels

@@ -1,0 +1,77 @@
+import Foundation
+import TMEOpsCore
+import TMEOpsDocker
+import ValidatePlugin
+
+/// How tmeops creates app containers: the image's own entrypoint and command run under a small shell
+/// wrapper that exports the env file mounted read-only from the host, so no secret from it is in the
+/// container's config (`docker inspect` shows only the file's path). A test instance gets
+/// TMEOPS_TEST_DATABASE, and the wrapper points DATABASE_URL at that database.
+public enum AppContainers {
+    public static let envMount = "/run/tmeops/app.env"
+
+    /// Exports each KEY=value line of the env file as it is (docker's --env-file rules: no quotes
+    /// processing, # comments and blank lines skipped), then runs the image's command.
+    public static let wrapper = """
+        if [ -e \(envMount) ]; then
+          while IFS= read -r line || [ -n "$line" ]; do
+            case "$line" in ''|'#'*) ;; *=*) export "$line" ;; esac
+          done < \(envMount) || { echo "tmeops: cannot read the env file \(envMount)" >&2; exit 78; }
+        fi
+        if [ -n "$TMEOPS_TEST_DATABASE" ] && [ -n "$DATABASE_URL" ]; then export DATABASE_URL="${DATABASE_URL%/*}/$TMEOPS_TEST_DATABASE"; fi
+        exec "$@"
+        """
+
+    public struct Plan: Sendable {
+        public var name: String
+        public var image: String
+        public var release: String
+        public var publish: [PortMapping]
+        public var network: String?
+        public var aliases: [String]
+        public var test: Bool
+        public var testDatabase: String?
+    }
+
+    public static func spec(_ plan: Plan, app: AppContainerConfig, appName: String, image: ImageDetails) -> ContainerSpec {
+        var env = app.env.sorted(by: { $0.key < $1.key }).map { "\($0.key)=\($0.value)" }
+        if let database = plan.testDatabase { env.append("TMEOPS_TEST_DATABASE=\(database)") }
+        let command = (image.config?.entrypoint ?? []) + (image.config?.cmd ?? [])
+        var bindings: [String: [ContainerSpec.HostConfig.PortBinding]] = [:]
+        var exposed: [String: EmptyObject] = [:]
+        for port in plan.publish {
+            let key = "\(port.containerPort)/\(port.proto)"
+            bindings[key, default: []].append(.init(hostIp: port.hostIP ?? "", hostPort: String(port.hostPort)))
+            exposed[key] = EmptyObject()
+        }
+        var labels = ["app": appName, "tmeops.app": appName, "tmeops.release": plan.release]
+        if plan.test { labels["test"] = "true" }
+        return ContainerSpec(
+            image: plan.image, entrypoint: ["/bin/sh", "-c", wrapper, "tmeops-env"], cmd: command, env: env, labels: labels, exposedPorts: exposed,
+            hostConfig: .init(
+                portBindings: bindings, networkMode: plan.network, restartPolicy: plan.test ? nil : ["Name": "unless-stopped"],
+                binds: app.envFile.map { ["\($0):\(envMount):ro"] }, initProcess: app.initProcess),
+            networkingConfig: plan.network.map { .init(endpointsConfig: [$0: .init(aliases: plan.aliases)]) })
+    }
+
+    /// The aliases a container has on `network`, without the short container ID Docker adds itself.
+    public static func aliases(of details: ContainerDetails, network: String?) -> [String] {
+        guard let network, let endpoint = details.networkSettings.networks?[network] else { return [] }
+        return (endpoint.aliases ?? []).filter { !details.id.hasPrefix($0) }
+    }
+
+    /// Removes a container if it exists (stopping it first).
+    public static func removeIfPresent(_ engine: DockerEngine, _ name: String) throws {
+        if try engine.container(name) != nil { try engine.removeContainer(name, force: true) }
+    }
+}
+
+/// A test-only crash point: with TMEOPS_FAULT_AT=<name>, the process kills itself with SIGKILL there,
+/// as a power cut would, so tests can prove that `recover` restores production from any such point.
+public enum FaultPoint {
+    public static func hit(_ name: String, _ context: CommandContext) {
+        guard let wanted = context.environment["TMEOPS_FAULT_AT"], wanted == name else { return }
+        context.logger.warning("TMEOPS_FAULT_AT=\(name): killing this process now")
+        kill(getpid(), SIGKILL)
+    }
+}

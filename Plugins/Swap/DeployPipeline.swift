@@ -1,0 +1,393 @@
+import BackupPlugin
+import Foundation
+import ImagePlugin
+import SchemaPlugin
+import TMEOpsCore
+import TMEOpsDocker
+import TMEOpsSSH
+import ValidatePlugin
+
+/// `tmeops deploy`: the runbook's Phases 3–5 in order, each step journaled on the host before and after
+/// it runs, with automatic rollback and a release ledger entry whatever happens.
+public final class DeployPipeline {
+    public struct Options: Sendable {
+        public var image: String?
+        public var message: String
+        public var dryRun: Bool
+        public var forceLock: Bool
+
+        public init(image: String? = nil, message: String = "", dryRun: Bool = false, forceLock: Bool = false) {
+            self.image = image
+            self.message = message
+            self.dryRun = dryRun
+            self.forceLock = forceLock
+        }
+    }
+
+    public static let steps = [
+        "preflight", "backup", "image", "migrate-test", "test-instance", "migrate-apply", "swap", "validate", "cleanup", "ledger",
+    ]
+
+    let target: DeployTarget
+    let options: Options
+    let release: String
+    let started = Date()
+    var timings: [(String, Double)] = []
+    var lock: RemoteState.LockOwner?
+    var backup: BackupMetadata?
+    var appliedMigrations: [String] = []
+    var unavailable: Double?
+    var database: DatabaseSession?
+    var stagingDatabase: String?
+    var previousRelease: RemoteState.Release?
+    var previousImageID: String?
+    var imageID = ""
+    var imageRef = ""
+    var productionChanged = false
+
+    public init(target: DeployTarget, options: Options) {
+        self.target = target
+        self.options = options
+        release = "r-" + ImageTag.timestamp(started)
+    }
+
+    var out: Output { target.out }
+    var context: CommandContext { target.context }
+    var state: RemoteState { target.state }
+    var engine: DockerEngine { target.engine }
+    var env: String { target.environment.name }
+
+    func journal(_ step: String, _ phase: String, _ data: [String: String] = [:]) throws {
+        try state.record(.init(release: release, step: step, phase: phase, data: data))
+    }
+
+    /// Runs one step: journaled before and after, its duration printed.
+    func step<T>(_ name: String, _ what: String, _ body: () throws -> T) throws -> T {
+        let number = (Self.steps.firstIndex(of: name) ?? 0) + 1
+        out.line("[\(number)/\(Self.steps.count)] \(what)")
+        try journal(name, "start")
+        FaultPoint.hit("\(name).start", context)
+        let stepStarted = Date()
+        do {
+            let result = try body()
+            let seconds = Date().timeIntervalSince(stepStarted)
+            timings.append((name, seconds))
+            try journal(name, "done", ["seconds": String(format: "%.2f", seconds)])
+            out.line("      \(out.green("✓")) \(name) \(String(format: "%.1f", seconds)) s")
+            FaultPoint.hit("\(name).done", context)
+            return result
+        } catch {
+            timings.append((name, Date().timeIntervalSince(stepStarted)))
+            _ = try? journal(name, "failed", ["error": context.redactor.redact("\(error)")])
+            out.line("      \(out.red("✗")) \(name) failed after \(String(format: "%.1f", Date().timeIntervalSince(stepStarted))) s")
+            throw error
+        }
+    }
+
+    // MARK: plan
+
+    public struct Plan: Codable, Sendable {
+        public var release: String
+        public var environment: String
+        public var image: String
+        public var imageID: String
+        public var currentImageID: String?
+        public var currentContainer: String
+        public var pendingMigrations: [String]
+        public var layers: Int
+        public var layersOnHost: Int
+        public var steps: [String]
+    }
+
+    func makePlan() throws -> Plan {
+        let local = try DockerEngines.local(context)
+        imageRef = options.image ?? "\(target.config.image):latest"
+        guard let image = try local.image(imageRef) else {
+            throw DeployError(
+                message: "no image \(imageRef) in the local Docker engine (\(local.location)); build it with `tmeops image build`", rolledBack: false)
+        }
+        imageID = image.id
+        let layers = image.rootFS.layers ?? []
+        var onHost = 0
+        if try engine.image(image.id) != nil {
+            onHost = layers.count
+        } else {
+            var chains: [[String]] = []
+            for summary in try engine.images() { if let l = try engine.image(summary.id)?.rootFS.layers { chains.append(l) } }
+            onHost = ImagePush.sharedPrefix(layers, with: chains)
+        }
+        let current = try engine.container(target.app.container)
+        previousImageID = current?.image
+        let (folderText, folder) = MigrationsConfig.folder(of: target.config)
+        let files = try MigrationFile.load(folder: folder, displayFolder: folderText)
+        let database = try Databases.open(target.environment, context: context)
+        self.database = database
+        let pending = try MigrationService.toApply(files: files, ledger: try MigrationLedger.entries(database.connection), environment: env)
+        return Plan(
+            release: release, environment: env, image: imageRef, imageID: image.id, currentImageID: current?.image, currentContainer: target.app.container,
+            pendingMigrations: pending.map(\.fileName), layers: layers.count, layersOnHost: onHost,
+            steps: [
+                "preflight: lock, production healthy, env file present, disk for the backup",
+                "backup: pre-deployment backup of the database, pinned to \(release)",
+                "image: push \(imageRef) (\(layers.count - onHost) of \(layers.count) layers to send); tag the current image backup-…",
+                "migrate-test: copy the database, apply \(pending.count) pending migration\(pending.count == 1 ? "" : "s") to the copy, record a proof",
+                "test-instance: \(target.test) on \(target.testInstance?.publish.map(\.description).joined(separator: ", ") ?? "3001:3000") against the copy: health, log scan, smoke checks",
+                "migrate-apply: \(pending.isEmpty ? "nothing pending" : pending.map(\.fileName).joined(separator: ", "))",
+                "swap: \(target.app.container) → new container of \(imageRef); the old one kept stopped as \(target.old) until healthy",
+                "validate: health, smoke checks, log patterns since the deploy, database",
+                "cleanup: remove \(target.old) and \(target.test), drop the staging copy, keep \(target.deploy.keepReleases) release images",
+                "ledger: release \(release) and audit line on the host; unlock",
+            ])
+    }
+
+    // MARK: run
+
+    /// Prints the plan, and unless it is a dry run, carries it out.
+    public func run() throws -> RemoteState.Release? {
+        // The lock first: while another deploy runs, its journal is not ours to judge or write to.
+        if !options.dryRun {
+            do {
+                lock = try state.acquire(
+                    message: options.message.isEmpty ? "deploy \(options.image ?? target.config.image + ":latest")" : options.message,
+                    ttl: target.deploy.lockTTL.seconds, force: options.forceLock, context: context)
+            } catch {
+                // A lock left by a deploy that was killed: its journal says what to do.
+                if let last = try state.journal().last { throw unfinished(last) }
+                throw error
+            }
+        }
+        do {
+            return try runLocked()
+        } catch {
+            if let lock, try state.lockOwner()?.token == lock.token { try? state.release(token: lock.token) }
+            throw error
+        }
+    }
+
+    func unfinished(_ last: RemoteState.JournalEntry) -> DeployError {
+        DeployError(
+            message:
+                "an earlier deploy (\(last.release)) did not finish: its journal on \(state.host) ends with \(last.step) \(last.phase) at \(last.at); run `tmeops recover -e \(env)` first",
+            rolledBack: false)
+    }
+
+    func runLocked() throws -> RemoteState.Release? {
+        if let last = try state.journal().last { throw unfinished(last) }
+        defer { database?.close() }
+        let plan = try makePlan()
+        out.line("deploy \(plan.image) (\(plan.imageID.prefix(19))) to \(env) as release \(release):")
+        for (index, line) in plan.steps.enumerated() { out.line("  \(index + 1). \(line)") }
+        if options.dryRun {
+            out.line("dry run: nothing was changed")
+            return nil
+        }
+        previousRelease = try state.releases().last { $0.outcome == "deployed" || $0.outcome == "rollback" || $0.outcome == "recovered" }
+        try target.runHook("pre-deploy", release: release, image: imageRef, previous: previousRelease?.id)
+        do {
+            try step("preflight", "preflight and lock") { try preflight() }
+        } catch {
+            // Refused before anything changed: the journal is archived, so no recover is asked for.
+            try? state.closeJournal(release: release + "-refused")
+            state.audit(action: "deploy", environment: env, release: release, outcome: "refused", detail: "\(error)", context: context)
+            throw error
+        }
+        do {
+            try runSteps()
+        } catch {
+            try finishFailed(error)
+            throw error
+        }
+        return try finishSucceeded()
+    }
+
+    func preflight() throws {
+        do {
+            guard let current = try engine.container(target.app.container), current.state.running else {
+                throw DeployError(
+                    message: "\(target.app.container) is not running on \(env); deploy needs a running production container (see `tmeops recover`)",
+                    rolledBack: false)
+            }
+            let health = try target.healthWait(target.app.container, attempts: 3)
+            guard health.healthy else {
+                throw DeployError(message: "production (\(target.app.container)) is not healthy before the deploy: \(health.detail)", rolledBack: false)
+            }
+            if let envFile = target.app.envFile {
+                let check = try target.session.capture(["test", "-r", envFile])
+                guard check.exit.succeeded else {
+                    throw DeployError(
+                        message: "app.env_file \(envFile) does not exist (or is not readable) on \(state.host); create it before deploying", rolledBack: false)
+                }
+            }
+            let backups = try target.environment.require(BackupsConfig.self, for: "the pre-deployment backup")
+            let store = BackupStore(session: target.session, dir: backups.dir, host: state.host)
+            try store.ensureDirectory()
+            let last = try store.list().backups.first?.size
+            let databaseSize = UInt64(try database?.connection.query("SELECT pg_catalog.pg_database_size(pg_catalog.current_database())").scalar ?? "0") ?? 0
+            let needed = max(last ?? databaseSize / 2, 1 << 20) * 3 / 2
+            let free = try store.availableBytes()
+            guard free >= needed else {
+                throw DeployError(
+                    message:
+                        "\(backups.dir) on \(state.host) has \(free >> 20) MiB free; the backup needs about \(needed >> 20) MiB; free some space (tmeops backup prune) first",
+                    rolledBack: false)
+            }
+        }
+    }
+
+    func runSteps() throws {
+        backup = try step("backup", "pre-deployment backup") { () -> BackupMetadata in
+            let metadata = try BackupService.create(target.environment, context: context, options: .init(label: "pre-deploy-\(release)"))
+            let backups = try target.environment.require(BackupsConfig.self, for: "the pre-deployment backup")
+            try BackupStore(session: target.session, dir: backups.dir, host: state.host).pin(metadata.id, release: release)
+            out.line("      backup \(metadata.id) (\(metadata.size) bytes, sha256 \(metadata.sha256.prefix(12))…)")
+            return metadata
+        }
+        try step("image", "deliver the image") {
+            let local = try DockerEngines.local(context)
+            let report = try ImagePush(local: local, remote: engine, logger: context.logger).push(imageRef)
+            try engine.tagImage(imageID, repository: target.config.image, tag: release)
+            if let previousImageID { try engine.tagImage(previousImageID, repository: target.config.image, tag: "backup-\(ImageTag.timestamp(started))") }
+            out.line(
+                "      sent \(report.bytesSent) bytes: \(report.layers - report.layersSkipped) of \(report.layers) layers; tagged \(target.config.image):\(release)"
+            )
+        }
+        let (folderText, folder) = MigrationsConfig.folder(of: target.config)
+        let files = try MigrationFile.load(folder: folder, displayFolder: folderText)
+        let migrations = target.config.section(MigrationsConfig.self) ?? MigrationsConfig()
+        let settings = MigrationRunner.Settings(migrations)
+        let copyName = target.testInstance?.database ?? "\(database!.target.database)_tmeops_test"
+        try step("migrate-test", "staging copy and migrate test") {
+            let expected = try migrations.expect.map { try SchemaSource.snapshot($0, context: context) }
+            stagingDatabase = copyName
+            let outcome = try MigrationService.test(
+                database!, environment: target.environment, context: context, files: files, settings: settings, expect: expected, copyName: copyName,
+                keep: true,
+                log: { self.context.logger.debug("\($0)") })
+            try database!.reconnect()
+            guard outcome.passed else {
+                throw DeployError(
+                    message:
+                        "the migrated staging copy differs from \(migrations.expect ?? "the expected schema") in \(outcome.expectedDiff?.count ?? 0) places",
+                    rolledBack: true)
+            }
+            out.line(
+                "      \(copyName) (\(outcome.method)): \(outcome.applied.count) migration\(outcome.applied.count == 1 ? "" : "s") applied, proof recorded")
+        }
+        try step("test-instance", "test instance against the staging copy") { try runTestInstance(database: copyName) }
+        try step("migrate-apply", "apply migrations to production") {
+            let outcome = try MigrationService.apply(
+                database!, files: files, settings: settings, environment: env, untested: false, log: { self.context.logger.debug("\($0)") },
+                warn: { self.context.logger.warning("\($0)") })
+            appliedMigrations = outcome.applied.map { String(format: "%03d", $0.version) + "_\($0.name)" }
+            out.line("      \(appliedMigrations.isEmpty ? "nothing to apply" : "applied \(appliedMigrations.joined(separator: ", "))")")
+        }
+        try target.runHook("pre-swap", release: release, image: imageRef, previous: previousRelease?.id)
+        unavailable = try step("swap", "swap containers") { () -> Double in
+            productionChanged = true
+            let window = try target.swap(image: "\(target.config.image):\(release)", release: release) { phase, data in try self.journal("swap", phase, data) }
+            out.line("      \(target.app.container) now runs \(imageRef); unavailable for \(String(format: "%.2f", window)) s")
+            return window
+        }
+        try step("validate", "post-deploy validation") {
+            let results = try ValidationService.run(target.environment, context: context, since: Int(started.timeIntervalSince1970), healthAttempts: 5)
+            for result in results where !result.ok { out.line("      \(out.red("✗")) \(result.name): \(result.evidence)") }
+            if results.contains(where: { !$0.ok }) {
+                let back = try target.restoreOld()
+                throw DeployError(
+                    message: "post-deploy validation failed; the old container was restored (\(back.healthy ? "healthy" : "NOT healthy: \(back.detail)"))",
+                    rolledBack: true)
+            }
+            out.line("      \(results.count) checks passed")
+        }
+        try step("cleanup", "clean up") { try cleanup() }
+    }
+
+    func runTestInstance(database copy: String) throws {
+        try AppContainers.removeIfPresent(engine, target.test)
+        guard let image = try engine.image(imageID) else { throw TMEOpsError("image \(imageID) is not in the engine of \(env)") }
+        let testPorts = try target.testInstance?.publish ?? [PortMapping(parsing: "3001:3000")]
+        let plan = AppContainers.Plan(
+            name: target.test, image: imageID, release: release, publish: testPorts,
+            network: target.app.network, aliases: [], test: true, testDatabase: copy)
+        _ = try engine.createContainer(name: target.test, spec: AppContainers.spec(plan, app: target.app, appName: target.config.app, image: image))
+        let started = Int(Date().timeIntervalSince1970) - 1
+        try engine.startContainer(target.test)
+        let health = try target.healthWait(target.test)
+        guard health.healthy else {
+            let logs = (health.logTail ?? []).suffix(20).map { "        \($0)" }.joined(separator: "\n")
+            throw DeployError(
+                message: "the test instance of \(imageRef) failed its health gate: \(health.detail); production was not touched"
+                    + (logs.isEmpty ? "" : "\n\(logs)"),
+                rolledBack: true)
+        }
+        let validate = target.environment.section(ValidateConfig.self) ?? ValidateConfig()
+        let scan = try Checks.logScan(validate.logErrors, engine: engine, container: target.test, since: started)
+        var failures = scan.ok ? [] : ["logs: \(scan.evidence)"] + scan.details
+        if let details = try engine.container(target.test), let address = containerAddress(details, network: target.app.network) {
+            failures += Checks.smoke(validate.smoke, session: target.session, address: address, port: target.health.port).filter { !$0.ok }.map {
+                "\($0.name): \($0.evidence)"
+            }
+        }
+        guard failures.isEmpty else {
+            throw DeployError(message: "the test instance failed its checks: \(failures.joined(separator: "; ")); production was not touched", rolledBack: true)
+        }
+        out.line("      \(target.test) healthy (\(health.detail)), logs clean, \(validate.smoke.count) smoke checks passed")
+    }
+
+    func cleanup() throws {
+        try AppContainers.removeIfPresent(engine, target.old)
+        try AppContainers.removeIfPresent(engine, target.test)
+        if let stagingDatabase, let database { try DatabaseCopy.drop(database, stagingDatabase) }
+        // Release images beyond keep_releases lose their release tag (the image goes when nothing uses it).
+        let releases = try state.releases().filter { $0.outcome == "deployed" }.map(\.id) + [release]
+        for old in releases.dropLast(target.deploy.keepReleases) {
+            _ = try? engine.removeImage("\(target.config.image):\(old)")
+        }
+    }
+
+    // MARK: endings
+
+    func ledgerEntry(outcome: String, detail: String?) -> RemoteState.Release {
+        RemoteState.Release(
+            id: release, image: imageRef, imageID: imageID, previous: previousRelease?.id, previousImageID: previousImageID, backup: backup?.id,
+            migrations: appliedMigrations, steps: Dictionary(timings.map { ($0.0, ($0.1 * 100).rounded() / 100) }, uniquingKeysWith: { $1 }),
+            unavailableSeconds: unavailable, operatorName: lock?.owner ?? NSUserName(), message: options.message, outcome: outcome,
+            at: ISO8601DateFormatter().string(from: Date()), detail: detail.map { context.redactor.redact($0) })
+    }
+
+    func finishSucceeded() throws -> RemoteState.Release {
+        let entry = ledgerEntry(outcome: "deployed", detail: nil)
+        try step("ledger", "release ledger, audit, unlock") {
+            try state.recordRelease(entry)
+            state.audit(action: "deploy", environment: env, release: release, outcome: "deployed", detail: "\(imageRef) \(imageID)", context: context)
+        }
+        // Last, after the step's own journal lines: the journal is archived, then the lock released.
+        try state.closeJournal(release: release)
+        try state.release(token: lock?.token)
+        try? target.runHook("post-deploy", release: release, image: imageRef, previous: previousRelease?.id)
+        return entry
+    }
+
+    /// After a failure past the lock: leftovers removed, production checked, ledger and audit written,
+    /// the journal closed and the lock released.
+    func finishFailed(_ error: Error) throws {
+        let rolledBack = (error as? DeployError)?.rolledBack ?? productionChanged
+        _ = try? AppContainers.removeIfPresent(engine, target.test)
+        if let stagingDatabase, let database { _ = try? DatabaseCopy.drop(database, stagingDatabase) }
+        if productionChanged {
+            // A failure after the swap started: if the container named as production is this release's,
+            // or none runs, the old one goes back.
+            let current = (try? engine.container(target.app.container)) ?? nil
+            let oldExists = ((try? engine.container(target.old)) ?? nil) != nil
+            if oldExists && (current?.config.labels?["tmeops.release"] == release || current?.state.running != true) {
+                _ = try? target.restoreOld()
+            }
+        }
+        let outcome = rolledBack ? "rolled back" : "failed"
+        try? state.recordRelease(ledgerEntry(outcome: outcome, detail: "\(error)"))
+        state.audit(action: "deploy", environment: env, release: release, outcome: outcome, detail: "\(error)", context: context)
+        try? state.closeJournal(release: release)
+        try? state.release(token: lock?.token)
+        if rolledBack { try? target.runHook("post-rollback", release: release, image: imageRef, previous: previousRelease?.id) }
+    }
+}

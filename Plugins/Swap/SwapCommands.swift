@@ -1,0 +1,329 @@
+import ArgumentParser
+import Foundation
+import ImagePlugin
+import SchemaPlugin
+import TMEOpsCore
+import TMEOpsDocker
+import ValidatePlugin
+
+/// Opens the deploy target of the command's environment, runs `body` on a thread, closes it.
+func withTarget<T: Sendable>(_ context: CommandContext, _ what: String, _ body: @escaping @Sendable (DeployTarget) throws -> T) async throws -> T {
+    let (config, environment) = try context.loadEnvironment()
+    return try await runBlocking(what) {
+        let target = try DeployTarget(context: context, config: config, environment: environment)
+        defer { target.close() }
+        return try body(target)
+    }
+}
+
+/// `tmeops deploy -e ENV`.
+public struct DeployCommand: TMEOpsCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "deploy",
+        abstract: "Deploy the app image to an environment, with backup, migrations, swap and rollback.",
+        discussion: """
+            The runbook's Phases 3-5 in order, none skippable: preflight and lock; pre-deployment backup; \
+            image push (only the missing layers) and a backup tag of the current image; staging copy and \
+            migrate test; a test instance on the test port against the copy (health, log scan, smoke \
+            checks); migrate apply with its proof; the swap (old container kept stopped as <name>-old until \
+            the new one is healthy); post-deploy validation; cleanup; ledger, audit and unlock. Every step \
+            is journaled on the host; an interrupted deploy is finished or undone by `tmeops recover`.
+            Exit 0 deployed, 1 failed before production changed, 4 failed and rolled back.
+
+            Examples:
+              tmeops deploy -e production --dry-run
+              tmeops deploy -e production --image tme-portal-server:20261126-101500 --message "revision numbers"
+            """)
+
+    @OptionGroup public var globals: GlobalOptions
+
+    @Option(help: "The local image to deploy (default: IMAGE:latest).")
+    public var image: String?
+
+    @Option(help: "Why: kept in the lock, the ledger and the audit log.")
+    public var message: String = ""
+
+    @Flag(help: "Break the deploy lock if it has expired (older than deploy.lock_ttl).")
+    public var force = false
+
+    public init() {}
+
+    public func run(_ context: CommandContext) async throws {
+        let options = DeployPipeline.Options(image: image, message: message, dryRun: context.dryRun, forceLock: force)
+        let release = try await withTarget(context, "deploy") { target in try DeployPipeline(target: target, options: options).run() }
+        guard let release else { return }
+        let out = context.output
+        if context.json { return try out.writeJSON(release) }
+        out.line("")
+        out.line("\(out.green("✓")) released \(release.id): \(release.image) (\(release.imageID.prefix(19)))")
+        out.line("  unavailable: \(release.unavailableSeconds.map { String(format: "%.2f s", $0) } ?? "-")")
+        out.line("  backup: \(release.backup ?? "-")")
+        out.line("  migrations: \(release.migrations.isEmpty ? "none" : release.migrations.joined(separator: ", "))")
+        out.line(
+            "  steps: "
+                + DeployPipeline.steps.compactMap { step in release.steps[step].map { "\(step) \(String(format: "%.1f", $0)) s" } }.joined(separator: ", "))
+    }
+}
+
+/// `tmeops recover -e ENV`.
+public struct RecoverCommand: TMEOpsCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "recover",
+        abstract: "Finish or undo an interrupted deploy from its journal.",
+        discussion: """
+            Reads the deploy journal on the host, looks at the real containers, and leaves exactly one \
+            healthy app container: the new release when it is healthy, else the old one; removes the test \
+            container and the staging database, releases the lock, and records what it did.
+
+            Examples:
+              tmeops recover -e production
+            """)
+
+    @OptionGroup public var globals: GlobalOptions
+
+    public init() {}
+
+    public func run(_ context: CommandContext) async throws {
+        let outcome = try await withTarget(context, "recover") { target -> Recovery.Outcome in
+            let last = try target.state.journal().last
+            target.out.line(
+                "recover \(target.environment.name): "
+                    + (last.map { "deploy \($0.release) stopped at \($0.step) \($0.phase) (\($0.at))" } ?? "no unfinished deploy"))
+            return try Recovery.recover(target)
+        }
+        let out = context.output
+        if context.json { return try out.writeJSON(outcome) }
+        out.line(outcome.healthy ? "\(out.green("✓")) production has one healthy app container" : "\(out.red("✗")) production is not healthy")
+        if !outcome.healthy { throw ExitCode(ExitStatus.failure.rawValue) }
+    }
+}
+
+/// `tmeops rollback -e ENV`.
+public struct RollbackCommand: TMEOpsCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "rollback",
+        abstract: "Return an environment to an earlier release's image, through the same health gate.",
+        discussion: """
+            Without --to, the newest earlier release with another image. --with-database also restores \
+            that release's pre-deployment backup (after a fresh safety backup) and needs --yes.
+
+            Examples:
+              tmeops rollback -e production
+              tmeops rollback -e production --to r-20261126-101500 --with-database --yes
+            """)
+
+    @OptionGroup public var globals: GlobalOptions
+
+    @Option(help: "The release to return to (see `tmeops releases`).")
+    public var to: String?
+
+    @Flag(help: "Also restore the release's pre-deployment database backup.")
+    public var withDatabase = false
+
+    @Option(help: "Why: kept in the ledger and the audit log.")
+    public var message: String = ""
+
+    public init() {}
+
+    public func run(_ context: CommandContext) async throws {
+        if withDatabase && !globals.yes {
+            throw TMEOpsError.usage("--with-database replaces the database with the release's backup (after a safety backup); pass --yes to confirm")
+        }
+        let (to, withDatabase, message) = (self.to, self.withDatabase, self.message)
+        if context.dryRun {
+            context.output.line("would roll back to \(to ?? "the previous release")\(withDatabase ? " and restore its database backup" : "")")
+            return
+        }
+        let entry = try await withTarget(context, "rollback") { target in try Rollback.run(target, to: to, withDatabase: withDatabase, message: message) }
+        let out = context.output
+        if context.json { return try out.writeJSON(entry) }
+        out.line(
+            "\(out.green("✓")) rolled back: \(entry.id) runs \(entry.image) (\(entry.imageID.prefix(19))); unavailable \(String(format: "%.2f", entry.unavailableSeconds ?? 0)) s"
+        )
+    }
+}
+
+/// `tmeops releases -e ENV`.
+public struct ReleasesCommand: TMEOpsCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "releases",
+        abstract: "List the release ledger of an environment.",
+        discussion: """
+            Examples:
+              tmeops releases -e production
+              tmeops releases -e production --json
+            """)
+
+    @OptionGroup public var globals: GlobalOptions
+
+    public init() {}
+
+    public func run(_ context: CommandContext) async throws {
+        let releases = try await withTarget(context, "releases") { target in try target.state.releases() }
+        let out = context.output
+        if context.json { return try out.writeJSON(releases) }
+        if releases.isEmpty { out.line("no releases recorded yet") }
+        for release in releases {
+            let mark = release.outcome == "deployed" || release.outcome == "rollback" || release.outcome == "recovered" ? out.green("✓") : out.red("✗")
+            out.line(
+                "\(mark) \(release.id)  \(release.outcome)  \(release.image) (\(release.imageID.replacingOccurrences(of: "sha256:", with: "").prefix(12)))"
+                    + "  backup \(release.backup ?? "-")  migrations \(release.migrations.count)"
+                    + (release.unavailableSeconds.map { String(format: "  unavailable %.2f s", $0) } ?? "")
+                    + (release.message.isEmpty ? "" : "  \"\(release.message)\""))
+            if let detail = release.detail, release.outcome != "deployed" { out.line("    \(detail.split(separator: "\n").first ?? "")") }
+        }
+    }
+}
+
+/// `tmeops lock status|acquire|release -e ENV`.
+public struct LockCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "lock", abstract: "Show, take or release the remote deploy lock.",
+        subcommands: [LockStatusCommand.self, LockAcquireCommand.self, LockReleaseCommand.self])
+
+    public init() {}
+}
+
+public struct LockStatusCommand: TMEOpsCommand {
+    public static let configuration = CommandConfiguration(commandName: "status", abstract: "Who holds the deploy lock, since when, and why.")
+
+    @OptionGroup public var globals: GlobalOptions
+
+    public init() {}
+
+    public func run(_ context: CommandContext) async throws {
+        let owner = try await withTarget(context, "lock status") { target in try target.state.lockOwner() }
+        if context.json { return try context.output.writeJSON(owner) }
+        guard let owner else { return context.output.line("the deploy lock is free") }
+        context.output.line("held by \(owner.owner)@\(owner.host) (pid \(owner.pid)) since \(owner.at): \"\(owner.message)\"")
+    }
+}
+
+public struct LockAcquireCommand: TMEOpsCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "acquire", abstract: "Take the deploy lock (e.g. for maintenance by hand).",
+        discussion: """
+            Examples:
+              tmeops lock acquire -e production --message "vacuum full by hand"
+            """)
+
+    @OptionGroup public var globals: GlobalOptions
+
+    @Option(help: "Why.")
+    public var message: String = "held by hand"
+
+    @Flag(help: "Break the lock if it has expired.")
+    public var force = false
+
+    public init() {}
+
+    public func run(_ context: CommandContext) async throws {
+        let (message, force) = (self.message, self.force)
+        let owner = try await withTarget(context, "lock acquire") { target -> RemoteState.LockOwner in
+            let owner = try target.state.acquire(message: message, ttl: target.deploy.lockTTL.seconds, force: force, context: context)
+            target.state.audit(action: "lock acquire", environment: target.environment.name, release: nil, outcome: "held", detail: message, context: context)
+            return owner
+        }
+        context.output.line("\(context.output.green("✓")) deploy lock taken at \(owner.at): \"\(owner.message)\"")
+    }
+}
+
+public struct LockReleaseCommand: TMEOpsCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "release", abstract: "Release the deploy lock (--force when a deploy holds it).",
+        discussion: """
+            Examples:
+              tmeops lock release -e production --force
+            """)
+
+    @OptionGroup public var globals: GlobalOptions
+
+    @Flag(help: "Release it even though a deploy holds it (check `lock status` first).")
+    public var force = false
+
+    public init() {}
+
+    public func run(_ context: CommandContext) async throws {
+        let force = self.force
+        let text = try await withTarget(context, "lock release") { target -> String in
+            guard let owner = try target.state.lockOwner() else { return "the deploy lock was free" }
+            if !force {
+                throw TMEOpsError.usage(
+                    "the lock is held by \(owner.owner)@\(owner.host) since \(owner.at) (\"\(owner.message)\"); pass --force to release it anyway")
+            }
+            try target.state.release(token: nil)
+            target.state.audit(
+                action: "lock release", environment: target.environment.name, release: nil, outcome: "released", detail: owner.message, context: context)
+            return "released the lock of \(owner.owner)@\(owner.host)"
+        }
+        context.output.line(text)
+    }
+}
+
+/// `tmeops test-instance up|down -e ENV`.
+public struct TestInstanceCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "test-instance", abstract: "Run or remove a test container of an image on the test port.",
+        subcommands: [TestInstanceUpCommand.self, TestInstanceDownCommand.self])
+
+    public init() {}
+}
+
+public struct TestInstanceUpCommand: TMEOpsCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "up", abstract: "Start <app.container>-test from an image on the host, on the test port, and wait for its health.",
+        discussion: """
+            The image must already be on the host (`tmeops image push`). It runs against --database \
+            (default: test_instance.database), labelled test=true.
+
+            Examples:
+              tmeops test-instance up -e production --image tme-portal-server:latest --database tme_portal_test
+            """)
+
+    @OptionGroup public var globals: GlobalOptions
+
+    @Option(help: "The image on the host.")
+    public var image: String
+
+    @Option(help: "The database it uses (default: test_instance.database).")
+    public var database: String?
+
+    public init() {}
+
+    public func run(_ context: CommandContext) async throws {
+        let (image, database) = (self.image, self.database)
+        let outcome = try await withTarget(context, "test-instance up") { target -> HealthWait.Outcome in
+            guard let details = try target.engine.image(image) else { throw TMEOpsError("no image \(image) on \(target.environment.name); push it first") }
+            try AppContainers.removeIfPresent(target.engine, target.test)
+            let plan = AppContainers.Plan(
+                name: target.test, image: image, release: "test", publish: try target.testInstance?.publish ?? [PortMapping(parsing: "3001:3000")],
+                network: target.app.network, aliases: [], test: true, testDatabase: database ?? target.testInstance?.database)
+            _ = try target.engine.createContainer(
+                name: target.test, spec: AppContainers.spec(plan, app: target.app, appName: target.config.app, image: details))
+            try target.engine.startContainer(target.test)
+            return try target.healthWait(target.test)
+        }
+        let out = context.output
+        out.line(
+            outcome.healthy ? "\(out.green("✓")) test instance healthy: \(outcome.detail)" : "\(out.red("✗")) test instance not healthy: \(outcome.detail)")
+        for line in outcome.logTail ?? [] { out.line("    \(line)") }
+        if !outcome.healthy { throw ExitCode(ExitStatus.checkFailed.rawValue) }
+    }
+}
+
+public struct TestInstanceDownCommand: TMEOpsCommand {
+    public static let configuration = CommandConfiguration(commandName: "down", abstract: "Remove the test container.")
+
+    @OptionGroup public var globals: GlobalOptions
+
+    public init() {}
+
+    public func run(_ context: CommandContext) async throws {
+        let removed = try await withTarget(context, "test-instance down") { target -> String in
+            guard try target.engine.container(target.test) != nil else { return "no test instance \(target.test)" }
+            try target.engine.removeContainer(target.test, force: true)
+            return "removed \(target.test)"
+        }
+        context.output.line(removed)
+    }
+}

@@ -1,0 +1,202 @@
+import Foundation
+import TMEOpsCore
+import TMEOpsTestSupport
+import XCTest
+
+@testable import SwapPlugin
+@testable import tmeops
+
+/// `tmeops deploy`, `recover`, `rollback` and the lock through the real binary against the sandbox host:
+/// production starts each test at version 1 with its database hand-migrated to 009 (`scripts/sandbox seed`).
+final class DeploySandboxTests: XCTestCase {
+    var project: URL!
+    var sandbox: Sandbox!
+
+    override func setUpWithError() throws {
+        sandbox = try Sandbox.require()
+        let seeded = try ProcessRunner.run("/bin/bash", [Sandbox.script, "seed"])
+        XCTAssertEqual(seeded.status, 0, seeded.stderr)
+        project = try TemporaryDirectory.make(prefix: "tmeops-deploy")
+        let written = try ProcessRunner.run("/bin/bash", [Sandbox.script, "config", "--write", project.path, "--migrations"])
+        XCTAssertEqual(written.status, 0, written.stderr)
+        let adopted = try tmeops(["migrate", "adopt", "-e", "sandbox"])
+        XCTAssertEqual(adopted.status, 0, adopted.stderr)
+    }
+
+    override func tearDownWithError() throws {
+        if let project { try? FileManager.default.removeItem(at: project) }
+    }
+
+    @discardableResult
+    func tmeops(_ arguments: [String], environment: [String: String] = [:]) throws -> ProcessResult {
+        var env = ["DOCKER_HOST": "unix://\(sandbox["SANDBOX_LOCAL_DOCKER_SOCKET"])"]
+        env.merge(environment) { _, new in new }
+        return try TMEOpsBinary.run(arguments, in: project, environment: env)
+    }
+
+    func editConfig(_ edit: (String) -> String) throws {
+        let url = project.appendingPathComponent("tmeops.yml")
+        try Data(edit(try String(contentsOf: url, encoding: .utf8)).utf8).write(to: url)
+    }
+
+    func containers() throws -> [String] {
+        try sandbox.docker(["ps", "-a", "--format", "{{.Names}} {{.Status}} {{.Image}}"]).stdout.split(separator: "\n").map(String.init)
+            .filter { $0.hasPrefix(sandbox["SANDBOX_APP_CONTAINER"]) }
+    }
+
+    /// Exactly one app container, running and answering 200 with version `version`.
+    func assertOneHealthyApp(_ version: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let apps = try containers()
+        XCTAssertEqual(apps.count, 1, "\(apps)", file: file, line: line)
+        XCTAssertTrue(apps.first?.contains(" Up ") ?? false, "\(apps)", file: file, line: line)
+        let health = try tmeops(["validate", "health", "-e", "sandbox", "--attempts", "5"])
+        XCTAssertEqual(health.status, 0, health.stdout + health.stderr, file: file, line: line)
+        let body = try sandbox.inNamespace(["curl", "-fsS", "--max-time", "5", "http://127.0.0.1:80/api/version"])
+        XCTAssertTrue(body.stdout.contains(version), "serving \(body.stdout), expected \(version)", file: file, line: line)
+    }
+
+    func rows() throws -> String {
+        try sandbox.docker([
+            "exec", sandbox["SANDBOX_PG_CONTAINER"], "psql", "-h", "/tmp", "-U", "tme_user", "-d", "tme_portal", "-tAc", "SELECT count(*) FROM users",
+        ])
+        .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func testDeployAppliesMigrationsSwapsAndRecordsARelease() throws {
+        let result = try tmeops(["deploy", "-e", "sandbox", "--image", "tme-portal-server:sandbox-2", "--message", "v2"])
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        for expected in ["[1/10] preflight and lock", "applied 010_add_revision_number, 011_add_submitter_message", "✓ released r-", "unavailable: 0."] {
+            XCTAssertTrue(result.stdout.contains(expected), "missing \(expected) in\n\(result.stdout)")
+        }
+        try assertOneHealthyApp("sandbox-2")
+        let status = try tmeops(["migrate", "status", "-e", "sandbox"])
+        XCTAssertEqual(status.status, 0, status.stdout)
+        XCTAssertTrue(status.stdout.hasPrefix("sandbox: 14 applied"), status.stdout)
+        let releases = try tmeops(["releases", "-e", "sandbox", "--json"])
+        let ledger = try JSONDecoder().decode([RemoteState.Release].self, from: Data(releases.stdout.utf8))
+        XCTAssertEqual(ledger.map(\.outcome), ["deployed"])
+        XCTAssertEqual(ledger.first?.migrations.count, 5)
+        XCTAssertNotNil(ledger.first?.backup)
+        // The env file's secret is not in the container's configuration.
+        let inspect = try sandbox.docker(["inspect", sandbox["SANDBOX_APP_CONTAINER"]]).stdout
+        XCTAssertFalse(inspect.contains(try sandbox.secret("db_password")), "the database password must not show in docker inspect")
+        XCTAssertTrue(inspect.contains("/run/tmeops/app.env"), "the env file is mounted instead")
+        let lock = try tmeops(["lock", "status", "-e", "sandbox"])
+        XCTAssertEqual(lock.stdout, "the deploy lock is free\n")
+
+        // A rollback returns to version 1 through the same health gate.
+        let rollback = try tmeops(["rollback", "-e", "sandbox"])
+        XCTAssertEqual(rollback.status, 0, rollback.stdout + rollback.stderr)
+        try assertOneHealthyApp("sandbox-1")
+    }
+
+    func testABrokenImageIsRolledBackAndProductionKeepsServing() throws {
+        let before = try rows()
+        let result = try tmeops(["deploy", "-e", "sandbox", "--image", "tme-portal-server:sandbox-3"])
+        XCTAssertEqual(result.status, 4, result.stdout + result.stderr)
+        XCTAssertTrue(result.stderr.contains("failed its health gate"), result.stderr)
+        try assertOneHealthyApp("sandbox-1")
+        XCTAssertEqual(try rows(), before)
+        let releases = try tmeops(["releases", "-e", "sandbox", "--json"])
+        XCTAssertEqual(try JSONDecoder().decode([RemoteState.Release].self, from: Data(releases.stdout.utf8)).map(\.outcome), ["rolled back"])
+        let databases = try sandbox.docker([
+            "exec", sandbox["SANDBOX_PG_CONTAINER"], "psql", "-h", "/tmp", "-U", "tme_user", "-d", "postgres", "-tAc", "SELECT datname FROM pg_database",
+        ])
+        XCTAssertFalse(databases.stdout.contains("tme_portal_test"), "the staging copy is dropped")
+    }
+
+    func testAFailingMigrationStopsBeforeTheSwapAndChangesNothing() throws {
+        try Data("ALTER TABLE users ADD COLUMN nickname text;\nALTER TABLE users ALTER COLUMN nickname SET NOT NULL;\n".utf8)
+            .write(to: project.appendingPathComponent("database/migrations/015_nickname.sql"))
+        let result = try tmeops(["deploy", "-e", "sandbox", "--image", "tme-portal-server:sandbox-2"])
+        XCTAssertEqual(result.status, 1, result.stdout + result.stderr)
+        XCTAssertTrue(result.stderr.contains("015_nickname.sql:2:"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("SQLSTATE 23502"), result.stderr)
+        try assertOneHealthyApp("sandbox-1")
+        let status = try tmeops(["migrate", "status", "-e", "sandbox"])
+        XCTAssertTrue(status.stdout.hasPrefix("sandbox: 9 applied, 6 pending"), "production's database is unchanged: \(status.stdout)")
+    }
+
+    func testAConcurrentDeployIsRefusedWithTheOwnersDetails() throws {
+        let held = try tmeops(["lock", "acquire", "-e", "sandbox", "--message", "vacuum by hand"])
+        XCTAssertEqual(held.status, 0, held.stderr)
+        let result = try tmeops(["deploy", "-e", "sandbox", "--image", "tme-portal-server:sandbox-2"])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.stderr.contains("the deploy lock on 10.97.149.2 is held by"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("\"vacuum by hand\""), result.stderr)
+        let refused = try tmeops(["lock", "release", "-e", "sandbox"])
+        XCTAssertEqual(refused.status, 2, "a held lock needs --force")
+        XCTAssertEqual(try tmeops(["lock", "release", "-e", "sandbox", "--force"]).status, 0)
+        try assertOneHealthyApp("sandbox-1")
+    }
+
+    func testPreflightRefusesAMissingEnvFileAndATooSmallBackupDisk() throws {
+        try editConfig { $0.replacingOccurrences(of: "env_file: /home/tme-user/.env", with: "env_file: /home/tme-user/.env.missing") }
+        var result = try tmeops(["deploy", "-e", "sandbox", "--image", "tme-portal-server:sandbox-2"])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.stderr.contains("app.env_file /home/tme-user/.env.missing does not exist"), result.stderr)
+        try editConfig {
+            $0.replacingOccurrences(of: "env_file: /home/tme-user/.env.missing", with: "env_file: /home/tme-user/.env")
+                .replacingOccurrences(of: "dir: /home/tme-user/backups", with: "dir: \(sandbox["SANDBOX_SMALL_DIR"])/deploy-backups")
+        }
+        result = try tmeops(["deploy", "-e", "sandbox", "--image", "tme-portal-server:sandbox-2"])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.stderr.contains("the backup needs about"), result.stderr)
+        XCTAssertEqual(try tmeops(["releases", "-e", "sandbox"]).stdout, "no releases recorded yet\n", "a refused deploy changes nothing")
+        try assertOneHealthyApp("sandbox-1")
+    }
+
+    /// SIGKILL at every step boundary and inside the swap; `recover` must leave one healthy production
+    /// container, a free lock, no leftovers and every row in place.
+    func testRecoverAfterSIGKILLAtEveryStep() throws {
+        let rowsBefore = try rows()
+        let points = [
+            "preflight.done", "backup.done", "image.done", "migrate-test.done", "test-instance.done", "migrate-apply.done", "swap.after-create",
+            "swap.after-stop", "swap.after-rename", "swap.after-start", "swap.done", "validate.done", "cleanup.done",
+        ]
+        for point in points {
+            let killed = try tmeops(["deploy", "-e", "sandbox", "--image", "tme-portal-server:sandbox-2"], environment: ["TMEOPS_FAULT_AT": point])
+            XCTAssertEqual(killed.status, 9, "\(point): the deploy should have been killed: \(killed.stdout) \(killed.stderr)")
+            let refused = try tmeops(["deploy", "-e", "sandbox", "--image", "tme-portal-server:sandbox-2"])
+            XCTAssertEqual(refused.status, 1, point)
+            XCTAssertTrue(refused.stderr.contains("run `tmeops recover -e sandbox` first"), "\(point): \(refused.stderr)")
+            let recovered = try tmeops(["recover", "-e", "sandbox"])
+            XCTAssertEqual(recovered.status, 0, "\(point): \(recovered.stdout) \(recovered.stderr)")
+            let apps = try containers()
+            XCTAssertEqual(apps.count, 1, "\(point): \(apps)")
+            XCTAssertTrue(apps.first?.contains(" Up ") ?? false, "\(point): \(apps)")
+            XCTAssertEqual(try tmeops(["validate", "health", "-e", "sandbox", "--attempts", "3"]).status, 0, point)
+            XCTAssertEqual(try tmeops(["lock", "status", "-e", "sandbox"]).stdout, "the deploy lock is free\n", point)
+            XCTAssertEqual(try rows(), rowsBefore, "\(point): no data lost")
+        }
+    }
+}
+
+/// The swap's own health gate, on an image that gets past no test instance: production is restored.
+final class SwapRollbackTests: XCTestCase {
+    func testAContainerThatFailsItsHealthGateAfterTheSwapIsReplacedByTheOldOne() async throws {
+        let sandbox = try Sandbox.require()
+        XCTAssertEqual(try ProcessRunner.run("/bin/bash", [Sandbox.script, "seed"]).status, 0)
+        let harness = try TestHarness(environment: ["HOME": NSHomeDirectory(), "DOCKER_HOST": "unix://\(sandbox["SANDBOX_LOCAL_DOCKER_SOCKET"])"])
+        try registerPlugins(into: harness.registry)
+        try harness.writeSandboxConfig()
+        let pushed = try TMEOpsBinary.run(
+            ["image", "push", "tme-portal-server:sandbox-3", "-e", "sandbox"], in: harness.directory,
+            environment: ["DOCKER_HOST": "unix://\(sandbox["SANDBOX_LOCAL_DOCKER_SOCKET"])"])
+        XCTAssertEqual(pushed.status, 0, pushed.stderr)
+        let context = harness.context(options: try GlobalOptions.parse(["-e", "sandbox"]))
+        let (config, environment) = try context.loadEnvironment()
+        let target = try DeployTarget(context: context, config: config, environment: environment)
+        defer { target.close() }
+        var phases: [String] = []
+        XCTAssertThrowsError(try target.swap(image: "tme-portal-server:sandbox-3", release: "r-swap-test") { phase, _ in phases.append(phase) }) { error in
+            XCTAssertEqual((error as? DeployError)?.rolledBack, true, "\(error)")
+            XCTAssertTrue("\(error)".contains("failed its health gate"), "\(error)")
+            XCTAssertTrue("\(error)".contains("the old one was restored (healthy)"), "\(error)")
+        }
+        XCTAssertEqual(phases, ["created", "unhealthy"])
+        let names = try sandbox.docker(["ps", "-a", "--format", "{{.Names}} {{.Image}}"]).stdout
+        XCTAssertTrue(names.contains("\(sandbox["SANDBOX_APP_CONTAINER"]) tme-portal-server:sandbox-1"), names)
+        XCTAssertFalse(names.contains("-old") || names.contains("-new"), names)
+    }
+}
