@@ -11,7 +11,7 @@ let builtInPlugins: [(name: String, dependencies: [Target.Dependency])] = [
     ("Image", ["TMEOpsArchive", "TMEOpsCrypto", "TMEOpsDocker", "TMEOpsSSH", "TransferPlugin"]),
     ("Schema", ["TMEOpsPostgres", "TMEOpsSSH", "TMEOpsDocker", "TMEOpsCrypto", "TransferPlugin", "ImagePlugin"]),
     ("Backup", ["TMEOpsPostgres", "TMEOpsSSH", "TMEOpsDocker", "TMEOpsCrypto", "TMEOpsArchive", "TransferPlugin", "ImagePlugin", "SchemaPlugin"]),
-    ("Validate", ["TMEOpsSSH", "TMEOpsDocker", "TMEOpsPostgres", "TransferPlugin", "ImagePlugin", "SchemaPlugin"]),
+    ("Validate", ["TMEOpsSSH", "TMEOpsDocker", "TMEOpsPostgres", "TMEOpsArchive", "TransferPlugin", "ImagePlugin", "SchemaPlugin"]),
     ("Swap", ["TransferPlugin", "ImagePlugin", "SchemaPlugin", "BackupPlugin", "ValidatePlugin"]),
 ]
 

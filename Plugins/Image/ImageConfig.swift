@@ -12,9 +12,11 @@ public struct BuildConfig: ConfigSection, Equatable {
     public var args: [String: String]
     public var require: [String]
     public var forbid: [String]
+    /// The build output folder inside the context that `preflight` checks (`.next` for Next.js).
+    public var output: String
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case context, dockerfile, platform, args, require, forbid
+        case context, dockerfile, platform, args, require, forbid, output
     }
 
     public init(from decoder: Decoder) throws {
@@ -28,6 +30,7 @@ public struct BuildConfig: ConfigSection, Equatable {
         args = try c.decode(.args, default: [:])
         require = try c.decode(.require, default: [])
         forbid = try c.decode(.forbid, default: Self.defaultForbid)
+        output = try c.decode(.output, default: ".next")
     }
 
     /// What the runbook checks for: a development (turbopack) build shipped to production.
@@ -43,6 +46,7 @@ public struct BuildConfig: ConfigSection, Equatable {
         self.args = args
         self.require = require
         self.forbid = forbid
+        output = ".next"
     }
 }
 

@@ -9,18 +9,11 @@ public enum ValidatePlugin: Plugin {
         examples: [
             PluginExample("tmeops validate -e production", "Run the Phase 5 checklist against production; exit 3 on any failure."),
             PluginExample("tmeops logs -e production --errors --since 1h", "Container log lines matching validate.log_errors."),
-            PluginExample("tmeops preflight -e production", "Check config, SSH, lock, production health and disk before a deploy."),
+            PluginExample("tmeops preflight -e production", "NODE_ENV, dependency versions against production, build output free of turbopack files."),
         ])
 
     public static let commands: [any ParsableCommand.Type] = [
-        ValidateCommand.self, PlannedCommand<PreflightSpec>.self, LogsCommand.self,
+        ValidateCommand.self, PreflightCommand.self, LogsCommand.self,
     ]
     public static let configSections: [any ConfigSection.Type] = [HealthConfig.self, ValidateConfig.self]
-}
-
-enum PreflightSpec: PlannedCommandSpec {
-    static let name = "preflight"
-    static let abstract = "Check that an environment is ready for a deploy."
-    static let subcommands: [String] = []
-    static let issue = 7
 }

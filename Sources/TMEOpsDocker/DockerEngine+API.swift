@@ -231,6 +231,16 @@ extension DockerEngine {
         return state.exitCode ?? -1
     }
 
+    /// A tar stream of `path` inside a container (`GET /containers/{id}/archive`), limited to `limit` bytes.
+    public func containerArchive(_ name: String, path: String, limit: Int = 16 << 20) throws -> Data {
+        var data = Data()
+        try perform("GET", "/containers/\(Self.escape(name))/archive", query: [("path", path)]) { chunk in
+            guard data.count + chunk.count <= limit else { throw DockerError.protocolError("\(path) in \(name) is larger than \(limit) bytes") }
+            data.append(chunk)
+        }
+        return data
+    }
+
     // MARK: Networks
 
     public func network(_ name: String) throws -> NetworkDetails? {

@@ -50,7 +50,8 @@ final class ExternalPluginEndToEndTests: XCTestCase {
         try project.write(".tmeops/plugins/tmeops-notify", "#!/bin/sh\necho notified\n", mode: 0o755)
         let deploy = try project.tmeops("deploy", "-e", "production")
         XCTAssertFalse(deploy.stdout.contains("hijacked"))
-        XCTAssertEqual(deploy.status, 1, "the built-in (planned) deploy ran")
+        XCTAssertEqual(deploy.status, 2, "the built-in deploy ran (and wants a tmeops.yml): \(deploy.stderr)")
+        XCTAssertTrue(deploy.stderr.contains("tmeops.yml"), deploy.stderr)
 
         let plugins = try project.tmeops("plugins")
         XCTAssertEqual(plugins.status, 0, plugins.stderr)

@@ -31,9 +31,9 @@ final class HelpTests: XCTestCase {
     }
 
     func testPlannedCommandsSayWhichIssueBringsThem() throws {
-        let result = try Project().tmeops("backup", "create", "-e", "production")
+        let result = try Project().tmeops("backup", "schedule", "-e", "production")
         XCTAssertEqual(result.status, 1)
-        XCTAssertEqual(result.stderr, "error: `tmeops backup create` is not built yet; it arrives with issue #6\n")
+        XCTAssertEqual(result.stderr, "error: `tmeops backup schedule` is not built yet; it arrives with issue #6\n")
     }
 
     func testUsageErrorsExitTwo() throws {

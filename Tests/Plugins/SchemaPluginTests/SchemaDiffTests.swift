@@ -34,8 +34,10 @@ final class SchemaDiffTests: XCTestCase {
         harness = try TestHarness(environment: ["HOME": NSHomeDirectory()])
         try registerPlugins(into: harness.registry)
         try harness.writeSandboxConfig()
-        try dev("DROP SCHEMA IF EXISTS drift CASCADE")
-        try prod("DROP SCHEMA IF EXISTS drift CASCADE")
+        // Both sides start empty: a demo or deploy test may have left the sample app's tables behind.
+        let reset = "DROP SCHEMA IF EXISTS drift CASCADE; DROP SCHEMA IF EXISTS tmeops CASCADE; DROP SCHEMA public CASCADE; CREATE SCHEMA public"
+        try dev(reset)
+        try prod(reset)
     }
 
     override func tearDownWithError() throws {

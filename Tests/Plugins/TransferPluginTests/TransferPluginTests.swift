@@ -25,6 +25,8 @@ final class TransferPluginTests: XCTestCase {
 
     func testSSHCheckReportsTheHost() async throws {
         let (harness, sandbox) = try sandboxHarness(["--json"])
+        let user = sandbox["SANDBOX_SSH_USER"]
+        try ProcessRunner.run("/usr/bin/install", ["-d", "-o", user, "-g", user, "-m", "0700", "/home/\(user)/backups"])
         try await harness.run(SSHCheckCommand.parse(["-e", "sandbox", "--json"]))
         let report = try JSONDecoder().decode(SSHCheckCommand.Report.self, from: Data(harness.stdout.text.utf8))
         XCTAssertEqual(report.destination, "\(sandbox["SANDBOX_SSH_USER"])@\(sandbox["SANDBOX_SSH_HOST"]):22")
