@@ -10,18 +10,10 @@ public struct BackupCommand: AsyncParsableCommand {
         abstract: "Create, list, verify, restore, prune and schedule database backups.",
         subcommands: [
             BackupCreateCommand.self, BackupListCommand.self, BackupVerifyCommand.self, BackupRestoreCommand.self, BackupPruneCommand.self,
-            PlannedCommand<BackupScheduleSpec>.self,
+            BackupScheduleCommand.self,
         ])
 
     public init() {}
-}
-
-enum BackupScheduleSpec: PlannedCommandSpec {
-    static let name = "schedule"
-    static let abstract = "Install a systemd timer (or cron entry) on the host that takes backups with the same layout and retention."
-    static let subcommands: [String] = []
-    static let issue = 6
-    static let parent: String? = "backup"
 }
 
 func formatBytes(_ bytes: UInt64) -> String {
@@ -116,11 +108,13 @@ public struct BackupListCommand: TMEOpsCommand {
 
     public func run(_ context: CommandContext) async throws {
         let (_, environment) = try context.loadEnvironment()
-        let (backups, damaged, pins) = try await runBlocking("backup list") { () -> ([BackupMetadata], [String], [String: String]) in
+        let (backups, damaged, pins, lastJob) = try await runBlocking("backup list") { () -> ([BackupMetadata], [String], [String: String], String?) in
             let (store, _, session) = try BackupService.openStore(environment, context: context)
             defer { session.close() }
             let (backups, damaged) = try store.list()
-            return (backups, damaged, try store.pins())
+            let log = try store.sh(#"[ -f "$1/scheduled.log" ] && tail -n 1 -- "$1/scheduled.log" || true"#, [store.dir], what: "reading scheduled.log")
+            let last = log.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+            return (backups, damaged, try store.pins(), last.isEmpty ? nil : last)
         }
         let out = context.output
         if context.json {
@@ -139,6 +133,7 @@ public struct BackupListCommand: TMEOpsCommand {
                     + (pins[backup.id].map { "  pinned by \($0)" } ?? "") + (backup.source == "scheduled job" ? "  (scheduled)" : ""))
         }
         for name in damaged { out.line("\(out.red("✗")) \(name): unreadable metadata") }
+        if let lastJob { out.line("scheduled job, last run: \(lastJob)") }
     }
 }
 

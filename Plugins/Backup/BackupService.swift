@@ -285,13 +285,18 @@ public enum BackupService {
         let counts = try tableRows(restored)
         let differing = metadata.tableRows.filter { counts[$0.key] != $0.value }.keys.sorted()
         report.checks.append(
-            differing.isEmpty
-                ? .init(name: "row counts", ok: true, detail: "\(metadata.tableRows.count) tables, \(metadata.tableRows.values.reduce(0, +)) rows as recorded")
-                : .init(
-                    name: "row counts", ok: false,
-                    detail: differing.prefix(5).map { "\($0): \(counts[$0].map(String.init) ?? "missing") restored, \(metadata.tableRows[$0]!) recorded" }
-                        .joined(
-                            separator: "; ")))
+            metadata.tableRows.isEmpty
+                ? .init(
+                    name: "row counts", ok: true,
+                    detail: "none recorded (a scheduled backup); \(counts.count) tables, \(counts.values.reduce(0, +)) rows restored")
+                : differing.isEmpty
+                    ? .init(
+                        name: "row counts", ok: true, detail: "\(metadata.tableRows.count) tables, \(metadata.tableRows.values.reduce(0, +)) rows as recorded")
+                    : .init(
+                        name: "row counts", ok: false,
+                        detail: differing.prefix(5).map { "\($0): \(counts[$0].map(String.init) ?? "missing") restored, \(metadata.tableRows[$0]!) recorded" }
+                            .joined(
+                                separator: "; ")))
         try record(&metadata, report: report, store: store)
         return report
     }

@@ -30,12 +30,6 @@ final class HelpTests: XCTestCase {
         XCTAssertTrue(result.stdout.contains("USAGE: tmeops config check"), result.stdout)
     }
 
-    func testPlannedCommandsSayWhichIssueBringsThem() throws {
-        let result = try Project().tmeops("backup", "schedule", "-e", "production")
-        XCTAssertEqual(result.status, 1)
-        XCTAssertEqual(result.stderr, "error: `tmeops backup schedule` is not built yet; it arrives with issue #6\n")
-    }
-
     func testUsageErrorsExitTwo() throws {
         let project = try Project()
         let unknownOption = try project.tmeops("config", "check", "--frobnicate")
