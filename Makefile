@@ -92,6 +92,9 @@ bench: build sandbox-up
 	TMEOPS_BINARY=$(CURDIR)/.build/release/tmeops bench/cli-startup
 	TMEOPS_BINARY=$(CURDIR)/.build/release/tmeops bench/transfer
 	TMEOPS_BINARY=$(CURDIR)/.build/release/tmeops bench/schema
+	TMEOPS_BINARY=$(CURDIR)/.build/release/tmeops bench/backup
+	TMEOPS_BINARY=$(CURDIR)/.build/release/tmeops bench/validate
+	TMEOPS_BINARY=$(CURDIR)/.build/release/tmeops bench/deploy
 	bench/sandbox-up
 
 clean:

@@ -31,6 +31,8 @@ public enum BackupService {
 
     /// Exact row counts of every table, in the caller's transaction.
     static func tableRows(_ connection: PostgresConnection) throws -> [String: Int64] {
+        // Exact counts of big tables would otherwise start LLVM JIT compilation, which costs more than it saves.
+        try connection.query("SELECT pg_catalog.set_config('jit', 'off', false)")
         let tables = try connection.query(
             """
             SELECT n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace

@@ -133,7 +133,9 @@ public final class DeployPipeline {
                 "migrate-test: copy the database, apply \(pending.count) pending migration\(pending.count == 1 ? "" : "s") to the copy, record a proof",
                 "test-instance: \(target.test) on \(target.testInstance?.publish.map(\.description).joined(separator: ", ") ?? "3001:3000") against the copy: health, log scan, smoke checks",
                 "migrate-apply: \(pending.isEmpty ? "nothing pending" : pending.map(\.fileName).joined(separator: ", "))",
-                "swap: \(target.app.container) → new container of \(imageRef); the old one kept stopped as \(target.old) until healthy",
+                target.deploy.strategy == .proxy
+                    ? "swap (proxy): a new container beside \(target.app.container), health-checked, then \(target.proxy) switched to it and reloaded"
+                    : "swap: \(target.app.container) → new container of \(imageRef); the old one kept stopped as \(target.old) until healthy",
                 "validate: health, smoke checks, log patterns since the deploy, database",
                 "cleanup: remove \(target.old) and \(target.test), drop the staging copy, keep \(target.deploy.keepReleases) release images",
                 "ledger: release \(release) and audit line on the host; unlock",
@@ -284,7 +286,9 @@ public final class DeployPipeline {
         try target.runHook("pre-swap", release: release, image: imageRef, previous: previousRelease?.id)
         unavailable = try step("swap", "swap containers") { () -> Double in
             productionChanged = true
-            let window = try target.swap(image: "\(target.config.image):\(release)", release: release) { phase, data in try self.journal("swap", phase, data) }
+            let window = try target.switchTo(image: "\(target.config.image):\(release)", release: release) { phase, data in
+                try self.journal("swap", phase, data)
+            }
             out.line("      \(target.app.container) now runs \(imageRef); unavailable for \(String(format: "%.2f", window)) s")
             return window
         }
@@ -292,7 +296,7 @@ public final class DeployPipeline {
             let results = try ValidationService.run(target.environment, context: context, since: Int(started.timeIntervalSince1970), healthAttempts: 5)
             for result in results where !result.ok { out.line("      \(out.red("✗")) \(result.name): \(result.evidence)") }
             if results.contains(where: { !$0.ok }) {
-                let back = try target.restoreOld()
+                let back = try target.putBack()
                 throw DeployError(
                     message: "post-deploy validation failed; the old container was restored (\(back.healthy ? "healthy" : "NOT healthy: \(back.detail)"))",
                     rolledBack: true)
@@ -380,7 +384,7 @@ public final class DeployPipeline {
             let current = (try? engine.container(target.app.container)) ?? nil
             let oldExists = ((try? engine.container(target.old)) ?? nil) != nil
             if oldExists && (current?.config.labels?["tmeops.release"] == release || current?.state.running != true) {
-                _ = try? target.restoreOld()
+                _ = try? target.putBack()
             }
         }
         let outcome = rolledBack ? "rolled back" : "failed"

@@ -86,34 +86,42 @@ public final class DeployTarget {
             name: new, spec: AppContainers.spec(plan, app: app, appName: config.app, image: imageDetails))
         try journal("created", ["old_id": current.id, "new_id": newID])
         FaultPoint.hit("swap.after-create", context)
+        // Only the stop and the start are inside the window; the renames come after the health gate.
         let stopped = Date()
         if current.state.running { try engine.stopContainer(current.id, timeout: Int(app.stopTimeout.seconds.rounded(.up))) }
         FaultPoint.hit("swap.after-stop", context)
-        try engine.renameContainer(current.id, to: old)
-        FaultPoint.hit("swap.after-rename", context)
-        try engine.renameContainer(newID, to: app.container)
         do {
             try engine.startContainer(newID)
         } catch {
             try journal("start-failed", ["error": "\(error)"])
-            let back = try restoreOld()
+            try engine.removeContainer(newID, force: true)
+            try engine.startContainer(current.id)
+            let back = try healthWait(app.container, poll: 0.05)
             throw DeployError(
-                message: "the new container did not start (\(error)); the old one was restored (\(back.healthy ? "healthy" : "NOT healthy: \(back.detail)"))",
+                message:
+                    "the new container did not start (\(error)); the old one was started again (\(back.healthy ? "healthy" : "NOT healthy: \(back.detail)"))",
                 rolledBack: true)
         }
         FaultPoint.hit("swap.after-start", context)
         // Production is down until this passes: poll every 50 ms within the usual budget.
-        let outcome = try healthWait(app.container, poll: 0.05)
+        let outcome = try healthWait(new, poll: 0.05)
         if outcome.healthy {
-            try journal("healthy", [:])
-            return Date().timeIntervalSince(stopped)
+            let window = Date().timeIntervalSince(stopped)
+            try journal("healthy", ["window": String(format: "%.3f", window)])
+            try engine.renameContainer(current.id, to: old)
+            FaultPoint.hit("swap.after-rename", context)
+            try engine.renameContainer(newID, to: app.container)
+            try journal("renamed", [:])
+            return window
         }
         let logs = (outcome.logTail ?? []).suffix(20).map { "    \($0)" }.joined(separator: "\n")
         try journal("unhealthy", ["detail": outcome.detail])
-        let back = try restoreOld()
+        try engine.removeContainer(newID, force: true)
+        try engine.startContainer(current.id)
+        let back = try healthWait(app.container, poll: 0.05)
         throw DeployError(
             message:
-                "the new container failed its health gate (\(outcome.detail)); the old one was restored (\(back.healthy ? "healthy" : "NOT healthy: \(back.detail)"))"
+                "the new container failed its health gate (\(outcome.detail)); the old one was started again (\(back.healthy ? "healthy" : "NOT healthy: \(back.detail)"))"
                 + (logs.isEmpty ? "" : "\n  its last log lines:\n\(logs)"),
             rolledBack: true)
     }

@@ -26,6 +26,28 @@ public enum Recovery {
             target.out.line("  • \(text)")
         }
         let name = target.app.container
+        // Strategy proxy, killed after the proxy was switched but before the renames: the new container
+        // already serves, so the swap is finished rather than undone.
+        if target.deploy.strategy == .proxy, let release, journal.contains(where: { $0.release == release && $0.step == "swap" && $0.phase == "switched" }),
+            try engine.container(target.new) != nil
+        {
+            if try engine.container(name) != nil { try engine.renameContainer(name, to: target.old) }
+            try engine.renameContainer(target.new, to: name)
+            act("the proxy already served \(target.new): renamed it \(name) (finishing the swap)")
+        }
+        // Replace, killed between the start of the new container and its rename: if it is healthy the
+        // swap is finished, else it goes and the old one (still named as production) starts again.
+        if target.deploy.strategy == .replace, let candidate = try engine.container(target.new), candidate.state.running {
+            let health = try target.healthWait(target.new, attempts: 3)
+            if health.healthy {
+                if try engine.container(name) != nil { try engine.renameContainer(name, to: target.old) }
+                try engine.renameContainer(target.new, to: name)
+                act("\(target.new) was running and healthy: renamed it \(name) (finishing the swap)")
+            } else {
+                try engine.removeContainer(target.new, force: true)
+                act("removed \(target.new), which was not healthy (\(health.detail))")
+            }
+        }
         var production = try engine.container(name)
         let old = try engine.container(target.old)
         let new = try engine.container(target.new)
@@ -58,10 +80,11 @@ public enum Recovery {
             }
         } else if isNew(current), try engine.container(target.old) != nil {
             act("the new release is not healthy (\(health.detail)): restoring \(target.old)")
-            health = try target.restoreOld()
+            health = try target.putBack()
         }
         outcome.healthy = health.healthy
         if !health.healthy { act("\(name) is NOT healthy: \(health.detail)") }
+        if health.healthy, let upstream = try target.repairProxy() { act("\(target.proxy) points at \(upstream) and runs") }
         if outcome.healthy {
             for leftover in [target.old, target.new] where try engine.container(leftover) != nil {
                 try engine.removeContainer(leftover, force: true)
@@ -164,7 +187,7 @@ public enum Rollback {
             restored = outcome.id
         }
         do {
-            let window = try target.swap(image: destination.imageID, release: id) { phase, data in
+            let window = try target.switchTo(image: destination.imageID, release: id) { phase, data in
                 try state.record(.init(release: id, step: "swap", phase: phase, data: data))
             }
             try AppContainers.removeIfPresent(target.engine, target.old)

@@ -34,9 +34,12 @@ public struct DeployConfig: ConfigSection, Equatable {
     public var strategy: Strategy
     public var keepReleases: Int
     public var lockTTL: ConfigDuration
+    /// The reverse proxy's image for strategy proxy (any nginx; it is given its own configuration).
+    public var proxyImage: String
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case strategy
+        case proxyImage = "proxy_image"
         case keepReleases = "keep_releases"
         case lockTTL = "lock_ttl"
     }
@@ -51,5 +54,6 @@ public struct DeployConfig: ConfigSection, Equatable {
         keepReleases = try c.decode(.keepReleases, default: 5)
         guard keepReleases >= 1 else { throw c.invalid(.keepReleases, "must keep at least the current release (1)") }
         lockTTL = try c.decode(.lockTTL, default: ConfigDuration(seconds: 1800))
+        proxyImage = try c.decode(.proxyImage, default: "nginx:stable")
     }
 }

@@ -10,6 +10,8 @@ public enum HTTPProbe {
     public struct Response: Sendable, Equatable {
         public let status: Int
         public let body: Data
+        /// Header names in lower case.
+        public var headers: [String: String] = [:]
         public var text: String { String(decoding: body, as: UTF8.self) }
     }
 
@@ -24,11 +26,14 @@ public enum HTTPProbe {
         try stream.write(Data((head + "Content-Length: 0\r\n\r\n").utf8))
         var parser = HTTPResponseParser(headRequest: method == "HEAD")
         var status: Int?
+        var headers: [String: String] = [:]
         var body = Data()
         func handle(_ events: [HTTPResponseParser.Event]) {
             for event in events {
                 switch event {
-                case .head(let received): status = received.status
+                case .head(let received):
+                    status = received.status
+                    headers = Dictionary(received.headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { first, _ in first })
                 case .body(let chunk): if body.count < 1 << 20 { body.append(chunk) }
                 case .end: break
                 }
@@ -43,7 +48,7 @@ public enum HTTPProbe {
             handle(try parser.feed(chunk))
         }
         guard let status else { throw TMEOpsError("\(method) \(path) on \(host):\(port): no HTTP response") }
-        return Response(status: status, body: body)
+        return Response(status: status, body: body, headers: headers)
     }
 }
 

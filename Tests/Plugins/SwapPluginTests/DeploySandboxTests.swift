@@ -41,7 +41,7 @@ final class DeploySandboxTests: XCTestCase {
 
     func containers() throws -> [String] {
         try sandbox.docker(["ps", "-a", "--format", "{{.Names}} {{.Status}} {{.Image}}"]).stdout.split(separator: "\n").map(String.init)
-            .filter { $0.hasPrefix(sandbox["SANDBOX_APP_CONTAINER"]) }
+            .filter { $0.hasPrefix(sandbox["SANDBOX_APP_CONTAINER"]) && !$0.hasPrefix(sandbox["SANDBOX_APP_CONTAINER"] + "-proxy ") }
     }
 
     /// Exactly one app container, running and answering 200 with version `version`.
@@ -146,6 +146,51 @@ final class DeploySandboxTests: XCTestCase {
         try assertOneHealthyApp("sandbox-1")
     }
 
+    /// Requests to the published port every 10 ms from inside the sandbox's namespace until `stop` exists.
+    func startProber(_ log: URL, stop: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
+        process.arguments = [
+            "--net=\(sandbox["SANDBOX_NETNS"])", "bash", "-c",
+            #"while [ ! -e "$1" ]; do if curl -fsS --max-time 1 -o /dev/null http://127.0.0.1:80/api/health; then echo ok; else echo fail; fi; sleep 0.01; done > "$2" 2>/dev/null"#,
+            "prober", stop.path, log.path,
+        ]
+        try process.run()
+        return process
+    }
+
+    func testProxyStrategySwitchesWithoutAFailedRequestAndRecovers() throws {
+        try editConfig { $0.replacingOccurrences(of: "strategy: replace", with: "strategy: proxy") }
+        var result = try tmeops(["deploy", "-e", "sandbox", "--image", "tme-portal-server:sandbox-2"])
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        XCTAssertTrue(result.stdout.contains("swap (proxy)"), result.stdout)
+        try assertOneHealthyApp("sandbox-2")
+        let all = try sandbox.docker(["ps", "--format", "{{.Names}} {{.Ports}}"]).stdout
+        XCTAssertTrue(all.contains("\(sandbox["SANDBOX_APP_CONTAINER"])-proxy 0.0.0.0:80->3000/tcp"), "the proxy holds the port now: \(all)")
+
+        let log = project.appendingPathComponent("probe.log")
+        let stop = project.appendingPathComponent("probe.stop")
+        let prober = try startProber(log, stop: stop)
+        Thread.sleep(forTimeInterval: 0.5)
+        result = try tmeops(["deploy", "-e", "sandbox", "--image", "tme-portal-server:sandbox-1"])
+        Thread.sleep(forTimeInterval: 0.5)
+        FileManager.default.createFile(atPath: stop.path, contents: nil)
+        prober.waitUntilExit()
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        let probes = try String(contentsOf: log, encoding: .utf8).split(separator: "\n")
+        XCTAssertGreaterThan(probes.count, 50)
+        XCTAssertEqual(probes.filter { $0 == "fail" }.count, 0, "no request may fail during a proxy switch (of \(probes.count))")
+        try assertOneHealthyApp("sandbox-1")
+
+        for point in ["swap.before-switch", "swap.after-switch"] {
+            let killed = try tmeops(["deploy", "-e", "sandbox", "--image", "tme-portal-server:sandbox-2"], environment: ["TMEOPS_FAULT_AT": point])
+            XCTAssertEqual(killed.status, 9, "\(point): \(killed.stdout) \(killed.stderr)")
+            let recovered = try tmeops(["recover", "-e", "sandbox"])
+            XCTAssertEqual(recovered.status, 0, "\(point): \(recovered.stdout) \(recovered.stderr)")
+            try assertOneHealthyApp(point == "swap.before-switch" ? "sandbox-1" : "sandbox-2")
+        }
+    }
+
     /// SIGKILL at every step boundary and inside the swap; `recover` must leave one healthy production
     /// container, a free lock, no leftovers and every row in place.
     func testRecoverAfterSIGKILLAtEveryStep() throws {
@@ -192,7 +237,7 @@ final class SwapRollbackTests: XCTestCase {
         XCTAssertThrowsError(try target.swap(image: "tme-portal-server:sandbox-3", release: "r-swap-test") { phase, _ in phases.append(phase) }) { error in
             XCTAssertEqual((error as? DeployError)?.rolledBack, true, "\(error)")
             XCTAssertTrue("\(error)".contains("failed its health gate"), "\(error)")
-            XCTAssertTrue("\(error)".contains("the old one was restored (healthy)"), "\(error)")
+            XCTAssertTrue("\(error)".contains("the old one was started again (healthy)"), "\(error)")
         }
         XCTAssertEqual(phases, ["created", "unhealthy"])
         let names = try sandbox.docker(["ps", "-a", "--format", "{{.Names}} {{.Image}}"]).stdout

@@ -1,0 +1,232 @@
+import Foundation
+import TMEOpsCore
+import TMEOpsDocker
+import TMEOpsSSH
+import ValidatePlugin
+
+/// Strategy `proxy`: a reverse proxy container (`<app.container>-proxy`, nginx) holds the published ports
+/// and forwards to the app by a network alias of its release. A new container is started and
+/// health-checked beside the old one, then the proxy is pointed at it and gracefully reloaded (nginx
+/// finishes requests in flight on the old workers), so no request fails.
+extension DeployTarget {
+    var proxy: String { "\(app.container)-proxy" }
+    var proxyDir: String { "\(state.base)/proxy" }
+    static let proxyMount = "/etc/tmeops-proxy"
+
+    /// The alias a release's container has on the app network.
+    func alias(for release: String) -> String { "\(config.app)-\(release)".lowercased() }
+
+    /// nginx configuration forwarding every published port to `upstream` (an alias on the network).
+    func proxyConfig(upstream: String) -> String {
+        let ports = Set(app.publish.map(\.containerPort)).sorted()
+        let servers = ports.map { port in
+            """
+                server {
+                    listen \(port);
+                    location / {
+                        proxy_pass http://\(upstream):\(port);
+                        proxy_http_version 1.1;
+                        proxy_set_header Connection "";
+                        proxy_set_header Host $host;
+                        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+                        add_header X-Tmeops-Upstream \(upstream) always;
+                    }
+                }
+            """
+        }.joined(separator: "\n")
+        return """
+            # Written by tmeops deploy (strategy proxy): traffic goes to \(upstream).
+            worker_processes 1;
+            pid /tmp/nginx.pid;
+            error_log stderr warn;
+            events { worker_connections 512; }
+            http {
+                access_log off;
+            \(servers)
+            }
+
+            """
+    }
+
+    /// Writes the proxy's configuration on the host (a new file renamed over the old one, in the folder
+    /// the proxy mounts) and, when the proxy runs, reloads it gracefully after checking it with `nginx -t`.
+    func pointProxy(at upstream: String) throws {
+        let write = try session.capture(
+            [
+                "sh", "-c",
+                #"mkdir -p -m 755 -- "$1" && cat > "$1/nginx.conf.part" && chmod 644 "$1/nginx.conf.part" && mv -f -- "$1/nginx.conf.part" "$1/nginx.conf""#,
+                "tmeops", proxyDir,
+            ],
+            stdin: Data(proxyConfig(upstream: upstream).utf8))
+        guard write.exit.succeeded else { throw TMEOpsError("writing the proxy configuration on \(state.host) failed: \(write.stderrText)") }
+        guard let details = try engine.container(proxy), details.state.running else { return }
+        let test = try engine.exec(proxy, ["nginx", "-t", "-q", "-c", "\(Self.proxyMount)/nginx.conf"])
+        guard test.exitCode == 0 else {
+            throw TMEOpsError("the proxy rejects its new configuration (upstream \(upstream)): \(String(decoding: test.stderr, as: UTF8.self))")
+        }
+        let reload = try engine.exec(proxy, ["nginx", "-s", "reload", "-c", "\(Self.proxyMount)/nginx.conf"])
+        guard reload.exitCode == 0 else { throw TMEOpsError("reloading the proxy failed: \(String(decoding: reload.stderr, as: UTF8.self))") }
+        try waitUntilProxyServes(upstream)
+    }
+
+    /// A reload is asynchronous: until nginx's new workers run, requests still reach the old upstream.
+    /// Waits until responses through the proxy say they came from `upstream`, then a moment more for the
+    /// old workers' requests in flight to finish.
+    func waitUntilProxyServes(_ upstream: String) throws {
+        guard let details = try engine.container(proxy), let address = containerAddress(details, network: app.network),
+            let port = app.publish.first?.containerPort
+        else { return }
+        let deadline = Date().addingTimeInterval(10)
+        var consecutive = 0
+        while Date() < deadline {
+            let response = try? HTTPProbe.request(session: session, host: address, port: port, path: health.path, timeout: 2)
+            consecutive = response?.headers["x-tmeops-upstream"] == upstream ? consecutive + 1 : 0
+            if consecutive >= 3 {
+                Thread.sleep(forTimeInterval: 0.2)
+                return
+            }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        throw TMEOpsError("the proxy did not start sending traffic to \(upstream) within 10 s of its reload")
+    }
+
+    /// The absolute host path of the proxy folder (bind mounts need one).
+    func proxyHostDir() throws -> String {
+        let home = try session.capture(["sh", "-c", "cd && pwd"]).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+        return "\(home)/\(proxyDir)"
+    }
+
+    /// Creates and starts the proxy, holding app.publish's ports (the old container must have let go of them).
+    func startProxy() throws {
+        try AppContainers.removeIfPresent(engine, proxy)
+        var bindings: [String: [ContainerSpec.HostConfig.PortBinding]] = [:]
+        var exposed: [String: EmptyObject] = [:]
+        for port in app.publish {
+            let key = "\(port.containerPort)/\(port.proto)"
+            bindings[key, default: []].append(.init(hostIp: port.hostIP ?? "", hostPort: String(port.hostPort)))
+            exposed[key] = EmptyObject()
+        }
+        let spec = ContainerSpec(
+            image: deploy.proxyImage, cmd: ["nginx", "-g", "daemon off;", "-c", "\(Self.proxyMount)/nginx.conf"],
+            labels: ["tmeops.app": config.app, "tmeops.role": "proxy"], exposedPorts: exposed,
+            hostConfig: .init(
+                portBindings: bindings, networkMode: app.network, restartPolicy: ["Name": "unless-stopped"],
+                binds: ["\(try proxyHostDir()):\(Self.proxyMount):ro"],
+                initProcess: true))
+        _ = try engine.createContainer(name: proxy, spec: spec)
+        try engine.startContainer(proxy)
+    }
+
+    /// The deploy's swap with strategy proxy; returns the unavailability window (0 unless the proxy had
+    /// to be put in front of a container that held the ports itself).
+    public func proxySwap(image: String, release: String, journal: (String, [String: String]) throws -> Void) throws -> Double {
+        guard let current = try engine.container(app.container) else { throw TMEOpsError("no container \(app.container) on \(environment.name)") }
+        guard let imageDetails = try engine.image(image) else { throw TMEOpsError("no image \(image) in the engine of \(environment.name)") }
+        guard app.network != nil else {
+            throw TMEOpsError.usage("strategy proxy needs environments.\(environment.name).app.network (the proxy reaches the app by alias)")
+        }
+        try AppContainers.removeIfPresent(engine, new)
+        try AppContainers.removeIfPresent(engine, old)
+        let upstream = alias(for: release)
+        let plan = AppContainers.Plan(
+            name: new, image: image, release: release, publish: [], network: app.network, aliases: [upstream], test: false, testDatabase: nil)
+        var spec = AppContainers.spec(plan, app: app, appName: config.app, image: imageDetails)
+        spec.labels?["tmeops.alias"] = upstream
+        let newID = try engine.createContainer(name: new, spec: spec)
+        try journal("created", ["old_id": current.id, "new_id": newID, "strategy": "proxy"])
+        try engine.startContainer(newID)
+        // Beside the old one: production is still served while this waits.
+        let health = try healthWait(new)
+        guard health.healthy else {
+            try engine.removeContainer(newID, force: true)
+            let logs = (health.logTail ?? []).suffix(20).map { "    \($0)" }.joined(separator: "\n")
+            throw DeployError(
+                message: "the new container failed its health gate beside the old one (\(health.detail)); production was never switched"
+                    + (logs.isEmpty ? "" : "\n  its last log lines:\n\(logs)"), rolledBack: true)
+        }
+        try journal("healthy", [:])
+        FaultPoint.hit("swap.before-switch", context)
+        let proxyRunning = try engine.container(proxy)?.state.running ?? false
+        var window = 0.0
+        try pointProxy(at: upstream)
+        if proxyRunning {
+            try journal("switched", ["upstream": upstream])
+            if current.state.running { try engine.stopContainer(current.id, timeout: Int(app.stopTimeout.seconds.rounded(.up))) }
+        } else {
+            // The first proxy deploy: the old container holds the published ports until it stops.
+            let stopped = Date()
+            if current.state.running { try engine.stopContainer(current.id, timeout: Int(app.stopTimeout.seconds.rounded(.up))) }
+            try startProxy()
+            try journal("switched", ["upstream": upstream, "proxy": "started"])
+            let through = try proxyHealth()
+            window = Date().timeIntervalSince(stopped)
+            guard through else {
+                try AppContainers.removeIfPresent(engine, proxy)
+                try engine.startContainer(current.id)
+                try engine.removeContainer(newID, force: true)
+                throw DeployError(message: "the new proxy did not answer; the old container was started again", rolledBack: true)
+            }
+        }
+        FaultPoint.hit("swap.after-switch", context)
+        try engine.renameContainer(current.id, to: old)
+        try engine.renameContainer(newID, to: app.container)
+        try journal("renamed", [:])
+        return window
+    }
+
+    /// The health endpoint answered through the proxy (on the proxy container's address).
+    func proxyHealth() throws -> Bool {
+        for _ in 0..<100 {
+            if let details = try engine.container(proxy), let address = containerAddress(details, network: app.network) {
+                let probe = HealthWait.probe(session: session, address: address, health: health)
+                if probe.problem == nil { return true }
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return false
+    }
+
+    /// Puts traffic back on `<name>-old` behind the proxy (after a failed post-deploy validation).
+    func restoreOldBehindProxy() throws -> HealthWait.Outcome {
+        guard let previous = try engine.container(old) else { return try healthWait(app.container) }
+        if !previous.state.running { try engine.startContainer(old) }
+        let outcome = try healthWait(old, poll: 0.05)
+        if let upstream = previous.config.labels?["tmeops.alias"] {
+            try pointProxy(at: upstream)
+        } else {
+            // It held the ports itself before the proxy came: take the proxy away again.
+            try AppContainers.removeIfPresent(engine, proxy)
+            try engine.stopContainer(old, timeout: 1)
+            try engine.startContainer(old)
+        }
+        if let current = try engine.container(app.container) { try engine.removeContainer(current.id, force: true) }
+        try engine.renameContainer(old, to: app.container)
+        return outcome
+    }
+}
+
+extension DeployTarget {
+    /// The swap of the configured strategy.
+    public func switchTo(image: String, release: String, journal: (String, [String: String]) throws -> Void) throws -> Double {
+        deploy.strategy == .proxy
+            ? try proxySwap(image: image, release: release, journal: journal) : try swap(image: image, release: release, journal: journal)
+    }
+
+    /// The old container back as production, by the configured strategy.
+    @discardableResult
+    public func putBack() throws -> HealthWait.Outcome {
+        deploy.strategy == .proxy ? try restoreOldBehindProxy() : try restoreOld()
+    }
+
+    /// After a recover: the proxy (if there is one) runs and points at production's alias.
+    func repairProxy() throws -> String? {
+        guard deploy.strategy == .proxy, try engine.container(proxy) != nil, let current = try engine.container(app.container) else { return nil }
+        // A container tmeops made has its release alias; one made before the proxy is reached by name.
+        let upstream = current.config.labels?["tmeops.alias"] ?? app.container
+        try pointProxy(at: upstream)
+        if try engine.container(proxy)?.state.running != true {
+            if try engine.container(proxy) != nil { try engine.startContainer(proxy) } else { try startProxy() }
+        }
+        return upstream
+    }
+}
