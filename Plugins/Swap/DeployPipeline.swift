@@ -276,6 +276,8 @@ public final class DeployPipeline {
                 "      \(copyName) (\(outcome.method)): \(outcome.applied.count) migration\(outcome.applied.count == 1 ? "" : "s") applied, proof recorded")
         }
         try step("test-instance", "test instance against the staging copy") { try runTestInstance(database: copyName) }
+        // The last moment nothing in production has changed: a failing pre-swap hook stops here.
+        try target.runHook("pre-swap", release: release, image: imageRef, previous: previousRelease?.id)
         try step("migrate-apply", "apply migrations to production") {
             let outcome = try MigrationService.apply(
                 database!, files: files, settings: settings, environment: env, untested: false, log: { self.context.logger.debug("\($0)") },
@@ -283,7 +285,6 @@ public final class DeployPipeline {
             appliedMigrations = outcome.applied.map { String(format: "%03d", $0.version) + "_\($0.name)" }
             out.line("      \(appliedMigrations.isEmpty ? "nothing to apply" : "applied \(appliedMigrations.joined(separator: ", "))")")
         }
-        try target.runHook("pre-swap", release: release, image: imageRef, previous: previousRelease?.id)
         unavailable = try step("swap", "swap containers") { () -> Double in
             productionChanged = true
             let window = try target.switchTo(image: "\(target.config.image):\(release)", release: release) { phase, data in

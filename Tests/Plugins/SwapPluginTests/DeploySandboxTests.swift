@@ -245,3 +245,89 @@ final class SwapRollbackTests: XCTestCase {
         XCTAssertFalse(names.contains("-old") || names.contains("-new"), names)
     }
 }
+
+/// Hooks, and an SSH connection cut in the middle of the image push.
+final class DeployFaultTests: XCTestCase {
+    var project: URL!
+    var sandbox: Sandbox!
+
+    override func setUpWithError() throws {
+        sandbox = try Sandbox.require()
+        XCTAssertEqual(try ProcessRunner.run("/bin/bash", [Sandbox.script, "seed"]).status, 0)
+        project = try TemporaryDirectory.make(prefix: "tmeops-deploy-faults")
+        XCTAssertEqual(try ProcessRunner.run("/bin/bash", [Sandbox.script, "config", "--write", project.path, "--migrations"]).status, 0)
+        XCTAssertEqual(try tmeops(["migrate", "adopt", "-e", "sandbox"]).status, 0)
+    }
+
+    override func tearDownWithError() throws {
+        if let project { try? FileManager.default.removeItem(at: project) }
+    }
+
+    @discardableResult
+    func tmeops(_ arguments: [String], environment: [String: String] = [:]) throws -> ProcessResult {
+        var env = ["DOCKER_HOST": "unix://\(sandbox["SANDBOX_LOCAL_DOCKER_SOCKET"])"]
+        env.merge(environment) { _, new in new }
+        return try TMEOpsBinary.run(arguments, in: project, environment: env)
+    }
+
+    func appImage() throws -> String {
+        try sandbox.docker(["inspect", "-f", "{{.Config.Image}}", sandbox["SANDBOX_APP_CONTAINER"]]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func testHooksSeeTheReleaseAndAFailingPreSwapHookStopsBeforeProductionChanges() throws {
+        let hooks = project.appendingPathComponent(".tmeops/hooks")
+        try FileManager.default.createDirectory(at: hooks, withIntermediateDirectories: true)
+        let seen = project.appendingPathComponent("hook.env")
+        try Data("#!/bin/sh\nenv | grep '^TMEOPS_' | sort > \(seen.path)\n".utf8).write(to: hooks.appendingPathComponent("pre-deploy"))
+        try Data("#!/bin/sh\necho 'smoke test of the staging site failed' >&2\nexit 1\n".utf8).write(to: hooks.appendingPathComponent("pre-swap"))
+        for hook in ["pre-deploy", "pre-swap"] {
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: hooks.appendingPathComponent(hook).path)
+        }
+        let before = try appImage()
+        let result = try tmeops(["deploy", "-e", "sandbox", "--image", "tme-portal-server:sandbox-2"])
+        XCTAssertEqual(result.status, 1, result.stdout + result.stderr)
+        XCTAssertTrue(result.stderr.contains("hook .tmeops/hooks/pre-swap failed (exit 1)"), result.stderr)
+        let env = try String(contentsOf: seen, encoding: .utf8)
+        XCTAssertTrue(env.contains("TMEOPS_ENV=sandbox\n"), env)
+        XCTAssertTrue(env.contains("TMEOPS_IMAGE=tme-portal-server:sandbox-2\n"), env)
+        XCTAssertTrue(env.contains("TMEOPS_RELEASE=r-"), env)
+        XCTAssertEqual(try appImage(), before, "production still runs the old image")
+        let status = try tmeops(["migrate", "status", "-e", "sandbox"])
+        XCTAssertTrue(status.stdout.hasPrefix("sandbox: 9 applied, 5 pending"), "no migration was applied: \(status.stdout)")
+        XCTAssertEqual(try tmeops(["lock", "status", "-e", "sandbox"]).stdout, "the deploy lock is free\n")
+    }
+
+    func testAnSSHConnectionCutDuringThePushLeavesProductionUntouched() throws {
+        // A release with a 40 MB layer, so the push lasts long enough to be cut.
+        let context = try TemporaryDirectory.make(prefix: "tmeops-big")
+        defer { try? FileManager.default.removeItem(at: context) }
+        try Data("FROM \(sandbox["SANDBOX_APP_IMAGE"])\nUSER root\nRUN head -c 41943040 /dev/urandom > /app/big.bin\nUSER app\n".utf8)
+            .write(to: context.appendingPathComponent("Dockerfile"))
+        var env = ProcessInfo.processInfo.environment
+        env["DOCKER_HOST"] = "unix://\(sandbox["SANDBOX_LOCAL_DOCKER_SOCKET"])"
+        let built = try ProcessRunner.run("/usr/bin/docker", ["build", "-q", "--no-cache", "-t", "tme-portal-server:cut-test", context.path], environment: env)
+        XCTAssertEqual(built.status, 0, built.stderr)
+        let before = try appImage()
+        let journal = "/home/\(sandbox["SANDBOX_SSH_USER"])/.tmeops/tme-portal/journal.jsonl"
+        let user = sandbox["SANDBOX_SSH_USER"]
+        let cutter = Thread {
+            for _ in 0..<3000 {
+                if let text = try? String(contentsOfFile: journal, encoding: .utf8), text.contains(#""step":"image""#) {
+                    Thread.sleep(forTimeInterval: 0.05)
+                    _ = try? ProcessRunner.run("/usr/bin/pkill", ["-f", "sshd: \(user)"])
+                    return
+                }
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+        }
+        cutter.start()
+        let result = try tmeops(["deploy", "-e", "sandbox", "--image", "tme-portal-server:cut-test"])
+        XCTAssertNotEqual(result.status, 0, result.stdout)
+        XCTAssertEqual(try appImage(), before, "production still runs the old image")
+        let recovered = try tmeops(["recover", "-e", "sandbox"])
+        XCTAssertEqual(recovered.status, 0, recovered.stdout + recovered.stderr)
+        XCTAssertEqual(try tmeops(["validate", "health", "-e", "sandbox", "--attempts", "3"]).status, 0)
+        let again = try tmeops(["deploy", "-e", "sandbox", "--image", "tme-portal-server:sandbox-2"])
+        XCTAssertEqual(again.status, 0, again.stdout + again.stderr)
+    }
+}
