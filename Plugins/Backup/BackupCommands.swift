@@ -109,8 +109,9 @@ public struct BackupListCommand: TMEOpsCommand {
     public func run(_ context: CommandContext) async throws {
         let (_, environment) = try context.loadEnvironment()
         let (backups, damaged, pins, lastJob) = try await runBlocking("backup list") { () -> ([BackupMetadata], [String], [String: String], String?) in
-            let (store, _, session) = try BackupService.openStore(environment, context: context)
-            defer { session.close() }
+            let opened = try BackupService.openStore(environment, context: context)
+            defer { opened.close() }
+            let store = opened.store
             let (backups, damaged) = try store.list()
             let log = try store.sh(#"[ -f "$1/scheduled.log" ] && tail -n 1 -- "$1/scheduled.log" || true"#, [store.dir], what: "reading scheduled.log")
             let last = log.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -20,6 +20,14 @@ public struct BackupsConfig: ConfigSection, Equatable {
         case keepMonthly = "keep_monthly"
     }
 
+    public init() {
+        dir = ".tmeops/backups"
+        keepLast = 4
+        keepDaily = 7
+        keepWeekly = 4
+        keepMonthly = 0
+    }
+
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         dir = try c.decode(String.self, forKey: .dir)

@@ -49,7 +49,7 @@ public enum BackupService {
         return counts
     }
 
-    static func containerLocation(_ environment: EnvironmentConfig) throws -> (database: DatabaseConfig, container: String, user: String, name: String) {
+    public static func containerLocation(_ environment: EnvironmentConfig) throws -> (database: DatabaseConfig, container: String, user: String, name: String) {
         let database = try environment.require(DatabaseConfig.self, for: "backing up its database")
         guard case .container(let container, let user, let name) = try database.location(environment: environment.name) else {
             throw TMEOpsError.usage(
@@ -59,11 +59,33 @@ public enum BackupService {
         return (database, container, user, name)
     }
 
-    /// Opens the store of `environment`'s backups and the engine on the same SSH connection.
-    public static func openStore(_ environment: EnvironmentConfig, context: CommandContext) throws -> (BackupStore, DockerEngine, SSHSession) {
-        let backups = try environment.require(BackupsConfig.self, for: "keeping backups")
+    /// An open backup store: on the environment's host (with the engine on the same SSH connection), or
+    /// for a local environment (no ssh section) a folder here, `.tmeops/backups` unless backups.dir says.
+    public struct OpenStore {
+        public let store: BackupStore
+        public let engine: DockerEngine?
+        public let session: SSHSession?
+        public func close() { session?.close() }
+    }
+
+    public static func openStore(_ environment: EnvironmentConfig, context: CommandContext) throws -> OpenStore {
+        let backups = environment.section(BackupsConfig.self)
+        guard environment.section(SSHConfig.self) != nil else {
+            let dir = ConfigLoader.resolve(backups?.dir ?? ".tmeops/backups", in: context.workingDirectory).path
+            return OpenStore(store: BackupStore(localDirectory: dir), engine: nil, session: nil)
+        }
+        let config = try environment.require(BackupsConfig.self, for: "keeping backups")
         let (engine, session) = try DockerEngines.remote(environment, context: context)
-        return (BackupStore(session: session, dir: backups.dir, host: session.options.host), engine, session)
+        return OpenStore(store: BackupStore(session: session, dir: config.dir, host: session.options.host), engine: engine, session: session)
+    }
+
+    /// The database of `environment`: its location and name.
+    static func databaseName(_ environment: EnvironmentConfig) throws -> String {
+        let database = try environment.require(DatabaseConfig.self, for: "backing up its database")
+        switch try database.location(environment: environment.name) {
+        case .container(_, _, let name): return name
+        case .url(let url): return try PostgresTarget(url: url).database
+        }
     }
 
     // MARK: create
@@ -73,7 +95,8 @@ public enum BackupService {
     /// and schema hash from the same snapshot pg_dump reads) is written, then both are renamed into place.
     /// Any failure removes the `.part` files and touches no other backup.
     public static func create(_ environment: EnvironmentConfig, context: CommandContext, options: CreateOptions) throws -> BackupMetadata {
-        let (_, container, user, name) = try containerLocation(environment)
+        let databaseConfig = try environment.require(DatabaseConfig.self, for: "backing up its database")
+        let location = try databaseConfig.location(environment: environment.name)
         let started = Date()
         let database = try Databases.open(environment, context: context)
         defer { database.close() }
@@ -85,9 +108,11 @@ public enum BackupService {
         }
         let rows = try tableRows(connection)
         let schemaHash = try SchemaIntrospector.snapshot(connection).schemaHash
+        let name = database.target.database
 
-        let (store, engine, session) = try openStore(environment, context: context)
-        defer { session.close() }
+        let opened = try openStore(environment, context: context)
+        defer { opened.close() }
+        let store = opened.store
         try store.ensureDirectory()
         let existing = Set(try store.list().backups.map(\.id))
         var id = BackupMetadata.makeID(at: started, label: options.label)
@@ -109,10 +134,10 @@ public enum BackupService {
             localFD = open(localPart!, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
             guard localFD >= 0 else { throw TMEOpsError("cannot write \(localPart!): \(String(cString: strerror(errno)))") }
         }
-        let writer = try session.openExecStream(["sh", "-c", #"umask 077 && exec cat > "$1""#, "tmeops-backup", part])
-        var pgDumpErrors = Data()
+        let writer = try BackupWriter(store: store, part: part)
+        var dumpErrors = Data()
         func cleanUp() {
-            writer.close()
+            writer.abort()
             _ = try? store.sh(#"rm -f -- "$1" "$2""#, [part, store.path("\(id).json.part")], what: "removing \(file).part")
             if localFD >= 0 { close(localFD) }
             if let localPart { unlink(localPart) }
@@ -122,14 +147,7 @@ public enum BackupService {
                 guard bytes.count > 0 else { return }
                 hasher.update(bytes)
                 size += UInt64(bytes.count)
-                do {
-                    try writer.write(Data(bytes))
-                } catch {
-                    // The writer died (disk full, lost connection): its own words say which.
-                    _ = try? writer.finish(deadline: Date().addingTimeInterval(5))
-                    let said = String(decoding: writer.errorOutput, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-                    throw TMEOpsError("writing \(part) on \(store.host) failed: \(said.isEmpty ? "\(error)" : said)")
-                }
+                try writer.write(bytes)
                 if localFD >= 0, let code = Descriptor.writeAll(bytes, to: localFD) {
                     throw TMEOpsError("writing \(localPart!) failed: \(String(cString: strerror(code)))")
                 }
@@ -137,25 +155,36 @@ public enum BackupService {
             let compressor = try compression.map { kind in
                 try CompressedStreamWriter(destination: part, compression: kind == "zstd" ? .zstd : .gzip, sink: emit)
             }
+            let onChunk: (Data) throws -> Void = { chunk in
+                if let compressor { try compressor.write(chunk) } else { try chunk.withUnsafeBytes { try emit($0) } }
+            }
             let formatFlag = options.format == .custom ? "-Fc" : "-Fp"
-            let script = PostgresTools.containerScript(port: try databasePort(environment), #"exec pg_dump "$4" --snapshot="$3" -U "$1" -d "$2""#)
-            let exitCode = try engine.execStreaming(
-                container, ["sh", "-c", script, "tmeops", user, name, snapshotID, formatFlag],
-                onStdout: { chunk in
-                    if let compressor { try compressor.write(chunk) } else { try chunk.withUnsafeBytes { try emit($0) } }
-                },
-                onStderr: { if pgDumpErrors.count < 65536 { pgDumpErrors.append($0) } })
+            let exitCode: Int
+            let dumpedWhere: String
+            switch location {
+            case .container(let container, let user, _):
+                guard let engine = opened.engine else {
+                    throw TMEOpsError.usage("environment '\(environment.name)' names a database container but has no ssh section")
+                }
+                let script = PostgresTools.containerScript(port: databaseConfig.port, #"exec pg_dump "$4" --snapshot="$3" -U "$1" -d "$2""#)
+                exitCode = try engine.execStreaming(
+                    container, ["sh", "-c", script, "tmeops", user, name, snapshotID, formatFlag], onStdout: onChunk,
+                    onStderr: { if dumpErrors.count < 65536 { dumpErrors.append($0) } })
+                dumpedWhere = "in \(container) on \(environment.name)"
+            case .url:
+                let result = try PostgresTools.streamLocal(
+                    "pg_dump", [formatFlag, "--snapshot=\(snapshotID)", "-d", name], target: database.target, context: context, onStdout: onChunk)
+                exitCode = result.status
+                dumpErrors = result.stderr
+                dumpedWhere = "here for \(database.target.description)"
+            }
             guard exitCode == 0 else {
                 throw TMEOpsError(
-                    "pg_dump in \(container) on \(environment.name) failed (exit \(exitCode)): \(String(decoding: pgDumpErrors, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)); no backup was written"
+                    "pg_dump \(dumpedWhere) failed (exit \(exitCode)): \(String(decoding: dumpErrors, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)); no backup was written"
                 )
             }
             try compressor?.close()
-            let status = try writer.finish()
-            guard status == 0 else {
-                let said = String(decoding: writer.errorOutput, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-                throw TMEOpsError("writing \(part) on \(store.host) failed (exit \(status.map(String.init) ?? "signal")): \(said)")
-            }
+            try writer.finish()
             let metadata = BackupMetadata(
                 id: id, file: file, database: name, serverVersion: connection.serverVersion, format: options.format.rawValue, compression: compression,
                 size: size, sha256: hasher.finishHex(), durationMs: Int(Date().timeIntervalSince(started) * 1000), label: options.label,
@@ -202,7 +231,8 @@ public enum BackupService {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let local = folder.appendingPathComponent(metadata.file)
         let remote = store.path(metadata.file)
-        let sftp = try SFTPClient(store.session)
+        guard let session = store.session else { return try fetchLocal(metadata, store: store, to: local, report: &report) }
+        let sftp = try SFTPClient(session)
         guard let info = try sftp.stat(remote) else {
             report.checks.append(.init(name: "file", ok: false, detail: "\(remote) is missing on \(store.host)"))
             return nil
@@ -215,12 +245,40 @@ public enum BackupService {
             return nil
         }
         report.checks.append(.init(name: "size", ok: true, detail: "\(info.size) bytes"))
-        let transfer = try FileTransfer(session: store.session).download(remote, to: local.path, mode: 0o600)
+        let transfer = try FileTransfer(session: session).download(remote, to: local.path, mode: 0o600)
         guard transfer.sha256 == metadata.sha256 else {
             report.checks.append(
                 .init(
                     name: "sha256", ok: false,
                     detail: "the file's SHA-256 is \(transfer.sha256.prefix(16))…, the metadata says \(metadata.sha256.prefix(16))… (corrupted)"))
+            return nil
+        }
+        report.checks.append(.init(name: "sha256", ok: true, detail: String(metadata.sha256.prefix(16)) + "…"))
+        return local
+    }
+
+    /// A local store's backup: size and SHA-256 checked while it is copied to `local`.
+    static func fetchLocal(_ metadata: BackupMetadata, store: BackupStore, to local: URL, report: inout VerifyReport) throws -> URL? {
+        let path = store.path(metadata.file)
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path), let size = attributes[.size] as? UInt64 else {
+            report.checks.append(.init(name: "file", ok: false, detail: "\(path) is missing"))
+            return nil
+        }
+        guard size == metadata.size else {
+            report.checks.append(
+                .init(
+                    name: "size", ok: false,
+                    detail: "\(path) has \(size) bytes, the metadata says \(metadata.size)\(size < metadata.size ? " (truncated)" : "")"))
+            return nil
+        }
+        report.checks.append(.init(name: "size", ok: true, detail: "\(size) bytes"))
+        try FileManager.default.copyItem(atPath: path, toPath: local.path)
+        let hash = try SHA256.hexOfFile(atPath: local.path)
+        guard hash == metadata.sha256 else {
+            report.checks.append(
+                .init(
+                    name: "sha256", ok: false, detail: "the file's SHA-256 is \(hash.prefix(16))…, the metadata says \(metadata.sha256.prefix(16))… (corrupted)"
+                ))
             return nil
         }
         report.checks.append(.init(name: "sha256", ok: true, detail: String(metadata.sha256.prefix(16)) + "…"))
@@ -243,9 +301,10 @@ public enum BackupService {
     /// The checks of `backup verify`: checksum, table of contents, restore into `<name>_tmeops_verify`, row
     /// counts; the result is recorded in the metadata.
     public static func verify(_ id: String, environment: EnvironmentConfig, context: CommandContext) throws -> VerifyReport {
-        let (_, _, _, name) = try containerLocation(environment)
-        let (store, _, session) = try openStore(environment, context: context)
-        defer { session.close() }
+        let name = try databaseName(environment)
+        let opened = try openStore(environment, context: context)
+        defer { opened.close() }
+        let store = opened.store
         var metadata = try store.find(id)
         var report = VerifyReport(id: metadata.id)
         guard let file = try fetch(metadata, store: store, report: &report) else {
@@ -326,9 +385,10 @@ public enum BackupService {
     public static func restore(
         _ id: String, environment: EnvironmentConfig, context: CommandContext, toDatabase: String?, log: (String) -> Void
     ) throws -> RestoreOutcome {
-        let (_, _, _, name) = try containerLocation(environment)
-        let (store, _, session) = try openStore(environment, context: context)
-        defer { session.close() }
+        let name = try databaseName(environment)
+        let opened = try openStore(environment, context: context)
+        defer { opened.close() }
+        let store = opened.store
         let metadata = try store.find(id)
         let database = try Databases.open(environment, context: context)
         defer { database.close() }
@@ -408,9 +468,10 @@ public enum BackupService {
     }
 
     public static func prune(_ environment: EnvironmentConfig, context: CommandContext, dryRun: Bool) throws -> PruneOutcome {
-        let config = try environment.require(BackupsConfig.self, for: "keeping backups")
-        let (store, _, session) = try openStore(environment, context: context)
-        defer { session.close() }
+        let config = environment.section(BackupsConfig.self) ?? BackupsConfig()
+        let opened = try openStore(environment, context: context)
+        defer { opened.close() }
+        let store = opened.store
         let (backups, damaged) = try store.list()
         if !damaged.isEmpty { context.logger.warning("unreadable backup metadata, left alone: \(damaged.joined(separator: ", "))") }
         let policy = RetentionPolicy(last: config.keepLast, daily: config.keepDaily, weekly: config.keepWeekly, monthly: config.keepMonthly)

@@ -6,7 +6,8 @@ import TMEOpsSSH
 /// them, and `pins/<id>` files naming the release that keeps a backup. Every remote command is an argv
 /// (quoted by ShellQuote), its operands passed as positional parameters, never spliced into a script.
 public struct BackupStore {
-    public let session: SSHSession
+    /// The host's SSH session; nil for a local environment's folder on this machine.
+    public let session: SSHSession?
     public let dir: String
     public let host: String
 
@@ -16,12 +17,48 @@ public struct BackupStore {
         self.host = host
     }
 
+    /// A folder on this machine (a local environment's backups).
+    public init(localDirectory dir: String) {
+        session = nil
+        self.dir = dir
+        host = "this machine"
+    }
+
+    public var isLocal: Bool { session == nil }
+
+    /// Runs `/bin/sh -c script` here, as the remote store runs it over SSH.
+    static func runLocally(_ argv: [String], stdin: Data?) throws -> RemoteOutput {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = argv
+        let output = Pipe()
+        let errors = Pipe()
+        let input = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(stdin) }
+        try input.fileHandleForWriting.close()
+        nonisolated(unsafe) var errorData = Data()
+        let reader = Thread { errorData = errors.fileHandleForReading.readDataToEndOfFile() }
+        reader.start()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while !reader.isFinished { usleep(1000) }
+        let signaled = process.terminationReason == .uncaughtSignal
+        return RemoteOutput(
+            exit: RemoteExit(status: signaled ? nil : process.terminationStatus, signal: signaled ? "\(process.terminationStatus)" : nil), stdout: data,
+            stderr: errorData)
+    }
+
     public func path(_ name: String) -> String { (dir as NSString).appendingPathComponent(name) }
 
     /// Runs `script` with `arguments` as $1, $2, ...; throws with its stderr when it fails.
     @discardableResult
     public func sh(_ script: String, _ arguments: [String] = [], stdin: Data? = nil, what: String) throws -> RemoteOutput {
-        let output = try session.capture(["sh", "-c", script, "tmeops"] + arguments, stdin: stdin)
+        let argv = ["sh", "-c", script, "tmeops"] + arguments
+        let output = try session.map { try $0.capture(argv, stdin: stdin) } ?? Self.runLocally(argv, stdin: stdin)
         guard output.exit.succeeded else {
             throw TMEOpsError("\(what) on \(host) failed (\(output.exit)): \(output.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
@@ -98,5 +135,61 @@ public struct BackupStore {
     public func availableBytes() throws -> UInt64 {
         let output = try sh(#"df -Pk -- "$1" | awk 'NR == 2 { print $4 }'"#, [dir], what: "measuring free space in \(dir)")
         return (UInt64(output.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) * 1024
+    }
+}
+
+/// Where a backup's bytes go while it is taken: `NAME.part` in the store, through an SSH exec channel
+/// (`cat`) on a host, or a file here for a local store.
+final class BackupWriter {
+    let store: BackupStore
+    let part: String
+    private var channel: SSHChannelStream?
+    private var fd: Int32 = -1
+
+    init(store: BackupStore, part: String) throws {
+        self.store = store
+        self.part = part
+        if let session = store.session {
+            channel = try session.openExecStream(["sh", "-c", #"umask 077 && exec cat > "$1""#, "tmeops-backup", part])
+        } else {
+            fd = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw TMEOpsError("cannot write \(part): \(String(cString: strerror(errno)))") }
+        }
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        if let channel {
+            do {
+                try channel.write(Data(bytes))
+            } catch {
+                // The writer died (disk full, lost connection): its own words say which.
+                _ = try? channel.finish(deadline: Date().addingTimeInterval(5))
+                let said = String(decoding: channel.errorOutput, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                throw TMEOpsError("writing \(part) on \(store.host) failed: \(said.isEmpty ? "\(error)" : said)")
+            }
+        } else if let code = Descriptor.writeAll(bytes, to: fd) {
+            throw TMEOpsError("writing \(part) failed: \(String(cString: strerror(code)))")
+        }
+    }
+
+    func finish() throws {
+        if let channel {
+            let status = try channel.finish()
+            guard status == 0 else {
+                let said = String(decoding: channel.errorOutput, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                throw TMEOpsError("writing \(part) on \(store.host) failed (exit \(status.map(String.init) ?? "signal")): \(said)")
+            }
+        } else {
+            guard fsync(fd) == 0, close(fd) == 0 else { throw TMEOpsError("writing \(part) failed: \(String(cString: strerror(errno)))") }
+            fd = -1
+        }
+    }
+
+    func abort() {
+        channel?.close()
+        if fd >= 0 {
+            close(fd)
+            fd = -1
+        }
     }
 }

@@ -80,6 +80,49 @@ public enum PostgresTools {
     }
 }
 
+extension PostgresTools {
+    /// Runs a local PostgreSQL client program against `target`, handing its standard output over as it
+    /// arrives (a pg_dump of any size in constant memory); returns its exit status.
+    public static func streamLocal(
+        _ program: String, _ arguments: [String], target: PostgresTarget, context: CommandContext, onStdout: (Data) throws -> Void
+    ) throws -> (status: Int, stderr: Data) {
+        if let password = target.password { context.redactor.add(password) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [program, "-h", target.host, "-p", String(target.port), "-U", target.user] + arguments
+        var environment = context.environment
+        environment["PGPASSWORD"] = target.password
+        environment["PGCONNECT_TIMEOUT"] = String(target.connectTimeout)
+        process.environment = environment
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        do {
+            try process.run()
+        } catch {
+            throw TMEOpsError("cannot run \(program): \(error); install the PostgreSQL client (apt-get install postgresql-client)")
+        }
+        nonisolated(unsafe) var errorData = Data()
+        let reader = Thread { errorData = errors.fileHandleForReading.readDataToEndOfFile() }
+        reader.start()
+        do {
+            while true {
+                let chunk = output.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                try onStdout(chunk)
+            }
+        } catch {
+            process.terminate()
+            process.waitUntilExit()
+            throw error
+        }
+        process.waitUntilExit()
+        while !reader.isFinished { usleep(1000) }
+        return (Int(process.terminationStatus), errorData)
+    }
+}
+
 /// Copies of a database on its own server: staging copies for `migrate test`, scratch databases for
 /// `migrate adopt` and `schema plan`.
 public enum DatabaseCopy {

@@ -27,6 +27,12 @@ public struct RemoteOutput: Sendable {
     public let stdout: Data
     public let stderr: Data
 
+    public init(exit: RemoteExit, stdout: Data, stderr: Data) {
+        self.exit = exit
+        self.stdout = stdout
+        self.stderr = stderr
+    }
+
     public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
     public var stderrText: String { String(decoding: stderr, as: UTF8.self) }
 }

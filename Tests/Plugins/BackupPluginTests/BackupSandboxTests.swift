@@ -179,4 +179,17 @@ final class BackupSandboxTests: XCTestCase {
         XCTAssertEqual(
             try FileManager.default.contentsOfDirectory(atPath: s.dir).filter { !$0.hasPrefix("pins") }.count, 2, "file and metadata of the one kept")
     }
+
+    func testALocalEnvironmentKeepsItsBackupsBesideTheConfig() async throws {
+        let s = try setup()
+        var result = await run(s.harness, try BackupCreateCommand.parse(["-e", "development", "--label", "local"]))
+        XCTAssertEqual(result.status, 0, result.error)
+        let folder = s.harness.directory.appendingPathComponent(".tmeops/backups").path
+        let local = try metadata(folder)
+        XCTAssertEqual(local.count, 1)
+        XCTAssertEqual(local.first?.database, "tme_portal")
+        result = await run(s.harness, try BackupVerifyCommand.parse(["latest", "-e", "development"]))
+        XCTAssertEqual(result.status, 0, result.error + s.harness.stdout.text)
+        XCTAssertTrue(s.harness.stdout.text.contains("✓ row counts:"), s.harness.stdout.text)
+    }
 }
