@@ -13,6 +13,6 @@ public enum BackupPlugin: Plugin {
             PluginExample("tmeops backup prune -e production --dry-run", "Show what keep_last/daily/weekly/monthly would keep and why."),
         ])
 
-    public static let commands: [any ParsableCommand.Type] = [BackupCommand.self]
+    public static let commands: [any ParsableCommand.Type] = [BackupCommand.self, DbCommand.self]
     public static let configSections: [any ConfigSection.Type] = [BackupsConfig.self]
 }

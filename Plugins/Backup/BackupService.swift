@@ -430,28 +430,7 @@ public enum BackupService {
             try? DatabaseCopy.drop(database, staging)
             throw TMEOpsError("restoring \(metadata.id) failed, so \(name) was left as it was: \(error)")
         }
-        database.connection.close()
-        let (q, qs, qp) = (try admin.quoteIdentifier(name), try admin.quoteIdentifier(staging), try admin.quoteIdentifier(previous))
-        try admin.execute("DROP DATABASE IF EXISTS \(qp)")
-        try admin.execute("ALTER DATABASE \(q) WITH ALLOW_CONNECTIONS false")
-        do {
-            try admin.query(
-                "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()", [name]
-            )
-            try admin.execute("ALTER DATABASE \(q) RENAME TO \(qp)")
-        } catch {
-            _ = try? admin.execute("ALTER DATABASE \(q) WITH ALLOW_CONNECTIONS true")
-            try? DatabaseCopy.drop(database, staging)
-            throw TMEOpsError("could not take \(name) out of service for the swap, so it was left as it was: \(error)")
-        }
-        do {
-            try admin.execute("ALTER DATABASE \(qs) RENAME TO \(q)")
-        } catch {
-            _ = try? admin.execute("ALTER DATABASE \(qp) RENAME TO \(q)")
-            _ = try? admin.execute("ALTER DATABASE \(q) WITH ALLOW_CONNECTIONS true")
-            throw TMEOpsError("the swap of \(staging) into \(name) failed, so \(name) was put back: \(error)")
-        }
-        _ = try? admin.execute("ALTER DATABASE \(qp) WITH ALLOW_CONNECTIONS true")
+        try DatabaseCopy.swapIn(database, name: name, staging: staging, previous: previous, terminate: true)
         return RestoreOutcome(id: metadata.id, database: name, safetyBackup: safety.id, previousDatabase: previous)
     }
 

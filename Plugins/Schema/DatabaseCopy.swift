@@ -170,6 +170,51 @@ public enum DatabaseCopy {
         return "pg_dump | pg_restore"
     }
 
+    /// Other sessions connected to `database`, as "application (address, state)" for messages.
+    public static func otherSessions(_ admin: PostgresConnection, _ database: String) throws -> [String] {
+        try admin.query(
+            """
+            SELECT coalesce(nullif(application_name, ''), 'unnamed') || ' (' || coalesce(client_addr::text, 'local') || ', ' || coalesce(state, '?') || ', pid ' || pid || ')'
+            FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid() ORDER BY pid
+            """, [database]
+        ).rows.compactMap { $0[0] }
+    }
+
+    /// Puts `staging` in the place of `name`, keeping the old one as `previous` (an older `previous` is
+    /// dropped). Sessions on `name` are refused by name unless `terminate`; then they are ended. The
+    /// swap is two renames; if the second fails the first is undone, so `name` always exists.
+    public static func swapIn(_ session: DatabaseSession, name: String, staging: String, previous: String, terminate: Bool) throws {
+        if session.target.database == name { session.connection.close() }
+        let admin = try session.connect(database: "postgres")
+        defer { admin.close() }
+        let others = try otherSessions(admin, name)
+        if !others.isEmpty && !terminate {
+            throw SchemaError(
+                "database \(name) is in use by \(others.count) other session\(others.count == 1 ? "" : "s"): \(others.joined(separator: "; ")); stop them, or pass --force to end them"
+            )
+        }
+        let (q, qs, qp) = (try admin.quoteIdentifier(name), try admin.quoteIdentifier(staging), try admin.quoteIdentifier(previous))
+        try drop(admin, previous)
+        try admin.execute("ALTER DATABASE \(q) WITH ALLOW_CONNECTIONS false")
+        do {
+            try admin.query(
+                "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()", [name]
+            )
+            try admin.execute("ALTER DATABASE \(q) RENAME TO \(qp)")
+        } catch {
+            _ = try? admin.execute("ALTER DATABASE \(q) WITH ALLOW_CONNECTIONS true")
+            throw SchemaError("could not take \(name) out of service for the swap, so it was left as it was: \(error)")
+        }
+        do {
+            try admin.execute("ALTER DATABASE \(qs) RENAME TO \(q)")
+        } catch {
+            _ = try? admin.execute("ALTER DATABASE \(qp) RENAME TO \(q)")
+            _ = try? admin.execute("ALTER DATABASE \(q) WITH ALLOW_CONNECTIONS true")
+            throw SchemaError("the swap of \(staging) into \(name) failed, so \(name) was put back: \(error)")
+        }
+        _ = try? admin.execute("ALTER DATABASE \(qp) WITH ALLOW_CONNECTIONS true")
+    }
+
     /// Creates an empty scratch database (dropping an older one of that name).
     public static func createEmpty(_ session: DatabaseSession, _ name: String) throws {
         let admin = try session.connect(database: "postgres")

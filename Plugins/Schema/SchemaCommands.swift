@@ -10,7 +10,7 @@ public struct SchemaCommand: AsyncParsableCommand {
         commandName: "schema",
         abstract: "Snapshot, dump, diff and plan database schemas.",
         subcommands: [
-            SchemaSnapshotCommand.self, SchemaDiffCommand.self, SchemaDumpCommand.self, SchemaPlanCommand.self,
+            SchemaSnapshotCommand.self, SchemaDiffCommand.self, SchemaDumpCommand.self, SchemaPlanCommand.self, SchemaSyncCommand.self,
         ])
 
     public init() {}

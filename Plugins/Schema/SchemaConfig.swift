@@ -102,3 +102,36 @@ public struct DatabaseConfig: ConfigSection, Equatable {
         return .container(name: container, user: user, database: name)
     }
 }
+
+/// `environments.<name>.protected: true|false`: `db pull` and `schema sync` never write to a protected
+/// environment. A remote environment (one with an ssh section) is protected unless it says otherwise.
+public struct ProtectedConfig: ConfigSection, Equatable {
+    public static let key = "protected"
+    public static let scope = ConfigScope.environment
+    public static let summary = "true: db pull and schema sync never write here (default for environments with ssh)."
+
+    public var value: Bool
+
+    public init(from decoder: Decoder) throws {
+        value = try decoder.singleValueContainer().decode(Bool.self)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(value)
+    }
+
+    /// Whether `environment` may not be written to by development-alignment commands.
+    public static func isProtected(_ environment: EnvironmentConfig) -> Bool {
+        environment.section(ProtectedConfig.self)?.value ?? (environment.value("ssh", "host") != nil)
+    }
+
+    /// Throws the refusal for a protected environment.
+    public static func refuseIfProtected(_ environment: EnvironmentConfig, command: String) throws {
+        guard isProtected(environment) else { return }
+        let why =
+            environment.section(ProtectedConfig.self) != nil
+            ? "it says protected: true" : "it is a remote environment (protected unless it says protected: false)"
+        throw TMEOpsError.usage("\(command) refuses to write to environment '\(environment.name)': \(why); nothing was changed")
+    }
+}

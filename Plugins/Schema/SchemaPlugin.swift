@@ -16,5 +16,5 @@ public enum SchemaPlugin: Plugin {
         ])
 
     public static let commands: [any ParsableCommand.Type] = [SchemaCommand.self, MigrateCommand.self]
-    public static let configSections: [any ConfigSection.Type] = [MigrationsConfig.self, DatabaseConfig.self]
+    public static let configSections: [any ConfigSection.Type] = [MigrationsConfig.self, DatabaseConfig.self, ProtectedConfig.self]
 }

@@ -13,6 +13,11 @@ let builtInPlugins: [any Plugin.Type] = [
 
 /// Registers every compiled-in plugin: built-in first, then the team's (from the generated list).
 func registerPlugins(into registry: PluginRegistry) throws {
+    // The schema plugin cannot depend on the backup plugin (which depends on it); its `schema sync`
+    // takes the target's backup through this hook, wired here at the composition root.
+    SchemaSyncCommand.backupBeforeChange = { environment, context in
+        try BackupService.create(environment, context: context, options: .init(label: "pre-sync")).id
+    }
     for plugin in builtInPlugins { try registry.register(plugin, origin: .builtIn) }
     for plugin in teamPlugins { try registry.register(plugin, origin: .team) }
 }

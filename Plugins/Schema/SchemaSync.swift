@@ -1,0 +1,129 @@
+import ArgumentParser
+import Foundation
+import TMEOpsCore
+import TMEOpsPostgres
+
+/// `schema sync`: makes a (development) database's schema equal another's (the runbook's Option B): a
+/// schema plan toward the source, shown, then applied to the target after a backup of it.
+public enum SchemaSync {
+    /// Rows a data-losing statement would take with it (table rows, or a column's non-null values).
+    static func lossQuery(_ statement: SchemaPlan.Statement) -> String? {
+        let sql = statement.sql
+        if sql.hasPrefix("DROP TABLE ") { return "SELECT count(*) FROM \(sql.dropFirst("DROP TABLE ".count))" }
+        if sql.hasPrefix("ALTER TABLE "), let range = sql.range(of: " DROP COLUMN ") {
+            let table = sql[sql.index(sql.startIndex, offsetBy: "ALTER TABLE ".count)..<range.lowerBound]
+            return "SELECT count(*) FROM \(table) WHERE \(sql[range.upperBound...]) IS NOT NULL"
+        }
+        return nil
+    }
+
+    static func confirm(_ question: String, yes: Bool, context: CommandContext) throws {
+        if yes { return }
+        guard isatty(0) == 1 else { throw TMEOpsError.usage("\(question) — pass --yes to confirm (standard input is not a terminal); nothing was changed") }
+        context.errorSink.write("\(question) [y/N] ")
+        guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased()) else { throw TMEOpsError.usage("not confirmed; nothing was changed") }
+    }
+
+    /// Runs the plan's statements on `connection`: transactional ones grouped in one transaction each run
+    /// of them, the others alone; an error rolls the open group back and names the statement.
+    public static func apply(_ plan: SchemaPlan, on connection: PostgresConnection) throws {
+        var open = false
+        for (index, statement) in plan.statements.enumerated() {
+            do {
+                if statement.transactional && !open {
+                    try connection.execute("BEGIN")
+                    open = true
+                } else if !statement.transactional && open {
+                    try connection.execute("COMMIT")
+                    open = false
+                }
+                try connection.execute(statement.sql)
+            } catch let error as PostgresError {
+                if open { _ = try? connection.execute("ROLLBACK") }
+                throw SchemaError(
+                    "statement \(index + 1) of the plan (\(statement.summary)) failed: \(error.message)\(error.sqlState.map { " (SQLSTATE \($0))" } ?? "")"
+                        + (open ? "; its transaction group was rolled back" : ""))
+            }
+        }
+        if open { try connection.execute("COMMIT") }
+    }
+}
+
+/// `tmeops schema sync --from production --to development`.
+public struct SchemaSyncCommand: TMEOpsCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Make one environment's schema equal another's: a schema plan, shown, then applied after a backup.",
+        discussion: """
+            TO (a development database) is changed to match FROM (production); data stays. The plan is \
+            printed first; statements that delete data are listed with the rows they would take and refused \
+            without --allow-hazards deletes-data. The target is backed up first (the backup plugin's \
+            `backup create`, .tmeops/backups for a local environment). A protected environment is never \
+            written to.
+
+            Examples:
+              tmeops schema sync --from production --to development --dry-run
+              tmeops schema sync --from production --to development --yes
+            """)
+
+    @OptionGroup public var globals: GlobalOptions
+
+    @Option(help: "The environment whose schema is the model.")
+    public var from: String
+
+    @Option(help: "The environment whose schema is changed.")
+    public var to: String
+
+    @Option(help: "Accept a plan with these hazards (deletes-data).")
+    public var allowHazards: [String] = []
+
+    public init() {}
+
+    /// Backs the target up before it changes; set by the composition root (the backup plugin owns backups).
+    nonisolated(unsafe) public static var backupBeforeChange: ((EnvironmentConfig, CommandContext) throws -> String)?
+
+    public func run(_ context: CommandContext) async throws {
+        let source = try context.loadConfig(selecting: .named(from)).environment(from)
+        let target = try context.loadConfig(selecting: .named(to)).environment(to)
+        try ProtectedConfig.refuseIfProtected(target, command: "schema sync")
+        let allowed = Set(allowHazards.compactMap(SchemaHazard.init(rawValue:)))
+        let (from, to, dryRun) = (self.from, self.to, context.dryRun)
+        let out = context.output
+        let plan = try await runBlocking("schema sync") { () -> SchemaPlan in
+            let model = try Databases.open(source, context: context)
+            defer { model.close() }
+            let database = try Databases.open(target, context: context)
+            defer { database.close() }
+            var plan = SchemaPlanner.plan(from: try SchemaIntrospector.snapshot(database.connection), to: try SchemaIntrospector.snapshot(model.connection))
+            for index in plan.statements.indices {
+                if let query = plan.statements[index].violationQuery {
+                    plan.statements[index].violations = Int(try database.connection.query(query).scalar ?? "")
+                }
+            }
+            if plan.isEmpty { return plan }
+            out.sink.write(plan.sql(header: ["tmeops schema sync: makes \(to) equal \(from)"]))
+            let losing = plan.statements.filter { $0.hazards.contains(.deletesData) }
+            if !losing.isEmpty && !allowed.contains(.deletesData) {
+                let counted = try losing.map { statement -> String in
+                    let rows = try SchemaSync.lossQuery(statement).flatMap { try database.connection.query($0).scalar } ?? "?"
+                    return "\(statement.summary) (\(rows) rows)"
+                }
+                throw SchemaError(
+                    "the sync would delete data in \(to): \(counted.joined(separator: "; ")); pass --allow-hazards deletes-data to accept it; nothing was changed"
+                )
+            }
+            if dryRun { return plan }
+            try SchemaSync.confirm("Apply these \(plan.statements.count) statements to \(to)?", yes: context.options.yes, context: context)
+            if let backup = Self.backupBeforeChange {
+                let id = try backup(target, context)
+                context.logger.info("backed up \(to) first: \(id)")
+            }
+            try SchemaSync.apply(plan, on: database.connection)
+            let after = SchemaDiff(from: try SchemaIntrospector.snapshot(database.connection), to: try SchemaIntrospector.snapshot(model.connection))
+            guard after.isEmpty else { throw SchemaError("after the sync \(to) still differs from \(from) in \(after.count) places") }
+            return plan
+        }
+        if plan.isEmpty { return out.line("\(out.green("✓")) \(to) already matches \(from): nothing to do") }
+        out.line(dryRun ? "dry run: nothing was changed" : "\(out.green("✓")) \(to) now matches \(from) (\(plan.statements.count) statements applied)")
+    }
+}
