@@ -62,6 +62,13 @@ demo: build sandbox-up
 		  test $$status -eq 4 && echo "(exit 4: failed and rolled back, as intended)"; }
 	@echo; echo "\$$ tmeops releases -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) releases -e sandbox
 	@echo; echo "\$$ tmeops validate -e sandbox   # version 2 still serving"; cd $(DEMO_DIR) && ../$(BIN) validate -e sandbox
+	@echo; echo "# Phase 1 for the next change: development gets production's data and is tested locally"
+	@echo; echo "\$$ tmeops db pull --from sandbox --to development --fresh --yes   # fresh: the verified backup predates v2's migrations"
+	@cd $(DEMO_DIR) && ../$(BIN) db pull --from sandbox --to development --fresh --yes
+	@echo; echo "\$$ tmeops schema diff --from development --to sandbox"; cd $(DEMO_DIR) && ../$(BIN) schema diff --from development --to sandbox
+	@echo; echo "\$$ tmeops test-instance up -e development --image tme-portal-server:sandbox-2"; cd $(DEMO_DIR) && \
+		$(LOCAL_ENGINE) ../$(BIN) test-instance up -e development --image tme-portal-server:sandbox-2 && \
+		$(LOCAL_ENGINE) ../$(BIN) test-instance down -e development
 	@echo; echo "demo: the sandbox stays up (scripts/sandbox status); its tmeops.yml is in $(DEMO_DIR)/"
 
 # Regenerate the team plugin registry from Plugins/*/plugin.yml.
@@ -95,6 +102,7 @@ bench: build sandbox-up
 	TMEOPS_BINARY=$(CURDIR)/.build/release/tmeops bench/backup
 	TMEOPS_BINARY=$(CURDIR)/.build/release/tmeops bench/validate
 	TMEOPS_BINARY=$(CURDIR)/.build/release/tmeops bench/deploy
+	TMEOPS_BINARY=$(CURDIR)/.build/release/tmeops bench/pull
 	bench/sandbox-up
 
 clean:

@@ -113,9 +113,16 @@ public enum DbPull {
             metadata = chosen
             sourceText = "backup \(chosen.id) of \(source.name)"
             log("using \(sourceText)")
+            // A backup from before the source's last schema change is old news: say so.
+            if let hash = chosen.schemaHash, let live = try? Databases.open(source, context: context) {
+                defer { live.close() }
+                if let current = try? SchemaIntrospector.snapshot(live.connection).schemaHash, current != hash {
+                    context.logger.warning("\(source.name)'s schema has changed since backup \(chosen.id) was taken; pass --fresh for its current state")
+                }
+            }
         } else {
             file = folder.appendingPathComponent("fresh.dump")
-            log("no verified backup chosen: dumping \(source.name)'s database now")
+            log(wantsBackup ? "\(source.name) has no verified backup: dumping its database now" : "dumping \(source.name)'s database now")
             try freshDump(source, context: context, options: options, into: file)
             sourceText = "a fresh dump of \(source.name)" + (options.schemaOnly ? " (schema only)" : "")
         }

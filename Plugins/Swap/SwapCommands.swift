@@ -4,6 +4,8 @@ import ImagePlugin
 import SchemaPlugin
 import TMEOpsCore
 import TMEOpsDocker
+import TMEOpsPostgres
+import TransferPlugin
 import ValidatePlugin
 
 /// Opens the deploy target of the command's environment, runs `body` on a thread, closes it.
@@ -288,9 +290,20 @@ public struct TestInstanceUpCommand: TMEOpsCommand {
     @Option(help: "The database it uses (default: test_instance.database).")
     public var database: String?
 
+    @Option(help: "A local environment's test instance: the port it is published on (default: health.port).")
+    public var port: Int?
+
     public init() {}
 
     public func run(_ context: CommandContext) async throws {
+        let (config, environment) = try context.loadEnvironment()
+        if environment.section(SSHConfig.self) == nil {
+            let (image, port) = (self.image, self.port)
+            let outcome = try await runBlocking("test-instance up") {
+                try LocalTestInstance.up(environment, config: config, context: context, image: image, port: port)
+            }
+            return try report(outcome, context: context)
+        }
         let (image, database) = (self.image, self.database)
         let outcome = try await withTarget(context, "test-instance up") { target -> HealthWait.Outcome in
             guard let details = try target.engine.image(image) else { throw TMEOpsError("no image \(image) on \(target.environment.name); push it first") }
@@ -303,6 +316,10 @@ public struct TestInstanceUpCommand: TMEOpsCommand {
             try target.engine.startContainer(target.test)
             return try target.healthWait(target.test)
         }
+        try report(outcome, context: context)
+    }
+
+    func report(_ outcome: HealthWait.Outcome, context: CommandContext) throws {
         let out = context.output
         out.line(
             outcome.healthy ? "\(out.green("✓")) test instance healthy: \(outcome.detail)" : "\(out.red("✗")) test instance not healthy: \(outcome.detail)")
@@ -319,11 +336,85 @@ public struct TestInstanceDownCommand: TMEOpsCommand {
     public init() {}
 
     public func run(_ context: CommandContext) async throws {
+        let (config, environment) = try context.loadEnvironment()
+        if environment.section(SSHConfig.self) == nil {
+            let removed = try await runBlocking("test-instance down") { try LocalTestInstance.down(environment, config: config, context: context) }
+            return context.output.line(removed)
+        }
         let removed = try await withTarget(context, "test-instance down") { target -> String in
             guard try target.engine.container(target.test) != nil else { return "no test instance \(target.test)" }
             try target.engine.removeContainer(target.test, force: true)
             return "removed \(target.test)"
         }
         context.output.line(removed)
+    }
+}
+
+/// A local environment's test instance (the runbook's Phase 3.2, "test locally first"): the image on this
+/// machine's engine against the development database. The database URL reaches the container in an env
+/// file mounted read-only (in a 0700 folder beside tmeops.yml), never in its configuration. A database on
+/// this machine's loopback is reached with host networking; otherwise the app's port is published.
+public enum LocalTestInstance {
+    static func name(_ config: LoadedConfig, _ environment: EnvironmentConfig) -> String { "\(config.app)-\(environment.name)-test" }
+
+    static func envFile(_ config: LoadedConfig, _ environment: EnvironmentConfig) -> URL {
+        config.url.deletingLastPathComponent().appendingPathComponent(".tmeops/run/\(name(config, environment)).env")
+    }
+
+    public static func up(_ environment: EnvironmentConfig, config: LoadedConfig, context: CommandContext, image: String, port: Int?) throws
+        -> HealthWait.Outcome
+    {
+        let engine = try DockerEngines.local(context)
+        let health = environment.section(HealthConfig.self) ?? HealthConfig()
+        let databaseConfig = try environment.require(DatabaseConfig.self, for: "a test instance's database")
+        guard case .url(let url) = try databaseConfig.location(environment: environment.name) else {
+            throw TMEOpsError.usage(
+                "a local test instance needs environments.\(environment.name).database.url (a database container on this machine is not supported yet)")
+        }
+        let target = try PostgresTarget(url: url)
+        if let password = target.password { context.redactor.add(password) }
+        guard let details = try engine.image(image) else {
+            throw TMEOpsError("no image \(image) in the local engine (\(engine.location)); build it with `tmeops image build`")
+        }
+        let container = name(config, environment)
+        try AppContainers.removeIfPresent(engine, container)
+        let file = envFile(config, environment)
+        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: file.deletingLastPathComponent().path)
+        let app = environment.section(AppContainerConfig.self)
+        var lines = ["DATABASE_URL=\(url)"] + (app?.env ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        if app?.env["NODE_ENV"] == nil { lines.append("NODE_ENV=production") }
+        try AtomicFile.write(Data((lines.joined(separator: "\n") + "\n").utf8), to: file, overwrite: true, displayPath: file.path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file.path)
+        let loopback = ["127.0.0.1", "localhost", "::1"].contains(target.host)
+        let published = port ?? health.port
+        var bindings: [String: [ContainerSpec.HostConfig.PortBinding]]? = nil
+        if !loopback { bindings = ["\(health.port)/tcp": [.init(hostIp: "127.0.0.1", hostPort: String(published))]] }
+        let command = (details.config?.entrypoint ?? []) + (details.config?.cmd ?? [])
+        let spec = ContainerSpec(
+            image: image, entrypoint: ["/bin/sh", "-c", AppContainers.wrapper, "tmeops-env"], cmd: command,
+            labels: ["tmeops.app": config.app, "test": "true"], exposedPorts: loopback ? nil : ["\(health.port)/tcp": EmptyObject()],
+            hostConfig: .init(
+                portBindings: bindings, networkMode: loopback ? "host" : nil, binds: ["\(file.path):\(AppContainers.envMount):ro"], initProcess: true))
+        _ = try engine.createContainer(name: container, spec: spec)
+        try engine.startContainer(container)
+        var outcome = try HealthWait.wait(
+            engine: engine, route: .direct, container: container, network: nil, health: health, fixedAddress: ("127.0.0.1", loopback ? health.port : published),
+            log: { context.logger.info("\($0)") })
+        if !outcome.healthy && (outcome.logTail ?? []).isEmpty {
+            var lines: [String] = []
+            try? engine.logs(container, tail: 50) { _, data in lines += String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init) }
+            outcome.logTail = lines
+        }
+        return outcome
+    }
+
+    public static func down(_ environment: EnvironmentConfig, config: LoadedConfig, context: CommandContext) throws -> String {
+        let engine = try DockerEngines.local(context)
+        let container = name(config, environment)
+        try? FileManager.default.removeItem(at: envFile(config, environment))
+        guard try engine.container(container) != nil else { return "no test instance \(container)" }
+        try engine.removeContainer(container, force: true)
+        return "removed \(container)"
     }
 }

@@ -3,6 +3,10 @@ import TMEOpsCore
 import TMEOpsDocker
 import TMEOpsSSH
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// One HTTP exchange with an app inside the host, through the SSH connection (a `direct-tcpip` channel to
 /// the container's address; no curl on the server). The response is read by the Docker module's tested
 /// HTTP/1.1 parser.
@@ -15,11 +19,28 @@ public enum HTTPProbe {
         public var text: String { String(decoding: body, as: UTF8.self) }
     }
 
+    /// How a probe reaches the app: through the host's SSH connection, or directly from this machine (a
+    /// local environment's container).
+    public enum Route: @unchecked Sendable {
+        case ssh(SSHSession)
+        case direct
+    }
+
     public static func request(
         session: SSHSession, host: String, port: Int, method: String = "GET", path: String, headers: [String: String] = [:], timeout: TimeInterval = 5
     ) throws -> Response {
+        try request(route: .ssh(session), host: host, port: port, method: method, path: path, headers: headers, timeout: timeout)
+    }
+
+    public static func request(
+        route: Route, host: String, port: Int, method: String = "GET", path: String, headers: [String: String] = [:], timeout: TimeInterval = 5
+    ) throws -> Response {
         let deadline = Date().addingTimeInterval(timeout)
-        let stream = try session.openTCP(host: host, port: port, deadline: deadline)
+        let stream: any ProbeStream
+        switch route {
+        case .ssh(let session): stream = try session.openTCP(host: host, port: port, deadline: deadline)
+        case .direct: stream = try DirectTCPStream(host: host, port: port, deadline: deadline)
+        }
         defer { stream.close() }
         var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nUser-Agent: tmeops\r\nConnection: close\r\nAccept: */*\r\n"
         for (name, value) in headers.sorted(by: { $0.key < $1.key }) { head += "\(name): \(value)\r\n" }
@@ -52,6 +73,72 @@ public enum HTTPProbe {
     }
 }
 
+/// The two ways a probe's bytes travel.
+protocol ProbeStream: AnyObject {
+    func write(_ data: Data) throws
+    func read(maximum: Int, deadline: Date?) throws -> Data
+    func close()
+}
+
+extension ProbeStream {
+    func read(deadline: Date?) throws -> Data { try read(maximum: 64 << 10, deadline: deadline) }
+}
+
+extension SSHChannelStream: ProbeStream {}
+
+/// A TCP connection from this machine (IPv4), for local environments' containers. Written here because
+/// Foundation on Linux has no simple blocking client socket; it is connect, write, and read with poll.
+final class DirectTCPStream: ProbeStream {
+    private var fd: Int32
+    let destination: String
+
+    init(host: String, port: Int, deadline: Date) throws {
+        destination = "\(host):\(port)"
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TMEOpsError("cannot open a socket: \(String(cString: strerror(errno)))") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else {
+            close()
+            throw TMEOpsError("\(host) is not an IPv4 address")
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            let message = String(cString: strerror(errno))
+            close()
+            throw TMEOpsError("cannot connect to \(destination): \(message)")
+        }
+    }
+
+    func write(_ data: Data) throws {
+        if let code = data.withUnsafeBytes({ Descriptor.writeAll($0, to: fd) }) {
+            throw TMEOpsError("writing to \(destination): \(String(cString: strerror(code)))")
+        }
+    }
+
+    func read(maximum: Int, deadline: Date?) throws -> Data {
+        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        let wait = deadline.map { max(0, Int32($0.timeIntervalSinceNow * 1000)) } ?? -1
+        guard poll(&poller, 1, wait) > 0 else { throw TMEOpsError("reading from \(destination) timed out") }
+        var buffer = [UInt8](repeating: 0, count: maximum)
+        let count = Glibc.read(fd, &buffer, maximum)
+        guard count >= 0 else { throw TMEOpsError("reading from \(destination): \(String(cString: strerror(errno)))") }
+        return Data(buffer[0..<count])
+    }
+
+    func close() {
+        if fd >= 0 {
+            Glibc.close(fd)
+            fd = -1
+        }
+    }
+
+    deinit { close() }
+}
+
 /// Where a container's app can be reached from the host: its address on `network` (or any network).
 public func containerAddress(_ details: ContainerDetails, network: String?) -> String? {
     let networks = details.networkSettings.networks ?? [:]
@@ -76,9 +163,13 @@ public enum HealthWait {
 
     /// One probe: nil when healthy, else what was wrong.
     public static func probe(session: SSHSession, address: String, health: HealthConfig) -> (status: Int?, body: String?, problem: String?) {
+        probe(route: .ssh(session), address: address, port: health.port, health: health)
+    }
+
+    public static func probe(route: HTTPProbe.Route, address: String, port: Int, health: HealthConfig) -> (status: Int?, body: String?, problem: String?) {
         do {
             let response = try HTTPProbe.request(
-                session: session, host: address, port: health.port, path: health.path, timeout: max(5, health.interval.seconds))
+                route: route, host: address, port: port, path: health.path, timeout: max(5, health.interval.seconds))
             let body = String(response.text.prefix(300))
             guard response.status == health.expectStatus else {
                 return (response.status, body, "GET \(health.path) answered \(response.status), expected \(health.expectStatus)")
@@ -99,6 +190,14 @@ public enum HealthWait {
     public static func wait(
         engine: DockerEngine, session: SSHSession, container: String, network: String?, health: HealthConfig, attempts: Int? = nil,
         poll: TimeInterval? = nil, log: (String) -> Void = { _ in }
+    ) throws -> Outcome {
+        try wait(engine: engine, route: .ssh(session), container: container, network: network, health: health, attempts: attempts, poll: poll, log: log)
+    }
+
+    /// `direct` with a fixed `address` and `port` (a local container on the host network or a published port).
+    public static func wait(
+        engine: DockerEngine, route: HTTPProbe.Route, container: String, network: String?, health: HealthConfig, attempts: Int? = nil,
+        poll: TimeInterval? = nil, fixedAddress: (host: String, port: Int)? = nil, log: (String) -> Void = { _ in }
     ) throws -> Outcome {
         let started = Date()
         // A finer poll (the swap's, while production is down) keeps the same total budget.
@@ -121,8 +220,10 @@ public enum HealthWait {
                     detail: "container \(container) is \(details.state.status) (exit code \(details.state.exitCode))", exitCode: details.state.exitCode,
                     logTail: Array(lines.filter { !$0.isEmpty }.suffix(50)))
             }
-            if let address = containerAddress(details, network: network) {
-                last = probe(session: session, address: address, health: health)
+            if let fixedAddress {
+                last = probe(route: route, address: fixedAddress.host, port: fixedAddress.port, health: health)
+            } else if let address = containerAddress(details, network: network) {
+                last = probe(route: route, address: address, port: health.port, health: health)
                 if last.problem == nil, let dockerHealth = details.state.health, dockerHealth.status != "healthy" {
                     last.problem = "its Docker HEALTHCHECK says \(dockerHealth.status)"
                 }

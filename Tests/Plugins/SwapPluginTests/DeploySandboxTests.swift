@@ -331,3 +331,34 @@ final class DeployFaultTests: XCTestCase {
         XCTAssertEqual(again.status, 0, again.stdout + again.stderr)
     }
 }
+
+/// `test-instance up -e development`: an image on this machine's engine against the development database.
+final class LocalTestInstanceTests: XCTestCase {
+    func testAGoodImagePassesABrokenOneShowsItsLogsAndDownRemovesIt() throws {
+        let sandbox = try Sandbox.require()
+        let project = try TemporaryDirectory.make(prefix: "tmeops-local-test")
+        defer { try? FileManager.default.removeItem(at: project) }
+        XCTAssertEqual(try ProcessRunner.run("/bin/bash", [Sandbox.script, "config", "--write", project.path]).status, 0)
+        let config = project.appendingPathComponent("tmeops.yml")
+        try Data(
+            try String(contentsOf: config, encoding: .utf8).replacingOccurrences(
+                of: "  development:\n", with: "  development:\n    health: { attempts: 3, interval: 1s }\n"
+            ).utf8
+        )
+        .write(to: config)
+        let env = ["DOCKER_HOST": "unix://\(sandbox["SANDBOX_LOCAL_DOCKER_SOCKET"])"]
+        var result = try TMEOpsBinary.run(
+            ["test-instance", "up", "-e", "development", "--image", "tme-portal-server:sandbox-2"], in: project, environment: env)
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        XCTAssertTrue(result.stdout.contains("✓ test instance healthy"), result.stdout)
+        var docker = ProcessInfo.processInfo.environment
+        docker["DOCKER_HOST"] = env["DOCKER_HOST"]
+        let inspect = try ProcessRunner.run("/usr/bin/docker", ["inspect", "tme-portal-development-test"], environment: docker)
+        XCTAssertFalse(inspect.stdout.contains(try sandbox.secret("dev_db_password")), "the database password is not in docker inspect")
+        result = try TMEOpsBinary.run(["test-instance", "up", "-e", "development", "--image", "tme-portal-server:sandbox-3"], in: project, environment: env)
+        XCTAssertEqual(result.status, 3, result.stdout + result.stderr)
+        XCTAssertTrue(result.stdout.contains("violates check constraint"), "its logs are shown: \(result.stdout)")
+        result = try TMEOpsBinary.run(["test-instance", "down", "-e", "development"], in: project, environment: env)
+        XCTAssertEqual(result.stdout, "removed tme-portal-development-test\n")
+    }
+}
