@@ -55,8 +55,17 @@ public enum Databases {
             (container, user, name) = (containerName, containerUser, databaseName)
         }
         guard environment.section(SSHConfig.self) != nil else {
-            throw TMEOpsError.usage(
-                "environment '\(environment.name)' names database container \(container) but has no ssh section; local containers arrive with issue #9")
+            // A local environment's database container: this machine reaches its bridge address directly.
+            let engine = try DockerEngines.local(context)
+            guard let details = try engine.container(container), details.state.running else {
+                throw TMEOpsError("no running container \(container) in the local Docker engine (\(engine.location)); check database.container")
+            }
+            guard let address = details.networkSettings.networks?.values.compactMap(\.ipAddress).first(where: { !$0.isEmpty }) else {
+                throw TMEOpsError("the database container \(container) has no network address")
+            }
+            let target = PostgresTarget(host: address, port: database.port, user: user, password: database.password, database: name)
+            if let password = database.password { context.redactor.add(password) }
+            return DatabaseSession(connection: try PostgresConnection(target))
         }
         let (engine, session) = try DockerEngines.remote(environment, context: context)
         do {

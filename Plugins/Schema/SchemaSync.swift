@@ -112,6 +112,12 @@ public struct SchemaSyncCommand: TMEOpsCommand {
                     "the sync would delete data in \(to): \(counted.joined(separator: "; ")); pass --allow-hazards deletes-data to accept it; nothing was changed"
                 )
             }
+            let failing = plan.statements.filter { ($0.violations ?? 0) > 0 }
+            if !failing.isEmpty && !allowed.contains(.mayFail) {
+                throw SchemaError(
+                    "existing rows of \(to) violate the plan: " + failing.map { "\($0.summary) (\($0.violations!) rows)" }.joined(separator: "; ")
+                        + "; fix those rows first (or pass --allow-hazards may-fail to try anyway); nothing was changed")
+            }
             if dryRun { return plan }
             try SchemaSync.confirm("Apply these \(plan.statements.count) statements to \(to)?", yes: context.options.yes, context: context)
             if let backup = Self.backupBeforeChange {

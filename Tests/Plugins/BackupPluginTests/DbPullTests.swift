@@ -127,6 +127,26 @@ final class DbPullTests: XCTestCase {
     }
 }
 
+extension DbPullTests {
+    func testSchemaSyncRefusesACheckThatExistingRowsViolate() async throws {
+        var result = await run(try DbPullCommand.parse(["--from", "sandbox", "--to", "development", "--yes"]))
+        XCTAssertEqual(result.status, 0, result.error)
+        let connection = try dev()
+        try connection.execute(
+            """
+            ALTER TABLE user_todos DROP CONSTRAINT user_todos_category_check;
+            ALTER TABLE user_todos ADD CONSTRAINT user_todos_category_check CHECK (category IN ('review', 'sign', 'upload', 'urgent'));
+            INSERT INTO user_todos (user_id, category) VALUES (1, 'urgent');
+            """)
+        connection.close()
+        result = await run(try SchemaSyncCommand.parse(["--from", "sandbox", "--to", "development", "--yes"]))
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(
+            result.error.contains("existing rows of development violate the plan: public.user_todos: add check user_todos_category_check (1 rows)"),
+            result.error)
+    }
+}
+
 enum SHA256Hex {
     static func of(_ data: Data) -> String {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("sha-\(UUID().uuidString)")

@@ -339,13 +339,6 @@ final class LocalTestInstanceTests: XCTestCase {
         let project = try TemporaryDirectory.make(prefix: "tmeops-local-test")
         defer { try? FileManager.default.removeItem(at: project) }
         XCTAssertEqual(try ProcessRunner.run("/bin/bash", [Sandbox.script, "config", "--write", project.path]).status, 0)
-        let config = project.appendingPathComponent("tmeops.yml")
-        try Data(
-            try String(contentsOf: config, encoding: .utf8).replacingOccurrences(
-                of: "  development:\n", with: "  development:\n    health: { attempts: 3, interval: 1s }\n"
-            ).utf8
-        )
-        .write(to: config)
         let env = ["DOCKER_HOST": "unix://\(sandbox["SANDBOX_LOCAL_DOCKER_SOCKET"])"]
         var result = try TMEOpsBinary.run(
             ["test-instance", "up", "-e", "development", "--image", "tme-portal-server:sandbox-2"], in: project, environment: env)
