@@ -74,7 +74,7 @@ let package = Package(
         // The thin executable: the composition root.
         .executableTarget(name: "tmeops", dependencies: ["TMEOpsCore", argumentParser] + allPlugins.map { .target(name: "\($0)Plugin") }),
 
-        .target(name: "TMEOpsTestSupport", dependencies: ["TMEOpsCore", logging, "TMEOpsSSH"], path: "Tests/TMEOpsTestSupport"),
+        .target(name: "TMEOpsTestSupport", dependencies: ["TMEOpsCore", logging, argumentParser, "TMEOpsSSH"], path: "Tests/TMEOpsTestSupport"),
         .testTarget(name: "TMEOpsCoreTests", dependencies: ["TMEOpsCore", "TMEOpsTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TMEOpsTestSupport", "TMEOpsCore", "tmeops"]),
         .testTarget(name: "SandboxIntegrationTests", dependencies: ["TMEOpsTestSupport", "TMEOpsCore", "tmeops"]),

@@ -28,28 +28,10 @@ public struct BackupStore {
 
     /// Runs `/bin/sh -c script` here, as the remote store runs it over SSH.
     static func runLocally(_ argv: [String], stdin: Data?) throws -> RemoteOutput {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = argv
-        let output = Pipe()
-        let errors = Pipe()
-        let input = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = input
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(stdin) }
-        try input.fileHandleForWriting.close()
-        nonisolated(unsafe) var errorData = Data()
-        let reader = Thread { errorData = errors.fileHandleForReading.readDataToEndOfFile() }
-        reader.start()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        while !reader.isFinished { usleep(1000) }
-        let signaled = process.terminationReason == .uncaughtSignal
+        let result = try LocalProcess.run(argv, stdin: stdin)
         return RemoteOutput(
-            exit: RemoteExit(status: signaled ? nil : process.terminationStatus, signal: signaled ? "\(process.terminationStatus)" : nil), stdout: data,
-            stderr: errorData)
+            exit: RemoteExit(status: result.signaled ? nil : result.status, signal: result.signaled ? "\(result.status)" : nil), stdout: result.stdout,
+            stderr: result.stderr)
     }
 
     public func path(_ name: String) -> String { (dir as NSString).appendingPathComponent(name) }

@@ -37,89 +37,58 @@ public enum PostgresTools {
         return result.stdout
     }
 
-    /// Runs a local PostgreSQL client program against `target` (host, port and user as flags unless
-    /// `connectionFlags` is false; always as PGHOST/PGPORT/PGUSER, the password as PGPASSWORD).
-    public static func runLocal(
-        _ program: String, _ arguments: [String], target: PostgresTarget?, context: CommandContext, connectionFlags: Bool = true
-    ) throws -> Data {
-        if let password = target?.password { context.redactor.add(password) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        let flags = target.map { ["-h", $0.host, "-p", String($0.port), "-U", $0.user] } ?? []
-        process.arguments = [program] + (connectionFlags ? flags : []) + arguments
+    /// The environment a local PostgreSQL client program runs with: the password as PGPASSWORD (never in
+    /// its arguments), and PGHOST/PGPORT/PGUSER for programs given no connection flags.
+    static func clientEnvironment(_ target: PostgresTarget?, context: CommandContext) -> [String: String] {
         var environment = context.environment
         if let target {
+            if let password = target.password { context.redactor.add(password) }
             environment["PGPASSWORD"] = target.password
             environment["PGCONNECT_TIMEOUT"] = String(target.connectTimeout)
             environment["PGHOST"] = target.host
             environment["PGPORT"] = String(target.port)
             environment["PGUSER"] = target.user
         }
-        process.environment = environment
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
+        return environment
+    }
+
+    static func start(_ program: String, _ arguments: [String], environment: [String: String], onStdout: ((Data) throws -> Void)? = nil) throws
+        -> LocalProcess.Result
+    {
         do {
-            try process.run()
-        } catch {
+            return try LocalProcess.run([program] + arguments, environment: environment, onStdout: onStdout)
+        } catch let error as CocoaError where error.code == .fileNoSuchFile || error.code == .executableNotLoadable {
             throw TMEOpsError("cannot run \(program): \(error); install the PostgreSQL client (apt-get install postgresql-client)")
         }
-        nonisolated(unsafe) var errorData = Data()
-        let reader = Thread { errorData = errors.fileHandleForReading.readDataToEndOfFile() }
-        reader.start()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        while !reader.isFinished { usleep(1000) }
-        guard process.terminationStatus == 0 else {
+    }
+
+    /// Runs a local PostgreSQL client program against `target` (host, port and user as flags unless
+    /// `connectionFlags` is false) and returns its output; a failure carries its standard error.
+    public static func runLocal(
+        _ program: String, _ arguments: [String], target: PostgresTarget?, context: CommandContext, connectionFlags: Bool = true
+    ) throws -> Data {
+        let flags = connectionFlags ? (target.map { ["-h", $0.host, "-p", String($0.port), "-U", $0.user] } ?? []) : []
+        let result = try start(program, flags + arguments, environment: clientEnvironment(target, context: context))
+        guard result.status == 0 && !result.signaled else {
             throw TMEOpsError(
-                "\(program)\(target.map { " for \($0.description)" } ?? "") failed: \(String(decoding: errorData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))"
+                "\(program)\(target.map { " for \($0.description)" } ?? "") failed: \(String(decoding: result.stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))"
             )
         }
-        return data
+        return result.stdout
     }
 }
 
 extension PostgresTools {
     /// Runs a local PostgreSQL client program against `target`, handing its standard output over as it
-    /// arrives (a pg_dump of any size in constant memory); returns its exit status.
+    /// arrives (a pg_dump of any size in constant memory); returns its exit status and standard error.
     public static func streamLocal(
         _ program: String, _ arguments: [String], target: PostgresTarget, context: CommandContext, onStdout: (Data) throws -> Void
     ) throws -> (status: Int, stderr: Data) {
-        if let password = target.password { context.redactor.add(password) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [program, "-h", target.host, "-p", String(target.port), "-U", target.user] + arguments
-        var environment = context.environment
-        environment["PGPASSWORD"] = target.password
-        environment["PGCONNECT_TIMEOUT"] = String(target.connectTimeout)
-        process.environment = environment
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        do {
-            try process.run()
-        } catch {
-            throw TMEOpsError("cannot run \(program): \(error); install the PostgreSQL client (apt-get install postgresql-client)")
+        let flags = ["-h", target.host, "-p", String(target.port), "-U", target.user]
+        let result = try withoutActuallyEscaping(onStdout) { handler in
+            try start(program, flags + arguments, environment: clientEnvironment(target, context: context), onStdout: handler)
         }
-        nonisolated(unsafe) var errorData = Data()
-        let reader = Thread { errorData = errors.fileHandleForReading.readDataToEndOfFile() }
-        reader.start()
-        do {
-            while true {
-                let chunk = output.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                try onStdout(chunk)
-            }
-        } catch {
-            process.terminate()
-            process.waitUntilExit()
-            throw error
-        }
-        process.waitUntilExit()
-        while !reader.isFinished { usleep(1000) }
-        return (Int(process.terminationStatus), errorData)
+        return (Int(result.status), result.stderr)
     }
 }
 

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Logging
 import TMEOpsCore
@@ -56,5 +57,23 @@ public enum TemporaryDirectory {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url.resolvingSymlinksInPath()
+    }
+}
+
+extension TestHarness {
+    /// Runs `command` as the binary would and returns the exit status it would end with (0, an
+    /// `ExitCode`'s, or an `OperatorError`'s) with the error's text; standard output is cleared first.
+    public func outcome<Command: TMEOpsCommand>(_ command: Command) async -> (status: Int32, error: String) {
+        stdout.clear()
+        do {
+            try await run(command)
+            return (0, "")
+        } catch let exit as ExitCode {
+            return (exit.rawValue, "")
+        } catch let error as OperatorError {
+            return (error.exitStatus.rawValue, "\(error)")
+        } catch {
+            return (1, "\(error)")
+        }
     }
 }

@@ -29,19 +29,7 @@ final class BackupSandboxTests: XCTestCase {
         return Setup(harness: harness, dir: folder)
     }
 
-    func run<C: TMEOpsCommand>(_ harness: TestHarness, _ command: C) async -> (status: Int32, error: String) {
-        harness.stdout.clear()
-        do {
-            try await harness.run(command)
-            return (0, "")
-        } catch let exit as ExitCode {
-            return (exit.rawValue, "")
-        } catch let error as OperatorError {
-            return (error.exitStatus.rawValue, "\(error)")
-        } catch {
-            return (1, "\(error)")
-        }
-    }
+    func run<C: TMEOpsCommand>(_ harness: TestHarness, _ command: C) async -> (status: Int32, error: String) { await harness.outcome(command) }
 
     func metadata(_ dir: String) throws -> [BackupMetadata] {
         try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".json") }.sorted().map {

@@ -32,19 +32,7 @@ final class DbPullTests: XCTestCase {
         return connection
     }
 
-    func run<C: TMEOpsCommand>(_ command: C) async -> (status: Int32, error: String) {
-        harness.stdout.clear()
-        do {
-            try await harness.run(command)
-            return (0, "")
-        } catch let exit as ExitCode {
-            return (exit.rawValue, "")
-        } catch let error as OperatorError {
-            return (error.exitStatus.rawValue, "\(error)")
-        } catch {
-            return (1, "\(error)")
-        }
-    }
+    func run<C: TMEOpsCommand>(_ command: C) async -> (status: Int32, error: String) { await harness.outcome(command) }
 
     func testPullBringsProductionAndKeepsABackupOfDevelopment() async throws {
         let connection = try dev()

@@ -83,17 +83,7 @@ final class ScratchDatabase: @unchecked Sendable {
     /// Runs a command through the harness; returns the exit status it would give (0, or the error's).
     @discardableResult
     func run<Command: TMEOpsCommand>(_ command: Command) async -> (status: Int32, error: String) {
-        harness.stdout.clear()
         harness.stderr.clear()
-        do {
-            try await harness.run(command)
-            return (0, "")
-        } catch let exit as ExitCode {
-            return (exit.rawValue, "")
-        } catch let error as OperatorError {
-            return (error.exitStatus.rawValue, "\(error)")
-        } catch {
-            return (1, "\(error)")
-        }
+        return await harness.outcome(command)
     }
 }

@@ -19,19 +19,7 @@ final class ValidateSandboxTests: XCTestCase {
         return harness
     }
 
-    func run<C: TMEOpsCommand>(_ harness: TestHarness, _ command: C) async -> (status: Int32, error: String) {
-        harness.stdout.clear()
-        do {
-            try await harness.run(command)
-            return (0, "")
-        } catch let exit as ExitCode {
-            return (exit.rawValue, "")
-        } catch let error as OperatorError {
-            return (error.exitStatus.rawValue, "\(error)")
-        } catch {
-            return (1, "\(error)")
-        }
-    }
+    func run<C: TMEOpsCommand>(_ harness: TestHarness, _ command: C) async -> (status: Int32, error: String) { await harness.outcome(command) }
 
     /// Starts a container on the sandbox's network; removed when the test ends.
     func container(_ name: String, _ arguments: [String]) throws {
