@@ -66,6 +66,12 @@ public enum BackupService {
         public let engine: DockerEngine?
         public let session: SSHSession?
         public func close() { session?.close() }
+
+        public init(store: BackupStore, engine: DockerEngine?, session: SSHSession?) {
+            self.store = store
+            self.engine = engine
+            self.session = session
+        }
     }
 
     public static func openStore(_ environment: EnvironmentConfig, context: CommandContext) throws -> OpenStore {
@@ -94,12 +100,16 @@ public enum BackupService {
     /// into `<dir>/<id>.<ext>.part` on the host with its SHA-256 computed on the way; metadata (row counts
     /// and schema hash from the same snapshot pg_dump reads) is written, then both are renamed into place.
     /// Any failure removes the `.part` files and touches no other backup.
-    public static func create(_ environment: EnvironmentConfig, context: CommandContext, options: CreateOptions) throws -> BackupMetadata {
+    public static func create(
+        _ environment: EnvironmentConfig, context: CommandContext, options: CreateOptions, database shared: DatabaseSession? = nil,
+        store sharedStore: OpenStore? = nil
+    ) throws -> BackupMetadata {
         let databaseConfig = try environment.require(DatabaseConfig.self, for: "backing up its database")
         let location = try databaseConfig.location(environment: environment.name)
         let started = Date()
-        let database = try Databases.open(environment, context: context)
-        defer { database.close() }
+        // A deploy passes the connections it already holds; a command opens its own.
+        let database = try shared ?? Databases.open(environment, context: context)
+        defer { if shared == nil { database.close() } }
         let connection = database.connection
         try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         defer { _ = try? connection.execute("COMMIT") }
@@ -110,8 +120,8 @@ public enum BackupService {
         let schemaHash = try SchemaIntrospector.snapshot(connection).schemaHash
         let name = database.target.database
 
-        let opened = try openStore(environment, context: context)
-        defer { opened.close() }
+        let opened = try sharedStore ?? openStore(environment, context: context)
+        defer { if sharedStore == nil { opened.close() } }
         let store = opened.store
         try store.ensureDirectory()
         let existing = Set(try store.list().backups.map(\.id))

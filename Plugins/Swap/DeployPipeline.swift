@@ -44,6 +44,7 @@ public final class DeployPipeline {
     var imageID = ""
     var imageRef = ""
     var productionChanged = false
+    var pusher: BackgroundPush?
 
     public init(target: DeployTarget, options: Options) {
         self.target = target
@@ -237,16 +238,22 @@ public final class DeployPipeline {
     }
 
     func runSteps() throws {
+        // The image goes to the host in the background, on its own SSH connection, while the backup is
+        // taken (loading an image changes nothing production runs); the image step waits for it.
+        pusher = BackgroundPush(environment: target.environment, context: context, image: imageRef)
+        pusher!.start()
         backup = try step("backup", "pre-deployment backup") { () -> BackupMetadata in
-            let metadata = try BackupService.create(target.environment, context: context, options: .init(label: "pre-deploy-\(release)"))
             let backups = try target.environment.require(BackupsConfig.self, for: "the pre-deployment backup")
-            try BackupStore(session: target.session, dir: backups.dir, host: state.host).pin(metadata.id, release: release)
+            let store = BackupStore(session: target.session, dir: backups.dir, host: state.host)
+            let metadata = try BackupService.create(
+                target.environment, context: context, options: .init(label: "pre-deploy-\(release)"), database: database,
+                store: BackupService.OpenStore(store: store, engine: engine, session: nil))
+            try store.pin(metadata.id, release: release)
             out.line("      backup \(metadata.id) (\(metadata.size) bytes, sha256 \(metadata.sha256.prefix(12))…)")
             return metadata
         }
         try step("image", "deliver the image") {
-            let local = try DockerEngines.local(context)
-            let report = try ImagePush(local: local, remote: engine, logger: context.logger).push(imageRef)
+            let report = try pusher!.wait()
             try engine.tagImage(imageID, repository: target.config.image, tag: release)
             if let previousImageID { try engine.tagImage(previousImageID, repository: target.config.image, tag: "backup-\(ImageTag.timestamp(started))") }
             out.line(
@@ -294,7 +301,9 @@ public final class DeployPipeline {
             return window
         }
         try step("validate", "post-deploy validation") {
-            let results = try ValidationService.run(target.environment, context: context, since: Int(started.timeIntervalSince1970), healthAttempts: 5)
+            let results = try ValidationService.run(
+                target.environment, context: context, since: Int(started.timeIntervalSince1970), healthAttempts: 5,
+                connection: (engine, target.session, database!))
             for result in results where !result.ok { out.line("      \(out.red("✗")) \(result.name): \(result.evidence)") }
             if results.contains(where: { !$0.ok }) {
                 let back = try target.putBack()
@@ -376,6 +385,7 @@ public final class DeployPipeline {
     /// After a failure past the lock: leftovers removed, production checked, ledger and audit written,
     /// the journal closed and the lock released.
     func finishFailed(_ error: Error) throws {
+        _ = try? pusher?.wait()
         let rolledBack = (error as? DeployError)?.rolledBack ?? productionChanged
         _ = try? AppContainers.removeIfPresent(engine, target.test)
         if let stagingDatabase, let database { _ = try? DatabaseCopy.drop(database, stagingDatabase) }
@@ -394,5 +404,44 @@ public final class DeployPipeline {
         try? state.closeJournal(release: release)
         try? state.release(token: lock?.token)
         if rolledBack { try? target.runHook("post-rollback", release: release, image: imageRef, previous: previousRelease?.id) }
+    }
+}
+
+/// An image push on a thread of its own, with its own SSH connection to the host (a libssh2 session is
+/// used by one thread at a time).
+final class BackgroundPush: @unchecked Sendable {
+    let environment: EnvironmentConfig
+    let context: CommandContext
+    let image: String
+    private var result: Result<ImagePush.Report, Error>?
+    private let done = DispatchSemaphore(value: 0)
+    private var thread: Thread?
+
+    init(environment: EnvironmentConfig, context: CommandContext, image: String) {
+        self.environment = environment
+        self.context = context
+        self.image = image
+    }
+
+    func start() {
+        let thread = Thread { [self] in
+            result = Result {
+                let local = try DockerEngines.local(context)
+                let (remote, session) = try DockerEngines.remote(environment, context: context)
+                defer { session.close() }
+                return try ImagePush(local: local, remote: remote, logger: context.logger).push(image)
+            }
+            done.signal()
+        }
+        thread.stackSize = 4 << 20
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Waits for the push; its error, if it failed. Later calls return the same.
+    func wait() throws -> ImagePush.Report {
+        done.wait()
+        done.signal()
+        return try result!.get()
     }
 }

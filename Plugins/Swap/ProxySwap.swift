@@ -70,7 +70,7 @@ extension DeployTarget {
     }
 
     /// A reload is asynchronous: until nginx's new workers run, requests still reach the old upstream.
-    /// Waits until responses through the proxy say they came from `upstream`, then a moment more for the
+    /// Waits until responses through the proxy say they came from `upstream`, then a second more for the
     /// old workers' requests in flight to finish.
     func waitUntilProxyServes(_ upstream: String) throws {
         guard let details = try engine.container(proxy), let address = containerAddress(details, network: app.network),
@@ -82,7 +82,9 @@ extension DeployTarget {
             let response = try? HTTPProbe.request(session: session, host: address, port: port, path: health.path, timeout: 2)
             consecutive = response?.headers["x-tmeops-upstream"] == upstream ? consecutive + 1 : 0
             if consecutive >= 3 {
-                Thread.sleep(forTimeInterval: 0.2)
+                // Requests the old workers accepted before the reload may still be running: let them end
+                // (stopping the old upstream only now costs no availability).
+                Thread.sleep(forTimeInterval: 1.0)
                 return
             }
             Thread.sleep(forTimeInterval: 0.02)

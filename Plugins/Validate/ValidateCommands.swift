@@ -18,15 +18,17 @@ public enum ValidationService {
     }
 
     public static func run(
-        _ environment: EnvironmentConfig, context: CommandContext, container: String? = nil, since: Int? = nil, healthAttempts: Int? = nil
+        _ environment: EnvironmentConfig, context: CommandContext, container: String? = nil, since: Int? = nil, healthAttempts: Int? = nil,
+        connection shared: (engine: DockerEngine, session: SSHSession, database: DatabaseSession)? = nil
     ) throws -> [CheckResult] {
         let app = try environment.require(AppContainerConfig.self, for: "validating the app")
         let health = environment.section(HealthConfig.self) ?? HealthConfig()
         let config = environment.section(ValidateConfig.self) ?? ValidateConfig()
         let name = container ?? app.container
         var results: [CheckResult] = []
-        let (engine, session) = try DockerEngines.remote(environment, context: context)
-        defer { session.close() }
+        // A deploy passes the connections it already holds; the command opens its own.
+        let (engine, session) = try shared.map { ($0.engine, $0.session) } ?? DockerEngines.remote(environment, context: context)
+        defer { if shared == nil { session.close() } }
         guard let details = try engine.container(name) else {
             return [CheckResult("container: running", ok: false, "no container \(name) on \(environment.name)")]
         }
@@ -48,8 +50,8 @@ public enum ValidationService {
         results.append(try Checks.logScan(config.logErrors, engine: engine, container: name, since: from))
         do {
             let expected = try config.expectSchema.map { try SchemaSource.snapshot($0, context: context) }
-            let database = try Databases.open(environment, context: context)
-            defer { database.close() }
+            let database = try shared?.database ?? Databases.open(environment, context: context)
+            defer { if shared == nil { database.close() } }
             results += try Checks.database(config, connection: database.connection, expected: expected, expectedName: config.expectSchema)
         } catch {
             results.append(CheckResult("database: reachable", ok: false, "\(error)"))
