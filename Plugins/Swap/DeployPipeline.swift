@@ -352,10 +352,13 @@ public final class DeployPipeline {
         try AppContainers.removeIfPresent(engine, target.old)
         try AppContainers.removeIfPresent(engine, target.test)
         if let stagingDatabase, let database { try DatabaseCopy.drop(database, stagingDatabase) }
-        // Release images beyond keep_releases lose their release tag (the image goes when nothing uses it).
-        let releases = try state.releases().filter { $0.outcome == "deployed" }.map(\.id) + [release]
-        for old in releases.dropLast(target.deploy.keepReleases) {
-            _ = try? engine.removeImage("\(target.config.image):\(old)")
+        // Releases beyond keep_releases lose their image tag (the image goes when nothing uses it) and
+        // their pin on the pre-deployment backup (backup prune's rules decide about it from then on).
+        let kept = try state.releases().filter { $0.outcome == "deployed" } + [ledgerEntry(outcome: "deployed", detail: nil)]
+        let backups = target.environment.section(BackupsConfig.self).map { BackupStore(session: target.session, dir: $0.dir, host: state.host) }
+        for old in kept.dropLast(target.deploy.keepReleases) {
+            _ = try? engine.removeImage("\(target.config.image):\(old.id)")
+            if let backup = old.backup { try? backups?.unpin(backup) }
         }
     }
 

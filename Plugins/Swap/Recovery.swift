@@ -103,7 +103,7 @@ public enum Recovery {
                 act("dropped the staging database \(staging)")
             }
         }
-        if let release, let entries = try? state.releases(), let entry = entries.last(where: { $0.id == release }) ?? Optional.none {
+        if let release, let entry = (try? state.releases())?.last(where: { $0.id == release }) {
             var corrected = entry
             corrected.outcome = outcome.healthy ? "recovered" : "failed"
             corrected.detail = "recover: " + outcome.actions.joined(separator: "; ")
