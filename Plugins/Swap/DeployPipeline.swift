@@ -109,14 +109,9 @@ public final class DeployPipeline {
         }
         imageID = image.id
         let layers = image.rootFS.layers ?? []
-        var onHost = 0
-        if try engine.image(image.id) != nil {
-            onHost = layers.count
-        } else {
-            var chains: [[String]] = []
-            for summary in try engine.images() { if let l = try engine.image(summary.id)?.rootFS.layers { chains.append(l) } }
-            onHost = ImagePush.sharedPrefix(layers, with: chains)
-        }
+        // Which layers the host lacks is worked out by the push itself (it inspects the host's images);
+        // the plan only says whether the whole image is there already.
+        let onHost = try engine.image(image.id) != nil ? layers.count : 0
         let current = try engine.container(target.app.container)
         previousImageID = current?.image
         let (folderText, folder) = MigrationsConfig.folder(of: target.config)
@@ -130,7 +125,9 @@ public final class DeployPipeline {
             steps: [
                 "preflight: lock, production healthy, env file present, disk for the backup",
                 "backup: pre-deployment backup of the database, pinned to \(release)",
-                "image: push \(imageRef) (\(layers.count - onHost) of \(layers.count) layers to send); tag the current image backup-…",
+                onHost == layers.count
+                    ? "image: \(imageRef) is on the host already; tag it \(release) and the current image backup-…"
+                    : "image: push \(imageRef) (\(layers.count) layers; only those the host lacks are sent); tag the current image backup-…",
                 "migrate-test: copy the database, apply \(pending.count) pending migration\(pending.count == 1 ? "" : "s") to the copy, record a proof",
                 "test-instance: \(target.test) on \(target.testInstance?.publish.map(\.description).joined(separator: ", ") ?? "3001:3000") against the copy: health, log scan, smoke checks",
                 "migrate-apply: \(pending.isEmpty ? "nothing pending" : pending.map(\.fileName).joined(separator: ", "))",

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BackupPlugin
 import Foundation
 import ImagePlugin
 import SchemaPlugin
@@ -59,7 +60,8 @@ public struct DeployCommand: TMEOpsCommand {
         out.line("")
         out.line("\(out.green("✓")) released \(release.id): \(release.image) (\(release.imageID.prefix(19)))")
         out.line("  unavailable: \(release.unavailableSeconds.map { String(format: "%.2f s", $0) } ?? "-")")
-        out.line("  backup: \(release.backup ?? "-")")
+        let backupDir = (try? context.loadEnvironment().environment.section(BackupsConfig.self)?.dir) ?? nil
+        out.line("  backup: \(release.backup.map { id in backupDir.map { "\(id) in \($0) on the host" } ?? id } ?? "-")")
         out.line("  migrations: \(release.migrations.isEmpty ? "none" : release.migrations.joined(separator: ", "))")
         out.line(
             "  steps: "
