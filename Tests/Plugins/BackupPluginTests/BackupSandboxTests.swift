@@ -180,4 +180,24 @@ final class BackupSandboxTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.error + s.harness.stdout.text)
         XCTAssertTrue(s.harness.stdout.text.contains("✓ row counts:"), s.harness.stdout.text)
     }
+
+    func testPlainBackupsCompressedWithZstdAndGzipVerifyAndDownload() async throws {
+        let s = try setup()
+        let download = s.harness.directory.appendingPathComponent("copies")
+        try FileManager.default.createDirectory(at: download, withIntermediateDirectories: true)
+        for compression in ["zstd", "gzip"] {
+            var result = await run(
+                s.harness, try BackupCreateCommand.parse(["-e", "sandbox", "--format", "plain", "--compress", compression, "--download", download.path]))
+            XCTAssertEqual(result.status, 0, result.error)
+            result = await run(s.harness, try BackupVerifyCommand.parse(["latest", "-e", "sandbox"]))
+            XCTAssertEqual(result.status, 0, result.error + s.harness.stdout.text)
+            XCTAssertTrue(s.harness.stdout.text.contains("✓ row counts:"), s.harness.stdout.text)
+        }
+        let files = try metadata(s.dir).map(\.file).sorted()
+        XCTAssertEqual(files.map { String($0.split(separator: ".", maxSplits: 1)[1]) }.sorted(), ["sql.gz", "sql.zst"])
+        let copies = try FileManager.default.contentsOfDirectory(atPath: download.path)
+        XCTAssertEqual(Set(copies.filter { !$0.hasSuffix(".json") }), Set(files), "--download keeps the same files here")
+        let magic = try Data(contentsOf: URL(fileURLWithPath: s.dir).appendingPathComponent(files.first { $0.hasSuffix(".zst") }!)).prefix(4)
+        XCTAssertEqual([UInt8](magic), [0x28, 0xB5, 0x2F, 0xFD], "a zstd frame")
+    }
 }
