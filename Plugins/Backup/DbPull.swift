@@ -166,14 +166,6 @@ public struct DbCommand: AsyncParsableCommand {
     public init() {}
 }
 
-/// Asks on a terminal; refuses without `--yes` when there is none.
-func confirm(_ question: String, yes: Bool, context: CommandContext) throws {
-    if yes { return }
-    guard isatty(0) == 1 else { throw TMEOpsError.usage("\(question) — pass --yes to confirm (standard input is not a terminal)") }
-    context.errorSink.write("\(question) [y/N] ")
-    guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased()) else { throw TMEOpsError.usage("not confirmed; nothing was changed") }
-}
-
 /// `tmeops db pull --from production --to development`.
 public struct DbPullCommand: TMEOpsCommand {
     public static let configuration = CommandConfiguration(
@@ -228,7 +220,7 @@ public struct DbPullCommand: TMEOpsCommand {
             )
             return
         }
-        try confirm("Replace the database of \(to) with \(from)'s (after a backup of it)?", yes: globals.yes, context: context)
+        try context.confirm("Replace the database of \(to) with \(from)'s (after a backup of it)?")
         let options = DbPull.Options(backup: backup, fresh: fresh, schemaOnly: schemaOnly, excludeTableData: excludeTableData, force: force)
         let outcome = try await runBlocking("db pull") {
             try DbPull.run(from: source, to: target, context: context, options: options, log: { context.logger.info("\($0)") })

@@ -17,13 +17,6 @@ public enum SchemaSync {
         return nil
     }
 
-    static func confirm(_ question: String, yes: Bool, context: CommandContext) throws {
-        if yes { return }
-        guard isatty(0) == 1 else { throw TMEOpsError.usage("\(question) — pass --yes to confirm (standard input is not a terminal); nothing was changed") }
-        context.errorSink.write("\(question) [y/N] ")
-        guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased()) else { throw TMEOpsError.usage("not confirmed; nothing was changed") }
-    }
-
     /// Runs the plan's statements on `connection`: transactional ones grouped in one transaction each run
     /// of them, the others alone; an error rolls the open group back and names the statement.
     public static func apply(_ plan: SchemaPlan, on connection: PostgresConnection) throws {
@@ -119,7 +112,7 @@ public struct SchemaSyncCommand: TMEOpsCommand {
                         + "; fix those rows first (or pass --allow-hazards may-fail to try anyway); nothing was changed")
             }
             if dryRun { return plan }
-            try SchemaSync.confirm("Apply these \(plan.statements.count) statements to \(to)?", yes: context.options.yes, context: context)
+            try context.confirm("Apply these \(plan.statements.count) statements to \(to)?")
             if let backup = Self.backupBeforeChange {
                 let id = try backup(target, context)
                 context.logger.info("backed up \(to) first: \(id)")

@@ -68,6 +68,15 @@ public struct CommandContext: Sendable {
         return (config, try config.environment(name))
     }
 
+    /// Asks `question` on a terminal before a destructive step; with `--yes` it is not asked, and without a
+    /// terminal (scripts, CI) the command is refused rather than left waiting.
+    public func confirm(_ question: String) throws {
+        if options.yes { return }
+        guard isatty(0) == 1 else { throw TMEOpsError.usage("\(question) — pass --yes to confirm (standard input is not a terminal); nothing was changed") }
+        errorSink.write("\(question) [y/N] ")
+        guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased()) else { throw TMEOpsError.usage("not confirmed; nothing was changed") }
+    }
+
     /// A copy whose logger carries `key=value` on every line (e.g. the environment or the step).
     public func with(_ key: String, _ value: String) -> CommandContext {
         var logger = self.logger
