@@ -60,14 +60,6 @@ public enum BackupSchedule {
 
     /// Installs (or with `remove`, removes) the schedule; returns how ("systemd user timer" or "crontab").
     public static func apply(_ files: Files, session: SSHSession, remove: Bool) throws -> String {
-        func sh(_ script: String, _ arguments: [String], stdin: Data? = nil, what: String) throws -> RemoteOutput {
-            let output = try session.capture(["sh", "-c", script, "tmeops"] + arguments, stdin: stdin)
-            guard output.exit.succeeded else {
-                throw TMEOpsError(
-                    "\(what) on \(session.options.host) failed (\(output.exit)): \(output.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))")
-            }
-            return output
-        }
         let systemd = try session.capture(["sh", "-c", "command -v systemctl >/dev/null && systemctl --user show-environment >/dev/null 2>&1"]).exit.succeeded
         let cron = try session.capture(["sh", "-c", "command -v crontab >/dev/null"]).exit.succeeded
         guard systemd || cron else {
@@ -78,26 +70,27 @@ public enum BackupSchedule {
         let units = ".config/systemd/user"
         if remove {
             if systemd {
-                _ = try sh(
+                _ = try session.script(
                     #"systemctl --user disable --now "$1.timer" >/dev/null 2>&1; rm -f -- "$2/$1.timer" "$2/$1.service"; systemctl --user daemon-reload"#,
                     [files.name, units], what: "removing the timer")
             }
             if cron {
-                _ = try sh(##"(crontab -l 2>/dev/null | grep -vF "# $1") | crontab -"##, [files.name], what: "removing the crontab line")
+                _ = try session.script(##"(crontab -l 2>/dev/null | grep -vF "# $1") | crontab -"##, [files.name], what: "removing the crontab line")
             }
-            _ = try sh(#"rm -f -- "$1""#, [files.scriptPath], what: "removing the job script")
+            _ = try session.script(#"rm -f -- "$1""#, [files.scriptPath], what: "removing the job script")
             return systemd ? "systemd user timer" : "crontab"
         }
-        _ = try sh(
+        _ = try session.script(
             #"mkdir -p -m 700 -- "$(dirname -- "$1")" && umask 077 && cat > "$1.part" && chmod 700 "$1.part" && mv -f -- "$1.part" "$1""#, [files.scriptPath],
             stdin: Data(files.script.utf8), what: "installing the job script")
         if systemd {
-            _ = try sh(#"mkdir -p -- "$2" && cat > "$2/$1.service""#, [files.name, units], stdin: Data(files.service.utf8), what: "installing the service")
-            _ = try sh(#"cat > "$2/$1.timer""#, [files.name, units], stdin: Data(files.timer.utf8), what: "installing the timer")
-            _ = try sh(#"systemctl --user daemon-reload && systemctl --user enable --now "$1.timer""#, [files.name], what: "enabling the timer")
+            _ = try session.script(
+                #"mkdir -p -- "$2" && cat > "$2/$1.service""#, [files.name, units], stdin: Data(files.service.utf8), what: "installing the service")
+            _ = try session.script(#"cat > "$2/$1.timer""#, [files.name, units], stdin: Data(files.timer.utf8), what: "installing the timer")
+            _ = try session.script(#"systemctl --user daemon-reload && systemctl --user enable --now "$1.timer""#, [files.name], what: "enabling the timer")
             return "systemd user timer"
         }
-        _ = try sh(
+        _ = try session.script(
             ##"(crontab -l 2>/dev/null | grep -vF "# $1"; printf '%s\n' "$2") | crontab -"##, [files.name, files.cronLine], what: "installing the crontab line")
         return "crontab"
     }

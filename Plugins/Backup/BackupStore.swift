@@ -1,6 +1,7 @@
 import Foundation
 import TMEOpsCore
 import TMEOpsSSH
+import TransferPlugin
 
 /// The backups folder on an environment's host: `<id>.<ext>` files with `<id>.json` metadata beside
 /// them, and `pins/<id>` files naming the release that keeps a backup. Every remote command is an argv
@@ -39,12 +40,8 @@ public struct BackupStore {
     /// Runs `script` with `arguments` as $1, $2, ...; throws with its stderr when it fails.
     @discardableResult
     public func sh(_ script: String, _ arguments: [String] = [], stdin: Data? = nil, what: String) throws -> RemoteOutput {
-        let argv = ["sh", "-c", script, "tmeops"] + arguments
-        let output = try session.map { try $0.capture(argv, stdin: stdin) } ?? Self.runLocally(argv, stdin: stdin)
-        guard output.exit.succeeded else {
-            throw TMEOpsError("\(what) on \(host) failed (\(output.exit)): \(output.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))")
-        }
-        return output
+        if let session { return try session.script(script, arguments, stdin: stdin, what: what) }
+        return try Self.runLocally(["sh", "-c", script, "tmeops"] + arguments, stdin: stdin).checked(what, on: host)
     }
 
     public func ensureDirectory() throws {

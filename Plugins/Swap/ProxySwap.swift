@@ -101,13 +101,7 @@ extension DeployTarget {
     /// Creates and starts the proxy, holding app.publish's ports (the old container must have let go of them).
     func startProxy() throws {
         try AppContainers.removeIfPresent(engine, proxy)
-        var bindings: [String: [ContainerSpec.HostConfig.PortBinding]] = [:]
-        var exposed: [String: EmptyObject] = [:]
-        for port in app.publish {
-            let key = "\(port.containerPort)/\(port.proto)"
-            bindings[key, default: []].append(.init(hostIp: port.hostIP ?? "", hostPort: String(port.hostPort)))
-            exposed[key] = EmptyObject()
-        }
+        let (bindings, exposed) = AppContainers.ports(app.publish)
         let spec = ContainerSpec(
             image: deploy.proxyImage, cmd: ["nginx", "-g", "daemon off;", "-c", "\(Self.proxyMount)/nginx.conf"],
             labels: ["tmeops.app": config.app, "tmeops.role": "proxy"], exposedPorts: exposed,

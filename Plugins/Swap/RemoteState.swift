@@ -1,6 +1,7 @@
 import Foundation
 import TMEOpsCore
 import TMEOpsSSH
+import TransferPlugin
 
 /// What a deploy keeps on the host, under `~/.tmeops/<app>/`: the lock (a directory, made atomically by
 /// mkdir), the journal of the deploy in progress, the release ledger and the audit log (JSON lines).
@@ -23,11 +24,7 @@ public struct RemoteState {
 
     @discardableResult
     func sh(_ script: String, _ arguments: [String] = [], stdin: Data? = nil, what: String) throws -> RemoteOutput {
-        let output = try session.capture(["sh", "-c", script, "tmeops"] + arguments, stdin: stdin)
-        guard output.exit.succeeded else {
-            throw TMEOpsError("\(what) on \(host) failed (\(output.exit)): \(output.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))")
-        }
-        return output
+        try session.script(script, arguments, stdin: stdin, what: what)
     }
 
     static func json<T: Encodable>(_ value: T) throws -> Data {

@@ -38,3 +38,23 @@ public enum RemoteHost {
 extension SSHError: OperatorError {
     public var exitStatus: ExitStatus { .failure }
 }
+
+extension RemoteOutput {
+    /// This output, or an error naming `what`, the host and the program's own standard error.
+    @discardableResult
+    public func checked(_ what: String, on host: String) throws -> RemoteOutput {
+        guard exit.succeeded else {
+            throw TMEOpsError("\(what) on \(host) failed (\(exit)): \(stderrText.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+        return self
+    }
+}
+
+extension SSHSession {
+    /// Runs a `sh -c` script tmeops wrote, its operands passed as $1, $2, ... (quoted by ShellQuote, never
+    /// spliced into the script); a failure is an error naming `what`, the host and its standard error.
+    @discardableResult
+    public func script(_ script: String, _ arguments: [String] = [], stdin: Data? = nil, what: String) throws -> RemoteOutput {
+        try capture(["sh", "-c", script, "tmeops"] + arguments, stdin: stdin).checked(what, on: options.host)
+    }
+}
