@@ -37,13 +37,7 @@ public enum AppContainers {
         var env = app.env.sorted(by: { $0.key < $1.key }).map { "\($0.key)=\($0.value)" }
         if let database = plan.testDatabase { env.append("TMEOPS_TEST_DATABASE=\(database)") }
         let command = (image.config?.entrypoint ?? []) + (image.config?.cmd ?? [])
-        var bindings: [String: [ContainerSpec.HostConfig.PortBinding]] = [:]
-        var exposed: [String: EmptyObject] = [:]
-        for port in plan.publish {
-            let key = "\(port.containerPort)/\(port.proto)"
-            bindings[key, default: []].append(.init(hostIp: port.hostIP ?? "", hostPort: String(port.hostPort)))
-            exposed[key] = EmptyObject()
-        }
+        let (bindings, exposed) = ports(plan.publish)
         var labels = ["app": appName, "tmeops.app": appName, "tmeops.release": plan.release]
         if plan.test { labels["test"] = "true" }
         return ContainerSpec(
@@ -52,6 +46,18 @@ public enum AppContainers {
                 portBindings: bindings, networkMode: plan.network, restartPolicy: plan.test ? nil : ["Name": "unless-stopped"],
                 binds: app.envFile.map { ["\($0):\(envMount):ro"] }, initProcess: app.initProcess),
             networkingConfig: plan.network.map { .init(endpointsConfig: [$0: .init(aliases: plan.aliases)]) })
+    }
+
+    /// Port bindings and exposed ports for `publish` mappings (`80:3000` → 3000/tcp bound to host port 80).
+    public static func ports(_ publish: [PortMapping]) -> (bindings: [String: [ContainerSpec.HostConfig.PortBinding]], exposed: [String: EmptyObject]) {
+        var bindings: [String: [ContainerSpec.HostConfig.PortBinding]] = [:]
+        var exposed: [String: EmptyObject] = [:]
+        for port in publish {
+            let key = "\(port.containerPort)/\(port.proto)"
+            bindings[key, default: []].append(.init(hostIp: port.hostIP ?? "", hostPort: String(port.hostPort)))
+            exposed[key] = EmptyObject()
+        }
+        return (bindings, exposed)
     }
 
     /// The aliases a container has on `network`, without the short container ID Docker adds itself.

@@ -390,14 +390,14 @@ public enum LocalTestInstance {
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file.path)
         let loopback = ["127.0.0.1", "localhost", "::1"].contains(target.host)
         let published = port ?? health.port
-        var bindings: [String: [ContainerSpec.HostConfig.PortBinding]]? = nil
-        if !loopback { bindings = ["\(health.port)/tcp": [.init(hostIp: "127.0.0.1", hostPort: String(published))]] }
+        // Host networking publishes nothing; otherwise the app's port, on this machine's loopback only.
+        let ports = loopback ? nil : AppContainers.ports([try PortMapping(parsing: "127.0.0.1:\(published):\(health.port)")])
         let command = (details.config?.entrypoint ?? []) + (details.config?.cmd ?? [])
         let spec = ContainerSpec(
             image: image, entrypoint: ["/bin/sh", "-c", AppContainers.wrapper, "tmeops-env"], cmd: command,
-            labels: ["tmeops.app": config.app, "test": "true"], exposedPorts: loopback ? nil : ["\(health.port)/tcp": EmptyObject()],
+            labels: ["tmeops.app": config.app, "test": "true"], exposedPorts: ports?.exposed,
             hostConfig: .init(
-                portBindings: bindings, networkMode: loopback ? "host" : nil, binds: ["\(file.path):\(AppContainers.envMount):ro"], initProcess: true))
+                portBindings: ports?.bindings, networkMode: loopback ? "host" : nil, binds: ["\(file.path):\(AppContainers.envMount):ro"], initProcess: true))
         _ = try engine.createContainer(name: container, spec: spec)
         try engine.startContainer(container)
         var outcome = try HealthWait.wait(
