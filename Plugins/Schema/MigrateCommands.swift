@@ -35,8 +35,7 @@ public struct MigrateStatusCommand: TMEOpsCommand {
 
     public func run(_ context: CommandContext) async throws {
         let (config, environment) = try context.loadEnvironment()
-        let (folderText, folder) = MigrationsConfig.folder(of: config)
-        let files = try MigrationFile.load(folder: folder, displayFolder: folderText)
+        let files = try MigrationSetup(config).files
         let ledger = try await runBlocking("migrate status") { () -> [MigrationLedger.Entry] in
             let database = try Databases.open(environment, context: context)
             defer { database.close() }
@@ -99,12 +98,12 @@ public struct MigrateNewCommand: TMEOpsCommand {
 }
 
 /// The migrations folder and files of the loaded config, and the runner settings.
-struct MigrationSetup {
-    let files: [MigrationFile]
-    let settings: MigrationRunner.Settings
-    let config: MigrationsConfig
+public struct MigrationSetup: Sendable {
+    public let files: [MigrationFile]
+    public let settings: MigrationRunner.Settings
+    public let config: MigrationsConfig
 
-    init(_ config: LoadedConfig) throws {
+    public init(_ config: LoadedConfig) throws {
         let (folderText, folder) = MigrationsConfig.folder(of: config)
         files = try MigrationFile.load(folder: folder, displayFolder: folderText)
         self.config = config.section(MigrationsConfig.self) ?? MigrationsConfig()

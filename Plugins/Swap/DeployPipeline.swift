@@ -45,6 +45,7 @@ public final class DeployPipeline {
     var imageRef = ""
     var productionChanged = false
     var pusher: BackgroundPush?
+    var migrations: MigrationSetup?
 
     public init(target: DeployTarget, options: Options) {
         self.target = target
@@ -114,8 +115,9 @@ public final class DeployPipeline {
         let onHost = try engine.image(image.id) != nil ? layers.count : 0
         let current = try engine.container(target.app.container)
         previousImageID = current?.image
-        let (folderText, folder) = MigrationsConfig.folder(of: target.config)
-        let files = try MigrationFile.load(folder: folder, displayFolder: folderText)
+        let setup = try MigrationSetup(target.config)
+        migrations = setup
+        let files = setup.files
         let database = try Databases.open(target.environment, context: context)
         self.database = database
         let pending = try MigrationService.toApply(files: files, ledger: try MigrationLedger.entries(database.connection), environment: env)
@@ -257,10 +259,8 @@ public final class DeployPipeline {
                 "      sent \(report.bytesSent) bytes: \(report.layers - report.layersSkipped) of \(report.layers) layers; tagged \(target.config.image):\(release)"
             )
         }
-        let (folderText, folder) = MigrationsConfig.folder(of: target.config)
-        let files = try MigrationFile.load(folder: folder, displayFolder: folderText)
-        let migrations = target.config.section(MigrationsConfig.self) ?? MigrationsConfig()
-        let settings = MigrationRunner.Settings(migrations)
+        // The files the plan read: what was shown is what runs.
+        let (files, settings, migrations) = (self.migrations!.files, self.migrations!.settings, self.migrations!.config)
         let copyName = target.testInstance?.database ?? "\(database!.target.database)_tmeops_test"
         try step("migrate-test", "staging copy and migrate test") {
             let expected = try migrations.expect.map { try SchemaSource.snapshot($0, context: context) }
