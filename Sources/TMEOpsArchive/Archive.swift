@@ -347,65 +347,27 @@ public final class CompressedStreamWriter {
     private let destination: String
     private var closed = false
 
-    public init(fd: Int32, destination: String, compression: ArchiveCompression) throws {
-        guard let archive = archive_write_new() else { throw ArchiveError(.library, "libarchive could not allocate a writer") }
-        self.archive = archive
-        self.destination = destination
-        archive_write_set_format_raw(archive)
-        switch compression {
-        case .none: archive_write_add_filter_none(archive)
-        case .gzip: archive_write_add_filter_gzip(archive)
-        case .zstd: archive_write_add_filter_zstd(archive)
-        }
-        guard archive_write_open_fd(archive, fd) == ARCHIVE_OK, let entry = archive_entry_new() else {
-            closed = true
-            throw ArchiveError(.io, "cannot write \(destination): \(TarReader.message(archive))")
-        }
-        defer { archive_entry_free(entry) }
-        archive_entry_set_filetype(entry, FileType.regular)
-        archive_entry_set_pathname(entry, "stream")
-        guard archive_write_header(archive, entry) == ARCHIVE_OK else {
-            closed = true
-            throw ArchiveError(.io, "cannot write \(destination): \(TarReader.message(archive))")
-        }
-    }
-
     /// Where a callback-driven writer hands its compressed bytes, and the first error the sink threw.
     private final class Sink {
         let body: (UnsafeRawBufferPointer) throws -> Void
         var error: Error?
         init(_ body: @escaping (UnsafeRawBufferPointer) throws -> Void) { self.body = body }
     }
-    private var sink: Sink?
+    private let sink: Sink?
 
-    /// Compresses into `sink` (called with each compressed piece) instead of a file descriptor: a backup
-    /// streamed to the host is compressed on the way without touching a disk here.
-    public init(destination: String, compression: ArchiveCompression, sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws {
+    /// The raw format with `compression`, opened by `open` (a file descriptor or a callback), one entry begun.
+    private init(destination: String, compression: ArchiveCompression, sink: Sink?, open: (OpaquePointer) -> Int32) throws {
         guard let archive = archive_write_new() else { throw ArchiveError(.library, "libarchive could not allocate a writer") }
         self.archive = archive
         self.destination = destination
-        let box = Sink(sink)
-        self.sink = box
+        self.sink = sink
         archive_write_set_format_raw(archive)
-        archive_write_set_bytes_in_last_block(archive, 1)
         switch compression {
         case .none: archive_write_add_filter_none(archive)
         case .gzip: archive_write_add_filter_gzip(archive)
         case .zstd: archive_write_add_filter_zstd(archive)
         }
-        let opened = archive_write_open2(
-            archive, Unmanaged.passUnretained(box).toOpaque(), nil,
-            { _, client, buffer, length in
-                let box = Unmanaged<Sink>.fromOpaque(client!).takeUnretainedValue()
-                do {
-                    try box.body(UnsafeRawBufferPointer(start: buffer, count: length))
-                    return length
-                } catch {
-                    box.error = error
-                    return -1
-                }
-            }, nil, nil)
-        guard opened == ARCHIVE_OK, let entry = archive_entry_new() else {
+        guard open(archive) == ARCHIVE_OK, let entry = archive_entry_new() else {
             closed = true
             throw ArchiveError(.io, "cannot write \(destination): \(TarReader.message(archive))")
         }
@@ -415,6 +377,31 @@ public final class CompressedStreamWriter {
         guard archive_write_header(archive, entry) == ARCHIVE_OK else {
             closed = true
             throw ArchiveError(.io, "cannot write \(destination): \(TarReader.message(archive))")
+        }
+    }
+
+    public convenience init(fd: Int32, destination: String, compression: ArchiveCompression) throws {
+        try self.init(destination: destination, compression: compression, sink: nil) { archive_write_open_fd($0, fd) }
+    }
+
+    /// Compresses into `sink` (called with each compressed piece) instead of a file descriptor: a backup
+    /// streamed to the host is compressed on the way without touching a disk here.
+    public convenience init(destination: String, compression: ArchiveCompression, sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws {
+        let box = Sink(sink)
+        try self.init(destination: destination, compression: compression, sink: box) { archive in
+            archive_write_set_bytes_in_last_block(archive, 1)
+            return archive_write_open2(
+                archive, Unmanaged.passUnretained(box).toOpaque(), nil,
+                { _, client, buffer, length in
+                    let box = Unmanaged<Sink>.fromOpaque(client!).takeUnretainedValue()
+                    do {
+                        try box.body(UnsafeRawBufferPointer(start: buffer, count: length))
+                        return length
+                    } catch {
+                        box.error = error
+                        return -1
+                    }
+                }, nil, nil)
         }
     }
 
