@@ -14,8 +14,10 @@ import TMEOpsSSH
 ///
 /// `docker save` names layer folders by v1 IDs and writes them sorted by name, not in layer order, and
 /// `manifest.json` (which gives the order) comes last. Each folder's `json` comes before its
-/// `layer.tar` and names its parent, so a layer's position is known once its parents have been seen; a
-/// layer whose position is not yet known is sent (correct, at worst some bytes more). Every layer sent
+/// `layer.tar`; below the top layer, the folder's name can be recomputed from that `json` and the
+/// image's chain IDs (`LegacyLayerID`), which gives its position at once. Otherwise the `json` names the
+/// parent, so a position is known once the parents have been seen; a layer whose position is still
+/// unknown is sent (correct, at worst some bytes more). Every layer sent
 /// is hashed and checked against its diff ID from the manifest before the archive is finished, so a
 /// wrong mapping can never load.
 public struct ImagePush {
@@ -56,35 +58,104 @@ public struct ImagePush {
         return best
     }
 
-    public func push(_ reference: String, full: Bool = false) throws -> Report {
+    /// Called once the layers to send are known, just before the remote engine is changed; a throw
+    /// stops the push with nothing loaded (a deploy holds its push here until preflight has passed).
+    public var beforeLoading: () throws -> Void = {}
+
+    /// An export of the local engine, asked for ahead of need: the engine writes the whole image to a
+    /// temporary folder before its first byte (0.6 s for a 160 MiB image here), so asking early hides
+    /// that behind other work. Unread, it holds one engine connection, blocked on a pipe.
+    public final class PendingExport: @unchecked Sendable {
+        public let reference: String
+        let source: DescriptorSource
+        private let finishing: () throws -> Void
+        private let asked = Date()
+
+        init(reference: String, local: DockerEngine, logger: Logger) throws {
+            self.reference = reference
+            let asked = asked
+            nonisolated(unsafe) var first = true
+            (source, finishing) = try pipedArchive(name: "export of \(reference)") { fd in
+                try local.exportImage(reference) { chunk in
+                    if first {
+                        first = false
+                        logger.debug("first bytes of the export of \(reference) after \(ImagePush.elapsed(since: asked))")
+                    }
+                    try writeAll(chunk, to: fd)
+                }
+            }
+        }
+
+        private let lock = NSLock()
+        private var outcome: Result<Void, Error>?
+
+        /// Waits for the export's thread; its error, if the export failed. Later calls return the same.
+        func finish() throws {
+            try lock.withLock {
+                if outcome == nil { outcome = Result { try finishing() } }
+                return outcome!
+            }.get()
+        }
+
+        /// Gives the export up (the engine sees its connection close); nothing once it has finished.
+        public func cancel() { try? finish() }
+    }
+
+    public func startExport(_ reference: String) throws -> PendingExport {
+        try Self.startExport(reference, from: local, logger: logger)
+    }
+
+    public static func startExport(_ reference: String, from local: DockerEngine, logger: Logger) throws -> PendingExport {
+        try PendingExport(reference: reference, local: local, logger: logger)
+    }
+
+    /// Delivers `reference`; `export`, if given, is one already started for it (taken over: finished or
+    /// cancelled here whatever happens).
+    public func push(_ reference: String, full: Bool = false, export: PendingExport? = nil) throws -> Report {
         let started = Date()
+        var export = export
+        defer { export?.cancel() }
         guard let image = try local.image(reference) else { throw TMEOpsError("no image \(reference) in the Docker engine at \(local.location)") }
         let diffIDs = image.rootFS.layers ?? []
-        var skip = 0
-        var alreadyPresent = false
-        if !full {
-            if try remote.image(image.id) != nil {
-                alreadyPresent = true
-                skip = diffIDs.count
-            } else {
+        var report = Report(
+            image: reference, imageID: image.id, layers: diffIDs.count, layersSkipped: 0, bytesSent: 0, imageBytes: 0,
+            alreadyPresent: false, fellBack: false, seconds: 0)
+        if !full, try remote.image(image.id) != nil {
+            // The remote has this very image: nothing travels, the reference is tagged there.
+            try beforeLoading()
+            if !image.id.hasPrefix(reference), !image.id.dropFirst(7).hasPrefix(reference) {
+                let (repository, tag) = Self.split(reference)
+                try remote.tagImage(image.id, repository: repository, tag: tag)
+            }
+            report.alreadyPresent = true
+            report.layersSkipped = diffIDs.count
+        } else {
+            // The export starts now (if not already), while the remote is asked which layers it has.
+            if export == nil { export = try startExport(reference) }
+            if !full {
                 var chains: [[String]] = []
                 for summary in try remote.images() {
                     if let layers = try remote.image(summary.id)?.rootFS.layers { chains.append(layers) }
                 }
-                skip = Self.sharedPrefix(diffIDs, with: chains)
+                report.layersSkipped = Self.sharedPrefix(diffIDs, with: chains)
             }
-        }
-        var report = Report(
-            image: reference, imageID: image.id, layers: diffIDs.count, layersSkipped: skip, bytesSent: 0, imageBytes: 0,
-            alreadyPresent: alreadyPresent, fellBack: false, seconds: 0)
-        do {
-            (report.bytesSent, report.imageBytes) = try send(reference, diffIDs: diffIDs, skip: skip, expectedSize: UInt64(image.size))
-        } catch let error as DockerError where skip > 0 {
-            // A newer engine (containerd image store) may refuse archives with missing layers.
-            logger.warning("the remote engine refused the thin archive (\(error)); sending the full image")
-            report.fellBack = true
-            report.layersSkipped = 0
-            (report.bytesSent, report.imageBytes) = try send(reference, diffIDs: diffIDs, skip: 0, expectedSize: UInt64(image.size))
+            logger.debug(
+                "\(remote.location) has \(report.layersSkipped) of \(diffIDs.count) layers of \(reference) (asked in \(Self.elapsed(since: started)))")
+            try beforeLoading()
+            let first = export!
+            export = nil
+            do {
+                (report.bytesSent, report.imageBytes) = try send(
+                    first, diffIDs: diffIDs, skip: report.layersSkipped, expectedSize: UInt64(image.size))
+            } catch let error as DockerError where report.layersSkipped > 0 {
+                // A newer engine (containerd image store) may refuse archives with missing layers.
+                logger.warning("the remote engine refused the thin archive (\(error)); sending the full image")
+                report.fellBack = true
+                report.layersSkipped = 0
+                (report.bytesSent, report.imageBytes) = try send(
+                    try startExport(reference), diffIDs: diffIDs, skip: 0, expectedSize: UInt64(image.size))
+            }
+            logger.debug("\(reference) loaded into \(remote.location) after \(Self.elapsed(since: started))")
         }
         guard let pushed = try remote.image(reference), pushed.id == image.id else {
             throw TMEOpsError("after loading, \(reference) on \(remote.location) is not \(image.id); the remote's previous images are unchanged")
@@ -93,12 +164,19 @@ public struct ImagePush {
         return report
     }
 
-    /// Streams the (thin) archive; returns (bytes sent, bytes of the full export).
-    private func send(_ reference: String, diffIDs: [String], skip: Int, expectedSize: UInt64) throws -> (UInt64, UInt64) {
-        let local = self.local
-        let (exported, finishExport) = try pipedArchive(name: "export of \(reference)") { fd in
-            try local.exportImage(reference) { try writeAll($0, to: fd) }
+    /// `name:tag` → (name, tag); a reference without a tag means `latest`.
+    static func split(_ reference: String) -> (String, String) {
+        if let colon = reference.lastIndex(of: ":"), !reference[colon...].contains("/") {
+            return (String(reference[..<colon]), String(reference[reference.index(after: colon)...]))
         }
+        return (reference, "latest")
+    }
+
+    static func elapsed(since start: Date) -> String { String(format: "%.3f s", Date().timeIntervalSince(start)) }
+
+    /// Streams the (thin) archive; returns (bytes sent, bytes of the full export).
+    private func send(_ export: PendingExport, diffIDs: [String], skip: Int, expectedSize: UInt64) throws -> (UInt64, UInt64) {
+        let (reference, exported, finishExport) = (export.reference, export.source, export.finish)
         if skip == 0 {
             // Nothing to leave out: the export goes to the remote engine byte for byte, not re-written.
             let counted = CountingSource(exported) { sent in self.progress(sent, max(sent, expectedSize)) }
@@ -112,14 +190,17 @@ public struct ImagePush {
             return (counted.count, counted.count)
         }
         nonisolated(unsafe) var exportBytes: UInt64 = 0
+        nonisolated(unsafe) let progress = progress
         let (thin, finishThin) = try pipedArchive(name: "thin archive of \(reference)") { fd in
             let reader = try TarReader(source: "the export of \(reference)") { buffer in
                 let count = try exported.read(into: buffer)
                 exportBytes += UInt64(count)
+                // Progress through the export, not bytes sent: the layers left out go by in a moment.
+                progress(exportBytes, max(exportBytes, expectedSize))
                 return count
             }
             let writer = try TarWriter(fd: fd, destination: "the remote engine")
-            let layers = LayerChain()
+            let layers = LayerChain(diffIDs: diffIDs)
             while let entry = try reader.next() {
                 let folder = entry.path.split(separator: "/").first.map(String.init) ?? ""
                 if entry.kind == .file, entry.path == "\(folder)/json" {
@@ -127,7 +208,9 @@ public struct ImagePush {
                     layers.record(folder, json: data)
                     try writer.addData(entry.path, data, mode: entry.mode)
                 } else if entry.kind == .file, entry.path == "\(folder)/layer.tar" {
-                    if let position = layers.position(of: folder), position < skip {
+                    // The remote has the whole image: no layer travels, whatever its position.
+                    let position = skip >= diffIDs.count ? -1 : layers.position(of: folder)
+                    if let position, position < skip {
                         try reader.skipData()
                         layers.skipped[folder] = position
                         continue
@@ -145,7 +228,7 @@ public struct ImagePush {
             }
             try writer.close()
         }
-        let counted = CountingSource(thin) { sent in self.progress(sent, max(sent, expectedSize)) }
+        let counted = CountingSource(thin) { _ in }
         do {
             try remote.loadImage(counted)
         } catch {
@@ -165,12 +248,19 @@ final class LayerChain {
     /// Folder → its parent folder (nil for the base layer), from each folder's `json`.
     private var parents: [String: String?] = [:]
     private var positions: [String: Int] = [:]
+    private let chainIDs: [String]
     var skipped: [String: Int] = [:]
     var sent: [String: String] = [:]
+
+    /// `diffIDs`: the image's layers, bottom first, to recompute legacy folder names from.
+    init(diffIDs: [String] = []) {
+        chainIDs = LegacyLayerID.chainIDs(diffIDs)
+    }
 
     func record(_ folder: String, json: Data) {
         let object = (try? JSONSerialization.jsonObject(with: json)) as? [String: Any]
         parents[folder] = .some(object?["parent"] as? String)
+        if let position = LegacyLayerID.position(ofFolder: folder, json: json, chainIDs: chainIDs) { positions[folder] = position }
     }
 
     /// The folder's index in the layer order, once it and all its parents have been seen.

@@ -59,7 +59,7 @@ public struct ImagePushCommand: TMEOpsCommand {
         let whole = ProgressReporter.bytes(report.imageBytes)
         if report.alreadyPresent {
             out.line(
-                "\(out.green("✓")) \(environment.name) already had \(reference) (\(report.imageID.prefix(19))); sent only its manifest and config: \(sent)")
+                "\(out.green("✓")) \(environment.name) already had \(reference) (\(report.imageID.prefix(19))): tagged it there, sent nothing")
         } else {
             out.line("\(out.green("✓")) pushed \(reference) to \(environment.name) in \(String(format: "%.1f", report.seconds)) s: sent \(sent) of \(whole)")
             out.line(

@@ -176,6 +176,21 @@ public final class DeployPipeline {
     func runLocked() throws -> RemoteState.Release? {
         if let last = try state.journal().last { throw unfinished(last) }
         defer { database?.close() }
+        if !options.dryRun {
+            // Started now, held before loading anything until preflight has passed (see runSteps).
+            pusher = BackgroundPush(
+                environment: target.environment, context: context, image: options.image ?? "\(target.config.image):latest")
+            pusher!.start()
+        }
+        do {
+            return try runPlanned()
+        } catch {
+            pusher?.cancel()
+            throw error
+        }
+    }
+
+    func runPlanned() throws -> RemoteState.Release? {
         let plan = try makePlan()
         out.line("deploy \(plan.image) (\(plan.imageID.prefix(19))) to \(env) as release \(release):")
         for (index, line) in plan.steps.enumerated() { out.line("  \(index + 1). \(line)") }
@@ -239,8 +254,7 @@ public final class DeployPipeline {
     func runSteps() throws {
         // The image goes to the host in the background, on its own SSH connection, while the backup is
         // taken (loading an image changes nothing production runs); the image step waits for it.
-        pusher = BackgroundPush(environment: target.environment, context: context, image: imageRef)
-        pusher!.start()
+        pusher!.proceed()
         backup = try step("backup", "pre-deployment backup") { () -> BackupMetadata in
             let backups = try target.environment.require(BackupsConfig.self, for: "the pre-deployment backup")
             let store = BackupStore(session: target.session, dir: backups.dir, host: state.host)
@@ -408,13 +422,18 @@ public final class DeployPipeline {
 }
 
 /// An image push on a thread of its own, with its own SSH connection to the host (a libssh2 session is
-/// used by one thread at a time).
+/// used by one thread at a time). It starts as the deploy does: the local export, the connection and
+/// the question of which layers the host has all happen while the plan is made and preflight runs; it
+/// loads nothing on the host until `proceed()`, and `cancel()` stops it with nothing loaded.
 final class BackgroundPush: @unchecked Sendable {
     let environment: EnvironmentConfig
     let context: CommandContext
     let image: String
     private var result: Result<ImagePush.Report, Error>?
     private let done = DispatchSemaphore(value: 0)
+    private let gate = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+    private var cancelled = false
     private var thread: Thread?
 
     init(environment: EnvironmentConfig, context: CommandContext, image: String) {
@@ -427,15 +446,38 @@ final class BackgroundPush: @unchecked Sendable {
         let thread = Thread { [self] in
             result = Result {
                 let local = try DockerEngines.local(context)
-                let (remote, session) = try DockerEngines.remote(environment, context: context)
-                defer { session.close() }
-                return try ImagePush(local: local, remote: remote, logger: context.logger).push(image)
+                // The local engine starts writing its export before the SSH connection is even made.
+                let export = try? ImagePush.startExport(image, from: local, logger: context.logger)
+                do {
+                    let (remote, session) = try DockerEngines.remote(environment, context: context)
+                    defer { session.close() }
+                    var push = ImagePush(local: local, remote: remote, logger: context.logger)
+                    push.beforeLoading = { [self] in
+                        gate.wait()
+                        gate.signal()
+                        if lock.withLock({ cancelled }) { throw TMEOpsError("the deploy stopped before the image was sent") }
+                    }
+                    return try push.push(image, export: export)
+                } catch {
+                    export?.cancel()
+                    throw error
+                }
             }
             done.signal()
         }
         thread.stackSize = 4 << 20
         self.thread = thread
         thread.start()
+    }
+
+    /// Lets the push load the image on the host (preflight has passed).
+    func proceed() { gate.signal() }
+
+    /// Stops the push before it loads anything, and waits for its thread.
+    func cancel() {
+        lock.withLock { cancelled = true }
+        gate.signal()
+        _ = try? wait()
     }
 
     /// Waits for the push; its error, if it failed. Later calls return the same.

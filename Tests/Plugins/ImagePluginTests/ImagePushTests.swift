@@ -59,7 +59,41 @@ final class ImagePushTests: XCTestCase {
         harness.stdout.clear()
         try await harness.run(ImagePushCommand.parse([tag, "-e", "sandbox"]))
         XCTAssertTrue(harness.stdout.text.contains("sandbox already had \(tag)"), harness.stdout.text)
-        XCTAssertTrue(harness.stdout.text.contains("sent only its manifest and config"), harness.stdout.text)
+        XCTAssertTrue(harness.stdout.text.contains("tagged it there, sent nothing"), harness.stdout.text)
+    }
+
+    func testThinPushLeavesOutEveryBaseLayerWhateverTheFolderOrder() async throws {
+        // A base of four layers on the remote: docker save sorts folders by random names, so some of them
+        // come before their parents'. None of them may travel again.
+        let base = tag + "-base"
+        defer {
+            _ = try? sandbox.docker(["rmi", "-f", base])
+            _ = try? ProcessRunner.run("/usr/bin/docker", ["-H", "unix://\(sandbox["SANDBOX_LOCAL_DOCKER_SOCKET"])", "rmi", "-f", base])
+        }
+        try harness.write(
+            "Dockerfile",
+            "FROM \(sandbox["SANDBOX_APP_IMAGE"])\nUSER root\n" + (1...3).map { "RUN head -c 300000 /dev/urandom > /layer-\($0).bin\n" }.joined())
+        try await harness.run(ImageBuildCommand.parse(["--tag", base]))
+        try await harness.run(ImagePushCommand.parse([base, "-e", "sandbox"]))
+        try harness.write("Dockerfile", "FROM \(base)\nRUN head -c \(2 << 20) /dev/urandom > /app/payload.bin\n")
+        try await harness.run(ImageBuildCommand.parse(["--tag", tag]))
+        harness.stdout.clear()
+        try await harness.run(ImagePushCommand.parse([tag, "-e", "sandbox", "--json"]))
+        let report = try JSONDecoder().decode(ImagePush.Report.self, from: Data(harness.stdout.text.utf8))
+        XCTAssertEqual(report.layers, 5)
+        XCTAssertEqual(report.layersSkipped, 4)
+        XCTAssertLessThanOrEqual(report.bytesSent, UInt64(Double(2 << 20) * 1.1), "only the new layer travels")
+    }
+
+    func testAnExportStartedAheadCanBeGivenUpMoreThanOnce() async throws {
+        try await buildVersion()
+        let local = try DockerEngine.local(environment: harness.environment)
+        let export = try ImagePush.startExport(tag, from: local, logger: harness.context.logger)
+        export.cancel()
+        export.cancel()  // a deploy stopped in preflight gives it up from two places
+        let missing = try ImagePush.startExport(tag + "-missing", from: local, logger: harness.context.logger)
+        XCTAssertThrowsError(try missing.finish())
+        XCTAssertThrowsError(try missing.finish(), "the same error again, not a wait")
     }
 
     func testFullPushSendsEverything() async throws {
@@ -149,5 +183,44 @@ final class LayerChainTests: XCTestCase {
         let unsafeSkip = LayerChain()
         unsafeSkip.skipped["aaa"] = 1
         XCTAssertThrowsError(try unsafeSkip.check(manifest: manifest, diffIDs: ["sha256:base", "sha256:top"], skip: 1, reference: "a:b"))
+    }
+
+    /// Folders of a real `docker save` (Docker 20.10) of a three-layer image, where the middle layer's
+    /// folder sorts before its parent's: both are placed from their own `json` alone.
+    func testLegacyFolderNamesGivePositionsBeforeTheirParentsAreSeen() {
+        let diffIDs = [
+            "sha256:99d3f09b10ed6ea90b22799b17f15a410e35c95dd2a31a7bfc7d763337972a24",
+            "sha256:55e69c8fa95af52735d39dd9e2a3a53bad13e2e436566c92dc357e6a6835d1ba",
+            "sha256:b32f503dc116087be8c76807e2c408a3b3e1dbd4a927ea0f3246f08c12c30c61",
+        ]
+        let base = "c6865f429cf3e9152cda10e27fe01aa0325da954a5980105621c216a2df2b00d"
+        let middle = "b9816082000b0e08e080f212b6ef4c0c4d18b572edd8d7f95c6b6a35a06fbc18"
+        let emptyConfig =
+            #"{"Hostname":"","Domainname":"","User":"","AttachStdin":false,"AttachStdout":false,"AttachStderr":false,"Tty":false,"OpenStdin":false,"StdinOnce":false,"Env":null,"Cmd":null,"Image":"","Volumes":null,"WorkingDir":"","Entrypoint":null,"OnBuild":null,"Labels":null}"#
+        func json(_ id: String, parent: String?) -> Data {
+            Data(
+                #"{"id":"\#(id)",\#(parent.map { #""parent":"\#($0)","# } ?? "")"created":"1970-01-01T00:00:00Z","container_config":\#(emptyConfig),"os":"linux"}"#
+                    .utf8)
+        }
+        let chainIDs = LegacyLayerID.chainIDs(diffIDs)
+        XCTAssertEqual(chainIDs[0], diffIDs[0])
+        XCTAssertEqual(LegacyLayerID.position(ofFolder: middle, json: json(middle, parent: base), chainIDs: chainIDs), 1)
+        XCTAssertEqual(LegacyLayerID.position(ofFolder: base, json: json(base, parent: nil), chainIDs: chainIDs), 0)
+        XCTAssertNil(
+            LegacyLayerID.position(ofFolder: middle, json: json(middle, parent: "0" + base.dropFirst()), chainIDs: chainIDs), "another parent: no match")
+        XCTAssertNil(LegacyLayerID.position(ofFolder: middle, json: json(middle, parent: base), chainIDs: Array(chainIDs.prefix(1))), "another chain: no match")
+
+        let chain = LayerChain(diffIDs: diffIDs)
+        chain.record(middle, json: json(middle, parent: base))
+        XCTAssertEqual(chain.position(of: middle), 1, "known before its parent's folder streams past")
+    }
+
+    func testRawTopLevelValuesKeepTheWrittenBytes() throws {
+        let values = try XCTUnwrap(LegacyLayerID.topLevelValues(Data(#" { "a" : {"x":[1, "}\"", {}]} , "b":-1.5e3,"c":"s\"t","d":null } "#.utf8)))
+        XCTAssertEqual(values.mapValues { String(decoding: $0, as: UTF8.self) }, ["a": #"{"x":[1, "}\"", {}]}"#, "b": "-1.5e3", "c": #""s\"t""#, "d": "null"])
+        XCTAssertEqual(LegacyLayerID.topLevelValues(Data("{}".utf8)), [:])
+        for bad in ["", "[]", #"{"a""#, #"{"a":}"#, #"{"a":{"b":1}"#, #"{"a":1,}"#, #"{"a":"x}"#] {
+            XCTAssertNil(LegacyLayerID.topLevelValues(Data(bad.utf8)), bad)
+        }
     }
 }
