@@ -191,6 +191,7 @@ public struct ImagePush {
         }
         nonisolated(unsafe) var exportBytes: UInt64 = 0
         nonisolated(unsafe) let progress = progress
+        let logger = logger
         let (thin, finishThin) = try pipedArchive(name: "thin archive of \(reference)") { fd in
             let reader = try TarReader(source: "the export of \(reference)") { buffer in
                 let count = try exported.read(into: buffer)
@@ -227,6 +228,7 @@ public struct ImagePush {
                 }
             }
             try writer.close()
+            logger.debug("read the export of \(reference) to its end (\(exportBytes) bytes); the thin archive is written")
         }
         let counted = CountingSource(thin) { _ in }
         do {

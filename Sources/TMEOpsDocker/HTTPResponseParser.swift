@@ -54,7 +54,12 @@ public struct HTTPResponseParser {
     /// Whether the request was HEAD (its response has no body whatever the headers say).
     private let headRequest: Bool
     private var state = State.statusLine
-    private var buffer = Data()
+    /// Unparsed input from `position` on. Consumed bytes are dropped once per `feed`, not per line or
+    /// chunk: an image export is tens of thousands of chunks, and moving the rest of the buffer down
+    /// after each one cost more than the transfer.
+    private var buffer: [UInt8] = []
+    private var position = 0
+    private var available: Int { buffer.count - position }
     private var headerBytes = 0
     private var status = 0
     private var reason = ""
@@ -71,7 +76,11 @@ public struct HTTPResponseParser {
 
     /// Feeds bytes; returns the events they complete.
     public mutating func feed(_ data: Data) throws(Failure) -> [Event] {
-        buffer.append(data)
+        if position > 0 {
+            buffer.removeFirst(position)
+            position = 0
+        }
+        buffer.append(contentsOf: data)
         var events: [Event] = []
         while true {
             switch state {
@@ -124,10 +133,10 @@ public struct HTTPResponseParser {
                     state = .untilClose
                 }
             case .fixed(let remaining):
-                guard !buffer.isEmpty else { return events }
-                let count = min(remaining, buffer.count)
-                events.append(.body(Data(buffer.prefix(count))))
-                buffer.removeFirst(count)
+                guard available > 0 else { return events }
+                let count = min(remaining, available)
+                events.append(.body(Data(buffer[position..<(position + count)])))
+                position += count
                 if count == remaining {
                     state = .done
                     events.append(.end)
@@ -142,10 +151,10 @@ public struct HTTPResponseParser {
                 }
                 state = size == 0 ? .trailers : .chunkData(remaining: size)
             case .chunkData(let remaining):
-                guard !buffer.isEmpty else { return events }
-                let count = min(remaining, buffer.count)
-                events.append(.body(Data(buffer.prefix(count))))
-                buffer.removeFirst(count)
+                guard available > 0 else { return events }
+                let count = min(remaining, available)
+                events.append(.body(Data(buffer[position..<(position + count)])))
+                position += count
                 state = count == remaining ? .chunkDataEnd : .chunkData(remaining: remaining - count)
             case .chunkDataEnd:
                 guard let line = try takeLine() else { return events }
@@ -159,9 +168,9 @@ public struct HTTPResponseParser {
                     return events
                 }
             case .untilClose:
-                if !buffer.isEmpty {
-                    events.append(.body(buffer))
-                    buffer = Data()
+                if available > 0 {
+                    events.append(.body(Data(buffer[position...])))
+                    position = buffer.count
                 }
                 return events
             case .done:
@@ -178,7 +187,7 @@ public struct HTTPResponseParser {
             return [.end]
         case .done:
             return []
-        case .statusLine where buffer.isEmpty:
+        case .statusLine where available == 0:
             throw .truncated("waiting for a response")
         case .statusLine, .headers:
             throw .truncated("the response headers")
@@ -194,19 +203,18 @@ public struct HTTPResponseParser {
         case .chunkSize, .chunkDataEnd: counted = false  // Chunk framing is not header data.
         default: break
         }
-        guard let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) else {
-            if buffer.count > Self.maximumHeaderBytes { throw .headersTooLarge(Self.maximumHeaderBytes) }
+        guard let newline = buffer[position...].firstIndex(of: UInt8(ascii: "\n")) else {
+            if available > Self.maximumHeaderBytes { throw .headersTooLarge(Self.maximumHeaderBytes) }
             return nil
         }
-        var lineData = buffer[buffer.startIndex..<newline]
+        var lineData = buffer[position..<newline]
         if lineData.last == UInt8(ascii: "\r") { lineData = lineData.dropLast() }
         if counted {
             headerBytes += lineData.count + 2
             if headerBytes > Self.maximumHeaderBytes { throw .headersTooLarge(Self.maximumHeaderBytes) }
         }
         let line = String(decoding: lineData, as: UTF8.self)
-        buffer.removeSubrange(buffer.startIndex...newline)
-        buffer = Data(buffer)  // Re-base indices at 0 for the next slice.
+        position = newline + 1
         return line
     }
 }
