@@ -22,7 +22,8 @@ public enum MigrationService {
     // MARK: apply
 
     public struct ApplyOutcome: Codable, Sendable, Equatable {
-        public var schemaHashBefore: String
+        /// The schema hash the proofs were checked against; nil when nothing was pending.
+        public var schemaHashBefore: String?
         public var applied: [MigrationRunner.Applied] = []
         public var untested: [Int] = []
     }
@@ -33,6 +34,10 @@ public enum MigrationService {
         _ session: DatabaseSession, files: [MigrationFile], settings: MigrationRunner.Settings, environment: String, untested: Bool,
         log: @escaping (String) -> Void, warn: @escaping (String) -> Void = { _ in }
     ) throws -> ApplyOutcome {
+        // Nothing pending, nothing to lock: a run that starts meanwhile applies the same files.
+        if try toApply(files: files, ledger: try MigrationLedger.entries(session.connection), environment: environment).isEmpty {
+            return ApplyOutcome()
+        }
         let lock: AdvisoryLock
         do {
             lock = try AdvisoryLock(session.target, key: MigrationRunner.advisoryLockKey, timeout: settings.lockTimeout)
@@ -44,9 +49,9 @@ public enum MigrationService {
         defer { lock.release() }
         let connection = session.connection
         let pending = try toApply(files: files, ledger: try MigrationLedger.entries(connection), environment: environment)
+        guard !pending.isEmpty else { return ApplyOutcome() }
         let hash = try SchemaIntrospector.snapshot(connection).schemaHash
         var outcome = ApplyOutcome(schemaHashBefore: hash)
-        guard !pending.isEmpty else { return outcome }
         let proofs = try MigrationLedger.proofs(connection)
         let unproven = pending.filter { file in
             !proofs.contains { $0.version == file.version && $0.checksum == file.checksum && $0.schemaHash == hash && $0.result == "passed" }
