@@ -101,8 +101,14 @@ public struct BackupStore {
         try sh(#"mkdir -p -m 700 -- "$1/pins" && printf '%s' "$3" > "$1/pins/$2""#, [dir, id, release], what: "pinning \(id)")
     }
 
-    public func unpin(_ id: String) throws {
-        try sh(#"rm -f -- "$1/pins/$2""#, [dir, id], what: "unpinning \(id)")
+    public func unpin(_ id: String) throws { try unpin([id]) }
+
+    /// Unpins several backups with one command.
+    public func unpin(_ ids: [String]) throws {
+        guard !ids.isEmpty else { return }
+        try sh(
+            #"d=$1; shift; for id in "$@"; do rm -f -- "$d/pins/$id" || exit 1; done"#, [dir] + ids,
+            what: "unpinning \(ids.joined(separator: ", "))")
     }
 
     /// Removes a backup's file and metadata (metadata first, so a half-removed backup is not listed).

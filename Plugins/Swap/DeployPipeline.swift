@@ -146,6 +146,21 @@ public final class DeployPipeline {
 
     /// Prints the plan, and unless it is a dry run, carries it out.
     public func run() throws -> RemoteState.Release? {
+        if !options.dryRun {
+            // Started first, as the lock and the plan take about as long as the local engine needs to
+            // begin its export; it loads nothing on the host until preflight has passed (runSteps).
+            pusher = BackgroundPush(environment: target.environment, context: context, image: options.image ?? "\(target.config.image):latest")
+            pusher!.start()
+        }
+        do {
+            return try lockAndRun()
+        } catch {
+            pusher?.cancel()
+            throw error
+        }
+    }
+
+    func lockAndRun() throws -> RemoteState.Release? {
         // The lock first: while another deploy runs, its journal is not ours to judge or write to.
         if !options.dryRun {
             do {
@@ -176,21 +191,6 @@ public final class DeployPipeline {
     func runLocked() throws -> RemoteState.Release? {
         if let last = try state.journal().last { throw unfinished(last) }
         defer { database?.close() }
-        if !options.dryRun {
-            // Started now, held before loading anything until preflight has passed (see runSteps).
-            pusher = BackgroundPush(
-                environment: target.environment, context: context, image: options.image ?? "\(target.config.image):latest")
-            pusher!.start()
-        }
-        do {
-            return try runPlanned()
-        } catch {
-            pusher?.cancel()
-            throw error
-        }
-    }
-
-    func runPlanned() throws -> RemoteState.Release? {
         let plan = try makePlan()
         out.line("deploy \(plan.image) (\(plan.imageID.prefix(19))) to \(env) as release \(release):")
         for (index, line) in plan.steps.enumerated() { out.line("  \(index + 1). \(line)") }
@@ -365,11 +365,17 @@ public final class DeployPipeline {
         if let stagingDatabase, let database { try DatabaseCopy.drop(database, stagingDatabase) }
         // Releases beyond keep_releases lose their image tag (the image goes when nothing uses it) and
         // their pin on the pre-deployment backup (backup prune's rules decide about it from then on).
+        // One listing of the release tags and one of the pins, so the cost does not grow with the ledger.
         let kept = try state.releases().filter { $0.outcome == "deployed" } + [ledgerEntry(outcome: "deployed", detail: nil)]
-        let backups = target.environment.section(BackupsConfig.self).map { BackupStore(session: target.session, dir: $0.dir, host: state.host) }
-        for old in kept.dropLast(target.deploy.keepReleases) {
-            _ = try? engine.removeImage("\(target.config.image):\(old.id)")
-            if let backup = old.backup { try? backups?.unpin(backup) }
+        let dropped = kept.dropLast(target.deploy.keepReleases)
+        let droppedTags = Set(dropped.map { "\(target.config.image):\($0.id)" })
+        let tagged = (try? engine.images(filters: ["reference": ["\(target.config.image):r-*"]])) ?? []
+        for tag in tagged.flatMap({ $0.repoTags ?? [] }) where droppedTags.contains(tag) { _ = try? engine.removeImage(tag) }
+        if let backups = target.environment.section(BackupsConfig.self).map({ BackupStore(session: target.session, dir: $0.dir, host: state.host) }),
+            let pins = try? backups.pins()
+        {
+            let droppedBackups = Set(dropped.compactMap(\.backup))
+            try? backups.unpin(pins.keys.filter { droppedBackups.contains($0) }.sorted())
         }
     }
 

@@ -90,6 +90,24 @@ final class DeploySandboxTests: XCTestCase {
         try assertOneHealthyApp("sandbox-1")
     }
 
+    func testReleasesBeyondKeepReleasesLoseTheirTagAndBackupPin() throws {
+        try editConfig { $0.replacingOccurrences(of: "keep_releases: 5", with: "keep_releases: 1") }
+        for image in ["tme-portal-server:sandbox-2", "tme-portal-server:sandbox-1"] {
+            let result = try tmeops(["deploy", "-e", "sandbox", "--image", image])
+            XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        }
+        let releases = try tmeops(["releases", "-e", "sandbox", "--json"])
+        let ledger = try JSONDecoder().decode([RemoteState.Release].self, from: Data(releases.stdout.utf8))
+        XCTAssertEqual(ledger.map(\.outcome), ["deployed", "deployed"])
+        let (first, second) = (ledger[0], ledger[1])
+        let tags = try sandbox.docker(["images", "--format", "{{.Repository}}:{{.Tag}}", "tme-portal-server"]).stdout
+        XCTAssertFalse(tags.contains(":\(first.id)\n"), "the release beyond keep_releases loses its tag: \(tags)")
+        XCTAssertTrue(tags.contains(":\(second.id)\n"), tags)
+        let pins = try sandbox.inNamespace(["ls", "/home/tme-user/backups/pins"]).stdout
+        XCTAssertFalse(pins.contains(try XCTUnwrap(first.backup)), "its backup is no longer pinned: \(pins)")
+        XCTAssertTrue(pins.contains(try XCTUnwrap(second.backup)), pins)
+    }
+
     func testABrokenImageIsRolledBackAndProductionKeepsServing() throws {
         let before = try rows()
         let result = try tmeops(["deploy", "-e", "sandbox", "--image", "tme-portal-server:sandbox-3"])
