@@ -26,7 +26,8 @@ func pipedArchive(name: String, _ produce: @escaping @Sendable (Int32) throws ->
     guard pipe(&fds) == 0 else { throw TMEOpsError("cannot create a pipe: \(String(cString: strerror(errno)))") }
     let (readEnd, writeEnd) = (fds[0], fds[1])
     // 1 MiB instead of 64 KiB: a tenth of the wake-ups between the two threads (Linux; best effort).
-    _ = fcntl(writeEnd, 1031 /* F_SETPIPE_SZ */, 1 << 20)
+    let setPipeSize: Int32 = 1031  // F_SETPIPE_SZ, which Glibc's module does not export (it needs _GNU_SOURCE)
+    _ = fcntl(writeEnd, setPipeSize, 1 << 20)
     let lock = NSLock()
     nonisolated(unsafe) var failure: Error?
     let done = DispatchSemaphore(value: 0)
