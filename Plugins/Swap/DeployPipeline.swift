@@ -146,7 +146,7 @@ public final class DeployPipeline {
 
     /// Prints the plan, and unless it is a dry run, carries it out.
     public func run() throws -> RemoteState.Release? {
-        if !options.dryRun {
+        if !options.dryRun && pusher == nil {
             // Started first, as the lock and the plan take about as long as the local engine needs to
             // begin its export; it loads nothing on the host until preflight has passed (runSteps).
             pusher = BackgroundPush(environment: target.environment, context: context, image: options.image ?? "\(target.config.image):latest")

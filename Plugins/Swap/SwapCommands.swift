@@ -53,7 +53,22 @@ public struct DeployCommand: TMEOpsCommand {
 
     public func run(_ context: CommandContext) async throws {
         let options = DeployPipeline.Options(image: image, message: message, dryRun: context.dryRun, forceLock: force)
-        let release = try await withTarget(context, "deploy") { target in try DeployPipeline(target: target, options: options).run() }
+        // The push starts before the deploy's own SSH connection: the local engine needs a while before
+        // the first byte of its export. It loads nothing on the host until preflight has passed.
+        let (config, environment) = try context.loadEnvironment()
+        let pusher = context.dryRun ? nil : BackgroundPush(environment: environment, context: context, image: image ?? "\(config.image):latest")
+        pusher?.start()
+        let release: RemoteState.Release?
+        do {
+            release = try await withTarget(context, "deploy") { target in
+                let pipeline = DeployPipeline(target: target, options: options)
+                pipeline.pusher = pusher
+                return try pipeline.run()
+            }
+        } catch {
+            pusher?.cancel()
+            throw error
+        }
         guard let release else { return }
         let out = context.output
         if context.json { return try out.writeJSON(release) }
