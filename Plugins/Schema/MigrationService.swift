@@ -95,20 +95,40 @@ public enum MigrationService {
         public var passed: Bool { expectedDiff?.isEmpty ?? true }
     }
 
-    /// Copies the database to `copyName`, applies what is pending there, compares the result with
-    /// `expect`, and records a proof for each file on the real database.
-    public static func test(
-        _ session: DatabaseSession, environment: EnvironmentConfig, context: CommandContext, files: [MigrationFile], settings: MigrationRunner.Settings,
-        expect: SchemaSnapshot?, copyName: String?, keep: Bool, log: @escaping (String) -> Void,
-        warn: @escaping (String) -> Void = { _ in }
-    ) throws -> TestOutcome {
+    /// A staging copy made ahead of its test, with what the test needs to know of the source at that
+    /// moment (a deploy makes it while the host loads the image).
+    public struct PreparedCopy: Sendable {
+        public let copy: String
+        public let method: String
+        /// The source's schema hash when it was copied: what the proofs are recorded against.
+        public let schemaHash: String
+        public let pending: [MigrationFile]
+    }
+
+    /// Copies the database to `copyName` (default `<db>_tmeops_test`). Closes `session`'s connection,
+    /// which would otherwise keep CREATE DATABASE … TEMPLATE from using the source.
+    public static func prepareCopy(
+        _ session: DatabaseSession, environment: EnvironmentConfig, context: CommandContext, files: [MigrationFile], copyName: String?
+    ) throws -> PreparedCopy {
         let source = session.target.database
         let pending = try toApply(files: files, ledger: try MigrationLedger.entries(session.connection), environment: environment.name)
         let hash = try SchemaIntrospector.snapshot(session.connection).schemaHash
         let copy = copyName ?? "\(source)_tmeops_test"
-        // Our own connection would make the source "accessed by other users" for CREATE DATABASE … TEMPLATE.
         session.connection.close()
         let method = try DatabaseCopy.copy(session, environment: environment, context: context, source: source, copy: copy)
+        return PreparedCopy(copy: copy, method: method, schemaHash: hash, pending: pending)
+    }
+
+    /// Copies the database to `copyName` (or takes the `prepared` copy), applies what is pending there,
+    /// compares the result with `expect`, and records a proof for each file on the real database.
+    public static func test(
+        _ session: DatabaseSession, environment: EnvironmentConfig, context: CommandContext, files: [MigrationFile], settings: MigrationRunner.Settings,
+        expect: SchemaSnapshot?, copyName: String?, keep: Bool, prepared: PreparedCopy? = nil, log: @escaping (String) -> Void,
+        warn: @escaping (String) -> Void = { _ in }
+    ) throws -> TestOutcome {
+        let source = session.target.database
+        let prepared = try prepared ?? prepareCopy(session, environment: environment, context: context, files: files, copyName: copyName)
+        let (copy, method, hash, pending) = (prepared.copy, prepared.method, prepared.schemaHash, prepared.pending)
         log("copied \(source) to \(copy) (\(method))")
         var outcome = TestOutcome(copy: copy, method: method, schemaHash: hash, kept: keep)
         do {

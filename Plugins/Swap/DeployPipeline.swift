@@ -265,7 +265,19 @@ public final class DeployPipeline {
             out.line("      backup \(metadata.id) (\(metadata.size) bytes, sha256 \(metadata.sha256.prefix(12))…)")
             return metadata
         }
+        // The files the plan read: what was shown is what runs.
+        let (files, settings, migrations) = (self.migrations!.files, self.migrations!.settings, self.migrations!.config)
+        let copyName = target.testInstance?.database ?? "\(database!.target.database)_tmeops_test"
+        var preparedCopy: Result<MigrationService.PreparedCopy, Error>?
         try step("image", "deliver the image") {
+            if !pusher!.isFinished {
+                // The next step's staging copy is made while the host is still loading the image (the
+                // backup is done, and this thread would only wait); that step reports its failure.
+                stagingDatabase = copyName
+                preparedCopy = Result {
+                    try MigrationService.prepareCopy(database!, environment: target.environment, context: context, files: files, copyName: copyName)
+                }
+            }
             let report = try pusher!.wait()
             try engine.tagImage(imageID, repository: target.config.image, tag: release)
             if let previousImageID { try engine.tagImage(previousImageID, repository: target.config.image, tag: "backup-\(ImageTag.timestamp(started))") }
@@ -273,15 +285,12 @@ public final class DeployPipeline {
                 "      sent \(report.bytesSent) bytes: \(report.layers - report.layersSkipped) of \(report.layers) layers; tagged \(target.config.image):\(release)"
             )
         }
-        // The files the plan read: what was shown is what runs.
-        let (files, settings, migrations) = (self.migrations!.files, self.migrations!.settings, self.migrations!.config)
-        let copyName = target.testInstance?.database ?? "\(database!.target.database)_tmeops_test"
         try step("migrate-test", "staging copy and migrate test") {
             let expected = try migrations.expect.map { try SchemaSource.snapshot($0, context: context) }
             stagingDatabase = copyName
             let outcome = try MigrationService.test(
                 database!, environment: target.environment, context: context, files: files, settings: settings, expect: expected, copyName: copyName,
-                keep: true,
+                keep: true, prepared: try preparedCopy?.get(),
                 log: { self.context.logger.debug("\($0)") })
             try database!.reconnect()
             guard outcome.passed else {
@@ -337,7 +346,9 @@ public final class DeployPipeline {
         _ = try engine.createContainer(name: target.test, spec: AppContainers.spec(plan, app: target.app, appName: target.config.app, image: image))
         let started = Int(Date().timeIntervalSince1970) - 1
         try engine.startContainer(target.test)
-        let health = try target.healthWait(target.test)
+        // Polled every 100 ms within the usual budget: the deploy waits on it, and an app that is ready in
+        // 1.1 s should not cost 2 s.
+        let health = try target.healthWait(target.test, poll: 0.1)
         guard health.healthy else {
             let logs = (health.logTail ?? []).suffix(20).map { "        \($0)" }.joined(separator: "\n")
             throw DeployError(
@@ -360,8 +371,10 @@ public final class DeployPipeline {
     }
 
     func cleanup() throws {
+        // The test instance is killed first and removed last: the engine tears its network and processes
+        // down while the rest is cleaned up, instead of while the deploy waits on a forced removal.
+        _ = try? engine.killContainer(target.test)
         try AppContainers.removeIfPresent(engine, target.old)
-        try AppContainers.removeIfPresent(engine, target.test)
         if let stagingDatabase, let database { try DatabaseCopy.drop(database, stagingDatabase) }
         // Releases beyond keep_releases lose their image tag (the image goes when nothing uses it) and
         // their pin on the pre-deployment backup (backup prune's rules decide about it from then on).
@@ -377,6 +390,7 @@ public final class DeployPipeline {
             let droppedBackups = Set(dropped.compactMap(\.backup))
             try? backups.unpin(pins.keys.filter { droppedBackups.contains($0) }.sorted())
         }
+        try AppContainers.removeIfPresent(engine, target.test)
     }
 
     // MARK: endings
@@ -435,7 +449,11 @@ final class BackgroundPush: @unchecked Sendable {
     let environment: EnvironmentConfig
     let context: CommandContext
     let image: String
-    private var result: Result<ImagePush.Report, Error>?
+    private var result: Result<ImagePush.Report, Error>? {
+        get { lock.withLock { storedResult } }
+        set { lock.withLock { storedResult = newValue } }
+    }
+    private var storedResult: Result<ImagePush.Report, Error>?
     private let done = DispatchSemaphore(value: 0)
     private let gate = DispatchSemaphore(value: 0)
     private let lock = NSLock()
@@ -478,6 +496,8 @@ final class BackgroundPush: @unchecked Sendable {
 
     /// Lets the push load the image on the host (preflight has passed).
     func proceed() { gate.signal() }
+
+    var isFinished: Bool { result != nil }
 
     /// Stops the push before it loads anything, and waits for its thread.
     func cancel() {
