@@ -13,7 +13,8 @@ public struct ImagePushCommand: TMEOpsCommand {
             Asks the remote engine which layer chains it has, writes a thin docker-archive without them, \
             and streams it into the remote POST /images/load (no temporary file on either side). The \
             remote image ID must then equal the local one. If the remote engine refuses the thin archive, \
-            the full one is sent; --full sends it from the start.
+            the full one is sent; --full sends it from the start. An image the remote already has (same \
+            ID) is only tagged there: nothing is exported or sent.
 
             Examples:
               tmeops image push tme-portal-server:20261126-101500 -e production
