@@ -90,4 +90,44 @@ final class MigrationStatusTests: XCTestCase {
         let written = try String(contentsOf: harness.directory.appendingPathComponent("database/migrations/016_add_revision_number.sql"), encoding: .utf8)
         XCTAssertTrue(written.hasPrefix("-- 016_add_revision_number.sql: add_revision_number\n"), written)
     }
+
+    /// An environment without `ssh` whose database is a container of the local engine: tmeops connects to
+    /// the container's bridge address. Run inside the sandbox's namespace, where the host's engine is the
+    /// local one and its bridge is reachable.
+    func testALocalEnvironmentReachesItsDatabaseContainerByItsAddress() throws {
+        let sandbox = try Sandbox.require()
+        let project = try TemporaryDirectory.make(prefix: "tmeops-local-db")
+        defer { try? FileManager.default.removeItem(at: project) }
+        let written = try ProcessRunner.run("/bin/bash", [Sandbox.script, "config", "--write", project.path, "--migrations"])
+        XCTAssertEqual(written.status, 0, written.stderr)
+        let config = project.appendingPathComponent("tmeops.yml")
+        var yaml = try String(contentsOf: config, encoding: .utf8)
+        let local = """
+              hostlocal:
+                database:
+                  container: \(sandbox["SANDBOX_PG_CONTAINER"])
+                  user: tme_user
+                  name: tme_portal
+                  password: ${TMEOPS_DB_PASSWORD}
+              nodatabase:
+                database:
+                  container: no-such-postgres
+                  user: tme_user
+                  name: tme_portal
+
+            """
+        let sandboxEnvironment = try XCTUnwrap(yaml.range(of: "  sandbox:\n"))
+        yaml.insert(contentsOf: local, at: sandboxEnvironment.lowerBound)
+        try Data(yaml.utf8).write(to: config)
+        func tmeops(_ arguments: [String]) throws -> ProcessResult {
+            try sandbox.inNamespace(
+                [TMEOpsBinary.url.path, "--config", config.path] + arguments, environment: ["DOCKER_HOST": "unix://\(sandbox["SANDBOX_DOCKER_SOCKET"])"])
+        }
+        let status = try tmeops(["migrate", "status", "-e", "hostlocal"])
+        XCTAssertEqual(status.status, 0, status.stdout + status.stderr)
+        XCTAssertTrue(status.stdout.hasPrefix("hostlocal: "), status.stdout)
+        let missing = try tmeops(["migrate", "status", "-e", "nodatabase"])
+        XCTAssertEqual(missing.status, 1, missing.stdout + missing.stderr)
+        XCTAssertTrue(missing.stderr.contains("no running container no-such-postgres in the local Docker engine"), missing.stderr)
+    }
 }
