@@ -149,18 +149,24 @@ final class DeploySandboxTests: XCTestCase {
     }
 
     func testPreflightRefusesAMissingEnvFileAndATooSmallBackupDisk() throws {
+        // A tag the host has never seen: the push, started before preflight, must load and tag nothing.
+        let image = "tme-portal-server:refused-\(UUID().uuidString.prefix(6).lowercased())"
+        let localDocker = ["-H", "unix://\(sandbox["SANDBOX_LOCAL_DOCKER_SOCKET"])"]
+        XCTAssertEqual(try ProcessRunner.run("/usr/bin/docker", localDocker + ["tag", "tme-portal-server:sandbox-2", image]).status, 0)
+        defer { _ = try? ProcessRunner.run("/usr/bin/docker", localDocker + ["rmi", image]) }
         try editConfig { $0.replacingOccurrences(of: "env_file: /home/tme-user/.env", with: "env_file: /home/tme-user/.env.missing") }
-        var result = try tmeops(["deploy", "-e", "sandbox", "--image", "tme-portal-server:sandbox-2"])
+        var result = try tmeops(["deploy", "-e", "sandbox", "--image", image])
         XCTAssertEqual(result.status, 1)
         XCTAssertTrue(result.stderr.contains("app.env_file /home/tme-user/.env.missing does not exist"), result.stderr)
         try editConfig {
             $0.replacingOccurrences(of: "env_file: /home/tme-user/.env.missing", with: "env_file: /home/tme-user/.env")
                 .replacingOccurrences(of: "dir: /home/tme-user/backups", with: "dir: \(sandbox["SANDBOX_SMALL_DIR"])/deploy-backups")
         }
-        result = try tmeops(["deploy", "-e", "sandbox", "--image", "tme-portal-server:sandbox-2"])
+        result = try tmeops(["deploy", "-e", "sandbox", "--image", image])
         XCTAssertEqual(result.status, 1)
         XCTAssertTrue(result.stderr.contains("the backup needs about"), result.stderr)
         XCTAssertEqual(try tmeops(["releases", "-e", "sandbox"]).stdout, "no releases recorded yet\n", "a refused deploy changes nothing")
+        XCTAssertNotEqual(try sandbox.docker(["image", "inspect", image]).status, 0, "nor does it push the image to the host")
         try assertOneHealthyApp("sandbox-1")
     }
 
