@@ -133,11 +133,7 @@ public struct ImagePush {
             // The export starts now (if not already), while the remote is asked which layers it has.
             if export == nil { export = try startExport(reference) }
             if !full {
-                var chains: [[String]] = []
-                for summary in try remote.images() {
-                    if let layers = try remote.image(summary.id)?.rootFS.layers { chains.append(layers) }
-                }
-                report.layersSkipped = Self.sharedPrefix(diffIDs, with: chains)
+                report.layersSkipped = try remoteSharedPrefix(reference, diffIDs: diffIDs)
             }
             logger.debug(
                 "\(remote.location) has \(report.layersSkipped) of \(diffIDs.count) layers of \(reference) (asked in \(Self.elapsed(since: started)))")
@@ -162,6 +158,26 @@ public struct ImagePush {
         }
         report.seconds = Date().timeIntervalSince(started)
         return report
+    }
+
+    /// The longest layer chain of `diffIDs` the remote has, one inspect per remote image. The images of
+    /// the same repository come first: a release usually shares all but its top layer with the one
+    /// before it (all of them, when only its config changed). The search stops at a whole match, or at
+    /// all-but-one once that repository's images are done; on a host with many images this saves a
+    /// round trip per image, at the cost of at most one layer sent that an unrelated image also has.
+    func remoteSharedPrefix(_ reference: String, diffIDs: [String]) throws -> Int {
+        let repository = Self.split(reference).0
+        let (same, other) = try remote.images().sorted { $0.created > $1.created }.reduce(into: ([ImageSummary](), [ImageSummary]())) {
+            if $1.repoTags?.contains(where: { $0.hasPrefix(repository + ":") }) ?? false { $0.0.append($1) } else { $0.1.append($1) }
+        }
+        var best = 0
+        for (index, summary) in (same + other).enumerated() {
+            if index == same.count, best >= diffIDs.count - 1 { break }
+            guard let layers = try remote.image(summary.id)?.rootFS.layers else { continue }
+            best = max(best, Self.sharedPrefix(diffIDs, with: [layers]))
+            if best == diffIDs.count { break }
+        }
+        return best
     }
 
     /// `name:tag` → (name, tag); a reference without a tag means `latest`.
