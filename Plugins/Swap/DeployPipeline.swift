@@ -371,10 +371,8 @@ public final class DeployPipeline {
     }
 
     func cleanup() throws {
-        // The test instance is killed first and removed last: the engine tears its network and processes
-        // down while the rest is cleaned up, instead of while the deploy waits on a forced removal.
-        _ = try? engine.killContainer(target.test)
         try AppContainers.removeIfPresent(engine, target.old)
+        try AppContainers.removeIfPresent(engine, target.test)
         if let stagingDatabase, let database { try DatabaseCopy.drop(database, stagingDatabase) }
         // Releases beyond keep_releases lose their image tag (the image goes when nothing uses it) and
         // their pin on the pre-deployment backup (backup prune's rules decide about it from then on).
@@ -390,7 +388,6 @@ public final class DeployPipeline {
             let droppedBackups = Set(dropped.compactMap(\.backup))
             try? backups.unpin(pins.keys.filter { droppedBackups.contains($0) }.sorted())
         }
-        try AppContainers.removeIfPresent(engine, target.test)
     }
 
     // MARK: endings
