@@ -115,8 +115,15 @@ extension SSHSession {
 
     /// A TCP connection made by the server to `host:port` (the app's loopback port, a container address).
     public func openTCP(host: String, port: Int, deadline: Date? = nil) throws -> SSHChannelStream {
-        let channel = try pointer("open a tunnel to \(host):\(port) through \(options.host) (is AllowTcpForwarding on?)", deadline: deadline, kind: .channel) {
-            libssh2_channel_direct_tcpip_ex(raw, host, Int32(port), "127.0.0.1", 0)
+        let what = "open a tunnel to \(host):\(port) through \(options.host)"
+        let channel: OpaquePointer
+        do {
+            channel = try pointer(what, deadline: deadline, kind: .channel) { libssh2_channel_direct_tcpip_ex(raw, host, Int32(port), "127.0.0.1", 0) }
+        } catch let error as SSHError where error.message.contains("(connect failed)") {
+            // The server tried and was refused: an app not listening yet, not a forwarding setting.
+            throw SSHError(.channel, "\(what): nothing accepts connections there (\(options.host) could not connect)")
+        } catch let error as SSHError where error.message.contains("administratively prohibited") {
+            throw SSHError(.channel, "\(what): the server refuses TCP forwarding (AllowTcpForwarding in its sshd_config)")
         }
         return SSHChannelStream(session: self, channel: channel, destination: "\(host):\(port) via \(options.host)")
     }

@@ -40,6 +40,19 @@ final class TunnelTests: XCTestCase {
         XCTAssertTrue(reply.contains("\"database\":\"ok\""), reply)
     }
 
+    func testAClosedPortIsCalledClosedNotAForwardingSetting() throws {
+        let sandbox = try Sandbox.require()
+        let session = try SSHSession(sandbox.sshOptions())
+        defer { session.close() }
+        XCTAssertThrowsError(try session.openTCP(host: "127.0.0.1", port: 1)) { error in
+            XCTAssertEqual(
+                "\(error)",
+                "open a tunnel to 127.0.0.1:1 through \(sandbox["SANDBOX_SSH_HOST"]): nothing accepts connections there (\(sandbox["SANDBOX_SSH_HOST"]) could not connect)"
+            )
+        }
+        XCTAssertEqual(try session.capture(["echo", "still here"]).stdoutText, "still here\n", "the session carries on")
+    }
+
     func testLocalForwardCarriesPsqlAndHTTP() throws {
         let sandbox = try Sandbox.require()
         let address = try sandbox.docker([
