@@ -78,7 +78,9 @@ public enum Databases {
             guard let address = details.networkSettings.networks?.values.compactMap(\.ipAddress).first(where: { !$0.isEmpty }) else {
                 throw TMEOpsError("the database container \(container) on \(environment.name) has no network address")
             }
-            // From here the forward's thread owns the SSH session; nothing else uses it until close().
+            // From here the forward's thread owns the SSH session; nothing else uses it until close(),
+            // so the engine's kept channel on it is closed now.
+            engine.closeIdle()
             let forward = try LocalPortForward(session: session, remoteHost: address, remotePort: database.port)
             do {
                 let target = PostgresTarget(host: "127.0.0.1", port: forward.localPort, user: user, password: database.password, database: name)

@@ -14,8 +14,10 @@ public enum RequestBody {
 /// A Docker Engine API client (API 1.41, as Docker 20.10 serves) over any ``ByteStream``.
 ///
 /// Unchecked Sendable: an engine is used by one thread at a time, like the SSH session under it.
-/// Each request opens its own connection (a socket, or a channel on the one SSH session), which keeps
-/// a streamed request or response from holding up the next call.
+/// A connection (a socket, or a channel on the one SSH session) serves one request at a time, so a
+/// streamed request or response never holds up another call. Connections whose response ended cleanly
+/// are kept for the next request (HTTP/1.1 keep-alive): over SSH each new one costs a channel opened
+/// on the server (a round trip), or with `docker system dial-stdio` a process started there.
 public final class DockerEngine: @unchecked Sendable {
     /// Where the engine is, for messages: `unix:///var/run/docker.sock`, `ssh://host/var/run/docker.sock`.
     public let location: String
@@ -23,10 +25,33 @@ public final class DockerEngine: @unchecked Sendable {
     /// The API version requests use: 1.41, or the engine's own when it is older.
     public private(set) var apiVersion = "1.41"
     private var negotiated = false
+    /// Connections kept after a complete response, for the next requests.
+    private var idle: [ByteStream] = []
+    private let idleLock = NSLock()
+    /// How many connections were opened (not reused): for tests and -vv.
+    public private(set) var connectionsOpened = 0
 
     public init(location: String, connect: @escaping () throws -> ByteStream) {
         self.location = location
         self.connect = connect
+    }
+
+    deinit { closeIdle() }
+
+    /// Closes the kept connections; call it before closing the SSH session under a remote engine.
+    public func closeIdle() {
+        for stream in idleLock.withLock({ () -> [ByteStream] in
+            defer { idle.removeAll() }
+            return idle
+        }) {
+            stream.close()
+        }
+    }
+
+    private func freshConnection() throws -> ByteStream {
+        let stream = try connect()
+        idleLock.withLock { connectionsOpened += 1 }
+        return stream
     }
 
     /// The local engine, found as the docker CLI finds it: `DOCKER_HOST` (unix://), else /var/run/docker.sock.
@@ -80,10 +105,8 @@ public final class DockerEngine: @unchecked Sendable {
         let versioned = path == "/_ping" ? path : "/v\(apiVersion)\(path)"
         let target = versioned + Self.queryString(query)
         let description = "\(method) \(path)"
-        let stream = try connect()
-        defer { stream.close() }
 
-        var head = "\(method) \(target) HTTP/1.1\r\nHost: docker\r\nUser-Agent: tmeops\r\nConnection: close\r\n"
+        var head = "\(method) \(target) HTTP/1.1\r\nHost: docker\r\nUser-Agent: tmeops\r\n"
         switch body {
         case .none: head += "Content-Length: 0\r\n"
         case .json(let data): head += "Content-Type: application/json\r\nContent-Length: \(data.count)\r\n"
@@ -91,6 +114,43 @@ public final class DockerEngine: @unchecked Sendable {
         case .stream(_, let type): head += "Content-Type: \(type)\r\nTransfer-Encoding: chunked\r\n"
         }
         head += "\r\n"
+
+        // A kept connection the engine has closed meanwhile answers nothing at all; the request is then
+        // sent once more on a new one. A streamed body cannot be sent twice, so it always gets a new one.
+        var replayable = true
+        if case .stream = body { replayable = false }
+        while true {
+            let kept = replayable ? idleLock.withLock { idle.popLast() } : nil
+            let stream = try kept ?? freshConnection()
+            var outcome = Exchange.Outcome.failed
+            defer {
+                if outcome == .reusable { idleLock.withLock { idle.append(stream) } } else { stream.close() }
+            }
+            do {
+                let (responseHead, result, daemonError) = try exchange(stream, head: head, body: body, description: description, onBody: onBody)
+                outcome = result
+                // An error answer read to its end leaves the connection as good as a success does.
+                if let daemonError { throw daemonError }
+                return responseHead
+            } catch Exchange.Stale.noAnswer(let cause) {
+                if kept != nil { continue }
+                if let cause = cause as? DockerError { throw cause }
+                throw DockerError.transport(
+                    "\(description) to \(location) failed: " + (cause.map { "\($0)" } ?? "the engine closed the connection without an answer"))
+            }
+        }
+    }
+
+    /// One request and its response on `stream`.
+    private enum Exchange {
+        enum Outcome { case reusable, closeAfter, failed }
+        /// Not a byte of answer: on a kept connection, the engine had closed it.
+        enum Stale: Error { case noAnswer(Error?) }
+    }
+
+    private func exchange(
+        _ stream: ByteStream, head: String, body: RequestBody, description: String, onBody: (Data) throws -> Void
+    ) throws -> (HTTPResponseParser.Head, Exchange.Outcome, DockerError?) {
         var writeFailure: Error?
         do {
             try stream.write(Data(head.utf8))
@@ -104,9 +164,11 @@ public final class DockerEngine: @unchecked Sendable {
             writeFailure = error
         }
 
-        var parser = HTTPResponseParser(headRequest: method == "HEAD")
+        var parser = HTTPResponseParser(headRequest: head.hasPrefix("HEAD "))
         var responseHead: HTTPResponseParser.Head?
         var errorBody = Data()
+        var received = false
+        var endedByClose = false
         func handle(_ events: [HTTPResponseParser.Event]) throws {
             for event in events {
                 switch event {
@@ -125,26 +187,38 @@ public final class DockerEngine: @unchecked Sendable {
             while !parser.isDone {
                 let data = try stream.read()
                 if data.isEmpty {
+                    if !received { throw Exchange.Stale.noAnswer(writeFailure) }
+                    endedByClose = true
                     try handle(try parser.finish())
                     break
                 }
+                received = true
                 try handle(try parser.feed(data))
             }
+        } catch let stale as Exchange.Stale {
+            throw stale
         } catch let failure as HTTPResponseParser.Failure {
             if let writeFailure { throw DockerError.transport("\(description) to \(location) failed: \(writeFailure)") }
             throw DockerError.protocolError("\(description) to \(location): \(failure)")
         } catch let error as DockerError {
             throw error
         } catch {
+            if !received { throw Exchange.Stale.noAnswer(writeFailure ?? error) }
             if let writeFailure { throw DockerError.transport("\(description) to \(location) failed: \(writeFailure)") }
             throw DockerError.transport("\(description) to \(location) failed: \(error)")
         }
         guard let responseHead else { throw DockerError.protocolError("\(description) to \(location): no response") }
+        // Kept only when the response had its own end (length or chunks), the request went out whole
+        // and nobody asked to close.
+        let reusable =
+            !endedByClose && writeFailure == nil && responseHead.status != 101
+            && responseHead.headers["connection"]?.lowercased().contains("close") != true
         if responseHead.status >= 400 {
-            throw DockerError.daemon(status: responseHead.status, message: Self.errorMessage(errorBody), request: description)
+            let error = DockerError.daemon(status: responseHead.status, message: Self.errorMessage(errorBody), request: description)
+            return (responseHead, reusable && errorBody.count < 1 << 20 ? .reusable : .closeAfter, error)
         }
         if let writeFailure { throw DockerError.transport("\(description) to \(location) failed while sending: \(writeFailure)") }
-        return responseHead
+        return (responseHead, reusable ? .reusable : .closeAfter, nil)
     }
 
     /// A request whose whole (JSON) body is returned.

@@ -90,6 +90,8 @@ public final class SSHChannelStream {
     public func close() {
         guard !closed else { return }
         closed = true
+        // A closed session has freed its channels already (a kept Docker connection can outlive it).
+        guard !session.isClosed else { return }
         while libssh2_channel_close(channel) == LIBSSH2_ERROR_EAGAIN {
             if (try? session.waitForSocket(deadline: Date().addingTimeInterval(2), what: "close")) == nil { break }
         }

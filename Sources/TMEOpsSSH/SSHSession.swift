@@ -13,7 +13,8 @@ public final class SSHSession {
     let socket: Int32
     let raw: OpaquePointer
     public let logger: Logger
-    private var isClosed = false
+    /// Set by `close()`: libssh2 has freed the session and every channel on it.
+    public private(set) var isClosed = false
     private var lastKeepalive = Date()
 
     /// The server's host key as OpenSSH prints it: `ED25519 SHA256:...`.

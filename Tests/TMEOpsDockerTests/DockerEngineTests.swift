@@ -142,6 +142,63 @@ final class DockerEngineTests: XCTestCase {
     }
 }
 
+/// Keep-alive: connections whose response ended cleanly serve the next requests.
+final class DockerConnectionReuseTests: XCTestCase {
+    func testRequestsShareOneConnectionOnEveryRoute() throws {
+        let sandbox = try Sandbox.require()
+        var noForward = sandbox.sshOptions()
+        noForward.port = Int(sandbox["SANDBOX_SSH_NOFORWARD_PORT"]) ?? 2222
+        for (name, options) in [("streamlocal", sandbox.sshOptions()), ("dial-stdio", noForward)] {
+            let session = try SSHSession(options)
+            let engine = DockerEngine.remote(session: session, socket: sandbox["SANDBOX_DOCKER_SOCKET"])
+            XCTAssertTrue(try engine.version().version.hasPrefix("20.10"), name)
+            for _ in 0..<5 { XCTAssertNotNil(try engine.image(sandbox["SANDBOX_APP_IMAGE"]), name) }
+            XCTAssertNil(try engine.image("no-such-image:never"), "an error answer (404) read to its end: \(name)")
+            XCTAssertThrowsError(try engine.removeContainer("no-such-container"), name)
+            XCTAssertNotNil(try engine.container(sandbox["SANDBOX_APP_CONTAINER"]), name)
+            XCTAssertEqual(engine.connectionsOpened, 1, "/_ping, version, inspects and error answers on one connection: \(name)")
+            // The session may close while the engine still keeps a channel on it.
+            session.close()
+            engine.closeIdle()
+        }
+    }
+
+    /// The HTTP side alone, over an in-memory transport: a kept connection that the engine has closed
+    /// meanwhile answers nothing, and the request goes again on a new connection.
+    func testAKeptConnectionClosedByTheEngineIsReplacedOnce() throws {
+        final class Scripted: ByteStream {
+            var answers: [String]
+            var pending = Data()
+            var writes = 0
+            init(_ answers: [String]) { self.answers = answers }
+            func write(_ data: Data) throws {
+                if data.starts(with: Data("GET ".utf8)) || data.starts(with: Data("POST ".utf8)) {
+                    writes += 1
+                    pending = answers.isEmpty ? Data() : Data(answers.removeFirst().utf8)
+                }
+            }
+            func read() throws -> Data {
+                defer { pending = Data() }
+                return pending
+            }
+            func closeWrite() throws {}
+            func close() {}
+        }
+        let ok = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+        let ping = "HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Length: 2\r\n\r\nOK"
+        // The first connection answers the ping and one request, then is found closed.
+        let first = Scripted([ping, ok])
+        let second = Scripted([ok])
+        var connections = [first, second]
+        let engine = DockerEngine(location: "test") { connections.removeFirst() }
+        XCTAssertEqual(try engine.data("GET", "/info"), Data("{}".utf8))
+        XCTAssertEqual(try engine.data("GET", "/info"), Data("{}".utf8), "sent again on a new connection")
+        XCTAssertEqual(engine.connectionsOpened, 2)
+        XCTAssertEqual(first.writes, 3)
+        XCTAssertEqual(second.writes, 1)
+    }
+}
+
 /// A server that refuses Unix-socket forwarding: Docker is reached through `docker system dial-stdio`.
 final class DialStdioTests: XCTestCase {
     func testFallsBackToDialStdioWhenForwardingIsRefused() throws {
