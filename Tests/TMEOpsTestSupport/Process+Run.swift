@@ -75,6 +75,9 @@ public enum TMEOpsBinary {
             "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": ProcessInfo.processInfo.environment["HOME"] ?? "/root",
             "TMEOPS_TEMPLATES": packageRoot.appendingPathComponent("Templates").path,
         ]
+        // Under `make asan` the binary is instrumented too: it must get the same sanitizer options (leak
+        // detection off: the Swift runtime's own allocations would fail every command at exit).
+        if let sanitizer = ProcessInfo.processInfo.environment["ASAN_OPTIONS"] { base["ASAN_OPTIONS"] = sanitizer }
         base.merge(environment) { _, new in new }
         return try ProcessRunner.run(url.path, arguments, environment: base, directory: directory, stdin: stdin)
     }
