@@ -122,17 +122,17 @@ public final class DockerEngine: @unchecked Sendable {
         while true {
             let kept = replayable ? idleLock.withLock { idle.popLast() } : nil
             let stream = try kept ?? freshConnection()
-            var outcome = Exchange.Outcome.failed
+            var reusable = false
             defer {
-                if outcome == .reusable { idleLock.withLock { idle.append(stream) } } else { stream.close() }
+                if reusable { idleLock.withLock { idle.append(stream) } } else { stream.close() }
             }
             do {
-                let (responseHead, result, daemonError) = try exchange(stream, head: head, body: body, description: description, onBody: onBody)
-                outcome = result
+                let answer = try exchange(stream, head: head, headRequest: method == "HEAD", body: body, description: description, onBody: onBody)
+                reusable = answer.reusable
                 // An error answer read to its end leaves the connection as good as a success does.
-                if let daemonError { throw daemonError }
-                return responseHead
-            } catch Exchange.Stale.noAnswer(let cause) {
+                if let daemonError = answer.daemonError { throw daemonError }
+                return answer.head
+            } catch Stale.noAnswer(let cause) {
                 if kept != nil { continue }
                 if let cause = cause as? DockerError { throw cause }
                 throw DockerError.transport(
@@ -141,16 +141,14 @@ public final class DockerEngine: @unchecked Sendable {
         }
     }
 
-    /// One request and its response on `stream`.
-    private enum Exchange {
-        enum Outcome { case reusable, closeAfter, failed }
-        /// Not a byte of answer: on a kept connection, the engine had closed it.
-        enum Stale: Error { case noAnswer(Error?) }
-    }
+    /// Not a byte of answer: on a kept connection, the engine had closed it.
+    private enum Stale: Error { case noAnswer(Error?) }
 
+    /// One request and its response on `stream`: the response head, whether the connection may serve
+    /// another request, and the daemon's error for a status of 400 or more.
     private func exchange(
-        _ stream: ByteStream, head: String, body: RequestBody, description: String, onBody: (Data) throws -> Void
-    ) throws -> (HTTPResponseParser.Head, Exchange.Outcome, DockerError?) {
+        _ stream: ByteStream, head: String, headRequest: Bool, body: RequestBody, description: String, onBody: (Data) throws -> Void
+    ) throws -> (head: HTTPResponseParser.Head, reusable: Bool, daemonError: DockerError?) {
         var writeFailure: Error?
         do {
             try stream.write(Data(head.utf8))
@@ -164,7 +162,7 @@ public final class DockerEngine: @unchecked Sendable {
             writeFailure = error
         }
 
-        var parser = HTTPResponseParser(headRequest: head.hasPrefix("HEAD "))
+        var parser = HTTPResponseParser(headRequest: headRequest)
         var responseHead: HTTPResponseParser.Head?
         var errorBody = Data()
         var received = false
@@ -187,7 +185,7 @@ public final class DockerEngine: @unchecked Sendable {
             while !parser.isDone {
                 let data = try stream.read()
                 if data.isEmpty {
-                    if !received { throw Exchange.Stale.noAnswer(writeFailure) }
+                    if !received { throw Stale.noAnswer(writeFailure) }
                     endedByClose = true
                     try handle(try parser.finish())
                     break
@@ -195,7 +193,7 @@ public final class DockerEngine: @unchecked Sendable {
                 received = true
                 try handle(try parser.feed(data))
             }
-        } catch let stale as Exchange.Stale {
+        } catch let stale as Stale {
             throw stale
         } catch let failure as HTTPResponseParser.Failure {
             if let writeFailure { throw DockerError.transport("\(description) to \(location) failed: \(writeFailure)") }
@@ -203,7 +201,7 @@ public final class DockerEngine: @unchecked Sendable {
         } catch let error as DockerError {
             throw error
         } catch {
-            if !received { throw Exchange.Stale.noAnswer(writeFailure ?? error) }
+            if !received { throw Stale.noAnswer(writeFailure ?? error) }
             if let writeFailure { throw DockerError.transport("\(description) to \(location) failed: \(writeFailure)") }
             throw DockerError.transport("\(description) to \(location) failed: \(error)")
         }
@@ -215,10 +213,10 @@ public final class DockerEngine: @unchecked Sendable {
             && responseHead.headers["connection"]?.lowercased().contains("close") != true
         if responseHead.status >= 400 {
             let error = DockerError.daemon(status: responseHead.status, message: Self.errorMessage(errorBody), request: description)
-            return (responseHead, reusable && errorBody.count < 1 << 20 ? .reusable : .closeAfter, error)
+            return (responseHead, reusable && errorBody.count < 1 << 20, error)
         }
         if let writeFailure { throw DockerError.transport("\(description) to \(location) failed while sending: \(writeFailure)") }
-        return (responseHead, reusable ? .reusable : .closeAfter, nil)
+        return (responseHead, reusable, nil)
     }
 
     /// A request whose whole (JSON) body is returned.
