@@ -9,9 +9,11 @@ import TMEOpsPostgres
 import TransferPlugin
 import ValidatePlugin
 
-/// Opens the deploy target of the command's environment, runs `body` on a thread, closes it.
-func withTarget<T: Sendable>(_ context: CommandContext, _ what: String, _ body: @escaping @Sendable (DeployTarget) throws -> T) async throws -> T {
-    let (config, environment) = try context.loadEnvironment()
+/// Opens the deploy target of the command's environment (`loaded`, or loaded here), runs `body` on a thread, closes it.
+func withTarget<T: Sendable>(
+    _ context: CommandContext, _ what: String, loaded: (LoadedConfig, EnvironmentConfig)? = nil, _ body: @escaping @Sendable (DeployTarget) throws -> T
+) async throws -> T {
+    let (config, environment) = try loaded ?? context.loadEnvironment()
     return try await runBlocking(what) {
         let target = try DeployTarget(context: context, config: config, environment: environment)
         defer { target.close() }
@@ -60,7 +62,7 @@ public struct DeployCommand: TMEOpsCommand {
         pusher?.start()
         let release: RemoteState.Release?
         do {
-            release = try await withTarget(context, "deploy") { target in
+            release = try await withTarget(context, "deploy", loaded: (config, environment)) { target in
                 let pipeline = DeployPipeline(target: target, options: options)
                 pipeline.pusher = pusher
                 return try pipeline.run()
