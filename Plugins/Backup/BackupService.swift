@@ -233,6 +233,29 @@ public enum BackupService {
         public var id: String
         public var checks: [Check] = []
         public var ok: Bool { !checks.isEmpty && checks.allSatisfy(\.ok) }
+
+        /// Records the size check of the fetched file; false when it differs from the metadata's.
+        mutating func checkSize(_ size: UInt64, of path: String, expected: UInt64) -> Bool {
+            guard size == expected else {
+                checks.append(
+                    .init(name: "size", ok: false, detail: "\(path) has \(size) bytes, the metadata says \(expected)\(size < expected ? " (truncated)" : "")"))
+                return false
+            }
+            checks.append(.init(name: "size", ok: true, detail: "\(size) bytes"))
+            return true
+        }
+
+        /// Records the SHA-256 check of the fetched file; false when it differs from the metadata's.
+        mutating func checkSHA256(_ hash: String, expected: String) -> Bool {
+            guard hash == expected else {
+                checks.append(
+                    .init(name: "sha256", ok: false, detail: "the file's SHA-256 is \(hash.prefix(16))…, the metadata says \(expected.prefix(16))… (corrupted)")
+                )
+                return false
+            }
+            checks.append(.init(name: "sha256", ok: true, detail: String(expected.prefix(16)) + "…"))
+            return true
+        }
     }
 
     /// Fetches a backup to a private temporary file here, checking size and SHA-256 against its metadata.
@@ -247,24 +270,9 @@ public enum BackupService {
             report.checks.append(.init(name: "file", ok: false, detail: "\(remote) is missing on \(store.host)"))
             return nil
         }
-        guard info.size == metadata.size else {
-            report.checks.append(
-                .init(
-                    name: "size", ok: false,
-                    detail: "\(remote) has \(info.size) bytes, the metadata says \(metadata.size)\(info.size < metadata.size ? " (truncated)" : "")"))
-            return nil
-        }
-        report.checks.append(.init(name: "size", ok: true, detail: "\(info.size) bytes"))
+        guard report.checkSize(info.size, of: remote, expected: metadata.size) else { return nil }
         let transfer = try FileTransfer(session: session).download(remote, to: local.path, mode: 0o600)
-        guard transfer.sha256 == metadata.sha256 else {
-            report.checks.append(
-                .init(
-                    name: "sha256", ok: false,
-                    detail: "the file's SHA-256 is \(transfer.sha256.prefix(16))…, the metadata says \(metadata.sha256.prefix(16))… (corrupted)"))
-            return nil
-        }
-        report.checks.append(.init(name: "sha256", ok: true, detail: String(metadata.sha256.prefix(16)) + "…"))
-        return local
+        return report.checkSHA256(transfer.sha256, expected: metadata.sha256) ? local : nil
     }
 
     /// A local store's backup: size and SHA-256 checked while it is copied to `local`.
@@ -274,25 +282,9 @@ public enum BackupService {
             report.checks.append(.init(name: "file", ok: false, detail: "\(path) is missing"))
             return nil
         }
-        guard size == metadata.size else {
-            report.checks.append(
-                .init(
-                    name: "size", ok: false,
-                    detail: "\(path) has \(size) bytes, the metadata says \(metadata.size)\(size < metadata.size ? " (truncated)" : "")"))
-            return nil
-        }
-        report.checks.append(.init(name: "size", ok: true, detail: "\(size) bytes"))
+        guard report.checkSize(size, of: path, expected: metadata.size) else { return nil }
         try FileManager.default.copyItem(atPath: path, toPath: local.path)
-        let hash = try SHA256.hexOfFile(atPath: local.path)
-        guard hash == metadata.sha256 else {
-            report.checks.append(
-                .init(
-                    name: "sha256", ok: false, detail: "the file's SHA-256 is \(hash.prefix(16))…, the metadata says \(metadata.sha256.prefix(16))… (corrupted)"
-                ))
-            return nil
-        }
-        report.checks.append(.init(name: "sha256", ok: true, detail: String(metadata.sha256.prefix(16)) + "…"))
-        return local
+        return report.checkSHA256(try SHA256.hexOfFile(atPath: local.path), expected: metadata.sha256) ? local : nil
     }
 
     /// Restores `file` (a fetched backup) into the existing empty database `target`.
