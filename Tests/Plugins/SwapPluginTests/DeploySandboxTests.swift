@@ -6,17 +6,19 @@ import XCTest
 @testable import SwapPlugin
 @testable import tmeops
 
-/// `tmeops deploy`, `recover`, `rollback` and the lock through the real binary against the sandbox host:
-/// production starts each test at version 1 with its database hand-migrated to 009 (`scripts/sandbox seed`).
-final class DeploySandboxTests: XCTestCase {
+/// A project written by `scripts/sandbox config --migrations` against a freshly seeded sandbox (production
+/// at version 1, its database hand-migrated to 009 and adopted), and the real binary to run in it.
+class SeededDeployProject: XCTestCase {
     var project: URL!
     var sandbox: Sandbox!
+    /// The temporary project folder's name prefix.
+    var projectPrefix: String { "tmeops-deploy" }
 
     override func setUpWithError() throws {
         sandbox = try Sandbox.require()
         let seeded = try ProcessRunner.run("/bin/bash", [Sandbox.script, "seed"])
         XCTAssertEqual(seeded.status, 0, seeded.stderr)
-        project = try TemporaryDirectory.make(prefix: "tmeops-deploy")
+        project = try TemporaryDirectory.make(prefix: projectPrefix)
         let written = try ProcessRunner.run("/bin/bash", [Sandbox.script, "config", "--write", project.path, "--migrations"])
         XCTAssertEqual(written.status, 0, written.stderr)
         let adopted = try tmeops(["migrate", "adopt", "-e", "sandbox"])
@@ -38,6 +40,11 @@ final class DeploySandboxTests: XCTestCase {
         let url = project.appendingPathComponent("tmeops.yml")
         try Data(edit(try String(contentsOf: url, encoding: .utf8)).utf8).write(to: url)
     }
+}
+
+/// `tmeops deploy`, `recover`, `rollback` and the lock through the real binary against the sandbox host:
+/// production starts each test at version 1 with its database hand-migrated to 009 (`scripts/sandbox seed`).
+final class DeploySandboxTests: SeededDeployProject {
 
     func containers() throws -> [String] {
         try sandbox.docker(["ps", "-a", "--format", "{{.Names}} {{.Status}} {{.Image}}"]).stdout.split(separator: "\n").map(String.init)
@@ -271,28 +278,8 @@ final class SwapRollbackTests: XCTestCase {
 }
 
 /// Hooks, and an SSH connection cut in the middle of the image push.
-final class DeployFaultTests: XCTestCase {
-    var project: URL!
-    var sandbox: Sandbox!
-
-    override func setUpWithError() throws {
-        sandbox = try Sandbox.require()
-        XCTAssertEqual(try ProcessRunner.run("/bin/bash", [Sandbox.script, "seed"]).status, 0)
-        project = try TemporaryDirectory.make(prefix: "tmeops-deploy-faults")
-        XCTAssertEqual(try ProcessRunner.run("/bin/bash", [Sandbox.script, "config", "--write", project.path, "--migrations"]).status, 0)
-        XCTAssertEqual(try tmeops(["migrate", "adopt", "-e", "sandbox"]).status, 0)
-    }
-
-    override func tearDownWithError() throws {
-        if let project { try? FileManager.default.removeItem(at: project) }
-    }
-
-    @discardableResult
-    func tmeops(_ arguments: [String], environment: [String: String] = [:]) throws -> ProcessResult {
-        var env = ["DOCKER_HOST": "unix://\(sandbox["SANDBOX_LOCAL_DOCKER_SOCKET"])"]
-        env.merge(environment) { _, new in new }
-        return try TMEOpsBinary.run(arguments, in: project, environment: env)
-    }
+final class DeployFaultTests: SeededDeployProject {
+    override var projectPrefix: String { "tmeops-deploy-faults" }
 
     func appImage() throws -> String {
         try sandbox.docker(["inspect", "-f", "{{.Config.Image}}", sandbox["SANDBOX_APP_CONTAINER"]]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
