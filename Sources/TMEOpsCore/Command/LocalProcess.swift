@@ -12,14 +12,17 @@ public enum LocalProcess {
         public let stderr: Data
     }
 
-    /// `argv[0]` is looked up on PATH. Throws only when the program cannot be started.
+    /// `argv[0]` is looked up on PATH (or is a path); it runs in `directory`, by default this process's
+    /// own. Throws only when the program cannot be started.
     public static func run(
-        _ argv: [String], environment: [String: String]? = nil, stdin: Data? = nil, onStdout: ((Data) throws -> Void)? = nil
+        _ argv: [String], environment: [String: String]? = nil, directory: URL? = nil, stdin: Data? = nil,
+        onStdout: ((Data) throws -> Void)? = nil
     ) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = argv
         if let environment { process.environment = environment }
+        if let directory { process.currentDirectoryURL = directory }
         let output = Pipe()
         let errors = Pipe()
         let input = Pipe()
