@@ -193,10 +193,14 @@ public struct ImageInspectCommand: TMEOpsCommand {
 public struct ImageVerifyCommand: TMEOpsCommand {
     public static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Fail (exit 3) when a build.forbid glob matches in any layer, a build.require path is missing, or NODE_ENV is wrong.",
+        abstract: "Fail (exit 3) when a build.forbid glob matches in the image, a build.require path is missing, or NODE_ENV is wrong.",
         discussion: """
-            Every layer is read, so a forbidden file that a later layer deletes is still found (it still \
-            ships). NODE_ENV must equal build.args.NODE_ENV (production when unset).
+            Paths are judged as a container of the image sees them: every layer is read and applied in \
+            order, so a file a later layer deletes is gone (a note says its bytes still ship in the lower \
+            layer), and symbolic links (absolute ones such as /bin/python3 -> /usr/bin/python3 included) \
+            resolve inside the image. A build.require path reached through a link counts when the link \
+            leads to an existing path; a build.forbid glob matches path names, not link targets. NODE_ENV \
+            must equal build.args.NODE_ENV (production when unset).
 
             Examples:
               tmeops image verify tme-portal-server:latest
@@ -214,6 +218,7 @@ public struct ImageVerifyCommand: TMEOpsCommand {
         let image: String
         let passed: Bool
         let problems: [ImageVerifier.Problem]
+        let notes: [ImageVerifier.Problem]
     }
 
     public func run(_ context: CommandContext) async throws {
@@ -221,16 +226,19 @@ public struct ImageVerifyCommand: TMEOpsCommand {
         let build = config?.section(BuildConfig.self) ?? BuildConfig()
         let verifier = ImageVerifier(forbid: build.forbid, require: build.require, expectedNodeEnv: build.args["NODE_ENV"] ?? "production")
         let reference = image
-        let problems = try await runBlocking("image verify") {
-            verifier.problems(in: try ImageSource(reference, context: context).archive(listLayers: true, context: context))
+        let (problems, notes) = try await runBlocking("image verify") {
+            verifier.report(on: try ImageSource(reference, context: context).archive(listLayers: true, context: context))
         }
         if context.json {
-            try context.output.writeJSON(Report(image: reference, passed: problems.isEmpty, problems: problems))
+            try context.output.writeJSON(Report(image: reference, passed: problems.isEmpty, problems: problems, notes: notes))
         } else if problems.isEmpty {
             context.output.line("\(context.output.green("✓")) \(reference): no forbidden paths, required paths present, NODE_ENV as expected")
         } else {
             context.output.line("\(context.output.red("✗")) \(reference): \(problems.count) problem\(problems.count == 1 ? "" : "s")")
             for problem in problems { context.output.line("  \(problem)") }
+        }
+        if !context.json {
+            for note in notes { context.output.line("  note: \(note)") }
         }
         if !problems.isEmpty { throw ExitCode(ExitStatus.checkFailed.rawValue) }
     }

@@ -29,19 +29,38 @@ public struct ImageVerifier: Sendable {
     }
 
     /// Every problem with the first image of `archive`; empty when it passes.
-    public func problems(in archive: DockerArchive) -> [Problem] {
-        guard let image = archive.manifest.first else { return [Problem(rule: "archive", detail: "no image in the archive")] }
+    public func problems(in archive: DockerArchive) -> [Problem] { report(on: archive).problems }
+
+    /// Problems (the image fails) and notes (worth knowing, not failing) about the first image of `archive`.
+    ///
+    /// Paths are judged as the running container sees them: a forbidden file that a later layer deletes
+    /// is not in the container (a note says its bytes still ship in the lower layer); a required path
+    /// reached through a symbolic link, absolute or relative, counts when the link resolves inside the
+    /// image; a forbidden glob matches the paths the image shows, never the text of a link's target.
+    public func report(on archive: DockerArchive) -> (problems: [Problem], notes: [Problem]) {
+        guard let image = archive.manifest.first else { return ([Problem(rule: "archive", detail: "no image in the archive")], []) }
         var problems: [Problem] = []
-        // Forbidden paths count in every layer: a file deleted by a later layer still ships in the image.
-        for (index, layer) in image.layers.enumerated() {
-            for path in archive.layers[layer]?.paths ?? [] {
+        var notes: [Problem] = []
+        let files = archive.fileSystem(of: image)
+        let layers = image.layers.count
+        if !forbid.isEmpty {
+            for path in files.nodes.keys.sorted() {
                 for pattern in forbid where pattern.matches(path) {
-                    problems.append(Problem(rule: "forbidden \(pattern)", detail: "/\(path) (layer \(index + 1) of \(image.layers.count))"))
+                    problems.append(Problem(rule: "forbidden \(pattern)", detail: "/\(path) (layer \(files.nodes[path]!.layer + 1) of \(layers))"))
+                }
+            }
+            for hidden in files.hidden.sorted(by: { $0.path < $1.path }) {
+                for pattern in forbid where pattern.matches(hidden.path) {
+                    notes.append(
+                        Problem(
+                            rule: "forbidden \(pattern)",
+                            detail:
+                                "/\(hidden.path) is deleted by layer \(hidden.hiddenBy + 1) but its bytes still ship in layer \(hidden.layer + 1) of \(layers)")
+                    )
                 }
             }
         }
-        let files = archive.fileSystem(of: image)
-        for required in require where !files.contains(required) && !files.contains(where: { $0.hasPrefix(required + "/") }) {
+        for required in require where !files.contains(required) {
             problems.append(Problem(rule: "required", detail: "/\(required) is missing from the image"))
         }
         if let expectedNodeEnv {
@@ -54,6 +73,6 @@ public struct ImageVerifier: Sendable {
                         detail: "the image config has \(value.map { "NODE_ENV=\($0)" } ?? "no NODE_ENV"), expected NODE_ENV=\(expectedNodeEnv)"))
             }
         }
-        return problems
+        return (problems, notes)
     }
 }

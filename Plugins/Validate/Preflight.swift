@@ -5,7 +5,7 @@ import TMEOpsArchive
 import TMEOpsCore
 import TMEOpsDocker
 
-/// The runbook's Phase 3.1, on this machine before a build: NODE_ENV, dependency versions against what
+/// The checks to run on this machine before a build: NODE_ENV, dependency versions against what
 /// production runs, the build output present and free of development (turbopack) files.
 public enum Preflight {
     /// `dependencies` and `devDependencies` of a package.json: name -> version.
@@ -23,7 +23,8 @@ public enum Preflight {
     /// The single file a container archive holds, read with libarchive.
     static func fileFromArchive(_ tar: Data, name: String) throws -> Data {
         var offset = 0
-        let reader = try TarReader(source: name) { buffer in
+        // Read, never written out: a link in it keeps its meaning inside the container.
+        let reader = try TarReader(source: name, purpose: .inspect) { buffer in
             let count = min(buffer.count, tar.count - offset)
             if count > 0 { tar.copyBytes(to: buffer.bindMemory(to: UInt8.self), from: offset..<offset + count) }
             offset += count
@@ -109,7 +110,7 @@ public enum Preflight {
 public struct PreflightCommand: TMEOpsCommand {
     public static let configuration = CommandConfiguration(
         commandName: "preflight",
-        abstract: "The runbook's Phase 3.1 here: NODE_ENV, dependency versions against production, the build output; exit 3 on a failure.",
+        abstract: "Before a build, here: NODE_ENV, dependency versions against production, the build output; exit 3 on a failure.",
         discussion: """
             package.json in the build context is compared with /app/package.json inside the running \
             production container (copied out through the Engine API's archive endpoint, read with \

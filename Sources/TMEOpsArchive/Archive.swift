@@ -47,7 +47,19 @@ public struct TarEntry: Sendable, Equatable {
     }
 }
 
-/// The checks every entry read by tmeops passes: no absolute paths, no `..`, no link that leaves the archive.
+/// What an archive is read for, which decides how its links are judged.
+///
+/// Entries written to disk (`extract`) must stay inside the target folder: `..`, absolute paths and
+/// links that resolve outside it are refused. Entries only read to be checked (`inspect`: the layers of
+/// an image) keep their meaning inside the image's own root, where `/usr/bin/python3` or
+/// `../../etc/localtime` are ordinary links, so any link target is accepted there; entry names still
+/// may not be absolute or climb, since no engine would apply such a layer.
+public enum ArchiveReadPurpose: Sendable {
+    case extract
+    case inspect
+}
+
+/// The checks entries read by tmeops pass (see `ArchiveReadPurpose`).
 public enum ArchivePathSafety {
     /// `path` with `./` prefixes and empty components removed, or an error for an unsafe path.
     public static func normalized(_ path: String) throws -> String {
@@ -61,34 +73,91 @@ public enum ArchivePathSafety {
         return components.joined(separator: "/")
     }
 
-    /// Checks a link entry: a symlink's target is resolved from the entry's folder, a hard link's from
-    /// the archive root; neither may leave the archive or be absolute.
+    /// Checks a link entry on its own: a symlink's target is resolved from the entry's folder, a hard
+    /// link's from the archive root; neither may leave the archive or be absolute. `ExtractionGuard`
+    /// also follows the links seen before it.
     public static func checkLink(entry path: String, target: String, hard: Bool) throws {
-        if target.hasPrefix("/") {
-            throw ArchiveError(.unsafeEntry, "archive entry '\(path)' links to the absolute path '\(target)'; refusing the archive")
-        }
-        var stack: [Substring] = hard ? [] : Array(path.split(separator: "/").dropLast())
-        for component in target.split(separator: "/", omittingEmptySubsequences: true) {
-            if component == "." { continue }
-            if component == ".." {
-                guard !stack.isEmpty else {
-                    throw ArchiveError(.unsafeEntry, "archive entry '\(path)' links to '\(target)', outside the archive; refusing the archive")
-                }
-                stack.removeLast()
-            } else {
-                stack.append(component)
-            }
-        }
+        var guardian = ExtractionGuard()
+        try guardian.check(path: path, kind: hard ? .hardlink : .symlink, linkTarget: target)
     }
 }
 
-/// Reads a tar stream (any compression libarchive knows), checking every entry's path and links.
+/// Keeps entries that will be written to disk inside the target folder, following the symbolic links
+/// the archive made earlier: `a -> .` then `a/b -> ../x` escapes although each link alone looks inside,
+/// and `dir -> /etc` then `dir/passwd` would write through the link.
+public struct ExtractionGuard: Sendable {
+    /// Symbolic links seen so far: entry path -> target.
+    private var links: [String: String] = [:]
+
+    public init() {}
+
+    /// Checks one entry (its path already normalised) and remembers it if it is a symbolic link.
+    public mutating func check(path: String, kind: TarEntry.Kind, linkTarget: String?) throws {
+        let folder = Array(path.split(separator: "/").dropLast()).map(String.init)
+        // The folder the entry lands in, after the links it passes through.
+        let landing = try resolve(folder, from: [], entry: path, target: nil)
+        switch kind {
+        case .symlink:
+            let target = linkTarget ?? ""
+            if target.hasPrefix("/") {
+                throw ArchiveError(.unsafeEntry, "archive entry '\(path)' links to the absolute path '\(target)'; refusing the archive")
+            }
+            _ = try resolve(target.split(separator: "/").map(String.init), from: landing, entry: path, target: target)
+            links[path] = target
+        case .hardlink:
+            let target = linkTarget ?? ""
+            if target.hasPrefix("/") {
+                throw ArchiveError(.unsafeEntry, "archive entry '\(path)' links to the absolute path '\(target)'; refusing the archive")
+            }
+            _ = try resolve(target.split(separator: "/").map(String.init), from: [], entry: path, target: target)
+        default:
+            links[path] = nil  // A later entry of the same name replaces a link.
+        }
+    }
+
+    /// Walks `components` from `start`, following remembered links (at most 40, as the kernel does);
+    /// throws when the walk climbs above the root or meets an absolute link.
+    private func resolve(_ components: [String], from start: [String], entry: String, target: String?) throws -> [String] {
+        var stack = start
+        var pending = components[...]
+        var hops = 0
+        func escape() -> ArchiveError {
+            if let target {
+                return ArchiveError(.unsafeEntry, "archive entry '\(entry)' links to '\(target)', outside the archive; refusing the archive")
+            }
+            return ArchiveError(.unsafeEntry, "archive entry '\(entry)' is written through a link that leaves the archive; refusing the archive")
+        }
+        while let component = pending.popFirst() {
+            if component.isEmpty || component == "." { continue }
+            if component == ".." {
+                guard !stack.isEmpty else { throw escape() }
+                stack.removeLast()
+                continue
+            }
+            let candidate = (stack + [component]).joined(separator: "/")
+            guard let link = links[candidate] else {
+                stack.append(component)
+                continue
+            }
+            hops += 1
+            if hops > 40 { throw ArchiveError(.unsafeEntry, "archive entry '\(entry)' passes through a loop of links; refusing the archive") }
+            if link.hasPrefix("/") { throw escape() }
+            pending = (link.split(separator: "/").map(String.init) + pending)[...]
+        }
+        return stack
+    }
+}
+
+/// Reads a tar stream (any compression libarchive knows), checking every entry's path and links for
+/// what the entries are read for (`ArchiveReadPurpose`).
 ///
 /// One final class owns the `struct archive *`; libarchive's own message is carried in every error.
 public final class TarReader {
     private let archive: OpaquePointer
     private let source: String
     private var entry: OpaquePointer?
+    private let purpose: ArchiveReadPurpose
+    private var extraction = ExtractionGuard()
     /// Keeps a pull callback alive while libarchive holds a pointer to it.
     private var pull: PullBox?
 
@@ -102,19 +171,20 @@ public final class TarReader {
     }
 
     /// Reads the archive file at `path`.
-    public convenience init(path: String) throws {
+    public convenience init(path: String, purpose: ArchiveReadPurpose = .extract) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ArchiveError(.io, "cannot read \(path): \(String(cString: strerror(errno)))") }
-        try self.init(fd: fd, source: path, closing: true)
+        try self.init(fd: fd, source: path, closing: true, purpose: purpose)
     }
 
     private var ownedFD: Int32 = -1
 
     /// Reads from an open descriptor (a file or a pipe).
-    public init(fd: Int32, source: String, closing: Bool = false) throws {
+    public init(fd: Int32, source: String, closing: Bool = false, purpose: ArchiveReadPurpose = .extract) throws {
         guard let archive = archive_read_new() else { throw ArchiveError(.library, "libarchive could not allocate a reader") }
         self.archive = archive
         self.source = source
+        self.purpose = purpose
         if closing { ownedFD = fd }
         archive_read_support_format_tar(archive)
         archive_read_support_filter_all(archive)
@@ -126,10 +196,11 @@ public final class TarReader {
     }
 
     /// Reads what `read` supplies (for example, the data of an entry of an outer archive).
-    public init(source: String, read: @escaping (UnsafeMutableRawBufferPointer) throws -> Int) throws {
+    public init(source: String, purpose: ArchiveReadPurpose = .extract, read: @escaping (UnsafeMutableRawBufferPointer) throws -> Int) throws {
         guard let archive = archive_read_new() else { throw ArchiveError(.library, "libarchive could not allocate a reader") }
         self.archive = archive
         self.source = source
+        self.purpose = purpose
         let box = PullBox(read: read)
         pull = box
         archive_read_support_format_tar(archive)
@@ -166,7 +237,7 @@ public final class TarReader {
         return ArchiveError(.corrupt, "\(source) is damaged or truncated (\(what): \(Self.message(archive)))")
     }
 
-    /// The next entry, checked for safety; nil at the end.
+    /// The next entry, checked for the reader's purpose; nil at the end.
     public func next() throws -> TarEntry? {
         var raw: OpaquePointer?
         let result = archive_read_next_header(archive, &raw)
@@ -179,11 +250,9 @@ public final class TarReader {
         let hardlink = archive_entry_hardlink(raw).map { String(cString: $0) }
         let symlink = archive_entry_symlink(raw).map { String(cString: $0) }
         let kind: TarEntry.Kind
-        if let hardlink {
-            try ArchivePathSafety.checkLink(entry: path, target: hardlink, hard: true)
+        if hardlink != nil {
             kind = .hardlink
         } else if type == FileType.symlink {
-            try ArchivePathSafety.checkLink(entry: path, target: symlink ?? "", hard: false)
             kind = .symlink
         } else if type == FileType.directory {
             kind = .directory
@@ -191,6 +260,13 @@ public final class TarReader {
             kind = .file
         } else {
             kind = .other
+        }
+        switch purpose {
+        case .extract:
+            try extraction.check(path: path, kind: kind, linkTarget: hardlink ?? symlink)
+        case .inspect:
+            // A hard link names another entry of the same layer, from its root: it must be one.
+            if let hardlink { _ = try ArchivePathSafety.normalized(hardlink) }
         }
         return TarEntry(path: path, kind: kind, size: archive_entry_size(raw), mode: UInt32(archive_entry_perm(raw)), linkTarget: hardlink ?? symlink)
     }
@@ -254,13 +330,33 @@ public final class TarWriter {
         archive_write_free(archive)
     }
 
+    /// The bytes of a small tar that `fill` writes (held in memory: for a few files sent in a request).
+    public static func data(_ fill: (TarWriter) throws -> Void) throws -> Data {
+        // An unlinked temporary file, not a pipe: libarchive writes whole blocks, which a pipe nobody
+        // reads yet could not take.
+        var template = Array((NSTemporaryDirectory() + "/tmeops-tar-XXXXXX").utf8CString)
+        let fd = mkstemp(&template)
+        guard fd >= 0 else { throw ArchiveError(.io, "cannot make a temporary file: \(String(cString: strerror(errno)))") }
+        unlink(template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+        defer { Foundation.close(fd) }
+        let writer = try TarWriter(fd: fd, destination: "a request body")
+        try fill(writer)
+        try writer.close()
+        let size = lseek(fd, 0, SEEK_END)
+        guard size >= 0, lseek(fd, 0, SEEK_SET) == 0 else { throw ArchiveError(.io, "cannot read back a temporary file") }
+        var data = Data(count: Int(size))
+        let count = data.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress, Int(size)) }
+        guard count == Int(size) else { throw ArchiveError(.io, "cannot read back a temporary file") }
+        return data
+    }
+
     private func check(_ result: Int32, _ what: String) throws {
         guard result == ARCHIVE_OK || result == ARCHIVE_WARN else {
             throw ArchiveError(.io, "writing \(destination): \(what): \(TarReader.message(archive))")
         }
     }
 
-    private func header(_ path: String, type: UInt32, mode: UInt32, size: Int64, link: String? = nil) throws {
+    private func header(_ path: String, type: UInt32, mode: UInt32, size: Int64, link: String? = nil, hardlink: String? = nil) throws {
         guard let entry = archive_entry_new() else { throw ArchiveError(.library, "libarchive could not allocate an entry") }
         defer { archive_entry_free(entry) }
         archive_entry_set_pathname(entry, path)
@@ -271,6 +367,7 @@ public final class TarWriter {
         archive_entry_set_gid(entry, 0)
         archive_entry_set_mtime(entry, time_t(modificationTime), 0)
         if let link { archive_entry_set_symlink(entry, link) }
+        if let hardlink { archive_entry_set_hardlink(entry, hardlink) }
         try check(archive_write_header(archive, entry), "the header of \(path)")
     }
 
@@ -280,6 +377,11 @@ public final class TarWriter {
 
     public func addSymlink(_ path: String, target: String) throws {
         try header(path, type: FileType.symlink, mode: 0o777, size: 0, link: target)
+    }
+
+    /// A hard link: `path` is another name of the file `target` (a path from the archive's root).
+    public func addHardlink(_ path: String, target: String) throws {
+        try header(path, type: FileType.regular, mode: 0o644, size: 0, hardlink: target)
     }
 
     public func addData(_ path: String, _ data: Data, mode: UInt32 = 0o644) throws {

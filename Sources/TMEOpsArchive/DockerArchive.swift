@@ -21,13 +21,23 @@ public struct DockerArchive: Sendable {
         }
     }
 
-    /// The paths one layer adds, and the ones it deletes (whiteouts).
+    /// What one layer adds (its entries, links with their targets), and what it deletes (whiteouts).
     public struct LayerListing: Sendable, Equatable {
-        public var paths: [String] = []
+        public var entries: [TarEntry] = []
         public var whiteouts: [String] = []
         /// Folders whose lower-layer contents this layer hides (`.wh..wh..opq`).
         public var opaqueFolders: [String] = []
         public var bytes: Int64 = 0
+
+        public init(entries: [TarEntry] = [], whiteouts: [String] = [], opaqueFolders: [String] = []) {
+            self.entries = entries
+            self.whiteouts = whiteouts
+            self.opaqueFolders = opaqueFolders
+            bytes = entries.reduce(0) { $0 + max(0, $1.size) }
+        }
+
+        /// The paths the layer adds.
+        public var paths: [String] { entries.map(\.path) }
     }
 
     public var manifest: [ManifestEntry] = []
@@ -123,7 +133,8 @@ public struct DockerArchive: Sendable {
     private static func listLayer(_ name: String, pull: @escaping (UnsafeMutableRawBufferPointer) throws -> Int) throws -> LayerListing {
         var listing = LayerListing()
         // libarchive detects gzip or zstd compression of the layer (OCI layers usually have one).
-        let inner = try TarReader(source: "layer \(name)", read: pull)
+        // Its entries are only read, never written out: links keep their meaning inside the image.
+        let inner = try TarReader(source: "layer \(name)", purpose: .inspect, read: pull)
         while let entry = try inner.next() {
             let base = (entry.path as NSString).lastPathComponent
             let folder = (entry.path as NSString).deletingLastPathComponent
@@ -133,7 +144,7 @@ public struct DockerArchive: Sendable {
                 let hidden = String(base.dropFirst(4))
                 listing.whiteouts.append(folder.isEmpty ? hidden : folder + "/" + hidden)
             } else {
-                listing.paths.append(entry.path)
+                listing.entries.append(entry)
                 listing.bytes += max(0, entry.size)
             }
             try inner.skipData()
@@ -153,19 +164,8 @@ public struct DockerArchive: Sendable {
         }
     }
 
-    /// The paths present in the image's final file system: layers applied in order, whiteouts honoured.
-    public func fileSystem(of image: ManifestEntry) -> Set<String> {
-        var present = Set<String>()
-        for layer in image.layers {
-            guard let listing = layers[layer] else { continue }
-            for folder in listing.opaqueFolders {
-                present = present.filter { !$0.hasPrefix(folder + "/") }
-            }
-            for hidden in listing.whiteouts {
-                present = present.filter { $0 != hidden && !$0.hasPrefix(hidden + "/") }
-            }
-            present.formUnion(listing.paths)
-        }
-        return present
+    /// The image's final file system: layers applied in order, whiteouts honoured, links resolvable.
+    public func fileSystem(of image: ManifestEntry) -> ImageFileSystem {
+        ImageFileSystem(layers: image.layers.map { layers[$0] ?? LayerListing() })
     }
 }

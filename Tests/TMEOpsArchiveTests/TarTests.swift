@@ -73,6 +73,72 @@ final class TarTests: XCTestCase {
         XCTAssertEqual(try entries(try tar("ok.tar") { try $0.addSymlink("a/b/link", target: "../c") }).count, 1)
     }
 
+    func testLinksThatEscapeThroughEarlierLinksAreRefusedForExtraction() throws {
+        let cases: [(String, (TarWriter) throws -> Void, String)] = [
+            // Each link alone stays inside; followed one after the other, the second leaves.
+            (
+                "chain.tar",
+                {
+                    try $0.addSymlink("a/b/c", target: "../..")
+                    try $0.addSymlink("a/b/c/d", target: "../x")
+                },
+                "archive entry 'a/b/c/d' links to '../x', outside the archive"
+            ),
+            (
+                "self.tar",
+                {
+                    try $0.addSymlink("up", target: ".")
+                    try $0.addSymlink("up/evil", target: "..")
+                }, "archive entry 'up/evil' links to '..', outside the archive"
+            ),
+            ("hard.tar", { try $0.addHardlink("a/copy", target: "../etc/shadow") }, "archive entry 'a/copy' links to '../etc/shadow', outside the archive"),
+            (
+                "loop.tar",
+                {
+                    try $0.addSymlink("x", target: "y")
+                    try $0.addSymlink("y", target: "x")
+                    try $0.addData("x/file", Data())
+                }, "archive entry 'x/file' passes through a loop"
+            ),
+        ]
+        for (name, body, message) in cases {
+            let path = try tar(name, body)
+            XCTAssertThrowsError(try entries(path), name) { error in
+                XCTAssertEqual((error as? ArchiveError)?.kind, .unsafeEntry, "\(name): \(error)")
+                XCTAssertTrue("\(error)".hasPrefix(message), "\(name): \(error)")
+            }
+        }
+        // Links between folders that stay inside are fine, and so is a hard link to a file of the archive.
+        let fine = try tar("fine.tar") { writer in
+            try writer.addData("usr/bin/python3.11", Data("elf".utf8))
+            try writer.addSymlink("usr/bin/python3", target: "python3.11")
+            try writer.addSymlink("lib", target: "usr/lib")
+            try writer.addSymlink("lib/x", target: "../bin/python3")
+            try writer.addHardlink("usr/bin/python3-again", target: "usr/bin/python3.11")
+        }
+        XCTAssertEqual(try entries(fine).map(\.kind), [.file, .symlink, .symlink, .symlink, .hardlink])
+    }
+
+    func testInspectionAcceptsTheLinksOfOrdinaryImages() throws {
+        let path = try tar("layer.tar") { writer in
+            try writer.addSymlink("bin/python3", target: "/usr/bin/python3")
+            try writer.addSymlink("etc/localtime", target: "/usr/share/zoneinfo/Etc/UTC")
+            try writer.addSymlink("etc/alternatives/pager", target: "/bin/more")
+            try writer.addSymlink("usr/lib/deep", target: "../../../../../usr")  // `/..` is `/` in a container
+        }
+        let reader = try TarReader(path: path, purpose: .inspect)
+        var targets: [String] = []
+        while let entry = try reader.next() { targets.append(entry.linkTarget ?? "") }
+        XCTAssertEqual(targets, ["/usr/bin/python3", "/usr/share/zoneinfo/Etc/UTC", "/bin/more", "../../../../../usr"])
+        // The same entries are refused when they would be written to disk.
+        XCTAssertThrowsError(try entries(path)) { XCTAssertEqual(($0 as? ArchiveError)?.kind, .unsafeEntry) }
+        // Entry names that climb or are absolute are refused even for inspection: no engine applies them.
+        for (name, body) in [("n1.tar", { (w: TarWriter) in try w.addData("../x", Data()) }), ("n2.tar", { try $0.addData("/etc/x", Data()) })] {
+            let reader = try TarReader(path: try tar(name, body), purpose: .inspect)
+            XCTAssertThrowsError(try reader.next()) { XCTAssertEqual(($0 as? ArchiveError)?.kind, .unsafeEntry) }
+        }
+    }
+
     func testTruncatedAndGarbageArchivesAreDetected() throws {
         let path = try tar("big.tar") { writer in
             for index in 0..<5 { try writer.addData("file\(index)", Data(repeating: UInt8(index), count: 100_000)) }
