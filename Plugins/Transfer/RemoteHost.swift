@@ -20,7 +20,7 @@ public enum RemoteHost {
             knownHosts: SSHConnectionOptions.expand(ssh.knownHosts, home: home),
             hostKeyPolicy: ssh.hostKeyPolicy,
             connectTimeout: ssh.connectTimeout.seconds,
-            agentSocket: context.environment["SSH_AUTH_SOCK"])
+            agentSocket: context.environment["SSH_AUTH_SOCK"], ciphers: ssh.ciphers)
     }
 
     /// Connects to `environment`'s host; errors name the host and say what to check.

@@ -46,6 +46,11 @@ public struct SSHCheckCommand: TMEOpsCommand {
         public var backupDirectory: String?
         public var backupFreeBytes: UInt64?
         public var connectSeconds: Double
+        /// The algorithms negotiated with the server, and the libssh2 that did it.
+        public var cipher: String
+        public var mac: String
+        public var kex: String
+        public var libssh2: String
     }
 
     public func run(_ context: CommandContext) async throws {
@@ -59,6 +64,8 @@ public struct SSHCheckCommand: TMEOpsCommand {
         out.line("\(out.green("✓")) connected to \(report.destination) in \(String(format: "%.2f", report.connectSeconds)) s")
         out.line("  host key     \(report.hostKey) (verified against known_hosts)")
         out.line("  login        \(report.authentication)")
+        let aead = report.cipher.contains("gcm") || report.cipher.contains("poly1305")
+        out.line("  encryption   \(report.cipher)\(aead ? "" : " with \(report.mac)"), key exchange \(report.kex) (libssh2 \(report.libssh2))")
         out.line("  user         \(report.user)")
         out.line("  hostname     \(report.hostname)")
         out.line("  os           \(report.os) (\(report.kernel))")
@@ -84,7 +91,8 @@ public struct SSHCheckCommand: TMEOpsCommand {
         var report = Report(
             destination: session.options.destination, hostKey: session.hostKeyDescription, authentication: session.authentication,
             user: try text(["id", "-un"]), hostname: try text(["hostname"]), os: prettyName, kernel: try text(["uname", "-sr"]),
-            docker: "not checked (no docker section)", dockerAPI: "", backupDirectory: nil, backupFreeBytes: nil, connectSeconds: connected)
+            docker: "not checked (no docker section)", dockerAPI: "", backupDirectory: nil, backupFreeBytes: nil, connectSeconds: connected,
+            cipher: session.negotiated.cipher, mac: session.negotiated.mac, kex: session.negotiated.kex, libssh2: LibSSH2.version)
 
         let socket = environment.value("docker", "socket") ?? "/var/run/docker.sock"
         do {

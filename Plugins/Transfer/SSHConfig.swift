@@ -5,7 +5,7 @@ import TMEOpsSSH
 public struct SSHConfig: ConfigSection, Equatable {
     public static let key = "ssh"
     public static let scope = ConfigScope.environment
-    public static let summary = "Host, port, user, identity file and host-key policy of the server."
+    public static let summary = "Host, port, user, identity file, host-key policy and ciphers of the server."
 
     /// How an unknown or changed host key is treated (strict by default).
     public typealias HostKeyPolicy = SSHConnectionOptions.HostKeyPolicy
@@ -17,9 +17,11 @@ public struct SSHConfig: ConfigSection, Equatable {
     public var knownHosts: String
     public var hostKeyPolicy: HostKeyPolicy
     public var connectTimeout: ConfigDuration
+    /// Ciphers to offer, most wanted first (default: chacha20-poly1305, AES-GCM, then AES-CTR).
+    public var ciphers: [String]?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case host, port, user, identity
+        case host, port, user, identity, ciphers
         case knownHosts = "known_hosts"
         case hostKeyPolicy = "host_key_policy"
         case connectTimeout = "connect_timeout"
@@ -40,5 +42,7 @@ public struct SSHConfig: ConfigSection, Equatable {
         }
         hostKeyPolicy = parsed
         connectTimeout = try c.decode(.connectTimeout, default: ConfigDuration(seconds: 10))
+        ciphers = try c.decodeIfPresent([String].self, forKey: .ciphers)
+        if let ciphers, ciphers.isEmpty { throw c.invalid(.ciphers, "needs at least one cipher, e.g. [aes256-gcm@openssh.com]") }
     }
 }

@@ -81,11 +81,16 @@ public struct FileTransfer {
             }
         }
 
-        // The bytes land in the .part (never readable by others), and the server then hashes the file as
-        // written, with OpenSSL where it is installed (several times faster than coreutils' sha256sum).
-        let redirect = offset > 0 ? ">>" : ">"
+        // The bytes land in the .part (never readable by others). A fresh upload is hashed on the server
+        // as it is written (tee feeds OpenSSL, or coreutils' sha256sum where there is no OpenSSL), so
+        // verifying costs no second pass over the file; the size of what reached the disk is checked too
+        // (a full disk truncates the file, not the stream). A resumed one is hashed whole afterwards.
         let quotedPart = ShellQuote.quote(part.hasPrefix("/") ? part : "./" + part)
-        let script = "umask 077 && cat \(redirect) \(quotedPart) && { openssl dgst -sha256 -r \(quotedPart) 2>/dev/null || sha256sum \(quotedPart); }"
+        let script =
+            offset > 0
+            ? "umask 077 && cat >> \(quotedPart) && { openssl dgst -sha256 -r \(quotedPart) 2>/dev/null || sha256sum \(quotedPart); }"
+            : "umask 077 && command -v openssl >/dev/null 2>&1 && h='openssl dgst -sha256 -r' || h=sha256sum; "
+                + "tee -- \(quotedPart) | $h && [ \"$(wc -c < \(quotedPart))\" -eq \(size) ] || { echo \"the file on the server holds fewer bytes than were sent (is its disk full?)\" >&2; exit 1; }"
         let wholeHash = SHA256()
         if offset > 0 { try feed(wholeHash, fromFile: local, limit: offset) }
         var sent = offset

@@ -45,6 +45,28 @@ struct KnownHostsFile {
                 new fingerprint with its administrator, remove the old line (ssh-keygen -R '\(name)' -f \(path)) and connect again.
                 """)
         case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
+            // No line of this key type; a line of another type for the same host means the host offers a
+            // key it was never known by: that is a changed key, under every policy (accept-new included).
+            let others: [HostKeyAlgorithm] = [.ed25519, .ecdsa256, .ecdsa384, .ecdsa521, .rsa, .dss].filter { $0 != algorithm }
+            for other in others {
+                var entry: UnsafeMutablePointer<libssh2_knownhost>?
+                let mask = LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | other.knownHostBits
+                let result = key.withUnsafeBytes { raw in
+                    libssh2_knownhost_checkp(store, host, Int32(port), raw.baseAddress?.assumingMemoryBound(to: CChar.self), key.count, mask, &entry)
+                }
+                guard result == LIBSSH2_KNOWNHOST_CHECK_MISMATCH, let record = entry?.pointee,
+                    let base64 = record.key.map({ String(cString: $0) }), let blob = Data(base64Encoded: base64)
+                else { continue }
+                let line = locate(base64)
+                throw SSHError(
+                    .changedHostKey,
+                    """
+                    HOST KEY CHANGED for \(name): it offered \(offered), but \(line.isEmpty ? path : line) records \(other.displayName) \
+                    \(SHA256.fingerprint(ofKeyBlob: blob)) for it and no \(algorithm.displayName) key. A server that suddenly offers another \
+                    type of key could be a man-in-the-middle; tmeops refuses to connect. If the server changed its keys on purpose, confirm \
+                    the new fingerprint with its administrator, then replace the line (ssh-keygen -R '\(name)' -f \(path)) and connect again.
+                    """)
+            }
             guard policy == .acceptNew else {
                 throw SSHError(
                     .unknownHostKey,

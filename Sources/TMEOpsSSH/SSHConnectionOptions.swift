@@ -12,7 +12,7 @@ public struct SSHConnectionOptions: Sendable, Equatable {
     public var host: String
     public var port: Int
     public var user: String
-    /// Private key file; nil tries the agent and then `~/.ssh/id_ed25519` and `~/.ssh/id_ecdsa`.
+    /// Private key file; nil tries the agent and then `~/.ssh/id_ed25519`, `~/.ssh/id_ecdsa` and `~/.ssh/id_rsa`.
     public var identity: String?
     /// Passphrase of the identity file (from `TMEOPS_SSH_PASSPHRASE`; never from argv or config).
     public var passphrase: String?
@@ -23,11 +23,13 @@ public struct SSHConnectionOptions: Sendable, Equatable {
     public var keepaliveInterval: Int
     /// The ssh-agent socket (`SSH_AUTH_SOCK`), if any.
     public var agentSocket: String?
+    /// Ciphers to offer, most wanted first; nil: `SSHSession.preferredCiphers`.
+    public var ciphers: [String]?
 
     public init(
         host: String, port: Int = 22, user: String, identity: String? = nil, passphrase: String? = nil,
         knownHosts: String = "~/.ssh/known_hosts", hostKeyPolicy: HostKeyPolicy = .strict, connectTimeout: TimeInterval = 10,
-        keepaliveInterval: Int = 15, agentSocket: String? = nil
+        keepaliveInterval: Int = 15, agentSocket: String? = nil, ciphers: [String]? = nil
     ) {
         self.host = host
         self.port = port
@@ -39,6 +41,7 @@ public struct SSHConnectionOptions: Sendable, Equatable {
         self.connectTimeout = connectTimeout
         self.keepaliveInterval = keepaliveInterval
         self.agentSocket = agentSocket
+        self.ciphers = ciphers
     }
 
     /// `user@host:port`, for messages.

@@ -35,11 +35,18 @@ public final class SSHSession {
         }
         raw = session
         libssh2_session_set_blocking(session, 0)
-        // aes-ctr with hmac-sha2 is what libssh2 1.10 does fastest here (ENVIRONMENT.md); others follow as fallbacks.
-        libssh2_session_method_pref(session, LIBSSH2_METHOD_CRYPT_CS, "aes128-ctr,aes256-ctr,aes192-ctr,aes256-cbc,aes128-cbc")
-        libssh2_session_method_pref(session, LIBSSH2_METHOD_CRYPT_SC, "aes128-ctr,aes256-ctr,aes192-ctr,aes256-cbc,aes128-cbc")
-        libssh2_session_method_pref(session, LIBSSH2_METHOD_MAC_CS, "hmac-sha2-256,hmac-sha2-512,hmac-sha1")
-        libssh2_session_method_pref(session, LIBSSH2_METHOD_MAC_SC, "hmac-sha2-256,hmac-sha2-512,hmac-sha1")
+        // Authenticated encryption first (chacha20-poly1305, then AES-GCM), then AES-CTR with
+        // encrypt-then-MAC; libssh2 drops the names it does not know (1.10 knows only the CTR ones).
+        let ciphers = (options.ciphers ?? Self.preferredCiphers).joined(separator: ",")
+        for direction in [LIBSSH2_METHOD_CRYPT_CS, LIBSSH2_METHOD_CRYPT_SC] {
+            if libssh2_session_method_pref(session, direction, ciphers) != 0 {
+                shutdown(reason: "tmeops: no cipher")  // (deinit would free the session too: once is enough)
+                throw SSHError(
+                    .library, "none of ssh.ciphers (\(ciphers)) is known to libssh2 \(LibSSH2.version); it knows \(Self.supported(LIBSSH2_METHOD_CRYPT_CS))")
+            }
+        }
+        libssh2_session_method_pref(session, LIBSSH2_METHOD_MAC_CS, Self.preferredMACs.joined(separator: ","))
+        libssh2_session_method_pref(session, LIBSSH2_METHOD_MAC_SC, Self.preferredMACs.joined(separator: ","))
         do {
             let deadline = Date().addingTimeInterval(options.connectTimeout)
             _ = try call("SSH handshake with \(options.host):\(options.port)", deadline: deadline, kind: .handshake) {
@@ -58,6 +65,32 @@ public final class SSHSession {
     }
 
     deinit { shutdown(reason: "tmeops: done") }
+
+    /// The ciphers offered unless `ssh.ciphers` says otherwise, most wanted first.
+    public static let preferredCiphers = [
+        "chacha20-poly1305@openssh.com", "aes256-gcm@openssh.com", "aes128-gcm@openssh.com", "aes128-ctr", "aes256-ctr", "aes192-ctr",
+    ]
+    /// MACs (for the CTR ciphers; the AEAD ones carry their own): encrypt-then-MAC first.
+    public static let preferredMACs = [
+        "hmac-sha2-256-etm@openssh.com", "hmac-sha2-512-etm@openssh.com", "hmac-sha2-256", "hmac-sha2-512", "hmac-sha1",
+    ]
+
+    /// The algorithms libssh2 supports for `method` (LIBSSH2_METHOD_*), comma-separated.
+    static func supported(_ method: Int32) -> String {
+        guard let session = libssh2_session_init_ex(nil, nil, nil, nil) else { return "?" }
+        defer { libssh2_session_free(session) }
+        var list: UnsafeMutablePointer<UnsafePointer<CChar>?>?
+        let count = libssh2_session_supported_algs(session, method, &list)
+        guard count > 0, let list else { return "?" }
+        defer { libssh2_free(session, list) }
+        return (0..<Int(count)).compactMap { list[$0].map { String(cString: $0) } }.joined(separator: ",")
+    }
+
+    /// What the connection negotiated: key exchange, host key, cipher and MAC (client to server).
+    public var negotiated: (kex: String, hostKey: String, cipher: String, mac: String) {
+        func method(_ type: Int32) -> String { libssh2_session_methods(raw, type).map { String(cString: $0) } ?? "?" }
+        return (method(LIBSSH2_METHOD_KEX), method(LIBSSH2_METHOD_HOSTKEY), method(LIBSSH2_METHOD_CRYPT_CS), method(LIBSSH2_METHOD_MAC_CS))
+    }
 
     /// Disconnects politely; safe to call more than once.
     public func close() { shutdown(reason: "tmeops: done") }
@@ -185,7 +218,7 @@ public final class SSHSession {
             identities = [SSHConnectionOptions.expand(identity)]
         } else {
             if try authenticateWithAgent(deadline: deadline, attempts: &attempts) { return }
-            identities = ["~/.ssh/id_ed25519", "~/.ssh/id_ecdsa"].map { SSHConnectionOptions.expand($0) }
+            identities = ["~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/id_rsa"].map { SSHConnectionOptions.expand($0) }
                 .filter { FileManager.default.fileExists(atPath: $0) }
         }
         for path in identities {

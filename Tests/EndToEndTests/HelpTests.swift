@@ -44,7 +44,8 @@ final class HelpTests: XCTestCase {
         let result = try Project().tmeops("version", "--json")
         XCTAssertEqual(result.status, 0, result.stderr)
         let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: String]
-        XCTAssertEqual(object?["libssh2"], "1.10.0")
+        // At least 1.11 (RSA keys, chacha20-poly1305): the build links scripts/build-libssh2's where the system's is older.
+        XCTAssertTrue(object?["libssh2"].map { $0.compare("1.11", options: .numeric) != .orderedAscending } == true, result.stdout)
         XCTAssertTrue(object?["libpq"]?.hasPrefix("15.") == true, result.stdout)
         XCTAssertTrue(object?["libarchive"]?.hasPrefix("3.") == true, result.stdout)
     }

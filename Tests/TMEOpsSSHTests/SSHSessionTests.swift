@@ -124,6 +124,56 @@ final class SSHSessionTests: XCTestCase {
         session.close()
     }
 
+    func testEveryKeyTypePeopleHaveLogsInDirectly() throws {
+        let sandbox = try Sandbox.require()
+        XCTAssertTrue(LibSSH2.version.compare("1.11", options: .numeric) != .orderedAscending, "libssh2 \(LibSSH2.version): RSA needs 1.11")
+        for identity in [sandbox["SANDBOX_SSH_IDENTITY"], sandbox["SANDBOX_SSH_RSA_IDENTITY"]] {
+            let session = try SSHSession(sandbox.sshOptions(identity: identity))
+            XCTAssertEqual(session.authentication, "publickey \(identity)")
+            XCTAssertEqual(try session.capture(["id", "-un"]).stdoutText, "\(sandbox["SANDBOX_SSH_USER"])\n")
+            // The strongest cipher both sides have: authenticated encryption, not CTR with a MAC.
+            XCTAssertEqual(session.negotiated.cipher, "chacha20-poly1305@openssh.com")
+            session.close()
+        }
+        var ecdsa = sandbox.sshOptions(identity: sandbox["SANDBOX_SSH_PASSPHRASE_IDENTITY"])
+        ecdsa.passphrase = try sandbox.secret("ssh_passphrase")
+        XCTAssertEqual(try SSHSession(ecdsa).authentication, "publickey \(sandbox["SANDBOX_SSH_PASSPHRASE_IDENTITY"])")
+    }
+
+    func testCiphersCanBeChosenAndAnUnknownListIsNamed() throws {
+        let sandbox = try Sandbox.require()
+        var options = sandbox.sshOptions()
+        options.ciphers = ["aes256-gcm@openssh.com"]
+        let session = try SSHSession(options)
+        XCTAssertEqual(session.negotiated.cipher, "aes256-gcm@openssh.com")
+        session.close()
+        options.ciphers = ["rot13"]
+        assertSSHError(.library, contains: ["none of ssh.ciphers (rot13)", "chacha20-poly1305@openssh.com"]) { _ = try SSHSession(options) }
+    }
+
+    func testAnRSAHostKeyIsVerifiedLikeTheOthers() throws {
+        let sandbox = try Sandbox.require()
+        var options = sandbox.sshOptions()
+        options.port = Int(sandbox["SANDBOX_SSH_NOFORWARD_PORT"]) ?? 2222
+        let session = try SSHSession(options)
+        XCTAssertTrue(session.hostKeyDescription.hasPrefix("RSA SHA256:"), session.hostKeyDescription)
+        session.close()
+        // Recorded for another key, the RSA key is a changed key and refused.
+        let other = scratch.appendingPathComponent("known_hosts")
+        try Data(
+            "[\(sandbox["SANDBOX_SSH_HOST"])]:\(options.port) \(try String(contentsOfFile: sandbox["SANDBOX_HOST_KEY"], encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " "))\n"
+                .utf8
+        )
+        .write(to: other)
+        options.knownHosts = other.path
+        // Known only by its ed25519 key, the host offering an RSA one is a changed host, even for accept-new.
+        for policy in [SSHConnectionOptions.HostKeyPolicy.strict, .acceptNew] {
+            options.hostKeyPolicy = policy
+            assertSSHError(.changedHostKey, contains: ["it offered RSA SHA256:", "records ED25519 SHA256:"]) { _ = try SSHSession(options) }
+        }
+        XCTAssertEqual(try String(contentsOf: other, encoding: .utf8).split(separator: "\n").count, 1, "accept-new recorded nothing")
+    }
+
     func testAgentAuthentication() throws {
         let sandbox = try Sandbox.require()
         let socket = scratch.appendingPathComponent("agent.sock").path
@@ -136,13 +186,18 @@ final class SSHSessionTests: XCTestCase {
         try agent.run()
         defer { agent.terminate() }
         for _ in 0..<50 where !FileManager.default.fileExists(atPath: socket) { usleep(100_000) }
-        let added = try ProcessRunner.run("/usr/bin/ssh-add", [sandbox["SANDBOX_SSH_IDENTITY"]], environment: ["SSH_AUTH_SOCK": socket])
-        XCTAssertEqual(added.status, 0, added.stderr)
-        var options = sandbox.sshOptions()
-        options.identity = nil
-        options.agentSocket = socket
-        let session = try SSHSession(options)
-        XCTAssertTrue(session.authentication.hasPrefix("agent "), session.authentication)
-        session.close()
+        // One key at a time in the agent: an ed25519 one, then an RSA one (signed with rsa-sha2 by the agent).
+        for identity in [sandbox["SANDBOX_SSH_IDENTITY"], sandbox["SANDBOX_SSH_RSA_IDENTITY"]] {
+            _ = try ProcessRunner.run("/usr/bin/ssh-add", ["-D"], environment: ["SSH_AUTH_SOCK": socket])
+            let added = try ProcessRunner.run("/usr/bin/ssh-add", [identity], environment: ["SSH_AUTH_SOCK": socket])
+            XCTAssertEqual(added.status, 0, added.stderr)
+            var options = sandbox.sshOptions()
+            options.identity = nil
+            options.agentSocket = socket
+            let session = try SSHSession(options)
+            XCTAssertTrue(session.authentication.hasPrefix("agent "), session.authentication)
+            XCTAssertTrue(session.authentication.contains(identity.hasSuffix("rsa") ? "tmeops-sandbox-rsa" : "tmeops-sandbox-client"), session.authentication)
+            session.close()
+        }
     }
 }
