@@ -53,7 +53,7 @@ public enum BackupService {
         let database = try environment.require(DatabaseConfig.self, for: "backing up its database")
         guard case .container(let container, let user, let name) = try database.location(environment: environment.name) else {
             throw TMEOpsError.usage(
-                "environment '\(environment.name)' reaches its database by URL; backups of local databases arrive with issue #9 (for now, back up an environment whose database runs in a container)"
+                "environment '\(environment.name)' reaches its database by URL; a scheduled backup runs on the host, inside the database container (database.container). For this environment run `tmeops backup create -e \(environment.name)` from a machine that reaches the URL (its backups are kept in .tmeops/backups)"
             )
         }
         return (database, container, user, name)

@@ -48,6 +48,10 @@ public enum PostgresTools {
             environment["PGHOST"] = target.host
             environment["PGPORT"] = String(target.port)
             environment["PGUSER"] = target.user
+            // The URL's own connection parameters, as libpq's environment variables.
+            for (key, value) in target.parameters {
+                environment[key == "application_name" ? "PGAPPNAME" : key == "options" ? "PGOPTIONS" : "PG" + key.uppercased()] = value
+            }
         }
         return environment
     }
@@ -101,6 +105,9 @@ public enum DatabaseCopy {
     public static func copy(
         _ session: DatabaseSession, environment: EnvironmentConfig, context: CommandContext, source: String, copy: String
     ) throws -> String {
+        // The copy's name is dropped first: it must never be the database copied, nor the one this
+        // environment runs on (a typo in test_instance.database or --copy-name would drop production).
+        try refuseToReplace(copy, session: session, doing: "copy \(source) onto it", source: source)
         let admin = try session.connect(database: "postgres")
         defer { admin.close() }
         try drop(admin, copy)
@@ -121,13 +128,16 @@ public enum DatabaseCopy {
                 try PostgresTools.execInContainer(
                     environment, context: context,
                     script: """
-                        f=$(mktemp) || exit 1; trap 'rm -f "$f"' EXIT
+                        umask 077; f=$(mktemp) || exit 1; trap 'rm -f "$f"' EXIT
                         pg_dump -Fc -U "$1" -d "$2" -f "$f" && pg_restore --exit-on-error --no-owner -U "$1" -d "$3" "$f"
                         """, arguments: [user, source, copy], what: "copying \(source) to \(copy)")
             case .url(let url):
                 let target = try PostgresTarget(url: url)
-                let file = FileManager.default.temporaryDirectory.appendingPathComponent("tmeops-copy-\(UUID().uuidString).dump")
-                defer { try? FileManager.default.removeItem(at: file) }
+                // A dump is the database's data: in a folder only this user can read (pg_dump's file follows the umask).
+                let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tmeops-copy-\(UUID().uuidString)")
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                defer { try? FileManager.default.removeItem(at: folder) }
+                let file = folder.appendingPathComponent("copy.dump")
                 _ = try PostgresTools.runLocal("pg_dump", ["-Fc", "-d", source, "-f", file.path], target: target, context: context)
                 _ = try PostgresTools.runLocal(
                     "pg_restore", ["--exit-on-error", "--no-owner", "-d", copy, file.path], target: target, context: context)
@@ -184,8 +194,19 @@ public enum DatabaseCopy {
         _ = try? admin.execute("ALTER DATABASE \(qp) WITH ALLOW_CONNECTIONS true")
     }
 
+    /// Refuses when `name` is the environment's own database (or `source`): what is about to be dropped or
+    /// replaced there would be production's data.
+    static func refuseToReplace(_ name: String, session: DatabaseSession, doing what: String, source: String? = nil) throws {
+        if name == session.target.database || name == source {
+            throw SchemaError(
+                "refusing to drop and \(what): \(name) is \(name == session.target.database ? "the database this environment runs on" : "the database being copied"); choose another name for the copy (test_instance.database, --copy-name)"
+            )
+        }
+    }
+
     /// Creates an empty scratch database (dropping an older one of that name).
     public static func createEmpty(_ session: DatabaseSession, _ name: String) throws {
+        try refuseToReplace(name, session: session, doing: "create an empty database in its place")
         let admin = try session.connect(database: "postgres")
         defer { admin.close() }
         try drop(admin, name)
@@ -193,6 +214,7 @@ public enum DatabaseCopy {
     }
 
     public static func drop(_ session: DatabaseSession, _ name: String) throws {
+        try refuseToReplace(name, session: session, doing: "leave it dropped")
         let admin = try session.connect(database: "postgres")
         defer { admin.close() }
         try drop(admin, name)

@@ -8,6 +8,17 @@ public struct MigrationFile: Sendable, Equatable {
     public let name: String
     public let path: String
     public let checksum: String
+    /// The bytes read once, when the folder was read: what is checksummed, tested and applied are the
+    /// same bytes, whatever happens to the file meanwhile.
+    public let contents: Data?
+
+    public init(version: Int, name: String, path: String, checksum: String, contents: Data? = nil) {
+        self.version = version
+        self.name = name
+        self.path = path
+        self.checksum = checksum
+        self.contents = contents
+    }
 
     /// The file's name, `NNN_name.sql`.
     public var fileName: String { (path as NSString).lastPathComponent }
@@ -16,7 +27,7 @@ public struct MigrationFile: Sendable, Equatable {
 
     /// The file's text; a file that is not UTF-8 is refused by name.
     public func text() throws -> String {
-        guard let data = FileManager.default.contents(atPath: path) else { throw SchemaError("cannot read migration \(path)") }
+        guard let data = contents ?? FileManager.default.contents(atPath: path) else { throw SchemaError("cannot read migration \(path)") }
         guard let text = String(data: data, encoding: .utf8) else { throw SchemaError("migration \(fileName) is not UTF-8 text") }
         return text
     }
@@ -44,7 +55,8 @@ public struct MigrationFile: Sendable, Equatable {
             if let clash = files.first(where: { $0.version == version }) {
                 throw SchemaError("\(displayFolder)/\(file) and \((clash.path as NSString).lastPathComponent) have the same version \(version); renumber one")
             }
-            files.append(MigrationFile(version: version, name: name, path: path, checksum: try SHA256.hexOfFile(atPath: path)))
+            guard let contents = FileManager.default.contents(atPath: path) else { throw SchemaError("cannot read migration \(displayFolder)/\(file)") }
+            files.append(MigrationFile(version: version, name: name, path: path, checksum: SHA256.hex(SHA256.digest(contents)), contents: contents))
         }
         return files.sorted { $0.version < $1.version }
     }

@@ -273,7 +273,12 @@ public struct SchemaPlanner {
             if existing && constraint.validated {
                 hazards = constraint.kind == "foreign key" ? [.mayFail] : [.mayFail, .accessExclusive]
                 if constraint.kind == "primary key" || constraint.kind == "unique" { hazards.append(.buildsIndex) }
-                check = Self.violationQuery(table: target, constraint: constraint)
+                // The rows of today cannot be counted against a column this same plan adds (the count
+                // would fail on the missing column); the plan's validation on a scratch rebuild covers it.
+                let added = Self.addedColumns(from: fromTables[table.qualifiedName], to: table)
+                if !Self.mentions(constraint.definition, anyOf: added) {
+                    check = Self.violationQuery(table: target, constraint: constraint)
+                }
             }
             add(
                 "ALTER TABLE \(target) ADD CONSTRAINT \(Self.quote(constraint.name)) \(constraint.definition)",
@@ -445,6 +450,20 @@ public struct SchemaPlanner {
 
     static func sameView(_ a: SchemaSnapshot.View, _ b: SchemaSnapshot.View) -> Bool {
         a.materialized == b.materialized && SchemaText.normalized(a.definition) == SchemaText.normalized(b.definition)
+    }
+
+    /// Columns of `wanted` that `present` lacks.
+    static func addedColumns(from present: SchemaSnapshot.Table?, to wanted: SchemaSnapshot.Table) -> Set<String> {
+        guard let present else { return Set(wanted.columns.map(\.name)) }
+        let existing = Set(present.columns.map(\.name))
+        return Set(wanted.columns.map(\.name).filter { !existing.contains($0) })
+    }
+
+    /// Whether `definition` names any of `columns` (as a whole identifier, quoted or not).
+    static func mentions(_ definition: String, anyOf columns: Set<String>) -> Bool {
+        let identifiers = Set(
+            definition.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "_" || $0 == "$") }).map { String($0) })
+        return columns.contains { identifiers.contains($0) }
     }
 
     /// A query counting rows that a new constraint would reject; nil where no simple count exists.

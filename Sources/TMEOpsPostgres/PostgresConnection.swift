@@ -27,27 +27,56 @@ public struct PostgresTarget: Sendable, Equatable {
     public var password: String?
     public var database: String
     public var connectTimeout: Int
+    /// Further libpq connection parameters from the URL's query (`sslmode`, `sslrootcert`, ...).
+    public var parameters: [String: String]
 
-    public init(host: String, port: Int, user: String, password: String?, database: String, connectTimeout: Int = 10) {
+    /// Query parameters of a URL that libpq takes as connection parameters.
+    public static let urlParameters: Set<String> = [
+        "sslmode", "sslrootcert", "sslcert", "sslkey", "sslcrl", "sslcompression", "sslsni", "requiressl", "gssencmode", "krbsrvname",
+        "target_session_attrs", "application_name", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+        "channel_binding", "require_auth", "options", "service", "hostaddr",
+    ]
+
+    public init(host: String, port: Int, user: String, password: String?, database: String, connectTimeout: Int = 10, parameters: [String: String] = [:]) {
         self.host = host
         self.port = port
         self.user = user
         self.password = password
         self.database = database
         self.connectTimeout = connectTimeout
+        self.parameters = parameters
     }
 
-    /// Parses `postgresql://user:password@host:port/database` (percent-encoding decoded).
+    /// Parses `postgresql://user:password@host:port/database?sslmode=require&...`: percent-encoding is
+    /// decoded once (a password may hold `%`), and the query's libpq parameters are kept; an unknown
+    /// one is an error naming it.
     public init(url: String) throws {
         guard let components = URLComponents(string: url), ["postgresql", "postgres"].contains(components.scheme ?? ""), let host = components.host else {
             throw PostgresError(sqlState: nil, message: "not a postgresql://user:password@host:port/database URL", context: "database.url")
         }
         self.host = host
         port = components.port ?? 5432
+        // URLComponents decodes user, password and path itself.
         user = components.user ?? "postgres"
-        password = components.password?.removingPercentEncoding ?? components.password
+        password = components.password
         database = String(components.path.dropFirst()).isEmpty ? user : String(components.path.dropFirst())
         connectTimeout = 10
+        parameters = [:]
+        for item in components.queryItems ?? [] {
+            if item.name == "connect_timeout" {
+                guard let seconds = item.value.flatMap(Int.init), seconds >= 0 else {
+                    throw PostgresError(sqlState: nil, message: "connect_timeout=\(item.value ?? "") is not a number of seconds", context: "database.url")
+                }
+                connectTimeout = seconds
+            } else if Self.urlParameters.contains(item.name) {
+                parameters[item.name] = item.value ?? ""
+            } else {
+                throw PostgresError(
+                    sqlState: nil,
+                    message: "the URL's parameter \(item.name) is not a libpq connection parameter (such as sslmode, sslrootcert, application_name)",
+                    context: "database.url")
+            }
+        }
     }
 
     /// `user@host:port/database`, for messages (no password).
@@ -82,6 +111,10 @@ public final class PostgresConnection: @unchecked Sendable {
             ("options", "-c search_path="),
         ]
         if let password = target.password { pairs.append(("password", password)) }
+        for (key, value) in target.parameters.sorted(by: { $0.key < $1.key }) {
+            pairs.removeAll { $0.0 == key }
+            pairs.append((key, value))
+        }
         let keywords = pairs.map { strdup($0.0) } + [nil]
         let values = pairs.map { strdup($0.1) } + [nil]
         defer {

@@ -30,6 +30,26 @@ final class PostgresConnectionTests: XCTestCase {
         XCTAssertEqual(try connection.query("SELECT current_setting('search_path')").scalar, "", "an empty search_path: names are always qualified")
     }
 
+    func testTheURLsConnectionParametersReachLibpqAndItsPasswordIsDecodedOnce() throws {
+        let parsed = try PostgresTarget(
+            url: "postgresql://tme_user:a%2541b@127.0.0.1:5434/tme_portal?sslmode=disable&connect_timeout=7&application_name=from-url")
+        XCTAssertEqual(parsed.password, "a%41b", "decoded once: %25 is a percent sign, not the start of another escape")
+        XCTAssertEqual(parsed.connectTimeout, 7)
+        XCTAssertEqual(parsed.parameters, ["sslmode": "disable", "application_name": "from-url"])
+        XCTAssertThrowsError(try PostgresTarget(url: "postgresql://u@h/d?sslmod=require")) {
+            XCTAssertTrue("\($0)".contains("sslmod is not a libpq connection parameter"), "\($0)")
+        }
+
+        // The parameters are used: the server sees the URL's application name, and sslmode=require
+        // fails against a server without TLS instead of silently connecting in the clear.
+        var target = try development()
+        target.parameters = ["application_name": "from-url", "sslmode": "disable"]
+        let connection = try PostgresConnection(target)
+        XCTAssertEqual(try connection.query("SELECT current_setting('application_name')").scalar, "from-url")
+        target.parameters["sslmode"] = "require"
+        XCTAssertThrowsError(try PostgresConnection(target)) { XCTAssertTrue("\($0)".contains("SSL"), "\($0)") }
+    }
+
     func testWrongPasswordAndUnreachableServerAreNamed() throws {
         var wrong = try development()
         wrong.password = "not-the-password"

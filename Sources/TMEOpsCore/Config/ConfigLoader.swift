@@ -105,6 +105,14 @@ public struct ConfigLoader: Sendable {
             )
         }
         let names: [String] = Array(environmentsMapping.keys.compactMap(\.string))
+        // Environment names end up in file names, schedule entries and container names on the host.
+        for nameNode in environmentsMapping.keys {
+            guard let name = nameNode.string, name.range(of: #"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"#, options: .regularExpression) != nil else {
+                throw context.error(
+                    nameNode, [AnyKey(stringValue: "environments")],
+                    "'\(nameNode.string ?? "?")' cannot name an environment; use letters, digits, '-', '_' and '.' (starting with a letter or digit)")
+            }
+        }
         let wanted: [String]
         switch selection {
         case .none: wanted = []

@@ -117,6 +117,35 @@ final class SchemaPlanTests: XCTestCase {
         XCTAssertFalse(plan.sql(header: []).contains("BEGIN;"))
     }
 
+    /// A new column and what is declared on it in the same plan (the most common migration): a CHECK,
+    /// a default, an index, a foreign key, NOT NULL with a default. Planned, validated, and applied to
+    /// the database it was planned from.
+    func testANewColumnWithItsConstraintsInOnePlan() async throws {
+        let production = try ScratchDatabase(self)
+        try production.connection.execute(Self.production)
+        let development = try ScratchDatabase(self)
+        try development.connection.execute(
+            Self.production
+                + """
+
+                ALTER TABLE user_todos ADD COLUMN urgency text NOT NULL DEFAULT 'normal' CONSTRAINT user_todos_urgency_check CHECK (urgency IN ('low', 'normal', 'high'));
+                ALTER TABLE user_todos ADD COLUMN owner_id integer CONSTRAINT user_todos_owner_fk REFERENCES applications (id);
+                ALTER TABLE user_todos ADD COLUMN weight integer DEFAULT 1 CONSTRAINT user_todos_weight_positive CHECK (weight > 0);
+                CREATE INDEX user_todos_urgency ON user_todos (urgency);
+                """)
+        let result = await production.run(try SchemaPlanCommand.parse(["--from", production.url, "--to", development.url, "--json"]))
+        XCTAssertEqual(result.status, 0, result.error)
+        let plan = try JSONDecoder().decode(SchemaPlan.self, from: Data(production.harness.stdout.text.utf8))
+        XCTAssertTrue(plan.statements.contains { $0.sql.contains("ADD CONSTRAINT user_todos_urgency_check") }, "\(plan.statements.map(\.sql))")
+        XCTAssertTrue(plan.statements.filter { $0.sql.contains("urgency") || $0.sql.contains("weight") }.allSatisfy { $0.violationQuery == nil })
+        // The validated plan applies to the real database it was planned from.
+        for statement in plan.statements { try production.connection.execute(statement.sql) }
+        let columns = try production.connection.query(
+            "SELECT string_agg(column_name, ',' ORDER BY column_name) FROM information_schema.columns WHERE table_name = 'user_todos'"
+        ).scalar
+        XCTAssertEqual(columns, "application_id,category,id,owner_id,urgency,weight")
+    }
+
     func testEqualSchemasAndTwoSnapshotFilesWithoutAServer() async throws {
         let db = try ScratchDatabase(self)
         try db.connection.execute(Self.production)
