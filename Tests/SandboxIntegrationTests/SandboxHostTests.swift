@@ -21,7 +21,10 @@ final class SandboxHostTests: XCTestCase {
         let recorded = try String(contentsOfFile: sandbox["SANDBOX_HOST_KEY"], encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
         XCTAssertEqual(offered, recorded, scan.stderr)
         let knownHosts = try String(contentsOfFile: sandbox["SANDBOX_KNOWN_HOSTS"], encoding: .utf8)
-        XCTAssertEqual(knownHosts, "\(sandbox["SANDBOX_SSH_HOST"]) \(recorded)\n[\(sandbox["SANDBOX_SSH_HOST"])]:2222 \(recorded)\n")
+        let rsa = try String(contentsOfFile: sandbox["SANDBOX_DIR"] + "/ssh/host_rsa.pub", encoding: .utf8).split(separator: " ").prefix(2).joined(
+            separator: " ")
+        XCTAssertEqual(
+            knownHosts, "\(sandbox["SANDBOX_SSH_HOST"]) \(recorded)\n[\(sandbox["SANDBOX_SSH_HOST"])]:2222 \(rsa)\n", "port 2222 shows an RSA host key")
 
         // The authorised key logs in with strict host-key checking against that known_hosts file.
         let login = try ProcessRunner.run(

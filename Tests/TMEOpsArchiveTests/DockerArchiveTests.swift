@@ -23,7 +23,17 @@ final class DockerArchiveTests: XCTestCase {
         XCTAssertEqual(image.layers.count, try engine.image(sandbox["SANDBOX_APP_IMAGE"])?.rootFS.layers?.count)
         let files = archive.fileSystem(of: image)
         XCTAssertTrue(files.contains("bin/busybox"))
-        XCTAssertTrue(files.contains("app/server.sh"))
+        XCTAssertTrue(files.contains("app/server.py"))
+        // Its base is built from Debian packages as ordinary bases are: absolute links, a chain through
+        // Debian's alternatives, hard links, and a later layer that deletes folders of the one below.
+        XCTAssertEqual(files.resolve("/bin/python3"), "usr/bin/python3.11")
+        XCTAssertEqual(files.resolve("usr/bin/python"), "usr/bin/python3.11")
+        XCTAssertEqual(files.resolve("etc/localtime"), "usr/share/zoneinfo/Etc/UTC")
+        XCTAssertEqual(files.resolve("usr/lib/python3.11/sitecustomize.py"), "etc/python3.11/sitecustomize.py")
+        XCTAssertEqual(files.nodes["usr/bin/env"]?.kind, .file, "a hard link of busybox counts as the file")
+        XCTAssertFalse(files.contains("usr/lib/python3.11/test"))
+        XCTAssertTrue(files.hidden.contains { $0.path == "usr/lib/python3.11/test" })
+        XCTAssertTrue(files.contains("usr/lib/python3/dist-packages/psycopg2/__init__.py"))
 
         // Cut in half, the same archive is refused before anything could use it.
         let data = try Data(contentsOf: file)

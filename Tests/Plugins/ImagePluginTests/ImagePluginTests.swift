@@ -61,30 +61,56 @@ final class ImagePluginTests: XCTestCase {
         }
     }
 
-    func testVerifyFindsForbiddenFilesEvenWhenALaterLayerDeletesThem() async throws {
-        let tag = uniqueTag("verify")
+    func testVerifyJudgesTheImageAsItsContainerSeesIt() async throws {
+        // The sample app's base is an ordinary runtime image (Debian's python3.11 and psycopg2): absolute
+        // links such as /bin/python3 -> /usr/bin/python3, hard links, whiteouts. Verify reads it as it is.
+        try harness.write(
+            "tmeops.yml",
+            try String(contentsOf: harness.directory.appendingPathComponent("tmeops.yml"), encoding: .utf8)
+                .replacingOccurrences(
+                    of: "  args: { NODE_ENV: production }",
+                    with: "  args: { NODE_ENV: production }\n  require: [bin/python3, /etc/localtime, usr/lib/python3.11/sitecustomize.py, app/server.py]"))
+        let clean = uniqueTag("verify-clean")
         try await build(
             """
             FROM \(sandbox["SANDBOX_APP_IMAGE"])
             USER root
             RUN mkdir -p /app/.next/server && echo x > /app/.next/server/turbopack-runtime.js
             RUN rm /app/.next/server/turbopack-runtime.js
+            ENV NODE_ENV=production
+            """, tag: clean)
+        harness.stdout.clear()
+        try await harness.run(ImageVerifyCommand.parse([clean, "--json"]))
+        var report = try JSONSerialization.jsonObject(with: Data(harness.stdout.text.utf8)) as? [String: Any]
+        XCTAssertEqual(report?["passed"] as? Bool, true, harness.stdout.text)
+        let notes = (report?["notes"] as? [[String: String]]) ?? []
+        XCTAssertTrue(
+            notes.contains { $0["detail"]!.hasPrefix("/app/.next/server/turbopack-runtime.js is deleted by layer") && $0["detail"]!.contains("still ship") },
+            "\(notes)")
+
+        let dirty = uniqueTag("verify-dirty")
+        try await build(
+            """
+            FROM \(sandbox["SANDBOX_APP_IMAGE"])
+            USER root
+            RUN mkdir -p /app/.next/server && echo x > /app/.next/server/turbopack-runtime.js
             ENV NODE_ENV=development
-            """, tag: tag)
+            """, tag: dirty)
         harness.stdout.clear()
         do {
-            try await harness.run(ImageVerifyCommand.parse([tag, "--json"]))
+            try await harness.run(ImageVerifyCommand.parse([dirty, "--json"]))
             XCTFail("verify should fail")
         } catch let exit as ExitCode {
             XCTAssertEqual(exit.rawValue, 3)
         }
-        let report = try JSONSerialization.jsonObject(with: Data(harness.stdout.text.utf8)) as? [String: Any]
+        report = try JSONSerialization.jsonObject(with: Data(harness.stdout.text.utf8)) as? [String: Any]
         let problems = (report?["problems"] as? [[String: String]]) ?? []
         XCTAssertEqual(report?["passed"] as? Bool, false)
         XCTAssertTrue(
-            problems.contains { $0["rule"] == "forbidden **/*turbopack*" && $0["detail"]!.hasPrefix("/app/.next/server/turbopack-runtime.js (layer 2 of") },
+            problems.contains { $0["rule"] == "forbidden **/*turbopack*" && $0["detail"]!.hasPrefix("/app/.next/server/turbopack-runtime.js (layer ") },
             "\(problems)")
         XCTAssertTrue(problems.contains { $0["rule"] == "NODE_ENV" && $0["detail"]!.contains("NODE_ENV=development") }, "\(problems)")
+        XCTAssertFalse(problems.contains { $0["rule"] == "required" }, "every required path resolves through the image's links: \(problems)")
     }
 
     func testVerifyReportsAMissingRequiredPath() async throws {
@@ -93,7 +119,7 @@ final class ImagePluginTests: XCTestCase {
             "tmeops.yml",
             try String(contentsOf: harness.directory.appendingPathComponent("tmeops.yml"), encoding: .utf8)
                 .replacingOccurrences(
-                    of: "  args: { NODE_ENV: production }", with: "  args: { NODE_ENV: production }\n  require: [\".next/standalone\", app/server.sh]"))
+                    of: "  args: { NODE_ENV: production }", with: "  args: { NODE_ENV: production }\n  require: [\".next/standalone\", app/server.py]"))
         try await build("FROM \(sandbox["SANDBOX_APP_IMAGE"])\nENV NODE_ENV=production\n", tag: tag)
         harness.stdout.clear()
         do {
@@ -103,7 +129,7 @@ final class ImagePluginTests: XCTestCase {
             XCTAssertEqual(exit.rawValue, 3)
         }
         XCTAssertTrue(harness.stdout.text.contains("required: /.next/standalone is missing from the image"), harness.stdout.text)
-        XCTAssertFalse(harness.stdout.text.contains("app/server.sh"), harness.stdout.text)
+        XCTAssertFalse(harness.stdout.text.contains("app/server.py"), harness.stdout.text)
     }
 
     func testSaveWritesAnArchiveThatDockerLoadsAndInspectReads() async throws {

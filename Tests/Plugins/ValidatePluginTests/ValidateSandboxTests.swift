@@ -61,16 +61,14 @@ final class ValidateSandboxTests: XCTestCase {
     func testAnEndpointThatFailsThenRecoversPassesAfterRetries() async throws {
         let h = try harness()
         let image = try Sandbox.require()["SANDBOX_APP_IMAGE"]
-        // Health answers 503 until its "database" (a listener that speaks the first byte of PostgreSQL) exists.
-        try container("tmeops-test-late", ["-e", "DATABASE_URL=postgresql://u@tmeops-test-late-db:5432/x", image])
+        // Health answers 503 until its database answers: a relay to the sandbox's PostgreSQL (busybox nc)
+        // that refuses connections for its first 3 s; the app reconnects, as a connection pool does.
         let sandbox = try Sandbox.require()
-        DispatchQueue.global().asyncAfter(deadline: .now() + 2.5) {
-            _ = try? sandbox.docker([
-                "run", "-d", "--name", "tmeops-test-late-db", "--network", sandbox["SANDBOX_NETWORK"], image, "nc", "-ll", "-p", "5432", "-e", "sh", "-c",
-                "printf N",
-            ])
-        }
-        addTeardownBlock { _ = try? sandbox.docker(["rm", "-f", "tmeops-test-late-db"]) }
+        let password = try String(contentsOfFile: sandbox["SANDBOX_DIR"] + "/secrets/db_password", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let url = "postgresql://\(sandbox["SANDBOX_DB_USER"]):\(password)@tmeops-test-late-db:5432/\(sandbox["SANDBOX_DB_NAME"])"
+        try container("tmeops-test-late-db", [image, "sh", "-c", "sleep 3; exec nc -ll -p 5432 -e nc \(sandbox["SANDBOX_PG_CONTAINER"]) 5432"])
+        try container("tmeops-test-late", ["-e", "DATABASE_URL=\(url)", image])
         let result = await run(h, try ValidateHealthCommand.parse(["-e", "sandbox", "--container", "tmeops-test-late", "--attempts", "15"]))
         XCTAssertEqual(result.status, 0, result.error + h.stdout.text + h.stderr.text)
         XCTAssertTrue(h.stderr.text.contains("answered 503, expected 200"), h.stderr.text)
