@@ -12,7 +12,7 @@ let builtInPlugins: [(name: String, dependencies: [Target.Dependency])] = [
     ("Schema", ["TMEOpsPostgres", "TMEOpsSSH", "TMEOpsDocker", "TMEOpsCrypto", "TransferPlugin", "ImagePlugin"]),
     ("Backup", ["TMEOpsPostgres", "TMEOpsSSH", "TMEOpsDocker", "TMEOpsCrypto", "TMEOpsArchive", "TransferPlugin", "ImagePlugin", "SchemaPlugin"]),
     ("Validate", ["TMEOpsSSH", "TMEOpsDocker", "TMEOpsPostgres", "TMEOpsArchive", "TransferPlugin", "ImagePlugin", "SchemaPlugin"]),
-    ("Swap", ["TransferPlugin", "ImagePlugin", "SchemaPlugin", "BackupPlugin", "ValidatePlugin"]),
+    ("Swap", ["TMEOpsArchive", "TMEOpsDocker", "TransferPlugin", "ImagePlugin", "SchemaPlugin", "BackupPlugin", "ValidatePlugin"]),
 ]
 
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
@@ -74,7 +74,8 @@ let package = Package(
         // The thin executable: the composition root.
         .executableTarget(name: "tmeops", dependencies: ["TMEOpsCore", argumentParser] + allPlugins.map { .target(name: "\($0)Plugin") }),
 
-        .target(name: "TMEOpsTestSupport", dependencies: ["TMEOpsCore", logging, argumentParser, "TMEOpsSSH"], path: "Tests/TMEOpsTestSupport"),
+        .target(
+            name: "TMEOpsTestSupport", dependencies: ["TMEOpsCore", logging, argumentParser, "TMEOpsSSH", "TMEOpsArchive"], path: "Tests/TMEOpsTestSupport"),
         .testTarget(name: "TMEOpsCoreTests", dependencies: ["TMEOpsCore", "TMEOpsTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TMEOpsTestSupport", "TMEOpsCore", "tmeops"]),
         .testTarget(name: "SandboxIntegrationTests", dependencies: ["TMEOpsTestSupport", "TMEOpsCore", "tmeops"]),

@@ -1,26 +1,34 @@
 import Foundation
+import TMEOpsArchive
 import TMEOpsCore
 import TMEOpsDocker
 import ValidatePlugin
 
 /// How tmeops creates app containers: the image's own entrypoint and command run under a small shell
-/// wrapper that exports the env file mounted read-only from the host, so no secret from it is in the
-/// container's config (`docker inspect` shows only the file's path). A test instance gets
-/// TMEOPS_TEST_DATABASE, and the wrapper points DATABASE_URL at that database.
+/// wrapper that loads the env file's variables from a file tmeops put into the container before it
+/// started (through the Engine API's archive endpoint), so no secret from it is in the container's
+/// config: `docker inspect` shows neither the values nor a host path holding them.
 public enum AppContainers {
     public static let envMount = "/run/tmeops/app.env"
 
-    /// Exports each KEY=value line of the env file as it is (docker's --env-file rules: no quotes
-    /// processing, # comments and blank lines skipped), then runs the image's command.
+    /// Loads the variables tmeops wrote (`export KEY='value'` lines, see `DotEnv.shellExports`), then runs
+    /// the image's command.
     public static let wrapper = """
         if [ -e \(envMount) ]; then
-          while IFS= read -r line || [ -n "$line" ]; do
-            case "$line" in ''|'#'*) ;; *=*) export "$line" ;; esac
-          done < \(envMount) || { echo "tmeops: cannot read the env file \(envMount)" >&2; exit 78; }
+          . \(envMount) || { echo "tmeops: cannot read the env file \(envMount)" >&2; exit 78; }
         fi
-        if [ -n "$TMEOPS_TEST_DATABASE" ] && [ -n "$DATABASE_URL" ]; then export DATABASE_URL="${DATABASE_URL%/*}/$TMEOPS_TEST_DATABASE"; fi
         exec "$@"
         """
+
+    /// Writes `variables` into the created (not yet started) `container` at `envMount`, readable by the
+    /// app whatever user it runs as.
+    public static func installEnv(_ variables: [(key: String, value: String)], engine: DockerEngine, container: String) throws {
+        let tar = try TarWriter.data { writer in
+            try writer.addDirectory("run/tmeops", mode: 0o755)
+            try writer.addData("run/tmeops/app.env", Data(DotEnv.shellExports(variables).utf8), mode: 0o444)
+        }
+        try engine.putArchive(container, path: "/", tar: tar)
+    }
 
     public struct Plan: Sendable {
         public var name: String
@@ -44,7 +52,7 @@ public enum AppContainers {
             image: plan.image, entrypoint: ["/bin/sh", "-c", wrapper, "tmeops-env"], cmd: command, env: env, labels: labels, exposedPorts: exposed,
             hostConfig: .init(
                 portBindings: bindings, networkMode: plan.network, restartPolicy: plan.test ? nil : ["Name": "unless-stopped"],
-                binds: app.envFile.map { ["\($0):\(envMount):ro"] }, initProcess: app.initProcess),
+                initProcess: app.initProcess),
             networkingConfig: plan.network.map { .init(endpointsConfig: [$0: .init(aliases: plan.aliases)]) })
     }
 

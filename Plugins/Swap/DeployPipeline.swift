@@ -7,7 +7,7 @@ import TMEOpsDocker
 import TMEOpsSSH
 import ValidatePlugin
 
-/// `tmeops deploy`: the runbook's Phases 3–5 in order, each step journaled on the host before and after
+/// `tmeops deploy`: build, test and release steps in order, each step journaled on the host before and after
 /// it runs, with automatic rollback and a release ledger entry whatever happens.
 public final class DeployPipeline {
     public struct Options: Sendable {
@@ -15,12 +15,21 @@ public final class DeployPipeline {
         public var message: String
         public var dryRun: Bool
         public var forceLock: Bool
+        /// Deploy even though the running container wrote files into its own writable layer.
+        public var discardContainerChanges: Bool
+        /// Deploy even though the new container's variables differ from the running one's.
+        public var acceptEnvChanges: Bool
 
-        public init(image: String? = nil, message: String = "", dryRun: Bool = false, forceLock: Bool = false) {
+        public init(
+            image: String? = nil, message: String = "", dryRun: Bool = false, forceLock: Bool = false, discardContainerChanges: Bool = false,
+            acceptEnvChanges: Bool = false
+        ) {
             self.image = image
             self.message = message
             self.dryRun = dryRun
             self.forceLock = forceLock
+            self.discardContainerChanges = discardContainerChanges
+            self.acceptEnvChanges = acceptEnvChanges
         }
     }
 
@@ -46,6 +55,7 @@ public final class DeployPipeline {
     var productionChanged = false
     var pusher: BackgroundPush?
     var migrations: MigrationSetup?
+    var containerRecord: ContainerRecord?
 
     public init(target: DeployTarget, options: Options) {
         self.target = target
@@ -99,6 +109,8 @@ public final class DeployPipeline {
         public var layers: Int
         public var layersOnHost: Int
         public var steps: [String]
+        /// The running container's settings the new one takes over (after tmeops.yml's changes).
+        public var carriedOver: [String]
     }
 
     func makePlan() throws -> Plan {
@@ -121,6 +133,7 @@ public final class DeployPipeline {
         let database = try Databases.open(target.environment, context: context)
         self.database = database
         let pending = try MigrationService.toApply(files: files, ledger: try MigrationLedger.entries(database.connection), environment: env)
+        let carried = current == nil ? [] : try target.carriedSettings(from: target.app.container).summary
         return Plan(
             release: release, environment: env, image: imageRef, imageID: image.id, currentImageID: current?.image, currentContainer: target.app.container,
             pendingMigrations: pending.map(\.fileName), layers: layers.count, layersOnHost: onHost,
@@ -139,7 +152,7 @@ public final class DeployPipeline {
                 "validate: health, smoke checks, log patterns since the deploy, database",
                 "cleanup: remove \(target.old) and \(target.test), drop the staging copy, keep \(target.deploy.keepReleases) release images",
                 "ledger: release \(release) and audit line on the host; unlock",
-            ])
+            ], carriedOver: carried)
     }
 
     // MARK: run
@@ -194,6 +207,10 @@ public final class DeployPipeline {
         let plan = try makePlan()
         out.line("deploy \(plan.image) (\(plan.imageID.prefix(19))) to \(env) as release \(release):")
         for (index, line) in plan.steps.enumerated() { out.line("  \(index + 1). \(line)") }
+        if !plan.carriedOver.isEmpty {
+            out.line("  the new container keeps from \(target.app.container) (tmeops.yml's app.volumes, app.labels, app.options applied):")
+            for line in plan.carriedOver { out.line("    \(line)") }
+        }
         if options.dryRun {
             out.line("dry run: nothing was changed")
             return nil
@@ -235,6 +252,9 @@ public final class DeployPipeline {
                         message: "app.env_file \(envFile) does not exist (or is not readable) on \(state.host); create it before deploying", rolledBack: false)
                 }
             }
+            try target.checkWritableLayer(of: target.app.container, allow: options.discardContainerChanges)
+            try target.checkEnvironment(allow: options.acceptEnvChanges)
+            try target.checkTestPortsAndNetwork()
             let backups = try target.environment.require(BackupsConfig.self, for: "the pre-deployment backup")
             let store = BackupStore(session: target.session, dir: backups.dir, host: state.host)
             try store.ensureDirectory()
@@ -305,6 +325,8 @@ public final class DeployPipeline {
         try step("test-instance", "test instance against the staging copy") { try runTestInstance(database: copyName) }
         // The last moment nothing in production has changed: a failing pre-swap hook stops here.
         try target.runHook("pre-swap", release: release, image: imageRef, previous: previousRelease?.id)
+        // Again, as files written since preflight would be lost as well.
+        try target.checkWritableLayer(of: target.app.container, allow: options.discardContainerChanges)
         try step("migrate-apply", "apply migrations to production") {
             let outcome = try MigrationService.apply(
                 database!, files: files, settings: settings, environment: env, untested: false, log: { self.context.logger.debug("\($0)") },
@@ -317,6 +339,7 @@ public final class DeployPipeline {
             let window = try target.switchTo(image: "\(target.config.image):\(release)", release: release) { phase, data in
                 try self.journal("swap", phase, data)
             }
+            containerRecord = try engine.containerDocument(target.app.container).map(ContainerRecord.init)
             out.line("      \(target.app.container) now runs \(imageRef); unavailable for \(String(format: "%.2f", window)) s")
             return window
         }
@@ -326,10 +349,12 @@ public final class DeployPipeline {
                 connection: (engine, target.session, database!))
             for result in results where !result.ok { out.line("      \(out.red("✗")) \(result.name): \(result.evidence)") }
             if results.contains(where: { !$0.ok }) {
+                let evidence = target.evidence(target.app.container)
                 let back = try target.putBack()
                 throw DeployError(
-                    message: "post-deploy validation failed; the old container was restored (\(back.healthy ? "healthy" : "NOT healthy: \(back.detail)"))",
-                    rolledBack: true)
+                    message:
+                        "post-deploy validation failed; the old container was restored (\(back.healthy ? "healthy" : "NOT healthy: \(back.detail); run `tmeops recover -e \(env)`"))",
+                    rolledBack: back.healthy, notRestored: !back.healthy, evidence: evidence)
             }
             out.line("      \(results.count) checks passed")
         }
@@ -343,18 +368,18 @@ public final class DeployPipeline {
         let plan = AppContainers.Plan(
             name: target.test, image: imageID, release: release, publish: testPorts,
             network: target.app.network, aliases: [], test: true, testDatabase: copy)
-        _ = try engine.createContainer(name: target.test, spec: AppContainers.spec(plan, app: target.app, appName: target.config.app, image: image))
+        // Production's settings (limits, log options, …) with its mounts read-only: the test instance
+        // runs like production and cannot write production's files.
+        _ = try target.createTestContainer(plan: plan, image: image, database: copy)
         let started = Int(Date().timeIntervalSince1970) - 1
         try engine.startContainer(target.test)
         // Polled every 100 ms within the usual budget: the deploy waits on it, and an app that is ready in
         // 1.1 s should not cost 2 s.
         let health = try target.healthWait(target.test, poll: 0.1)
         guard health.healthy else {
-            let logs = (health.logTail ?? []).suffix(20).map { "        \($0)" }.joined(separator: "\n")
             throw DeployError(
-                message: "the test instance of \(imageRef) failed its health gate: \(health.detail); production was not touched"
-                    + (logs.isEmpty ? "" : "\n\(logs)"),
-                rolledBack: true)
+                message: "the test instance of \(imageRef) failed its health gate: \(health.detail); production was not touched", rolledBack: false,
+                evidence: target.evidence(target.test))
         }
         let validate = target.environment.section(ValidateConfig.self) ?? ValidateConfig()
         let scan = try Checks.logScan(validate.logErrors, engine: engine, container: target.test, since: started)
@@ -365,7 +390,9 @@ public final class DeployPipeline {
             }
         }
         guard failures.isEmpty else {
-            throw DeployError(message: "the test instance failed its checks: \(failures.joined(separator: "; ")); production was not touched", rolledBack: true)
+            throw DeployError(
+                message: "the test instance failed its checks: \(failures.joined(separator: "; ")); production was not touched", rolledBack: false,
+                evidence: target.evidence(target.test))
         }
         out.line("      \(target.test) healthy (\(health.detail)), logs clean, \(validate.smoke.count) smoke checks passed")
     }
@@ -392,12 +419,13 @@ public final class DeployPipeline {
 
     // MARK: endings
 
-    func ledgerEntry(outcome: String, detail: String?) -> RemoteState.Release {
+    func ledgerEntry(outcome: String, detail: String?, evidence: [String] = []) -> RemoteState.Release {
         RemoteState.Release(
             id: release, image: imageRef, imageID: imageID, previous: previousRelease?.id, previousImageID: previousImageID, backup: backup?.id,
             migrations: appliedMigrations, steps: Dictionary(timings.map { ($0.0, ($0.1 * 100).rounded() / 100) }, uniquingKeysWith: { $1 }),
             unavailableSeconds: unavailable, operatorName: lock?.owner ?? NSUserName(), message: options.message, outcome: outcome,
-            at: ISO8601DateFormatter().string(from: Date()), detail: detail.map { context.redactor.redact($0) })
+            at: ISO8601DateFormatter().string(from: Date()), detail: detail.map { context.redactor.redact($0) }, container: containerRecord,
+            evidence: evidence.isEmpty ? nil : evidence)
     }
 
     func finishSucceeded() throws -> RemoteState.Release {
@@ -417,7 +445,7 @@ public final class DeployPipeline {
     /// the journal closed and the lock released.
     func finishFailed(_ error: Error) throws {
         _ = try? pusher?.wait()
-        let rolledBack = (error as? DeployError)?.rolledBack ?? productionChanged
+        let rolledBack = (error as? DeployError).map { $0.rolledBack || $0.notRestored } ?? productionChanged
         _ = try? AppContainers.removeIfPresent(engine, target.test)
         if let stagingDatabase, let database { _ = try? DatabaseCopy.drop(database, stagingDatabase) }
         if productionChanged {
@@ -427,10 +455,14 @@ public final class DeployPipeline {
             let oldExists = ((try? engine.container(target.old)) ?? nil) != nil
             if oldExists && (current?.config.labels?["tmeops.release"] == release || current?.state.running != true) {
                 _ = try? target.putBack()
+            } else if let current, !current.state.running {
+                // The container with production's name is stopped and there is nothing to put back: start it.
+                _ = try? engine.startContainer(current.id)
             }
         }
-        let outcome = rolledBack ? "rolled back" : "failed"
-        try? state.recordRelease(ledgerEntry(outcome: outcome, detail: "\(error)"))
+        let outcome = (error as? DeployError)?.notRestored == true ? "not restored" : rolledBack ? "rolled back" : "failed"
+        let failure = error as? DeployError
+        try? state.recordRelease(ledgerEntry(outcome: outcome, detail: failure?.message ?? "\(error)", evidence: failure?.evidence ?? []))
         state.audit(action: "deploy", environment: env, release: release, outcome: outcome, detail: "\(error)", context: context)
         try? state.closeJournal(release: release)
         try? state.release(token: lock?.token)

@@ -8,12 +8,27 @@ import TMEOpsSSH
 import TransferPlugin
 import ValidatePlugin
 
-/// A deploy that failed; `rolledBack` when production was put back (exit 4), else it never changed (exit 1).
+/// A deploy that failed: before production changed (exit 1), after it changed and was put back
+/// (`rolledBack`, exit 4), or after it changed and could not be put back (`notRestored`, exit 5).
 public struct DeployError: OperatorError {
     public let message: String
     public let rolledBack: Bool
-    public var description: String { message }
-    public var exitStatus: ExitStatus { rolledBack ? .rolledBack : .failure }
+    /// Production changed and is not back as it was; the message says which command restores it.
+    public var notRestored: Bool
+    /// The failing container's last log lines (stderr first, redacted), kept in the release ledger.
+    public var evidence: [String]
+
+    public init(message: String, rolledBack: Bool, notRestored: Bool = false, evidence: [String] = []) {
+        self.message = message
+        self.rolledBack = rolledBack
+        self.notRestored = notRestored
+        self.evidence = evidence
+    }
+
+    public var description: String {
+        evidence.isEmpty ? message : message + "\n  the last log lines of the failing container:\n" + evidence.map { "    \($0)" }.joined(separator: "\n")
+    }
+    public var exitStatus: ExitStatus { notRestored ? .notRestored : rolledBack ? .rolledBack : .failure }
 }
 
 /// Everything one environment's deploy needs: the config sections, the SSH connection to its host with
@@ -38,11 +53,221 @@ public final class DeployTarget {
         health = environment.section(HealthConfig.self) ?? HealthConfig()
         deploy = try environment.section(DeployConfig.self) ?? DeployConfig(from: EmptyDecoder())
         testInstance = environment.section(TestInstanceConfig.self)
+        let database = environment.section(DatabaseConfig.self)
+        if let test = testInstance?.database, test == (database?.name ?? database?.url.flatMap { URLComponents(string: $0)?.path.dropFirst() }.map(String.init))
+        {
+            throw TMEOpsError.usage(
+                "environments.\(environment.name).test_instance.database is \(test), the environment's own database: a deploy drops and copies it for the test instance; name another one (e.g. \(test)_test)"
+            )
+        }
         (engine, session) = try DockerEngines.remote(environment, context: context)
         state = RemoteState(session: session, app: config.app)
     }
 
     public func close() { session.close() }
+
+    /// The last log lines of `container`, stderr's first, at most 20, secrets masked: what a failed gate
+    /// shows and the ledger keeps.
+    public func evidence(_ container: String) -> [String] {
+        var stderr: [String] = []
+        var stdout: [String] = []
+        try? engine.logs(container, tail: 100) { stream, data in
+            let lines = String(decoding: data, as: UTF8.self).split(separator: "\n").map { String($0) }.filter { !$0.isEmpty }
+            if stream == .stderr { stderr += lines } else { stdout += lines }
+        }
+        let chosen = Array(stderr.suffix(20)) + Array(stdout.suffix(max(0, 20 - min(20, stderr.count))))
+        return chosen.map { context.redactor.redact($0) }
+    }
+
+    /// The settings `container` (production's app container) has that tmeops.yml does not name, with
+    /// tmeops.yml's `app.volumes`, `app.labels` and `app.options` over them; only those when it is gone.
+    public func carriedSettings(from container: String) throws -> ContainerSettings {
+        guard let document = try engine.containerDocument(container) else { return ContainerSettings().applying(app) }
+        let image = try document["Image"]?.string.flatMap { try engine.imageDocument($0) }
+        return ContainerSettings(container: document, image: image).applying(app)
+    }
+
+    /// The env file's variables for a new app container, read by the rules of the tool that made the
+    /// running one (see `AppEnvironment.format`); keys tmeops.yml's `app.env` sets are left to it, as
+    /// compose's `environment:` and docker's `-e` win over an env file. Their values are redacted from here on.
+    public func envFileVariables() throws -> [(key: String, value: String)] {
+        guard let path = app.envFile else { return [] }
+        let running = try engine.containerDocument(app.container)
+        let read = try session.capture(["cat", "--", path])
+        guard read.exit.succeeded else {
+            throw DeployError(
+                message:
+                    "app.env_file \(path) cannot be read on \(state.host) (\(read.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))); create it or let \(state.host)'s SSH user read it, then try again",
+                rolledBack: false)
+        }
+        let pairs = try DotEnv.parse(read.stdoutText, file: "\(state.host):\(path)", format: AppEnvironment.format(app, running: running))
+        AppEnvironment.redact(pairs, with: context.redactor)
+        return pairs.filter { app.env[$0.key] == nil }
+    }
+
+    /// Seconds `docker stop` waits for `container` before SIGKILL: app.stop_timeout when tmeops.yml sets
+    /// it, else the container's own stop timeout, else 10.
+    public func stopSeconds(for container: String) -> Int {
+        if !app.stopTimeoutIsSet, let own = (try? engine.containerDocument(container))??["Config"]?["StopTimeout"]?.number { return Int(own) }
+        return Int(app.stopTimeout.seconds.rounded(.up))
+    }
+
+    /// How an app container stopped: how long it took, until when it still answered its health
+    /// endpoint, and whether it had to be killed.
+    public struct StopReport: Sendable {
+        public var seconds: Double
+        public var answeredUntil: Date?
+        public var killed: Bool
+        public var signal: String
+        public var timeout: Int
+    }
+
+    /// Stops `container` as `docker stop` does (its stop signal, SIGKILL after the stop timeout), probing
+    /// its health endpoint meanwhile, so the deploy reports the time users were really without an answer.
+    public func stopWatching(_ container: ContainerDetails) throws -> StopReport {
+        let document = try engine.containerDocument(container.id)
+        let signal = document?["Config"]?["StopSignal"]?.string ?? "SIGTERM"
+        let timeout = stopSeconds(for: container.id)
+        let address = containerAddress(container, network: app.network)
+        let started = Date()
+        var report = StopReport(seconds: 0, answeredUntil: nil, killed: false, signal: signal, timeout: timeout)
+        try engine.killContainer(container.id, signal: signal)
+        while try engine.container(container.id)?.state.running == true {
+            if Date().timeIntervalSince(started) >= Double(timeout) {
+                if !report.killed { try? engine.killContainer(container.id, signal: "KILL") }
+                report.killed = true
+            } else if let address,
+                let response = try? HTTPProbe.request(route: .ssh(session), host: address, port: health.port, path: health.path, timeout: 0.5),
+                response.status == health.expectStatus
+            {
+                report.answeredUntil = Date()
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        report.seconds = Date().timeIntervalSince(started)
+        return report
+    }
+
+    /// Creates an app container: `spec` over the settings carried from `settings`, then the env file's
+    /// `variables` put into it (never into its config); removed again if that fails.
+    func createAppContainer(name: String, spec: ContainerSpec, settings: ContainerSettings, variables: [(key: String, value: String)]) throws -> String {
+        let id = try engine.createContainer(name: name, body: settings.body(for: spec))
+        do {
+            try AppContainers.installEnv(variables, engine: engine, container: id)
+        } catch {
+            _ = try? engine.removeContainer(id, force: true)
+            throw error
+        }
+        return id
+    }
+
+    /// Creates the test instance: production's settings with its mounts read-only (or
+    /// `test_instance.volumes`), and the env file's variables pointed at `database` wherever they name
+    /// production's database (then `test_instance.env` over them).
+    func createTestContainer(plan: AppContainers.Plan, image: ImageDetails, database: String?) throws -> String {
+        let settings = try carriedSettings(from: app.container).forTestInstance(volumes: testInstance?.volumes)
+        var variables = try envFileVariables()
+        let configured = environment.section(DatabaseConfig.self)
+        if let database, let production = configured?.name ?? configured?.url.flatMap({ URLComponents(string: $0)?.path.dropFirst() }).map(String.init) {
+            variables = AppEnvironment.redirected(variables, database: production, to: database, overrides: testInstance?.env ?? [:])
+        }
+        return try createAppContainer(
+            name: test, spec: AppContainers.spec(plan, app: app, appName: config.app, image: image), settings: settings, variables: variables)
+    }
+
+    /// Compares, key by key, the variables a new app container would get (tmeops.yml's `app.env` and the
+    /// env file) with those production's container runs with; refuses on a difference unless `allow`
+    /// (`--accept-env-changes`). Values are never printed, only the keys.
+    public func checkEnvironment(allow: Bool) throws {
+        guard let document = try engine.containerDocument(app.container) else { return }
+        let image = try document["Image"]?.string.flatMap { try engine.imageDocument($0) }
+        let running = try AppEnvironment.running(document, image: image, engine: engine)
+        var next = Dictionary(try envFileVariables().map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })
+        for (key, value) in app.env { next[key] = value }
+        let difference = AppEnvironment.difference(current: running.given, visible: running.visible, next: next)
+        guard !difference.isEmpty else { return }
+        let format = AppEnvironment.format(app, running: document)
+        if allow {
+            context.logger.warning("the new container's environment differs from \(app.container)'s, as accepted: \(difference.description)")
+            return
+        }
+        throw DeployError(
+            message: """
+                the new container's environment would differ from what \(app.container) runs with on \(environment.name): \(difference.description) \
+                (values are not shown). \(app.envFile.map { "\($0) was read with \(format == .compose ? "docker compose's" : "docker run --env-file's") rules (app.env_file_format: \(format.rawValue == "compose" ? "docker" : "compose") reads it the other way); " } ?? "")\
+                variables set only on the running container belong in app.env or the env file. If the change is intended, deploy with --accept-env-changes. Nothing was changed.
+                """,
+            rolledBack: false)
+    }
+
+    /// What would fail later, found now: the app network exists, and the test instance's ports are free
+    /// (a container or a process that holds one is named).
+    public func checkTestPortsAndNetwork() throws {
+        if let network = app.network, try engine.network(network) == nil {
+            throw DeployError(
+                message: "app.network \(network) does not exist on \(state.host); create it (docker network create \(network)) or fix app.network",
+                rolledBack: false)
+        }
+        let ports = try testInstance?.publish ?? [PortMapping(parsing: "3001:3000")]
+        for port in ports {
+            let holders = try engine.containers(all: false, filters: ["publish": ["\(port.hostPort)/\(port.proto)"]]).filter {
+                !$0.names.contains("/\(test)")
+            }
+            if let holder = holders.first {
+                let name = holder.names.first.map { String($0.dropFirst()) } ?? String(holder.id.prefix(12))
+                throw DeployError(
+                    message:
+                        "the test instance's port \(port.hostPort) (test_instance.publish) is held by container \(name) on \(state.host); stop it or choose another port",
+                    rolledBack: false)
+            }
+            // A process outside Docker: `ss` lists listening sockets (without it, the engine will say so later).
+            let listening = try session.capture(["ss", "-Hltn", "sport = :\(port.hostPort)"])
+            if listening.exit.succeeded, !listening.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty,
+                try engine.container(test) == nil
+            {
+                throw DeployError(
+                    message:
+                        "the test instance's port \(port.hostPort) (test_instance.publish) is in use on \(state.host) by a process outside Docker (ss -ltnp shows which); stop it or choose another port",
+                    rolledBack: false)
+            }
+        }
+    }
+
+    /// Refuses when `container` wrote files into its own writable layer under the app's folders: a new
+    /// container would not have them. `allow` (`--discard-container-changes`) only warns.
+    public func checkWritableLayer(of container: String, allow: Bool) throws {
+        guard let document = try engine.containerDocument(container) else { return }
+        let discarded = ContainerSettings.discardedChanges(
+            try engine.containerChanges(container), appPaths: ContainerSettings.appPaths(of: document),
+            mounts: ContainerSettings.mountTargets(of: document))
+        guard !discarded.isEmpty else { return }
+        let shown = discarded.prefix(10).joined(separator: ", ") + (discarded.count > 10 ? " and \(discarded.count - 10) more" : "")
+        let folder = Self.commonFolder(discarded)
+        if allow {
+            context.logger.warning(
+                "\(container) wrote \(discarded.count) file\(discarded.count == 1 ? "" : "s") into its own layer, discarded by this deploy as asked: \(shown)")
+            return
+        }
+        throw DeployError(
+            message: """
+                \(container) on \(environment.name) wrote files into its own writable layer that a new container would not have: \(shown). \
+                Mount a volume there so they outlive the container (environments.\(environment.name).app.volumes: ["/srv/\(config.app)\(folder):\(folder)"], \
+                after copying them out with `docker cp`), or pass --discard-container-changes if they may be lost. Nothing was changed.
+                """,
+            rolledBack: false)
+    }
+
+    /// The deepest folder holding every path (for the suggested mount).
+    static func commonFolder(_ paths: [String]) -> String {
+        var common = paths.first.map { Array($0.split(separator: "/").dropLast()) } ?? []
+        for path in paths.dropFirst() {
+            let components = Array(path.split(separator: "/").dropLast())
+            var length = 0
+            while length < min(common.count, components.count), common[length] == components[length] { length += 1 }
+            common = Array(common.prefix(length))
+        }
+        return "/" + common.joined(separator: "/")
+    }
 
     public var out: Output { context.output }
     var old: String { "\(app.container)-old" }
@@ -55,20 +280,48 @@ public final class DeployTarget {
             log: { self.context.logger.info("\($0)") })
     }
 
-    /// Puts the old container back as production: the new one (if any) is removed, `<name>-old` gets its
-    /// name back and starts, and must pass the health gate.
+    /// Where the container being put back from waits until the one put back is proven healthy.
+    var aside: String { "\(app.container)-aside" }
+
+    /// Puts the old container back as production. The current one is never deleted first: it is stopped
+    /// and renamed `<name>-aside`, `<name>-old` gets production's name and must pass the health gate, and
+    /// only then is the aside one removed. If the old one does not come up (after migrations it may not),
+    /// the current one goes back and the outcome says both.
     @discardableResult
     public func restoreOld() throws -> HealthWait.Outcome {
-        if let current = try engine.container(app.container), try engine.container(old) != nil {
-            try engine.removeContainer(current.id, force: true)
-        }
-        if try engine.container(old) != nil { try engine.renameContainer(old, to: app.container) }
         try AppContainers.removeIfPresent(engine, new)
-        guard let details = try engine.container(app.container) else {
-            throw TMEOpsError("neither \(app.container) nor \(old) exists on \(environment.name); production has no app container")
+        guard try engine.container(old) != nil else {
+            guard let details = try engine.container(app.container) else {
+                throw TMEOpsError("neither \(app.container) nor \(old) exists on \(environment.name); production has no app container")
+            }
+            if !details.state.running { try engine.startContainer(app.container) }
+            return try healthWait(app.container, poll: 0.05)
         }
-        if !details.state.running { try engine.startContainer(app.container) }
-        return try healthWait(app.container, poll: 0.05)
+        try AppContainers.removeIfPresent(engine, aside)
+        let current = try engine.container(app.container)
+        if let current {
+            if current.state.running { try engine.stopContainer(current.id, timeout: stopSeconds(for: current.id)) }
+            try engine.renameContainer(current.id, to: aside)
+        }
+        try engine.renameContainer(old, to: app.container)
+        try engine.startContainer(app.container)
+        let outcome = try healthWait(app.container, poll: 0.05)
+        if outcome.healthy {
+            try AppContainers.removeIfPresent(engine, aside)
+            return outcome
+        }
+        guard current != nil else { return outcome }
+        // The old release does not come up: the one that was running goes back.
+        try engine.stopContainer(app.container, timeout: 1)
+        try engine.renameContainer(app.container, to: old)
+        try engine.renameContainer(aside, to: app.container)
+        try engine.startContainer(app.container)
+        let again = try healthWait(app.container, poll: 0.05)
+        var result = outcome
+        result.healthy = false
+        result.detail =
+            "the old container did not pass its health gate (\(outcome.detail)), so the new one was put back: \(again.healthy ? "it is healthy and serving" : "NOT healthy either: \(again.detail)")"
+        return result
     }
 
     /// Replaces production with a container of `image`: created first, then the old one stopped and
@@ -82,29 +335,41 @@ public final class DeployTarget {
         let plan = AppContainers.Plan(
             name: new, image: image, release: release, publish: app.publish, network: app.network,
             aliases: AppContainers.aliases(of: current, network: app.network), test: false, testDatabase: nil)
-        let newID = try engine.createContainer(
-            name: new, spec: AppContainers.spec(plan, app: app, appName: config.app, image: imageDetails))
+        let newID = try createAppContainer(
+            name: new, spec: AppContainers.spec(plan, app: app, appName: config.app, image: imageDetails), settings: try carriedSettings(from: current.id),
+            variables: try envFileVariables())
         try journal("created", ["old_id": current.id, "new_id": newID])
         FaultPoint.hit("swap.after-create", context)
-        // Only the stop and the start are inside the window; the renames come after the health gate.
-        let stopped = Date()
-        if current.state.running { try engine.stopContainer(current.id, timeout: Int(app.stopTimeout.seconds.rounded(.up))) }
+        // The window users saw: from the old container's last answer (it may serve on while it ignores
+        // SIGTERM) to the new one passing its health gate; the renames come after that.
+        var stopped = Date()
+        if current.state.running {
+            let stop = try stopWatching(current)
+            stopped = stop.answeredUntil ?? stopped
+            if stop.killed {
+                out.line(
+                    "      the old container did not exit on \(stop.signal) within \(stop.timeout) s and was killed (it served until then); "
+                        + "to stop it sooner, let the app exit on \(stop.signal) (app.init: true passes signals to a process that would be PID 1) or lower app.stop_timeout"
+                )
+            } else if stop.seconds >= 1 {
+                out.line("      the old container took \(String(format: "%.1f", stop.seconds)) s to stop")
+            }
+        }
         FaultPoint.hit("swap.after-stop", context)
         do {
             try engine.startContainer(newID)
         } catch {
-            try journal("start-failed", ["error": "\(error)"])
-            try engine.removeContainer(newID, force: true)
-            try engine.startContainer(current.id)
-            let back = try healthWait(app.container, poll: 0.05)
-            throw DeployError(
-                message:
-                    "the new container did not start (\(error)); the old one was started again (\(back.healthy ? "healthy" : "NOT healthy: \(back.detail)"))",
-                rolledBack: true)
+            throw putOldBack(current.id, removing: newID, because: "the new container did not start (\(error))", journal: journal)
         }
         FaultPoint.hit("swap.after-start", context)
-        // Production is down until this passes: poll every 50 ms within the usual budget.
-        let outcome = try healthWait(new, poll: 0.05)
+        // Production is down until this passes: poll every 50 ms within the usual budget. A transport
+        // error here must not leave the old container stopped either.
+        let outcome: HealthWait.Outcome
+        do {
+            outcome = try healthWait(new, poll: 0.05)
+        } catch {
+            throw putOldBack(current.id, removing: newID, because: "the new container's health could not be checked (\(error))", journal: journal)
+        }
         if outcome.healthy {
             let window = Date().timeIntervalSince(stopped)
             try journal("healthy", ["window": String(format: "%.3f", window)])
@@ -114,16 +379,32 @@ public final class DeployTarget {
             try journal("renamed", [:])
             return window
         }
-        let logs = (outcome.logTail ?? []).suffix(20).map { "    \($0)" }.joined(separator: "\n")
-        try journal("unhealthy", ["detail": outcome.detail])
-        try engine.removeContainer(newID, force: true)
-        try engine.startContainer(current.id)
-        let back = try healthWait(app.container, poll: 0.05)
-        throw DeployError(
-            message:
-                "the new container failed its health gate (\(outcome.detail)); the old one was started again (\(back.healthy ? "healthy" : "NOT healthy: \(back.detail)"))"
-                + (logs.isEmpty ? "" : "\n  its last log lines:\n\(logs)"),
-            rolledBack: true)
+        throw putOldBack(current.id, removing: newID, because: "the new container failed its health gate (\(outcome.detail))", journal: journal)
+    }
+
+    /// After a failed swap, before anything is recorded: the new container is removed (its last log
+    /// lines kept first), the old one, which still has production's name, started again and checked.
+    /// Only then is the journal written, and a journal that cannot be written no longer matters. The
+    /// error says whether production is back (exit 4) or not (exit 5, with the command that restores it).
+    func putOldBack(_ oldID: String, removing newID: String, because reason: String, journal: (String, [String: String]) throws -> Void) -> DeployError {
+        let evidence = self.evidence(newID)
+        _ = try? engine.removeContainer(newID, force: true)
+        var problem: String?
+        do {
+            try engine.startContainer(oldID)
+            let back = try healthWait(app.container, poll: 0.05)
+            if !back.healthy { problem = back.detail }
+        } catch {
+            problem = "\(error)"
+        }
+        _ = try? journal(problem == nil ? "restored" : "restore-failed", ["reason": reason])
+        if let problem {
+            return DeployError(
+                message:
+                    "\(reason); starting the old container again failed: \(problem). Production has no healthy app container: run `tmeops recover -e \(environment.name)` (or on the host: docker start \(app.container))",
+                rolledBack: false, notRestored: true, evidence: evidence)
+        }
+        return DeployError(message: "\(reason); the old container was started again and is healthy", rolledBack: true, evidence: evidence)
     }
 
     /// Runs `hook` (.tmeops/hooks/NAME beside tmeops.yml) if it exists; a failing pre-hook aborts.

@@ -128,17 +128,17 @@ extension DeployTarget {
             name: new, image: image, release: release, publish: [], network: app.network, aliases: [upstream], test: false, testDatabase: nil)
         var spec = AppContainers.spec(plan, app: app, appName: config.app, image: imageDetails)
         spec.labels?["tmeops.alias"] = upstream
-        let newID = try engine.createContainer(name: new, spec: spec)
+        let newID = try createAppContainer(name: new, spec: spec, settings: try carriedSettings(from: current.id), variables: try envFileVariables())
         try journal("created", ["old_id": current.id, "new_id": newID, "strategy": "proxy"])
         try engine.startContainer(newID)
         // Beside the old one: production is still served while this waits.
         let health = try healthWait(new)
         guard health.healthy else {
+            let evidence = self.evidence(newID)
             try engine.removeContainer(newID, force: true)
-            let logs = (health.logTail ?? []).suffix(20).map { "    \($0)" }.joined(separator: "\n")
             throw DeployError(
-                message: "the new container failed its health gate beside the old one (\(health.detail)); production was never switched"
-                    + (logs.isEmpty ? "" : "\n  its last log lines:\n\(logs)"), rolledBack: true)
+                message: "the new container failed its health gate beside the old one (\(health.detail)); production was never switched", rolledBack: true,
+                evidence: evidence)
         }
         try journal("healthy", [:])
         FaultPoint.hit("swap.before-switch", context)
@@ -147,11 +147,11 @@ extension DeployTarget {
         try pointProxy(at: upstream)
         if proxyRunning {
             try journal("switched", ["upstream": upstream])
-            if current.state.running { try engine.stopContainer(current.id, timeout: Int(app.stopTimeout.seconds.rounded(.up))) }
+            if current.state.running { try engine.stopContainer(current.id, timeout: stopSeconds(for: current.id)) }
         } else {
             // The first proxy deploy: the old container holds the published ports until it stops.
             let stopped = Date()
-            if current.state.running { try engine.stopContainer(current.id, timeout: Int(app.stopTimeout.seconds.rounded(.up))) }
+            if current.state.running { try engine.stopContainer(current.id, timeout: stopSeconds(for: current.id)) }
             try startProxy()
             try journal("switched", ["upstream": upstream, "proxy": "started"])
             let through = try proxyHealth()

@@ -15,9 +15,26 @@ public enum Recovery {
         public var healthy: Bool = false
     }
 
-    public static func recover(_ target: DeployTarget) throws -> Outcome {
+    public static func recover(_ target: DeployTarget, force: Bool = false) throws -> Outcome {
         let state = target.state
         let engine = target.engine
+        // The lock first: a deploy that still runs is not ours to repair.
+        if let holder = try state.lockOwner() {
+            if holder.isLiveProcessHere {
+                throw TMEOpsError(
+                    "a deploy is still running: \(holder.owner) on this machine (pid \(holder.pid)) holds the lock on \(state.host) since \(holder.at) (\"\(holder.message)\"); wait for it, or stop it first"
+                )
+            }
+            let idle = holder.idleSeconds ?? .infinity
+            if holder.host != ProcessInfo.processInfo.hostName, idle < target.deploy.lockTTL.seconds, !force {
+                throw TMEOpsError(
+                    "the deploy lock on \(state.host) is held by \(holder.owner)@\(holder.host) (pid \(holder.pid)), renewed \(Int(idle)) s ago: that deploy may still be running; if it is dead, run recover again with --force"
+                )
+            }
+            try state.breakLock(holder)
+        }
+        let lock = try state.acquire(message: "recover", ttl: target.deploy.lockTTL.seconds, force: false, context: target.context)
+        defer { try? state.release(token: lock.token) }
         let journal = try state.journal()
         var outcome = Outcome(release: journal.last?.release, lastStep: journal.last.map { "\($0.step) \($0.phase)" })
         let release = journal.last?.release
@@ -53,8 +70,12 @@ public enum Recovery {
         let new = try engine.container(target.new)
         let isNew: (ContainerDetails?) -> Bool = { details in release != nil && details?.config.labels?["tmeops.release"] == release }
 
+        let aside = try engine.container(target.aside)
         if production == nil {
-            if old != nil {
+            if old == nil, aside != nil {
+                try engine.renameContainer(target.aside, to: name)
+                act("renamed \(target.aside) back to \(name) (a put-back was cut off before the old one was renamed)")
+            } else if old != nil {
                 try engine.renameContainer(target.old, to: name)
                 act("renamed \(target.old) back to \(name) (the swap stopped between the renames)")
             } else if new != nil {
@@ -86,7 +107,7 @@ public enum Recovery {
         if !health.healthy { act("\(name) is NOT healthy: \(health.detail)") }
         if health.healthy, let upstream = try target.repairProxy() { act("\(target.proxy) points at \(upstream) and runs") }
         if outcome.healthy {
-            for leftover in [target.old, target.new] where try engine.container(leftover) != nil {
+            for leftover in [target.old, target.new, target.aside] where try engine.container(leftover) != nil {
                 try engine.removeContainer(leftover, force: true)
                 act("removed \(leftover)")
             }
@@ -118,8 +139,8 @@ public enum Recovery {
                     at: ISO8601DateFormatter().string(from: Date()), detail: "recover: " + outcome.actions.joined(separator: "; ")))
         }
         if !journal.isEmpty, let release { try state.closeJournal(release: release) }
-        if try state.lockOwner() != nil {
-            try state.release(token: nil)
+        if try state.lockOwner()?.token == lock.token {
+            try state.release(token: lock.token)
             act("released the deploy lock")
         }
         state.audit(

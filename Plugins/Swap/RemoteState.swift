@@ -54,27 +54,50 @@ public struct RemoteState {
         public var at: String
         public var message: String
         public var token: String
+        /// When the holder last showed it was alive (seconds since 1970; a deploy renews it at every step).
+        public var renewed: Double?
 
         public var acquired: Date? { ISO8601DateFormatter().date(from: at) }
+
+        /// Seconds since the holder took the lock or last renewed it.
+        public var idleSeconds: TimeInterval? {
+            let last = [acquired?.timeIntervalSince1970, renewed].compactMap { $0 }.max()
+            return last.map { Date().timeIntervalSince1970 - $0 }
+        }
+
+        /// Whether the holder is a process of this machine that still runs (a killed deploy's is not).
+        public var isLiveProcessHere: Bool {
+            host == ProcessInfo.processInfo.hostName && pid > 0 && (kill(pid, 0) == 0 || errno == EPERM)
+        }
     }
 
+    /// Who holds the lock, or nil. The owner file is read on its own, so no text in a lock message can
+    /// make the owner unreadable; the heartbeat file's time says when the holder last renewed it.
     public func lockOwner() throws -> LockOwner? {
-        let output = try sh(
-            #"[ -f "$1/owner.json" ] && cat -- "$1/owner.json"; [ -d "$1" ] && echo '#held' || true"#, [lockDir], what: "reading the deploy lock")
+        let output = try session.capture([
+            "sh", "-c", #"[ -d "$1" ] || exit 3; stat -c %Y -- "$1/heartbeat" 2>/dev/null || echo -; cat -- "$1/owner.json" 2>/dev/null; exit 0"#, "tmeops",
+            lockDir,
+        ])
+        if output.exit.status == 3 { return nil }
         let text = output.stdoutText
-        guard text.contains("#held") else { return nil }
-        let json = text.components(separatedBy: "#held").first ?? ""
-        return (try? JSONDecoder().decode(LockOwner.self, from: Data(json.utf8)))
+        let newline = text.firstIndex(of: "\n") ?? text.endIndex
+        let heartbeat = Double(text[..<newline])
+        let json = newline < text.endIndex ? String(text[text.index(after: newline)...]) : ""
+        var owner =
+            (try? JSONDecoder().decode(LockOwner.self, from: Data(json.utf8)))
             ?? LockOwner(owner: "unknown", host: "unknown", pid: 0, at: "unknown", message: "the lock has no readable owner.json", token: "")
+        owner.renewed = heartbeat
+        return owner
     }
 
-    /// Takes the lock: mkdir is atomic, so of two deploys exactly one gets it. An expired lock (older than
-    /// `ttl`) is broken only with `force`.
+    /// Takes the lock: mkdir is atomic, so of two deploys exactly one gets it. A lock whose holder has
+    /// been idle longer than `ttl` (no step renewed it) is broken only with `force`, atomically: it is
+    /// renamed aside first, so of two operators breaking it at once exactly one succeeds.
     public func acquire(message: String, ttl: TimeInterval, force: Bool, context: CommandContext) throws -> LockOwner {
         let me = LockOwner(
             owner: context.environment["USER"] ?? NSUserName(), host: ProcessInfo.processInfo.hostName, pid: getpid(),
             at: ISO8601DateFormatter().string(from: Date()), message: message, token: UUID().uuidString)
-        for _ in 0..<2 {
+        for _ in 0..<3 {
             let output = try session.capture(
                 [
                     "sh", "-c", #"mkdir -p -m 700 -- "$(dirname -- "$1")" && mkdir -m 700 -- "$1" 2>/dev/null && umask 077 && cat > "$1/owner.json""#, "tmeops",
@@ -83,18 +106,32 @@ public struct RemoteState {
                 stdin: try Self.json(me))
             if output.exit.succeeded { return me }
             guard let holder = try lockOwner() else { continue }
-            let age = holder.acquired.map { Date().timeIntervalSince($0) }
-            if force, let age, age > ttl {
-                context.logger.warning("breaking an expired deploy lock of \(holder.owner)@\(holder.host) (pid \(holder.pid), \(Int(age)) s old)")
-                try sh(#"rm -rf -- "$1""#, [lockDir], what: "breaking the expired lock")
+            let idle = holder.idleSeconds
+            if force, let idle, idle > ttl, !holder.isLiveProcessHere {
+                context.logger.warning("breaking an expired deploy lock of \(holder.owner)@\(holder.host) (pid \(holder.pid), idle \(Int(idle)) s)")
+                try breakLock(holder)
                 continue
             }
             let expiry =
-                age.map { $0 > ttl ? "; it expired \(Int($0 - ttl)) s ago, so --force may break it" : "; it expires in \(Int(ttl - $0)) s" } ?? ""
+                holder.isLiveProcessHere
+                ? "; that process is still running on this machine"
+                : idle.map { $0 > ttl ? "; it expired \(Int($0 - ttl)) s ago, so --force may break it" : "; it expires in \(Int(ttl - $0)) s unless renewed" }
+                    ?? ""
             throw TMEOpsError(
                 "the deploy lock on \(host) is held by \(holder.owner)@\(holder.host) (pid \(holder.pid)) since \(holder.at): \"\(holder.message)\"\(expiry)")
         }
         throw TMEOpsError("could not take the deploy lock on \(host)")
+    }
+
+    /// Moves the lock `holder` holds aside (one atomic rename) and removes it; when what was moved turns
+    /// out to be another holder's (someone broke and retook it first), it is put back untouched.
+    func breakLock(_ holder: LockOwner) throws {
+        let aside = "\(lockDir).broken-\(UUID().uuidString)"
+        try sh(
+            #"""
+            mv -T -- "$1" "$2" 2>/dev/null || exit 0
+            if grep -q -- "$3" "$2/owner.json" 2>/dev/null; then rm -rf -- "$2"; else mv -T -- "$2" "$1" 2>/dev/null || rm -rf -- "$2"; fi
+            """#, [lockDir, aside, holder.token.isEmpty ? "\"token\"" : holder.token], what: "breaking the expired lock")
     }
 
     /// Releases the lock if `token` holds it (or whoever holds it, with nil).
@@ -124,9 +161,31 @@ public struct RemoteState {
         }
     }
 
-    public func journal() throws -> [JournalEntry] { try readLines(journalPath, as: JournalEntry.self) }
+    /// The journal of the deploy in progress. A line that cannot be read is an error naming it: a
+    /// journal with a hole in it cannot say what to repair.
+    public func journal() throws -> [JournalEntry] {
+        let output = try sh(#"[ -f "$1" ] && cat -- "$1" || true"#, [journalPath], what: "reading \(journalPath)")
+        return try output.stdoutText.split(separator: "\n", omittingEmptySubsequences: false).enumerated().compactMap { index, line in
+            if line.isEmpty { return nil }
+            do {
+                return try JSONDecoder().decode(JournalEntry.self, from: Data(line.utf8))
+            } catch {
+                throw TMEOpsError(
+                    "line \(index + 1) of the deploy journal \(host):~/\(journalPath) cannot be read (\(line.prefix(60))…); repair or remove that line, then run `tmeops recover` again"
+                )
+            }
+        }
+    }
 
-    public func record(_ entry: JournalEntry) throws { try append(entry, to: journalPath) }
+    /// Appends to the journal (synced to disk) and, in the same round trip, renews the lock's heartbeat:
+    /// only the deploy holding the lock writes the journal, so every step shows it is alive.
+    public func record(_ entry: JournalEntry) throws {
+        try sh(
+            #"""
+            mkdir -p -m 700 -- "$(dirname -- "$1")" && umask 077 && cat >> "$1" && { sync -- "$1" 2>/dev/null || true; }
+            [ -d "$2" ] && touch -- "$2/heartbeat"; exit 0
+            """#, [journalPath, lockDir], stdin: try Self.json(entry) + Data("\n".utf8), what: "appending to \(journalPath)")
+    }
 
     /// Moves the finished journal to `journals/<release>.jsonl`.
     public func closeJournal(release: String) throws {
@@ -153,9 +212,13 @@ public struct RemoteState {
         public var outcome: String
         public var at: String
         public var detail: String?
+        /// The settings production's app container had once this release ran (nil in older ledgers).
+        public var container: ContainerRecord?
+        /// The failing container's last log lines when the release failed (stderr first, redacted).
+        public var evidence: [String]?
 
         enum CodingKeys: String, CodingKey {
-            case id, image, previous, backup, migrations, steps, message, outcome, at, detail
+            case id, image, previous, backup, migrations, steps, message, outcome, at, detail, container, evidence
             case imageID = "image_id"
             case previousImageID = "previous_image_id"
             case unavailableSeconds = "unavailable_seconds"

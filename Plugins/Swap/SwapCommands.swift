@@ -27,13 +27,25 @@ public struct DeployCommand: TMEOpsCommand {
         commandName: "deploy",
         abstract: "Deploy the app image to an environment, with backup, migrations, swap and rollback.",
         discussion: """
-            The runbook's Phases 3-5 in order, none skippable: preflight and lock; pre-deployment backup; \
+            Ten steps in order, none skippable: preflight and lock; pre-deployment backup; \
             image push (only the missing layers) and a backup tag of the current image; staging copy and \
             migrate test; a test instance on the test port against the copy (health, log scan, smoke \
             checks); migrate apply with its proof; the swap (old container kept stopped as <name>-old until \
             the new one is healthy); post-deploy validation; cleanup; ledger, audit and unlock. Every step \
             is journaled on the host; an interrupted deploy is finished or undone by `tmeops recover`.
-            Exit 0 deployed, 1 failed before production changed, 4 failed and rolled back.
+            Exit 0 deployed; 1 failed before production changed (preflight, image, migrate test, test instance); 4 production changed, the deploy failed and production was put back; 5 production changed and could not be put back (the error names the command that restores it).
+
+            The new container keeps every setting of the running one that tmeops.yml does not name: \
+            mounts and volumes, restart policy, memory and CPU limits, log options, capabilities, user, \
+            healthcheck, labels (compose's included); app.volumes, app.labels and app.options change them. \
+            --dry-run lists what is carried over. A running container that wrote files into its own layer \
+            under the app's folder is refused (they would be lost) unless --discard-container-changes.
+
+            app.env_file is read with the rules of the tool that made the running container (docker \
+            compose's when it carries compose's labels: quotes stripped, `export`, escapes, comments; else \
+            docker run --env-file's; app.env_file_format chooses) and put into the new container, never into \
+            its configuration. Preflight compares the variables key by key with the running container's and \
+            refuses on a difference (keys named, values never shown) unless --accept-env-changes.
 
             Examples:
               tmeops deploy -e production --dry-run
@@ -51,10 +63,18 @@ public struct DeployCommand: TMEOpsCommand {
     @Flag(help: "Break the deploy lock if it has expired (older than deploy.lock_ttl).")
     public var force = false
 
+    @Flag(help: "Deploy although the running container wrote files into its own layer, which the new one will not have.")
+    public var discardContainerChanges = false
+
+    @Flag(help: "Deploy although the new container's environment variables differ from the running one's.")
+    public var acceptEnvChanges = false
+
     public init() {}
 
     public func run(_ context: CommandContext) async throws {
-        let options = DeployPipeline.Options(image: image, message: message, dryRun: context.dryRun, forceLock: force)
+        let options = DeployPipeline.Options(
+            image: image, message: message, dryRun: context.dryRun, forceLock: force, discardContainerChanges: discardContainerChanges,
+            acceptEnvChanges: acceptEnvChanges)
         // The push starts before the deploy's own SSH connection: the local engine needs a while before
         // the first byte of its export. It loads nothing on the host until preflight has passed.
         let (config, environment) = try context.loadEnvironment()
@@ -96,21 +116,30 @@ public struct RecoverCommand: TMEOpsCommand {
             healthy app container: the new release when it is healthy, else the old one; removes the test \
             container and the staging database, releases the lock, and records what it did.
 
+            It holds the deploy lock while it works. A deploy that still runs (its process on this \
+            machine, or one elsewhere that renewed the lock within deploy.lock_ttl) is left alone and \
+            named; --force takes over from one on another machine that is known to be dead.
+
             Examples:
               tmeops recover -e production
+              tmeops recover -e production --force
             """)
 
     @OptionGroup public var globals: GlobalOptions
 
+    @Flag(help: "Take over the lock of a deploy on another machine that renewed it within deploy.lock_ttl (it must be dead).")
+    public var force = false
+
     public init() {}
 
     public func run(_ context: CommandContext) async throws {
+        let force = self.force
         let outcome = try await withTarget(context, "recover") { target -> Recovery.Outcome in
             let last = try target.state.journal().last
             target.out.line(
                 "recover \(target.environment.name): "
                     + (last.map { "deploy \($0.release) stopped at \($0.step) \($0.phase) (\($0.at))" } ?? "no unfinished deploy"))
-            return try Recovery.recover(target)
+            return try Recovery.recover(target, force: force)
         }
         let out = context.output
         if context.json { return try out.writeJSON(outcome) }
@@ -170,18 +199,82 @@ public struct ReleasesCommand: TMEOpsCommand {
         commandName: "releases",
         abstract: "List the release ledger of an environment.",
         discussion: """
+            --diff R1 R2 shows how the app container of release R2 differs from R1's: image, names of \
+            environment variables (never their values), mounts, limits, restart and log settings, labels.
+
             Examples:
               tmeops releases -e production
               tmeops releases -e production --json
+              tmeops releases -e production --diff r-20261126-101500 r-20261201-093000
+              tmeops releases -e production --show r-20261201-093000
             """)
 
     @OptionGroup public var globals: GlobalOptions
 
+    @Option(
+        name: .customLong("diff"), parsing: .upToNextOption,
+        help: ArgumentHelp("Two releases: show how the second's container settings differ from the first's.", valueName: "release"))
+    public var diff: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "One release in full (or `latest`): its steps, container settings and, if it failed, the failing container's last log lines.",
+            valueName: "release"))
+    public var show: String?
+
     public init() {}
+
+    public func validate() throws {
+        if !diff.isEmpty && diff.count != 2 { throw ValidationError("--diff takes two releases, e.g. --diff r-20261126-101500 r-20261201-093000") }
+    }
 
     public func run(_ context: CommandContext) async throws {
         let releases = try await withTarget(context, "releases") { target in try target.state.releases() }
         let out = context.output
+        if diff.count == 2 {
+            let pair = try diff.map { id -> RemoteState.Release in
+                guard let release = releases.first(where: { $0.id == id }) else {
+                    throw TMEOpsError.usage("no release \(id) in the ledger; `tmeops releases` lists them")
+                }
+                return release
+            }
+            guard let first = pair[0].container, let second = pair[1].container else {
+                let missing = pair.first { $0.container == nil }!.id
+                throw TMEOpsError("release \(missing) has no container settings in the ledger (it was recorded by an older tmeops, or never swapped in)")
+            }
+            let lines = first.differences(to: second)
+            if context.json { return try out.writeJSON(["from": pair[0].id, "to": pair[1].id, "differences": lines.joined(separator: "\n")]) }
+            out.line(
+                "\(pair[0].id) -> \(pair[1].id): \(lines.isEmpty ? "the same container settings" : "\(lines.count) difference\(lines.count == 1 ? "" : "s")")")
+            for line in lines { out.line("  \(line)") }
+            return
+        }
+        if let show {
+            guard let release = show == "latest" ? releases.last : releases.first(where: { $0.id == show }) else {
+                throw TMEOpsError.usage("no release \(show) in the ledger; `tmeops releases` lists them")
+            }
+            if context.json { return try out.writeJSON(release) }
+            out.line(
+                "\(release.id)  \(release.outcome)  at \(release.at)  by \(release.operatorName)\(release.message.isEmpty ? "" : "  \"\(release.message)\"")")
+            out.line("  image       \(release.image) (\(release.imageID.prefix(19)))")
+            out.line("  previous    \(release.previous ?? "-")")
+            out.line("  backup      \(release.backup ?? "-")")
+            out.line("  migrations  \(release.migrations.isEmpty ? "none" : release.migrations.joined(separator: ", "))")
+            out.line(
+                "  steps       "
+                    + DeployPipeline.steps.compactMap { step in release.steps[step].map { "\(step) \(String(format: "%.1f", $0)) s" } }.joined(separator: ", "))
+            if let seconds = release.unavailableSeconds { out.line("  unavailable \(String(format: "%.2f s", seconds))") }
+            if let container = release.container {
+                out.line("  container   \(container.mounts.count) mounts, env keys \(container.envKeys.joined(separator: " "))")
+                for (_, value) in container.settings.sorted(by: { $0.key < $1.key }) { out.line("              \(value)") }
+            }
+            if let detail = release.detail { out.line("  error       \(detail)") }
+            if let evidence = release.evidence, !evidence.isEmpty {
+                out.line("  the failing container's last log lines:")
+                for line in evidence { out.line("    \(line)") }
+            }
+            return
+        }
         if context.json { return try out.writeJSON(releases) }
         if releases.isEmpty { out.line("no releases recorded yet") }
         for release in releases {
@@ -330,8 +423,7 @@ public struct TestInstanceUpCommand: TMEOpsCommand {
             let plan = AppContainers.Plan(
                 name: target.test, image: image, release: "test", publish: try target.testInstance?.publish ?? [PortMapping(parsing: "3001:3000")],
                 network: target.app.network, aliases: [], test: true, testDatabase: database ?? target.testInstance?.database)
-            _ = try target.engine.createContainer(
-                name: target.test, spec: AppContainers.spec(plan, app: target.app, appName: target.config.app, image: details))
+            _ = try target.createTestContainer(plan: plan, image: details, database: database ?? target.testInstance?.database)
             try target.engine.startContainer(target.test)
             return try target.healthWait(target.test)
         }
@@ -369,7 +461,7 @@ public struct TestInstanceDownCommand: TMEOpsCommand {
     }
 }
 
-/// A local environment's test instance (the runbook's Phase 3.2, "test locally first"): the image on this
+/// A local environment's test instance ("test locally first"): the image on this
 /// machine's engine against the development database. The database URL reaches the container in an env
 /// file mounted read-only (in a 0700 folder beside tmeops.yml), never in its configuration. A database on
 /// this machine's loopback is reached with host networking; otherwise the app's port is published.
@@ -401,9 +493,9 @@ public enum LocalTestInstance {
         try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: file.deletingLastPathComponent().path)
         let app = environment.section(AppContainerConfig.self)
-        var lines = ["DATABASE_URL=\(url)"] + (app?.env ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        if app?.env["NODE_ENV"] == nil { lines.append("NODE_ENV=production") }
-        try AtomicFile.write(Data((lines.joined(separator: "\n") + "\n").utf8), to: file, overwrite: true, displayPath: file.path)
+        var variables: [(key: String, value: String)] = [("DATABASE_URL", url)] + (app?.env ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        if app?.env["NODE_ENV"] == nil { variables.append(("NODE_ENV", "production")) }
+        try AtomicFile.write(Data(DotEnv.shellExports(variables).utf8), to: file, overwrite: true, displayPath: file.path)
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file.path)
         let loopback = ["127.0.0.1", "localhost", "::1"].contains(target.host)
         let published = port ?? health.port

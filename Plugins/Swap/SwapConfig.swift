@@ -1,4 +1,5 @@
 import TMEOpsCore
+import ValidatePlugin
 
 /// `environments.<name>.test_instance`: the test container started before the swap.
 public struct TestInstanceConfig: ConfigSection, Equatable {
@@ -8,9 +9,14 @@ public struct TestInstanceConfig: ConfigSection, Equatable {
 
     public var publish: [PortMapping]
     public var database: String?
+    /// The test container's mounts (`SOURCE:TARGET[:ro]`); when unset it gets production's, read-only.
+    public var volumes: [String]?
+    /// Variables set in the test container over the env file's (after those naming production's
+    /// database were pointed at the test database).
+    public var env: [String: String]
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case publish, database
+        case publish, database, volumes, env
     }
 
     public init(from decoder: Decoder) throws {
@@ -18,6 +24,11 @@ public struct TestInstanceConfig: ConfigSection, Equatable {
         let testPort = try PortMapping(parsing: "3001:3000")
         publish = try c.decode(.publish, default: [testPort])
         database = try c.decodeIfPresent(String.self, forKey: .database)
+        volumes = try c.decodeIfPresent([String].self, forKey: .volumes)
+        env = try c.decode(.env, default: [:])
+        for volume in volumes ?? [] where VolumeSpec(volume) == nil {
+            throw c.invalid(.volumes, "'\(volume)' is not SOURCE:TARGET[:ro|rw] with an absolute TARGET")
+        }
     }
 }
 

@@ -5,7 +5,7 @@ import TMEOpsDocker
 import TMEOpsPostgres
 import TMEOpsSSH
 
-/// One line of the Phase 5 checklist: what was checked, whether it passed, and the evidence.
+/// One line of the post-deploy checklist: what was checked, whether it passed, and the evidence.
 public struct CheckResult: Codable, Sendable, Equatable {
     public let name: String
     public let ok: Bool

@@ -6,7 +6,7 @@ import TMEOpsCore
 import TMEOpsDocker
 import TMEOpsSSH
 
-/// The library API of `tmeops validate`: the runbook's Phase 5 checklist against one container.
+/// The library API of `tmeops validate`: the post-deploy checklist against one container.
 public enum ValidationService {
     /// Docker's StartedAt (RFC 3339 with nanoseconds) as a Unix time.
     static func unixTime(_ text: String?) -> Int? {
@@ -70,7 +70,7 @@ public enum ValidationService {
     }
 }
 
-/// `tmeops validate`: the Phase 5 checklist, or `validate health` alone.
+/// `tmeops validate`: the post-deploy checklist, or `validate health` alone.
 public struct ValidateCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "validate",
@@ -84,7 +84,7 @@ public struct ValidateCommand: AsyncParsableCommand {
 public struct ValidateAllCommand: TMEOpsCommand {
     public static let configuration = CommandConfiguration(
         commandName: "all",
-        abstract: "The runbook's Phase 5 checklist: container, health, smoke checks, log patterns, database.",
+        abstract: "The post-deploy checklist: container, health, smoke checks, log patterns, database.",
         discussion: """
             Everything reaches the host through one SSH connection: the health endpoint and smoke checks \
             through a direct-tcpip channel to the container's address, logs through the Engine API, the \

@@ -1,5 +1,6 @@
 import Foundation
 import TMEOpsCore
+import TMEOpsDocker
 
 /// `environments.<name>.health`: how the app's health endpoint is probed.
 public struct HealthConfig: ConfigSection, Equatable {
@@ -100,44 +101,6 @@ public struct JSONPath: Sendable, Equatable, CustomStringConvertible {
             }
         }
         return node.text
-    }
-}
-
-/// A parsed JSON document (Foundation's JSONSerialization cannot tell true from 1 on Linux).
-public indirect enum JSONValue: Decodable, Sendable, Equatable {
-    case null
-    case bool(Bool)
-    case number(Double)
-    case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() {
-            self = .null
-        } else if let value = try? c.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? c.decode(Double.self) {
-            self = .number(value)
-        } else if let value = try? c.decode(String.self) {
-            self = .string(value)
-        } else if let value = try? c.decode([JSONValue].self) {
-            self = .array(value)
-        } else {
-            self = .object(try c.decode([String: JSONValue].self))
-        }
-    }
-
-    public var text: String {
-        switch self {
-        case .null: return "null"
-        case .bool(let value): return value ? "true" : "false"
-        case .number(let value): return value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
-        case .string(let value): return value
-        case .array(let values): return "[" + values.map(\.text).joined(separator: ",") + "]"
-        case .object(let values): return "{" + values.keys.sorted().map { "\($0):\(values[$0]!.text)" }.joined(separator: ",") + "}"
-        }
     }
 }
 
@@ -292,15 +255,30 @@ public struct AppContainerConfig: ConfigSection, Equatable {
     public var env: [String: String]
     /// Docker's init as PID 1 in containers tmeops creates (default true): signals reach the app.
     public var initProcess: Bool
-    /// How long a graceful stop waits before SIGKILL (default 10 s).
+    /// How long a graceful stop waits before SIGKILL: this when set, else the running container's own
+    /// (compose's `stop_grace_period`), else 10 s.
     public var stopTimeout: ConfigDuration
+    /// Whether tmeops.yml sets `stop_timeout`.
+    public var stopTimeoutIsSet: Bool
+    /// Mounts (`SOURCE:TARGET[:ro]`, a host path or a named volume) that replace the running container's
+    /// mount at the same target or add one; every other mount is carried over.
+    public var volumes: [String]
+    /// Labels set on app containers, over the ones carried from the running container.
+    public var labels: [String: String]
+    /// Docker settings by name; each replaces what the running container had.
+    public var options: ContainerOptions
+    /// How `env_file` is read; unset: compose's rules when the running container was made by docker
+    /// compose (it carries compose's labels), else `docker run --env-file`'s.
+    public var envFileFormat: EnvFileFormat?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case container, network, publish
         case envFile = "env_file"
+        case envFileFormat = "env_file_format"
         case env
         case initProcess = "init"
         case stopTimeout = "stop_timeout"
+        case volumes, labels, options
     }
 
     public init(from decoder: Decoder) throws {
@@ -316,5 +294,43 @@ public struct AppContainerConfig: ConfigSection, Equatable {
         env = try c.decode(.env, default: [:])
         initProcess = try c.decode(.initProcess, default: true)
         stopTimeout = try c.decode(.stopTimeout, default: ConfigDuration(seconds: 10))
+        stopTimeoutIsSet = c.contains(.stopTimeout)
+        volumes = try c.decode(.volumes, default: [])
+        for volume in volumes where VolumeSpec(volume) == nil {
+            throw c.invalid(.volumes, "'\(volume)' is not SOURCE:TARGET[:ro|rw] with an absolute TARGET")
+        }
+        labels = try c.decode(.labels, default: [:])
+        options = try c.decode(.options, default: ContainerOptions())
+        if let format = try c.decodeIfPresent(String.self, forKey: .envFileFormat) {
+            guard let parsed = EnvFileFormat(rawValue: format) else { throw c.invalid(.envFileFormat, "'\(format)' is not one of compose, docker") }
+            envFileFormat = parsed
+        }
     }
+}
+
+/// One `SOURCE:TARGET[:OPTIONS]` mount as tmeops.yml and `docker run -v` write it.
+public struct VolumeSpec: Equatable, Sendable {
+    public let source: String
+    public let target: String
+    public let options: [String]
+
+    public init?(_ text: String) {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard (2...3).contains(parts.count), !parts[0].isEmpty, parts[1].hasPrefix("/") else { return nil }
+        source = parts[0]
+        target = parts[1]
+        options = parts.count == 3 ? parts[2].split(separator: ",").map(String.init) : []
+        guard options.allSatisfy({ ["ro", "rw", "z", "Z", "nocopy", "consistent", "cached", "delegated"].contains($0) }) else { return nil }
+    }
+
+    public init(source: String, target: String, options: [String]) {
+        self.source = source
+        self.target = target
+        self.options = options
+    }
+
+    /// The same mount, read-only.
+    public var readOnly: VolumeSpec { VolumeSpec(source: source, target: target, options: options.filter { $0 != "rw" && $0 != "ro" } + ["ro"]) }
+    public var isReadOnly: Bool { options.contains("ro") }
+    public var text: String { ([source, target] + (options.isEmpty ? [] : [options.joined(separator: ",")])).joined(separator: ":") }
 }

@@ -7,7 +7,7 @@ public enum ValidatePlugin: Plugin {
         id: "validate",
         summary: "Health waits, smoke checks, log scans and database checks.",
         examples: [
-            PluginExample("tmeops validate -e production", "Run the Phase 5 checklist against production; exit 3 on any failure."),
+            PluginExample("tmeops validate -e production", "Run the post-deploy checklist against production; exit 3 on any failure."),
             PluginExample("tmeops logs -e production --errors --since 1h", "Container log lines matching validate.log_errors."),
             PluginExample("tmeops preflight -e production", "NODE_ENV, dependency versions against production, build output free of turbopack files."),
         ])

@@ -116,14 +116,62 @@ extension DockerEngine {
         }
     }
 
+    /// The container's whole inspect document, every field as the engine wrote it; nil when there is none.
+    public func containerDocument(_ name: String) throws -> JSONValue? {
+        do {
+            return try decode(JSONValue.self, "GET", "/containers/\(Self.escape(name))/json")
+        } catch let error as DockerError where error.isNotFound {
+            return nil
+        }
+    }
+
+    /// The image's whole inspect document; nil when there is none.
+    public func imageDocument(_ name: String) throws -> JSONValue? {
+        do {
+            return try decode(JSONValue.self, "GET", "/images/\(Self.escape(name))/json")
+        } catch let error as DockerError where error.isNotFound {
+            return nil
+        }
+    }
+
+    /// One change in a container's writable layer since it was created (`GET /containers/{id}/changes`).
+    public struct FileChange: Decodable, Sendable, Equatable {
+        public enum Kind: Int, Decodable, Sendable {
+            case modified = 0
+            case added = 1
+            case deleted = 2
+        }
+        public let path: String
+        public let kind: Kind
+        enum CodingKeys: String, CodingKey {
+            case path = "Path"
+            case kind = "Kind"
+        }
+        public init(path: String, kind: Kind) {
+            self.path = path
+            self.kind = kind
+        }
+    }
+
+    /// What the container changed in its own writable layer (files that die with it).
+    public func containerChanges(_ name: String) throws -> [FileChange] {
+        // The engine answers `null` for a container that changed nothing.
+        try decode([FileChange]?.self, "GET", "/containers/\(Self.escape(name))/changes") ?? []
+    }
+
     /// Creates a container; returns its ID.
     public func createContainer(name: String, spec: ContainerSpec) throws -> String {
+        try createContainer(name: name, body: JSONValue.of(spec))
+    }
+
+    /// Creates a container from a request body built by hand (settings carried over from another one).
+    public func createContainer(name: String, body: JSONValue) throws -> String {
         struct Answer: Decodable {
             let id: String
             enum CodingKeys: String, CodingKey { case id = "Id" }
         }
-        let body = try JSONEncoder().encode(spec)
-        return try decode(Answer.self, "POST", "/containers/create", query: [("name", name)], body: .json(body)).id
+        let data = try JSONEncoder().encode(body)
+        return try decode(Answer.self, "POST", "/containers/create", query: [("name", name)], body: .json(data)).id
     }
 
     public func startContainer(_ name: String) throws { try perform("POST", "/containers/\(Self.escape(name))/start") }
@@ -239,6 +287,12 @@ extension DockerEngine {
             data.append(chunk)
         }
         return data
+    }
+
+    /// Unpacks `tar` at `path` inside a container (`PUT /containers/{id}/archive`); works on a created,
+    /// not yet started container.
+    public func putArchive(_ name: String, path: String, tar: Data) throws {
+        try perform("PUT", "/containers/\(Self.escape(name))/archive", query: [("path", path)], body: .data(tar, contentType: "application/x-tar"))
     }
 
     // MARK: Networks

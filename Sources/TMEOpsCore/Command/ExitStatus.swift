@@ -1,4 +1,4 @@
-/// The process exit codes every tmeops command uses (see SPEC.md, "Commands").
+/// The process exit codes every tmeops command uses (listed in the README and `tmeops --help`).
 public enum ExitStatus: Int32, Sendable {
     case success = 0
     /// The command failed.
@@ -7,8 +7,11 @@ public enum ExitStatus: Int32, Sendable {
     case usage = 2
     /// A check ran and found a problem (drift, failed validation).
     case checkFailed = 3
-    /// A deploy failed and was rolled back.
+    /// A deploy changed production, failed, and production was put back as it was.
     case rolledBack = 4
+    /// A deploy changed production, failed, and production could not be put back: the error names the
+    /// command that restores it.
+    case notRestored = 5
 }
 
 /// An error a tmeops command reports to the operator: one paragraph naming the thing at fault

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Logging
 
-/// The flags every tmeops command accepts (SPEC.md, "Commands").
+/// The flags every tmeops command accepts (listed in the README and `tmeops --help`).
 public struct GlobalOptions: ParsableArguments, Sendable {
     @Option(name: .long, help: ArgumentHelp("Path of the config file.", valueName: "path"), completion: .file(extensions: ["yml", "yaml"]))
     public var config: String?

@@ -11,6 +11,11 @@ public struct TMEOpsRoot: AsyncParsableCommand {
             discussion: """
                 Run `tmeops help PLUGIN` for a plugin's summary, commands and examples, \
                 and `tmeops plugins` for every plugin including external ones.
+
+                Exit codes: 0 ok; 1 failed (a deploy: before production changed); 2 usage or \
+                configuration error, nothing changed; 3 a check found a problem; 4 a deploy changed \
+                production, failed, and production was put back; 5 a deploy changed production and could \
+                not put it back (the error names the command that restores it).
                 """,
             version: TMEOpsVersion.description,
             subcommands: CoreCommands.all,

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 
 /// Runs tmeops: plugin help topics, external plugins, then the argument-parser command tree, and maps
-/// every outcome onto the exit codes in SPEC.md.
+/// every outcome onto the exit codes of `ExitStatus`.
 public enum TMEOpsMain {
     public static func main(arguments: [String] = Array(CommandLine.arguments.dropFirst()), registry: PluginRegistry = .shared) async -> Never {
         let plugins = registry.plugins  // freezes the registry before anything reads it

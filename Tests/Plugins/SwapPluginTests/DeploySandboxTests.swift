@@ -115,15 +115,15 @@ final class DeploySandboxTests: SeededDeployProject {
         XCTAssertTrue(pins.contains(try XCTUnwrap(second.backup)), pins)
     }
 
-    func testABrokenImageIsRolledBackAndProductionKeepsServing() throws {
+    func testABrokenImageIsStoppedAtItsTestInstanceAndProductionKeepsServing() throws {
         let before = try rows()
         let result = try tmeops(["deploy", "-e", "sandbox", "--image", "tme-portal-server:sandbox-3"])
-        XCTAssertEqual(result.status, 4, result.stdout + result.stderr)
+        XCTAssertEqual(result.status, 1, "refused before production changed: \(result.stdout) \(result.stderr)")
         XCTAssertTrue(result.stderr.contains("failed its health gate"), result.stderr)
         try assertOneHealthyApp("sandbox-1")
         XCTAssertEqual(try rows(), before)
         let releases = try tmeops(["releases", "-e", "sandbox", "--json"])
-        XCTAssertEqual(try JSONDecoder().decode([RemoteState.Release].self, from: Data(releases.stdout.utf8)).map(\.outcome), ["rolled back"])
+        XCTAssertEqual(try JSONDecoder().decode([RemoteState.Release].self, from: Data(releases.stdout.utf8)).map(\.outcome), ["failed"])
         let databases = try sandbox.docker([
             "exec", sandbox["SANDBOX_PG_CONTAINER"], "psql", "-h", "/tmp", "-U", "tme_user", "-d", "postgres", "-tAc", "SELECT datname FROM pg_database",
         ])
@@ -268,9 +268,10 @@ final class SwapRollbackTests: XCTestCase {
         XCTAssertThrowsError(try target.swap(image: "tme-portal-server:sandbox-3", release: "r-swap-test") { phase, _ in phases.append(phase) }) { error in
             XCTAssertEqual((error as? DeployError)?.rolledBack, true, "\(error)")
             XCTAssertTrue("\(error)".contains("failed its health gate"), "\(error)")
-            XCTAssertTrue("\(error)".contains("the old one was started again (healthy)"), "\(error)")
+            XCTAssertTrue("\(error)".contains("the old container was started again and is healthy"), "\(error)")
+            XCTAssertTrue(((error as? DeployError)?.evidence ?? []).contains { $0.contains("violates check constraint") }, "its own log lines: \(error)")
         }
-        XCTAssertEqual(phases, ["created", "unhealthy"])
+        XCTAssertEqual(phases, ["created", "restored"], "recorded after production was restored, not before")
         let names = try sandbox.docker(["ps", "-a", "--format", "{{.Names}} {{.Image}}"]).stdout
         XCTAssertTrue(names.contains("\(sandbox["SANDBOX_APP_CONTAINER"]) tme-portal-server:sandbox-1"), names)
         XCTAssertFalse(names.contains("-old") || names.contains("-new"), names)

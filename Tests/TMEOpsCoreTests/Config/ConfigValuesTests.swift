@@ -50,6 +50,41 @@ final class ConfigValuesTests: XCTestCase {
         XCTAssertThrowsError(try DotEnv.parse("1A=x\n", file: "s.env"))
     }
 
+    func testEnvFilesMeanWhatTheirToolMeans() throws {
+        let text = """
+            # written for docker compose
+            NODE_ENV=production
+            DATABASE_URL="postgresql://tme_user:p@ss@db:5432/tme_portal?sslmode=disable"
+            export API_TOKEN = 'abc"def' # the token
+            GREETING="line one\\nline \\"two\\""
+            PLAIN=value with spaces   # comment
+            HASH=a#b
+            MULTI="first
+            second"
+            EMPTY=
+
+            """
+        let compose = try DotEnv.parse(text, file: ".env", format: .compose)
+        XCTAssertEqual(compose.map(\.key), ["NODE_ENV", "DATABASE_URL", "API_TOKEN", "GREETING", "PLAIN", "HASH", "MULTI", "EMPTY"])
+        XCTAssertEqual(
+            compose.map(\.value),
+            [
+                "production", "postgresql://tme_user:p@ss@db:5432/tme_portal?sslmode=disable", "abc\"def", "line one\nline \"two\"", "value with spaces",
+                "a#b", "first\nsecond", "",
+            ])
+        // docker run --env-file keeps every character after '=': the quotes are part of the value.
+        let docker = try DotEnv.parse("# c\n  DATABASE_URL=\"postgresql://u:p@db/x\"\nPLAIN=v # not a comment\n", file: ".env", format: .docker)
+        XCTAssertEqual(docker.map(\.value), ["\"postgresql://u:p@db/x\"", "v # not a comment"])
+        XCTAssertThrowsError(try DotEnv.parse("TOKEN\n", file: ".env", format: .docker)) {
+            XCTAssertTrue("\($0)".hasPrefix(".env:1:1: 'TOKEN' has no '='"), "\($0)")
+        }
+        XCTAssertThrowsError(try DotEnv.parse("A=\"never closed\n", file: ".env", format: .compose)) {
+            XCTAssertEqual("\($0)", ".env:1:1: the value of A opens a \" quote that is never closed")
+        }
+        // Rendered for the container's wrapper: single-quoted, nothing interpreted by the shell.
+        XCTAssertEqual(DotEnv.shellExports([("A", "it's $HOME `x`\nnext")]), "export A='it'\\''s $HOME `x`\nnext'\n")
+    }
+
     func testSuggestions() {
         XCTAssertEqual(Suggestion.closest(to: "usr", in: ["host", "port", "user"]), "user")
         XCTAssertEqual(Suggestion.closest(to: "know_hosts", in: ["known_hosts", "host"]), "known_hosts")

@@ -1,0 +1,121 @@
+import Foundation
+import TMEOpsCore
+import TMEOpsTestSupport
+import XCTest
+
+@testable import SwapPlugin
+
+/// The failure paths that could drop, stop or misrecord production, each tried on the sandbox.
+final class DataSafetyTests: SeededDeployProject {
+    override var projectPrefix: String { "tmeops-safety" }
+
+    var stateDir: URL { URL(fileURLWithPath: "/home/\(sandbox["SANDBOX_SSH_USER"])/.tmeops/tme-portal") }
+
+    func users() throws -> String {
+        try sandbox.docker([
+            "exec", sandbox["SANDBOX_PG_CONTAINER"], "psql", "-h", "/tmp", "-U", "tme_user", "-d", "tme_portal", "-tAc", "SELECT count(*) FROM users",
+        ])
+        .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func testNoCommandCanCopyOntoTheDatabaseItRunsOn() throws {
+        let before = try users()
+        XCTAssertNotEqual(before, "")
+        let copy = try tmeops(["migrate", "test", "-e", "sandbox", "--copy-name", "tme_portal"])
+        XCTAssertNotEqual(copy.status, 0, copy.stdout)
+        XCTAssertTrue(copy.stderr.contains("refusing to drop"), copy.stderr)
+        XCTAssertEqual(try users(), before, "production's data is untouched")
+
+        try editConfig { $0.replacingOccurrences(of: "database: tme_portal_test", with: "database: tme_portal") }
+        let deploy = try tmeops(["deploy", "-e", "sandbox", "--image", "tme-portal-server:sandbox-2"])
+        XCTAssertEqual(deploy.status, 2, deploy.stdout + deploy.stderr)
+        XCTAssertTrue(deploy.stderr.contains("test_instance.database is tme_portal, the environment's own database"), deploy.stderr)
+        XCTAssertEqual(try users(), before)
+    }
+
+    func testTheSQLAppliedIsTheSQLThatWasTested() throws {
+        // A pre-swap hook runs after migrate test and before migrate apply; it edits a tested file.
+        try Data("CREATE TABLE release_notes (id serial PRIMARY KEY, body text);\n".utf8)
+            .write(to: project.appendingPathComponent("database/migrations/015_release_notes.sql"))
+        let hooks = project.appendingPathComponent(".tmeops/hooks")
+        try FileManager.default.createDirectory(at: hooks, withIntermediateDirectories: true)
+        let hook = hooks.appendingPathComponent("pre-swap")
+        try Data("#!/bin/sh\necho 'DROP TABLE users CASCADE;' >> \(project.path)/database/migrations/015_release_notes.sql\n".utf8).write(to: hook)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: hook.path)
+        let before = try users()
+        let result = try tmeops(["deploy", "-e", "sandbox", "--image", "tme-portal-server:sandbox-2"])
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        XCTAssertTrue(result.stdout.contains("015_release_notes"), result.stdout)
+        XCTAssertEqual(try users(), before, "the statement added after the test never ran")
+    }
+
+    func testALockMessageCannotHideItsOwnerAndTwoBreakersCannotBothWin() throws {
+        let held = try tmeops(["lock", "acquire", "-e", "sandbox", "--message", "#held\n{\"owner\": \"mallory\"}"])
+        XCTAssertEqual(held.status, 0, held.stderr)
+        var status = try tmeops(["lock", "status", "-e", "sandbox", "--json"])
+        let owner = try JSONDecoder().decode(RemoteState.LockOwner.self, from: Data(status.stdout.utf8))
+        XCTAssertEqual(owner.owner, ProcessInfo.processInfo.environment["USER"] ?? NSUserName())
+        XCTAssertEqual(owner.message, "#held\n{\"owner\": \"mallory\"}")
+
+        // Make it stale (taken two hours ago, never renewed), then break it from two processes at once.
+        let ownerFile = stateDir.appendingPathComponent("lock/owner.json")
+        var stale = owner
+        stale.at = ISO8601DateFormatter().string(from: Date().addingTimeInterval(-7200))
+        stale.pid = 0
+        try JSONEncoder().encode(stale).write(to: ownerFile)
+        try? FileManager.default.removeItem(at: stateDir.appendingPathComponent("lock/heartbeat"))
+        let results = try [0, 1].map { index -> Process in
+            let process = Process()
+            process.executableURL = TMEOpsBinary.url
+            process.arguments = ["lock", "acquire", "-e", "sandbox", "--force", "--message", "breaker \(index)"]
+            process.currentDirectoryURL = project
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            return process
+        }
+        for process in results { process.waitUntilExit() }
+        XCTAssertEqual(results.map(\.terminationStatus).sorted(), [0, 1], "exactly one breaker holds the lock")
+        status = try tmeops(["lock", "status", "-e", "sandbox", "--json"])
+        let winner = try JSONDecoder().decode(RemoteState.LockOwner.self, from: Data(status.stdout.utf8))
+        XCTAssertTrue(winner.message.hasPrefix("breaker "), winner.message)
+        XCTAssertEqual(try tmeops(["lock", "release", "-e", "sandbox", "--force"]).status, 0)
+    }
+
+    func testRecoverLeavesARunningDeployAloneAndAnUnreadableJournalLineIsNamed() throws {
+        let journal = stateDir.appendingPathComponent("journal.jsonl")
+        let deploy = Process()
+        deploy.executableURL = TMEOpsBinary.url
+        deploy.arguments = ["deploy", "-e", "sandbox", "--image", "tme-portal-server:sandbox-2"]
+        deploy.currentDirectoryURL = project
+        var env = ProcessInfo.processInfo.environment
+        env["DOCKER_HOST"] = "unix://\(sandbox["SANDBOX_LOCAL_DOCKER_SOCKET"])"
+        deploy.environment = env
+        deploy.standardOutput = FileHandle.nullDevice
+        deploy.standardError = FileHandle.nullDevice
+        try deploy.run()
+        // While the test instance runs, a second operator runs recover.
+        var sawTestInstance = false
+        for _ in 0..<300 where deploy.isRunning {
+            if let text = try? String(contentsOf: journal, encoding: .utf8), text.contains("\"step\":\"test-instance\"") {
+                sawTestInstance = true
+                break
+            }
+            usleep(50_000)
+        }
+        XCTAssertTrue(sawTestInstance, "the deploy reached its test instance")
+        let recover = try tmeops(["recover", "-e", "sandbox"])
+        deploy.waitUntilExit()
+        XCTAssertNotEqual(recover.status, 0, recover.stdout)
+        XCTAssertTrue(recover.stderr.contains("a deploy is still running"), recover.stderr)
+        XCTAssertEqual(deploy.terminationStatus, 0, "the deploy finished undisturbed")
+
+        // A damaged journal line is named, not skipped.
+        try Data("{\"release\":\"r-x\",\"step\":\"swap\",\"phase\":\"start\",\"at\":\"2026-01-01T00:00:00Z\",\"data\":{}}\nnot json at all\n".utf8).write(
+            to: journal)
+        let damaged = try tmeops(["recover", "-e", "sandbox"])
+        XCTAssertNotEqual(damaged.status, 0, damaged.stdout)
+        XCTAssertTrue(damaged.stderr.contains("line 2 of the deploy journal"), damaged.stderr)
+        try FileManager.default.removeItem(at: journal)
+    }
+}
