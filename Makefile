@@ -7,18 +7,23 @@ DEMO_DIR := .demo
 FORMAT_PATHS := Sources Plugins Tests Package.swift
 
 .PHONY: all deps build test asan unit-test demo generate generate-check format format-check \
-        sandbox-up sandbox-down sandbox-status bench clean
+        sandbox-up sandbox-down sandbox-status bench clean release install
 
 all: build
 
+# libssh2 1.11 or later (RSA keys, chacha20-poly1305 and AES-GCM): where the system's is older,
+# scripts/build-libssh2 builds it as a static library under .build/deps, found through this path.
+export PKG_CONFIG_PATH := $(CURDIR)/.build/deps/libssh2/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH),)
+
 deps:
 	@scripts/install-deps
+	@scripts/build-libssh2 >/dev/null
 
 build: deps
 	$(SWIFT) build
 
 # Unit, end-to-end and sandbox integration tests. The sandbox is required: a missing one fails.
-test: build generate-check format-check sandbox-up
+test: build generate-check format-check release sandbox-up
 	@# A hung test must fail CI with a message long before its 90-minute limit.
 	TMEOPS_REQUIRE_SANDBOX=1 timeout 2700 $(SWIFT) test --disable-swift-testing
 
@@ -41,7 +46,7 @@ demo: build sandbox-up
 	scripts/sandbox config --write $(DEMO_DIR) --migrations
 	@echo; echo "\$$ tmeops version"; cd $(DEMO_DIR) && ../$(BIN) version
 	@echo; echo "\$$ tmeops ssh check -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) ssh check -e sandbox
-	@echo; echo "# Phase 1: production was migrated by hand to 009; development is at 014"
+	@echo; echo "# production was migrated by hand to 009; development is at 014"
 	@echo; echo "\$$ tmeops migrate adopt -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) migrate adopt -e sandbox
 	@echo; echo "\$$ tmeops migrate status -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) migrate status -e sandbox
 	@echo; echo "\$$ tmeops schema diff --from sandbox --to development"; cd $(DEMO_DIR) && ../$(BIN) schema diff --from sandbox --to development || \
@@ -56,13 +61,14 @@ demo: build sandbox-up
 	@echo; echo "\$$ tmeops validate -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) validate -e sandbox
 	@echo; echo "\$$ tmeops backup verify latest -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) backup verify latest -e sandbox
 	@echo; echo "\$$ tmeops backup list -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) backup list -e sandbox
-	@echo; echo "# a broken version 3 (its /api/health answers 500): the deploy must stop and roll back by itself"
+	@echo; echo "# a broken version 3 (its /api/health answers 500): its test instance fails, so production is never touched"
 	@echo; echo "\$$ tmeops deploy -e sandbox --image tme-portal-server:sandbox-3"; cd $(DEMO_DIR) && \
 		{ $(LOCAL_ENGINE) ../$(BIN) deploy -e sandbox --image tme-portal-server:sandbox-3 --message "v3"; status=$$?; \
-		  test $$status -eq 4 && echo "(exit 4: failed and rolled back, as intended)"; }
+		  test $$status -eq 1 && echo "(exit 1: refused before production changed, as intended)"; }
 	@echo; echo "\$$ tmeops releases -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) releases -e sandbox
+	@echo; echo "\$$ tmeops releases -e sandbox --show latest   # the failing container's own words, kept"; cd $(DEMO_DIR) && ../$(BIN) releases -e sandbox --show latest
 	@echo; echo "\$$ tmeops validate -e sandbox   # version 2 still serving"; cd $(DEMO_DIR) && ../$(BIN) validate -e sandbox
-	@echo; echo "# Phase 1 for the next change: development gets production's data and is tested locally"
+	@echo; echo "# the next change: development gets production's data and is tested locally"
 	@echo; echo "\$$ tmeops db pull --from sandbox --to development --fresh --yes   # fresh: the verified backup predates v2's migrations"
 	@cd $(DEMO_DIR) && ../$(BIN) db pull --from sandbox --to development --fresh --yes
 	@echo; echo "\$$ tmeops schema diff --from development --to sandbox"; cd $(DEMO_DIR) && ../$(BIN) schema diff --from development --to sandbox
@@ -70,6 +76,16 @@ demo: build sandbox-up
 		$(LOCAL_ENGINE) ../$(BIN) test-instance up -e development --image tme-portal-server:sandbox-2 && \
 		$(LOCAL_ENGINE) ../$(BIN) test-instance down -e development
 	@echo; echo "demo: the sandbox stays up (scripts/sandbox status); its tmeops.yml is in $(DEMO_DIR)/"
+
+# The release tarball: dist/tmeops-VERSION-linux-ARCH.tar.gz (static Swift runtime, completions, man pages).
+release:
+	scripts/release
+
+# Installs the release build, its completions and man pages under PREFIX (default /usr/local).
+PREFIX ?= /usr/local
+install:
+	@stage=$$(scripts/release --stage) && install -d "$(DESTDIR)$(PREFIX)" && cp -R "$$stage/." "$(DESTDIR)$(PREFIX)/" && \
+		echo "installed $(DESTDIR)$(PREFIX)/bin/tmeops ($$("$(DESTDIR)$(PREFIX)/bin/tmeops" version))"
 
 # Regenerate the team plugin registry from Plugins/*/plugin.yml.
 generate: build

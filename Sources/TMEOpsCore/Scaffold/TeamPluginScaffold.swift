@@ -125,7 +125,36 @@ public struct TeamPluginScaffold: Sendable {
         for manifest in manifests { registry += "import \(manifest.module)\n" }
         registry += "\nlet teamPlugins: [any Plugin.Type] = "
         registry += manifests.isEmpty ? "[]\n" : "[\n" + manifests.map { "    \($0.type).self,\n" }.joined() + "]\n"
-        return [(manifestFile, newManifest), (registryFile, registry)]
+        return [(manifestFile, newManifest), (registryFile, registry), (embeddedTemplatesFile, try embeddedTemplates())]
+    }
+
+    /// Where the compiled-in copy of `Templates/` is generated.
+    var embeddedTemplatesFile: URL { root.appendingPathComponent("Sources/TMEOpsCore/Scaffold/EmbeddedTemplates.generated.swift") }
+
+    /// Every file under `Templates/` as Swift source: a table of raw string literals.
+    func embeddedTemplates() throws -> String {
+        let folder = root.appendingPathComponent("Templates")
+        guard let enumerator = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: [.isRegularFileKey]) else {
+            throw TMEOpsError("cannot read \(folder.path)")
+        }
+        var files: [(String, String)] = []
+        for case let url as URL in enumerator where (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
+            let name = String(url.standardizedFileURL.path.dropFirst(folder.standardizedFileURL.path.count + 1))
+            guard let data = FileManager.default.contents(atPath: url.path), let text = String(data: data, encoding: .utf8) else {
+                throw TMEOpsError("Templates/\(name) is not UTF-8 text")
+            }
+            guard !text.contains("\"\"\"####") else { throw TMEOpsError("Templates/\(name) holds the delimiter \"\"\"####, which the generated source uses") }
+            files.append((name, text))
+        }
+        var source = "// \(Self.generatedMarker) Regenerate with `make generate` (tmeops plugin generate).\n"
+        source += "// Every file under Templates/, compiled in so that an installed binary needs no folder beside it.\n"
+        source += "// swift-format-ignore-file\n\n"
+        source += "extension Templates {\n    static let embedded: [String: String] = [\n"
+        for (name, text) in files.sorted(by: { $0.0 < $1.0 }) {
+            source += "        \"\(name)\": ####\"\"\"\n\(text)\n\"\"\"####,\n"
+        }
+        source += "    ]\n}\n"
+        return source
     }
 
     /// Rewrites the generated files; returns those that changed.

@@ -1,37 +1,49 @@
 import Foundation
 
-/// Finds and renders the files under `Templates/` that `init`, `plugin new` (and later `migrate new`,
-/// `backup schedule`) write.
+/// Finds and renders the files under `Templates/` that `init`, `plugin new`, `migrate new` and
+/// `backup schedule` write. Every one of them is compiled into the binary (`Templates.embedded`,
+/// generated from `Templates/` by `make generate`), so an installed tmeops needs no folder beside it.
 public struct Templates: Sendable {
-    public let root: URL
+    /// A folder of templates, when they come from disk.
+    public let root: URL?
+    private let files: [String: String]?
 
-    public init(root: URL) { self.root = root }
+    public init(root: URL) {
+        self.root = root
+        files = nil
+    }
 
-    /// Looks for the templates: `$TMEOPS_TEMPLATES`, a `Templates/` folder above the executable (a
-    /// build inside the repository), then `share/tmeops/Templates` beside an installed binary.
-    public static func locate(environment: [String: String], executable: URL = URL(fileURLWithPath: CommandLine.arguments[0])) throws -> Templates {
-        var candidates: [URL] = []
-        if let explicit = environment["TMEOPS_TEMPLATES"], !explicit.isEmpty { candidates.append(URL(fileURLWithPath: explicit)) }
-        var directory = executable.resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<6 {
-            candidates.append(directory.appendingPathComponent("Templates"))
-            candidates.append(directory.appendingPathComponent("share/tmeops/Templates"))
-            directory = directory.deletingLastPathComponent()
+    /// The templates compiled into this binary.
+    public static var builtIn: Templates { Templates(files: embedded) }
+
+    init(files: [String: String]) {
+        root = nil
+        self.files = files
+    }
+
+    /// `$TMEOPS_TEMPLATES` when set (a team's own templates), else the ones compiled in.
+    public static func locate(environment: [String: String]) throws -> Templates {
+        if let explicit = environment["TMEOPS_TEMPLATES"], !explicit.isEmpty {
+            let root = URL(fileURLWithPath: explicit)
+            guard FileManager.default.fileExists(atPath: root.appendingPathComponent("tmeops.yml").path) else {
+                throw TMEOpsError(
+                    "TMEOPS_TEMPLATES is \(explicit), which holds no tmeops.yml template; point it at a copy of the Templates folder, or unset it")
+            }
+            return Templates(root: root)
         }
-        for candidate in candidates where FileManager.default.fileExists(atPath: candidate.appendingPathComponent("tmeops.yml").path) {
-            return Templates(root: candidate)
-        }
-        throw TMEOpsError(
-            "cannot find the tmeops templates (looked for Templates/tmeops.yml above \(executable.path) and in share/tmeops); set TMEOPS_TEMPLATES to the Templates folder"
-        )
+        return builtIn
     }
 
     /// The text of template `name` with every `{{key}}` replaced; an unknown placeholder is an error,
     /// so a template and its caller cannot drift apart silently.
     public func render(_ name: String, _ values: [String: String]) throws -> String {
-        let url = root.appendingPathComponent(name)
+        if let files {
+            guard let text = files[name] else { throw TMEOpsError("template \(name) is not compiled into this tmeops; rebuild it after `make generate`") }
+            return try Self.render(text, values, name: name)
+        }
+        let url = (root ?? URL(fileURLWithPath: ".")).appendingPathComponent(name)
         guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw TMEOpsError("template \(url.path) is missing; reinstall tmeops or set TMEOPS_TEMPLATES")
+            throw TMEOpsError("template \(url.path) is missing; unset TMEOPS_TEMPLATES to use the built-in templates")
         }
         return try Self.render(String(decoding: data, as: UTF8.self), values, name: name)
     }
