@@ -280,6 +280,17 @@ public final class DeployTarget {
             log: { self.context.logger.info("\($0)") })
     }
 
+    /// Starts `container` and waits for its health gate; a start that fails is an unhealthy outcome
+    /// saying so, never an error that would leave the caller's clean-up undone.
+    func startAndCheck(_ container: String) -> HealthWait.Outcome {
+        do {
+            try engine.startContainer(container)
+            return try healthWait(container, poll: 0.05)
+        } catch {
+            return HealthWait.Outcome(healthy: false, attempts: 0, seconds: 0, detail: "it did not start: \(error)")
+        }
+    }
+
     /// Where the container being put back from waits until the one put back is proven healthy.
     var aside: String { "\(app.container)-aside" }
 
@@ -304,19 +315,17 @@ public final class DeployTarget {
             try engine.renameContainer(current.id, to: aside)
         }
         try engine.renameContainer(old, to: app.container)
-        try engine.startContainer(app.container)
-        let outcome = try healthWait(app.container, poll: 0.05)
+        let outcome = startAndCheck(app.container)
         if outcome.healthy {
             try AppContainers.removeIfPresent(engine, aside)
             return outcome
         }
         guard current != nil else { return outcome }
         // The old release does not come up: the one that was running goes back.
-        try engine.stopContainer(app.container, timeout: 1)
+        _ = try? engine.stopContainer(app.container, timeout: 1)
         try engine.renameContainer(app.container, to: old)
         try engine.renameContainer(aside, to: app.container)
-        try engine.startContainer(app.container)
-        let again = try healthWait(app.container, poll: 0.05)
+        let again = startAndCheck(app.container)
         var result = outcome
         result.healthy = false
         result.detail =

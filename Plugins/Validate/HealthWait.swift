@@ -159,6 +159,20 @@ public enum HealthWait {
         public var detail: String
         public var exitCode: Int?
         public var logTail: [String]?
+
+        public init(
+            healthy: Bool, attempts: Int, seconds: Double, lastStatus: Int? = nil, lastBody: String? = nil, detail: String, exitCode: Int? = nil,
+            logTail: [String]? = nil
+        ) {
+            self.healthy = healthy
+            self.attempts = attempts
+            self.seconds = seconds
+            self.lastStatus = lastStatus
+            self.lastBody = lastBody
+            self.detail = detail
+            self.exitCode = exitCode
+            self.logTail = logTail
+        }
     }
 
     /// One probe: nil when healthy, else what was wrong.

@@ -84,26 +84,10 @@ final class DataSafetyTests: SeededDeployProject {
 
     func testRecoverLeavesARunningDeployAloneAndAnUnreadableJournalLineIsNamed() throws {
         let journal = stateDir.appendingPathComponent("journal.jsonl")
-        let deploy = Process()
-        deploy.executableURL = TMEOpsBinary.url
-        deploy.arguments = ["deploy", "-e", "sandbox", "--image", "tme-portal-server:sandbox-2"]
-        deploy.currentDirectoryURL = project
-        var env = ProcessInfo.processInfo.environment
-        env["DOCKER_HOST"] = "unix://\(sandbox["SANDBOX_LOCAL_DOCKER_SOCKET"])"
-        deploy.environment = env
-        deploy.standardOutput = FileHandle.nullDevice
-        deploy.standardError = FileHandle.nullDevice
-        try deploy.run()
+        let deploy = try startDeploy("tme-portal-server:sandbox-2")
         // While the test instance runs, a second operator runs recover.
-        var sawTestInstance = false
-        for _ in 0..<300 where deploy.isRunning {
-            if let text = try? String(contentsOf: journal, encoding: .utf8), text.contains("\"step\":\"test-instance\"") {
-                sawTestInstance = true
-                break
-            }
-            usleep(50_000)
-        }
-        XCTAssertTrue(sawTestInstance, "the deploy reached its test instance")
+        waitForJournal("test-instance", while: deploy)
+        XCTAssertTrue(deploy.isRunning, "the deploy reached its test instance")
         let recover = try tmeops(["recover", "-e", "sandbox"])
         deploy.waitUntilExit()
         XCTAssertNotEqual(recover.status, 0, recover.stdout)
@@ -117,5 +101,72 @@ final class DataSafetyTests: SeededDeployProject {
         XCTAssertNotEqual(damaged.status, 0, damaged.stdout)
         XCTAssertTrue(damaged.stderr.contains("line 2 of the deploy journal"), damaged.stderr)
         try FileManager.default.removeItem(at: journal)
+    }
+}
+
+/// Exit codes say what happened to production: 4 when it changed and was put back, 5 when it could not
+/// be put back (with the command that restores it).
+final class DeployExitCodeTests: SeededDeployProject {
+    override var projectPrefix: String { "tmeops-exit-codes" }
+
+    /// A check only the post-deploy validation runs (SQL against production), failing: exit 4.
+    func testAFailedPostDeployValidationPutsProductionBackWithExitFour() throws {
+        try editConfig {
+            $0.replacingOccurrences(
+                of: "      max_connections: 50",
+                with: "      max_connections: 50\n      sql:\n        - { name: release notes present, query: \"SELECT 1 WHERE false\", expect: rows }")
+        }
+        let result = try tmeops(["deploy", "-e", "sandbox", "--image", "tme-portal-server:sandbox-2"])
+        XCTAssertEqual(result.status, 4, result.stdout + result.stderr)
+        XCTAssertTrue(result.stderr.contains("post-deploy validation failed; the old container was restored (healthy)"), result.stderr)
+        let version = try sandbox.inNamespace(["curl", "-fsS", "--max-time", "5", "http://127.0.0.1:80/api/version"]).stdout
+        XCTAssertTrue(version.contains("sandbox-1"), version)
+        let apps = try sandbox.docker(["ps", "-a", "--format", "{{.Names}}"]).stdout.split(separator: "\n").filter {
+            $0.hasPrefix(sandbox["SANDBOX_APP_CONTAINER"])
+        }
+        XCTAssertEqual(apps, [Substring(sandbox["SANDBOX_APP_CONTAINER"])], "no aside, old or new container is left")
+    }
+
+    /// The host loses a folder production mounts while the post-deploy validation runs: putting the old
+    /// container back fails, and so does starting the new one again. Exit 5, and the error names the
+    /// command that restores production.
+    func testProductionThatCannotBePutBackExitsFiveWithTheCommandThatRestoresIt() throws {
+        let folder = URL(fileURLWithPath: sandbox["SANDBOX_DIR"]).appendingPathComponent("extra-\(UUID().uuidString.prefix(6))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let app = sandbox["SANDBOX_APP_CONTAINER"]
+        XCTAssertEqual(try sandbox.docker(["rm", "-f", app]).status, 0)
+        let url =
+            "postgresql://\(sandbox["SANDBOX_DB_USER"]):\(try sandbox.secret("db_password"))@\(sandbox["SANDBOX_PG_CONTAINER"]):5432/\(sandbox["SANDBOX_DB_NAME"])"
+        let started = try sandbox.docker([
+            "run", "-d", "--name", app, "--network", sandbox["SANDBOX_NETWORK"], "-p", "80:3000", "--mount",
+            "type=bind,source=\(folder.path),target=/app/extra",
+            "-e", "NODE_ENV=production", "-e", "DATABASE_URL=\(url)", "--stop-timeout", "1", sandbox["SANDBOX_APP_IMAGE"],
+        ])
+        XCTAssertEqual(started.status, 0, started.stderr)
+        try editConfig {
+            $0.replacingOccurrences(of: "      env: { NODE_ENV: production }", with: "      env: { NODE_ENV: production }\n      env_file_format: compose")
+                .replacingOccurrences(
+                    of: "      max_connections: 50",
+                    with:
+                        "      max_connections: 50\n      sql:\n        - { name: slow and failing, query: \"SELECT 1 FROM pg_sleep(4) WHERE false\", expect: rows }"
+                )
+        }
+        let errors = Pipe()
+        let deploy = try startDeploy("tme-portal-server:sandbox-2", errors: errors)
+        // While the validation's slow check runs, the folder goes.
+        waitForJournal("validate", while: deploy)
+        try FileManager.default.removeItem(at: folder)
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        deploy.waitUntilExit()
+        XCTAssertEqual(deploy.terminationStatus, 5, stderr)
+        XCTAssertTrue(stderr.contains("run `tmeops recover -e sandbox`"), stderr)
+        let releases = try JSONDecoder().decode([RemoteState.Release].self, from: Data(try tmeops(["releases", "-e", "sandbox", "--json"]).stdout.utf8))
+        XCTAssertEqual(releases.last?.outcome, "not restored")
+
+        // With the folder back, the command the error named restores production.
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let recovered = try tmeops(["recover", "-e", "sandbox"])
+        XCTAssertEqual(recovered.status, 0, recovered.stdout + recovered.stderr)
     }
 }

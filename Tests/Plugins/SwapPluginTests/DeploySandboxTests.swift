@@ -36,6 +36,31 @@ class SeededDeployProject: XCTestCase {
         return try TMEOpsBinary.run(arguments, in: project, environment: env)
     }
 
+    /// The binary deploying `image` in the background (the local engine as its DOCKER_HOST); its
+    /// standard error is collected in `errors` when given.
+    func startDeploy(_ image: String, errors: Pipe? = nil) throws -> Process {
+        let deploy = Process()
+        deploy.executableURL = TMEOpsBinary.url
+        deploy.arguments = ["deploy", "-e", "sandbox", "--image", image]
+        deploy.currentDirectoryURL = project
+        var env = ProcessInfo.processInfo.environment
+        env["DOCKER_HOST"] = "unix://\(sandbox["SANDBOX_LOCAL_DOCKER_SOCKET"])"
+        deploy.environment = env
+        deploy.standardOutput = FileHandle.nullDevice
+        deploy.standardError = errors ?? FileHandle.nullDevice
+        try deploy.run()
+        return deploy
+    }
+
+    /// Waits (at most 30 s, or until `process` ends) for the deploy journal on the host to mention `step`.
+    func waitForJournal(_ step: String, while process: Process) {
+        let journal = URL(fileURLWithPath: "/home/\(sandbox["SANDBOX_SSH_USER"])/.tmeops/tme-portal/journal.jsonl")
+        for _ in 0..<600 where process.isRunning {
+            if let text = try? String(contentsOf: journal, encoding: .utf8), text.contains("\"step\":\"\(step)\"") { return }
+            usleep(50_000)
+        }
+    }
+
     func editConfig(_ edit: (String) -> String) throws {
         let url = project.appendingPathComponent("tmeops.yml")
         try Data(edit(try String(contentsOf: url, encoding: .utf8)).utf8).write(to: url)
