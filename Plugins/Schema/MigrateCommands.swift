@@ -36,10 +36,29 @@ public struct MigrateStatusCommand: TMEOpsCommand {
     public func run(_ context: CommandContext) async throws {
         let (config, environment) = try context.loadEnvironment()
         let files = try MigrationSetup(config).files
-        let ledger = try await runBlocking("migrate status") { () -> [MigrationLedger.Entry] in
+        let (ledger, tables) = try await runBlocking("migrate status") { () -> ([MigrationLedger.Entry], Int) in
             let database = try Databases.open(environment, context: context)
             defer { database.close() }
-            return try MigrationLedger.entries(database.connection)
+            let entries = try MigrationLedger.entries(database.connection)
+            // Tables of the app's own (not tmeops's ledger, not the system's).
+            let tables = try database.connection.query(
+                """
+                SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'tmeops') AND n.nspname NOT LIKE 'pg\\_%'
+                """
+            ).scalar
+            return (entries, Int(tables ?? "") ?? 0)
+        }
+        if ledger.isEmpty && tables > 0 && !files.isEmpty {
+            // Migrated by hand (or by another tool): listing every file as pending would be wrong.
+            let message =
+                "\(environment.name) has \(tables) table\(tables == 1 ? "" : "s") but no migration ledger: it was migrated by hand or by another tool, so tmeops cannot tell which of the \(files.count) files it already has. Run `tmeops migrate adopt -e \(environment.name) --dry-run` to see which files its schema already reflects, then without --dry-run to record them."
+            if context.json {
+                try context.output.writeJSON(["environment": environment.name, "state": "no ledger", "tables": "\(tables)", "message": message])
+            } else {
+                context.output.line(message)
+            }
+            throw ExitCode(ExitStatus.checkFailed.rawValue)
         }
         let status = MigrationStatus(files: files, ledger: ledger)
         if context.json {

@@ -61,9 +61,37 @@ final class MigrationStatusTests: XCTestCase {
         try connection.execute("DROP SCHEMA IF EXISTS tmeops CASCADE")
         defer { _ = try? connection.execute("DROP SCHEMA IF EXISTS tmeops CASCADE") }
 
-        // No ledger yet: everything is pending, which is no problem.
+        // No ledger, but tables: migrated by hand or by another tool. Listing every file as pending would
+        // be wrong; it says so, points to migrate adopt, and exits 3.
+        try connection.execute("CREATE TABLE IF NOT EXISTS public.tmeops_status_probe (id integer)")
+        defer { _ = try? connection.execute("DROP TABLE IF EXISTS public.tmeops_status_probe") }
+        do {
+            try await harness.run(MigrateStatusCommand.parse(["-e", "development"]))
+            XCTFail("a database with tables and no ledger must exit 3")
+        } catch let exit as ExitCode {
+            XCTAssertEqual(exit.rawValue, 3)
+        }
+        XCTAssertTrue(harness.stdout.text.contains("but no migration ledger"), harness.stdout.text)
+        XCTAssertTrue(harness.stdout.text.contains("tmeops migrate adopt -e development --dry-run"), harness.stdout.text)
+
+        // An empty ledger on an empty database: everything is pending, which is no problem.
+        let empty = try PostgresConnection(
+            PostgresTarget(
+                host: "127.0.0.1", port: Int(sandbox["SANDBOX_DEV_PORT"]) ?? 5434, user: sandbox["SANDBOX_DB_USER"],
+                password: try sandbox.secret("dev_db_password"), database: "postgres"))
+        _ = try? empty.execute("DROP DATABASE IF EXISTS tmeops_status_empty")
+        try empty.execute("CREATE DATABASE tmeops_status_empty")
+        defer { _ = try? empty.execute("DROP DATABASE IF EXISTS tmeops_status_empty WITH (FORCE)") }
+        try harness.write(
+            "tmeops.yml",
+            try String(contentsOf: harness.directory.appendingPathComponent("tmeops.yml"), encoding: .utf8)
+                .replacingOccurrences(
+                    of: "127.0.0.1:\(sandbox["SANDBOX_DEV_PORT"])/\(sandbox["SANDBOX_DB_NAME"])",
+                    with: "127.0.0.1:\(sandbox["SANDBOX_DEV_PORT"])/tmeops_status_empty"))
+        harness.stdout.clear()
         try await harness.run(MigrateStatusCommand.parse(["-e", "development"]))
         XCTAssertEqual(harness.stdout.text.split(separator: "\n").first, "development: 15 pending")
+        try harness.writeSandboxConfig()
 
         try MigrationLedger.ensure(connection)
         let files = try MigrationFile.load(folder: harness.directory.appendingPathComponent("database/migrations"), displayFolder: "m")
@@ -124,8 +152,9 @@ final class MigrationStatusTests: XCTestCase {
                 [TMEOpsBinary.url.path, "--config", config.path] + arguments, environment: ["DOCKER_HOST": "unix://\(sandbox["SANDBOX_DOCKER_SOCKET"])"])
         }
         let status = try tmeops(["migrate", "status", "-e", "hostlocal"])
-        XCTAssertEqual(status.status, 0, status.stdout + status.stderr)
-        XCTAssertTrue(status.stdout.hasPrefix("hostlocal: "), status.stdout)
+        // Reached either way: adopted (a status line) or hand-migrated (it says there is no ledger, exit 3).
+        XCTAssertTrue([0, 3].contains(status.status), status.stdout + status.stderr)
+        XCTAssertTrue(status.stdout.hasPrefix("hostlocal"), status.stdout)
         let missing = try tmeops(["migrate", "status", "-e", "nodatabase"])
         XCTAssertEqual(missing.status, 1, missing.stdout + missing.stderr)
         XCTAssertTrue(missing.stderr.contains("no running container no-such-postgres in the local Docker engine"), missing.stderr)
