@@ -55,8 +55,12 @@ public enum BackupSchedule {
         let values = ["app": config.app, "environment": environment.name, "script": "%h/\(scriptPath)", "at": at, "on_calendar": onCalendar]
         return Files(
             name: unit, scriptPath: scriptPath, script: script, service: try templates.render("backup/tmeops-backup.service", values),
-            timer: try templates.render("backup/tmeops-backup.timer", values), cronLine: "\(cron) $HOME/\(scriptPath) # \(unit)")
+            timer: try templates.render("backup/tmeops-backup.timer", values), cronLine: "\(cron) \"$HOME\"/\(q(scriptPath)) # \(unit)")
     }
+
+    /// Every crontab line but this schedule's own: the line must *end* with `# <unit>`, so removing
+    /// `prod`'s schedule never touches `prod-eu`'s (a substring match would).
+    static let otherLines = #"awk -v t=" # $1" '{ n = length($0) - length(t); if (n < 0 || substr($0, n + 1) != t) print }'"#
 
     /// Installs (or with `remove`, removes) the schedule; returns how ("systemd user timer" or "crontab").
     public static func apply(_ files: Files, session: SSHSession, remove: Bool) throws -> String {
@@ -75,7 +79,7 @@ public enum BackupSchedule {
                     [files.name, units], what: "removing the timer")
             }
             if cron {
-                _ = try session.script(##"(crontab -l 2>/dev/null | grep -vF "# $1") | crontab -"##, [files.name], what: "removing the crontab line")
+                _ = try session.script(##"(crontab -l 2>/dev/null | \##(otherLines)) | crontab -"##, [files.name], what: "removing the crontab line")
             }
             _ = try session.script(#"rm -f -- "$1""#, [files.scriptPath], what: "removing the job script")
             return systemd ? "systemd user timer" : "crontab"
@@ -91,7 +95,7 @@ public enum BackupSchedule {
             return "systemd user timer"
         }
         _ = try session.script(
-            ##"(crontab -l 2>/dev/null | grep -vF "# $1"; printf '%s\n' "$2") | crontab -"##, [files.name, files.cronLine], what: "installing the crontab line")
+            ##"(crontab -l 2>/dev/null | \##(otherLines); printf '%s\n' "$2") | crontab -"##, [files.name, files.cronLine], what: "installing the crontab line")
         return "crontab"
     }
 }

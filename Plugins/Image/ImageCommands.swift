@@ -25,6 +25,9 @@ func pipedArchive(name: String, _ produce: @escaping @Sendable (Int32) throws ->
     var fds: [Int32] = [0, 0]
     guard pipe(&fds) == 0 else { throw TMEOpsError("cannot create a pipe: \(String(cString: strerror(errno)))") }
     let (readEnd, writeEnd) = (fds[0], fds[1])
+    // pipe2 is not in Swift's Glibc module: close-on-exec follows at once, so a hook or build process
+    // started meanwhile does not hold the write end open (the reader would never see the end).
+    for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
     // 1 MiB instead of 64 KiB: a tenth of the wake-ups between the two threads (Linux; best effort).
     let setPipeSize: Int32 = 1031  // F_SETPIPE_SZ, which Glibc's module does not export (it needs _GNU_SOURCE)
     _ = fcntl(writeEnd, setPipeSize, 1 << 20)

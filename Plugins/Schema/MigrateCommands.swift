@@ -141,7 +141,8 @@ public struct MigrateApplyCommand: TMEOpsCommand {
             matches its checksum and the database's current schema hash. Statements wait at most \
             migrations.lock_timeout for a lock and the migration is retried migrations.lock_retries times. \
             On an error the failing migration is rolled back, later ones are not run, and the error names \
-            the file, line and SQLSTATE.
+            the file, line and SQLSTATE. On a protected environment (see `protected` in the config \
+            reference) it first takes the deploy lock and a backup, as `deploy` does.
 
             Examples:
               tmeops migrate test -e production && tmeops migrate apply -e production
@@ -172,12 +173,29 @@ public struct MigrateApplyCommand: TMEOpsCommand {
                 for file in pending { out.line("  \(file.fileName)") }
                 return nil
             }
-            return try MigrationService.apply(
-                database, files: setup.files, settings: setup.settings, environment: environment.name, untested: untested,
-                log: { context.logger.debug("\($0)") }, warn: { context.logger.warning("\($0)") })
+            // A protected environment is locked and backed up before anything is applied (and only
+            // when something is to be applied): protect, act, then record.
+            let pending = try MigrationService.toApply(
+                files: setup.files, ledger: try MigrationLedger.entries(database.connection), environment: environment.name)
+            let held = pending.isEmpty ? nil : try ProtectedChange.protect(config, environment, context: context, purpose: "migrate apply")
+            if let held {
+                context.logger.info("deploy lock held\(held.lockHost.map { " on \($0)" } ?? ""); backed up \(environment.name) first: \(held.backup)")
+            }
+            do {
+                var outcome = try MigrationService.apply(
+                    database, files: setup.files, settings: setup.settings, environment: environment.name, untested: untested,
+                    log: { context.logger.debug("\($0)") }, warn: { context.logger.warning("\($0)") })
+                held?.finish("applied", outcome.applied.map { String(format: "%03d_%@", $0.version, $0.name) }.joined(separator: ", "))
+                outcome.backup = held?.backup
+                return outcome
+            } catch {
+                held?.finish("failed", "backup \(held?.backup ?? "-") taken first")
+                throw error
+            }
         }
         guard let outcome else { return }
         if context.json { return try out.writeJSON(outcome) }
+        if let backup = outcome.backup { out.line("backup taken first: \(backup)") }
         if outcome.applied.isEmpty {
             out.line("\(out.green("✓")) \(environment.name) is up to date: nothing to apply")
         }

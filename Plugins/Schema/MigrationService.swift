@@ -26,13 +26,15 @@ public enum MigrationService {
         public var schemaHashBefore: String?
         public var applied: [MigrationRunner.Applied] = []
         public var untested: [Int] = []
+        /// The backup `migrate apply` took first on a protected environment.
+        public var backup: String?
     }
 
     /// Applies what is pending under the advisory lock, each file only with a proof that matches its
     /// checksum and the database's current schema hash (or, with `untested`, with a warning in the ledger).
     public static func apply(
         _ session: DatabaseSession, files: [MigrationFile], settings: MigrationRunner.Settings, environment: String, untested: Bool,
-        log: @escaping (String) -> Void, warn: @escaping (String) -> Void = { _ in }
+        log: @escaping (String) -> Void, warn: @escaping (String) -> Void = { _ in }, onApplied: (MigrationRunner.Applied) -> Void = { _ in }
     ) throws -> ApplyOutcome {
         // Nothing pending, nothing to lock: a run that starts meanwhile applies the same files.
         if try toApply(files: files, ledger: try MigrationLedger.entries(session.connection), environment: environment).isEmpty {
@@ -68,7 +70,9 @@ public enum MigrationService {
         for file in pending {
             let note = outcome.untested.contains(file.version) ? "applied untested (--untested)" : "tested against schema \(hash.prefix(12))"
             do {
-                outcome.applied.append(try runner.apply(file, note: note))
+                let applied = try runner.apply(file, note: note)
+                outcome.applied.append(applied)
+                onApplied(applied)
             } catch let error as MigrationError {
                 let before = outcome.applied.map { String(format: "%03d", $0.version) + "_\($0.name)" }
                 let laterOnes = pending.drop { $0.version != file.version }.dropFirst().map(\.fileName)

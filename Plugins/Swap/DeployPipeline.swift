@@ -45,12 +45,18 @@ public final class DeployPipeline {
     var lock: RemoteState.LockOwner?
     var backup: BackupMetadata?
     var appliedMigrations: [String] = []
+    /// Some migrations committed on production, then one failed: the database changed, the app did not.
+    var migrationsPartlyApplied = false
+    /// Why the clean-up after a validated release failed, if it did.
+    var cleanupWarning: String?
     var unavailable: Double?
     var database: DatabaseSession?
     var stagingDatabase: String?
     var previousRelease: RemoteState.Release?
     var previousImageID: String?
     var imageID = ""
+    /// The image's unpacked size when the host does not have it yet (0 when it does).
+    var imageBytes: UInt64 = 0
     var imageRef = ""
     var productionChanged = false
     var pusher: BackgroundPush?
@@ -125,6 +131,7 @@ public final class DeployPipeline {
         // Which layers the host lacks is worked out by the push itself (it inspects the host's images);
         // the plan only says whether the whole image is there already.
         let onHost = try engine.image(image.id) != nil ? layers.count : 0
+        imageBytes = onHost == layers.count ? 0 : UInt64(max(image.size, 0))
         let current = try engine.container(target.app.container)
         previousImageID = current?.image
         let setup = try MigrationSetup(target.config)
@@ -218,7 +225,13 @@ public final class DeployPipeline {
         previousRelease = try state.releases().last { $0.outcome == "deployed" || $0.outcome == "rollback" || $0.outcome == "recovered" }
         try target.runHook("pre-deploy", release: release, image: imageRef, previous: previousRelease?.id)
         do {
-            try step("preflight", "preflight and lock") { try preflight() }
+            try step("preflight", "preflight and lock") {
+                try preflight()
+                // What `recover` needs to write a true ledger entry if this process dies.
+                try journal(
+                    "preflight", "plan",
+                    ["image": imageRef, "image_id": imageID, "previous": previousRelease?.id ?? "", "previous_image_id": previousImageID ?? ""])
+            }
         } catch {
             // Refused before anything changed: the journal is archived, so no recover is asked for.
             try? state.closeJournal(release: release + "-refused")
@@ -228,8 +241,7 @@ public final class DeployPipeline {
         do {
             try runSteps()
         } catch {
-            try finishFailed(error)
-            throw error
+            throw try finishFailed(error)
         }
         return try finishSucceeded()
     }
@@ -261,12 +273,13 @@ public final class DeployPipeline {
             let last = try store.list().backups.first?.size
             let databaseSize = UInt64(try database?.connection.query("SELECT pg_catalog.pg_database_size(pg_catalog.current_database())").scalar ?? "0") ?? 0
             let needed = max(last ?? databaseSize / 2, 1 << 20) * 3 / 2
-            let free = try store.availableBytes()
-            guard free >= needed else {
-                throw DeployError(
-                    message:
-                        "\(backups.dir) on \(state.host) has \(free >> 20) MiB free; the backup needs about \(needed >> 20) MiB; free some space (tmeops backup prune) first",
-                    rolledBack: false)
+            let root = (try? engine.info())?["DockerRootDir"]?.string ?? "/var/lib/docker"
+            let space = DiskSpace(
+                backups: try target.freeSpace(backups.dir), backupBytes: needed,
+                // An engine folder the login cannot see is not measured (the load itself then reports a full disk).
+                docker: imageBytes == 0 ? nil : try? target.freeSpace(root), imageBytes: imageBytes)
+            if let problem = space.problem(backupsDir: backups.dir, dockerRoot: root, host: state.host) {
+                throw DeployError(message: problem, rolledBack: false)
             }
         }
     }
@@ -282,6 +295,7 @@ public final class DeployPipeline {
                 target.environment, context: context, options: .init(label: "pre-deploy-\(release)"), database: database,
                 store: BackupService.OpenStore(store: store, engine: engine, session: nil))
             try store.pin(metadata.id, release: release)
+            try journal("backup", "taken", ["backup": metadata.id])
             out.line("      backup \(metadata.id) (\(metadata.size) bytes, sha256 \(metadata.sha256.prefix(12))…)")
             return metadata
         }
@@ -293,6 +307,8 @@ public final class DeployPipeline {
             if !pusher!.isFinished {
                 // The next step's staging copy is made while the host is still loading the image (the
                 // backup is done, and this thread would only wait); that step reports its failure.
+                // Recorded before it exists: `recover` drops only a staging database the journal names.
+                try journal("migrate-test", "staging", ["database": copyName])
                 stagingDatabase = copyName
                 preparedCopy = Result {
                     try MigrationService.prepareCopy(database!, environment: target.environment, context: context, files: files, copyName: copyName)
@@ -307,6 +323,7 @@ public final class DeployPipeline {
         }
         try step("migrate-test", "staging copy and migrate test") {
             let expected = try migrations.expect.map { try SchemaSource.snapshot($0, context: context) }
+            if stagingDatabase == nil { try journal("migrate-test", "staging", ["database": copyName]) }
             stagingDatabase = copyName
             let outcome = try MigrationService.test(
                 database!, environment: target.environment, context: context, files: files, settings: settings, expect: expected, copyName: copyName,
@@ -328,10 +345,24 @@ public final class DeployPipeline {
         // Again, as files written since preflight would be lost as well.
         try target.checkWritableLayer(of: target.app.container, allow: options.discardContainerChanges)
         try step("migrate-apply", "apply migrations to production") {
-            let outcome = try MigrationService.apply(
-                database!, files: files, settings: settings, environment: env, untested: false, log: { self.context.logger.debug("\($0)") },
-                warn: { self.context.logger.warning("\($0)") })
-            appliedMigrations = outcome.applied.map { String(format: "%03d", $0.version) + "_\($0.name)" }
+            do {
+                // Each file is recorded as it commits, so a failure part-way leaves a true account.
+                _ = try MigrationService.apply(
+                    database!, files: files, settings: settings, environment: env, untested: false, log: { self.context.logger.debug("\($0)") },
+                    warn: { self.context.logger.warning("\($0)") },
+                    onApplied: { applied in
+                        let name = String(format: "%03d", applied.version) + "_\(applied.name)"
+                        self.appliedMigrations.append(name)
+                        _ = try? self.journal("migrate-apply", "applied", ["migration": name])
+                    })
+            } catch  where !appliedMigrations.isEmpty {
+                migrationsPartlyApplied = true
+                throw DeployError(
+                    message:
+                        "\(error). Production's database WAS changed: \(appliedMigrations.joined(separator: ", ")) applied and committed; the app still runs the previous release. "
+                        + "Fix the failing migration and deploy again, or return the database to the pre-deployment backup: `tmeops backup restore \(backup?.id ?? "<id>") -e \(env)`",
+                    rolledBack: false, notRestored: true)
+            }
             out.line("      \(appliedMigrations.isEmpty ? "nothing to apply" : "applied \(appliedMigrations.joined(separator: ", "))")")
         }
         unavailable = try step("swap", "swap containers") { () -> Double in
@@ -358,7 +389,17 @@ public final class DeployPipeline {
             }
             out.line("      \(results.count) checks passed")
         }
-        try step("cleanup", "clean up") { try cleanup() }
+        // The release is validated and serving: a clean-up that fails is a warning in the ledger, never a
+        // reason to call the deploy failed or to put the old release back.
+        do {
+            try step("cleanup", "clean up") { try cleanup() }
+        } catch {
+            cleanupWarning = context.redactor.redact("\(error)")
+            context.logger.warning(
+                "the release is deployed, but its clean-up failed: \(error); `tmeops recover -e \(env)` or the next deploy removes what is left")
+            // The ledger must still be written: when the connection itself is what failed, open it again.
+            if (try? state.lockOwner()) == nil { try? target.reconnect() }
+        }
     }
 
     func runTestInstance(database copy: String) throws {
@@ -429,7 +470,7 @@ public final class DeployPipeline {
     }
 
     func finishSucceeded() throws -> RemoteState.Release {
-        let entry = ledgerEntry(outcome: "deployed", detail: nil)
+        let entry = ledgerEntry(outcome: "deployed", detail: cleanupWarning.map { "deployed; clean-up failed: \($0)" })
         try step("ledger", "release ledger, audit, unlock") {
             try state.recordRelease(entry)
             state.audit(action: "deploy", environment: env, release: release, outcome: "deployed", detail: "\(imageRef) \(imageID)", context: context)
@@ -443,30 +484,57 @@ public final class DeployPipeline {
 
     /// After a failure past the lock: leftovers removed, production checked, ledger and audit written,
     /// the journal closed and the lock released.
-    func finishFailed(_ error: Error) throws {
+    /// Returns the error to report: a plain error after production changed becomes a `DeployError`
+    /// that says whether production was put back (exit 4) or not (exit 5).
+    func finishFailed(_ error: Error) throws -> Error {
+        var error = error
         _ = try? pusher?.wait()
+        // What follows needs the host; a connection that dropped is opened again first.
+        if (try? state.lockOwner()) == nil { try? target.reconnect(attempts: 2) }
         let rolledBack = (error as? DeployError).map { $0.rolledBack || $0.notRestored } ?? productionChanged
         _ = try? AppContainers.removeIfPresent(engine, target.test)
-        if let stagingDatabase, let database { _ = try? DatabaseCopy.drop(database, stagingDatabase) }
+        if let stagingDatabase, let database {
+            do {
+                try DatabaseCopy.drop(database, stagingDatabase)
+            } catch {
+                // The deploy's connection may be what failed (a dropped SSH link): try once on a fresh one.
+                if let fresh = try? Databases.open(target.environment, context: context) {
+                    _ = try? DatabaseCopy.drop(fresh, stagingDatabase)
+                    fresh.close()
+                }
+            }
+        }
         if productionChanged {
             // A failure after the swap started: if the container named as production is this release's,
             // or none runs, the old one goes back.
             let current = (try? engine.container(target.app.container)) ?? nil
             let oldExists = ((try? engine.container(target.old)) ?? nil) != nil
+            var back: HealthWait.Outcome?
             if oldExists && (current?.config.labels?["tmeops.release"] == release || current?.state.running != true) {
-                _ = try? target.putBack()
+                back = (try? target.putBack()) ?? HealthWait.Outcome(healthy: false, attempts: 0, seconds: 0, detail: "putting it back failed")
             } else if let current, !current.state.running {
                 // The container with production's name is stopped and there is nothing to put back: start it.
-                _ = try? engine.startContainer(current.id)
+                back = target.startAndCheck(current.id)
+            }
+            if !(error is DeployError) {
+                let healthy = back?.healthy ?? true
+                error = DeployError(
+                    message: "\(error); "
+                        + (healthy
+                            ? "the previous release was put back and is serving"
+                            : "putting the previous release back failed (\(back?.detail ?? "?")): run `tmeops recover -e \(env)`"),
+                    rolledBack: healthy, notRestored: !healthy)
             }
         }
-        let outcome = (error as? DeployError)?.notRestored == true ? "not restored" : rolledBack ? "rolled back" : "failed"
+        let outcome =
+            migrationsPartlyApplied ? "partly migrated" : (error as? DeployError)?.notRestored == true ? "not restored" : rolledBack ? "rolled back" : "failed"
         let failure = error as? DeployError
         try? state.recordRelease(ledgerEntry(outcome: outcome, detail: failure?.message ?? "\(error)", evidence: failure?.evidence ?? []))
         state.audit(action: "deploy", environment: env, release: release, outcome: outcome, detail: "\(error)", context: context)
         try? state.closeJournal(release: release)
         try? state.release(token: lock?.token)
-        if rolledBack { try? target.runHook("post-rollback", release: release, image: imageRef, previous: previousRelease?.id) }
+        if rolledBack && !migrationsPartlyApplied { try? target.runHook("post-rollback", release: release, image: imageRef, previous: previousRelease?.id) }
+        return error
     }
 }
 

@@ -41,9 +41,10 @@ public final class DeployTarget {
     public let health: HealthConfig
     public let deploy: DeployConfig
     public let testInstance: TestInstanceConfig?
-    public let session: SSHSession
-    public let engine: DockerEngine
-    public let state: RemoteState
+    /// The host's connections; `reconnect()` replaces them when the SSH connection drops mid-swap.
+    public private(set) var session: SSHSession
+    public private(set) var engine: DockerEngine
+    public private(set) var state: RemoteState
 
     public init(context: CommandContext, config: LoadedConfig, environment: EnvironmentConfig) throws {
         self.context = context
@@ -61,10 +62,31 @@ public final class DeployTarget {
             )
         }
         (engine, session) = try DockerEngines.remote(environment, context: context)
-        state = RemoteState(session: session, app: config.app)
+        state = RemoteState(session: session, app: config.app, redactor: context.redactor)
     }
 
     public func close() { session.close() }
+
+    /// Opens the host's SSH session and engine client again, after the old ones failed: up to
+    /// `attempts` tries, 1, 2, 4 … s apart. Used where production must be put back whatever the link does.
+    func reconnect(attempts: Int = 4) throws {
+        var lastError: Error?
+        for attempt in 0..<attempts {
+            if attempt > 0 { Thread.sleep(forTimeInterval: Double(1 << (attempt - 1))) }
+            do {
+                session.close()
+                let (engine, session) = try DockerEngines.remote(environment, context: context)
+                (self.engine, self.session) = (engine, session)
+                state = RemoteState(session: session, app: config.app, redactor: context.redactor)
+                context.logger.warning("reconnected to \(state.host) after the connection failed")
+                return
+            } catch {
+                lastError = error
+                context.logger.warning("reconnecting to \(environment.name) failed (attempt \(attempt + 1) of \(attempts)): \(error)")
+            }
+        }
+        throw lastError ?? TMEOpsError("cannot reconnect to \(environment.name)")
+    }
 
     /// The last log lines of `container`, stderr's first, at most 20, secrets masked: what a failed gate
     /// shows and the ledger keeps.
@@ -353,7 +375,12 @@ public final class DeployTarget {
         // SIGTERM) to the new one passing its health gate; the renames come after that.
         var stopped = Date()
         if current.state.running {
-            let stop = try stopWatching(current)
+            let stop: StopReport
+            do {
+                stop = try stopWatching(current)
+            } catch {
+                throw putOldBack(current.id, removing: newID, because: "stopping the old container failed (\(error))", journal: journal)
+            }
             stopped = stop.answeredUntil ?? stopped
             if stop.killed {
                 out.line(
@@ -381,11 +408,13 @@ public final class DeployTarget {
         }
         if outcome.healthy {
             let window = Date().timeIntervalSince(stopped)
-            try journal("healthy", ["window": String(format: "%.3f", window)])
+            // The new container serves now; a journal line that cannot be written is a warning, not a
+            // reason to take a healthy release down (the renames are what `recover` reads from the engine).
+            do { try journal("healthy", ["window": String(format: "%.3f", window)]) } catch { context.logger.warning("\(error)") }
             try engine.renameContainer(current.id, to: old)
             FaultPoint.hit("swap.after-rename", context)
             try engine.renameContainer(newID, to: app.container)
-            try journal("renamed", [:])
+            do { try journal("renamed", [:]) } catch { context.logger.warning("\(error)") }
             return window
         }
         throw putOldBack(current.id, removing: newID, because: "the new container failed its health gate (\(outcome.detail))", journal: journal)
@@ -395,22 +424,33 @@ public final class DeployTarget {
     /// lines kept first), the old one, which still has production's name, started again and checked.
     /// Only then is the journal written, and a journal that cannot be written no longer matters. The
     /// error says whether production is back (exit 4) or not (exit 5, with the command that restores it).
+    /// When the connection itself failed (the SSH link dropped between stop and start), it is opened
+    /// again, a bounded number of times, and the restore tried on the new one.
     func putOldBack(_ oldID: String, removing newID: String, because reason: String, journal: (String, [String: String]) throws -> Void) -> DeployError {
-        let evidence = self.evidence(newID)
-        _ = try? engine.removeContainer(newID, force: true)
+        var evidence = self.evidence(newID)
         var problem: String?
-        do {
-            try engine.startContainer(oldID)
-            let back = try healthWait(app.container, poll: 0.05)
-            if !back.healthy { problem = back.detail }
-        } catch {
-            problem = "\(error)"
+        for attempt in 0..<3 {
+            problem = nil
+            do {
+                if attempt > 0 {
+                    try reconnect()
+                    if evidence.isEmpty { evidence = self.evidence(newID) }
+                }
+                if try engine.container(newID) != nil { try engine.removeContainer(newID, force: true) }
+                try engine.startContainer(oldID)
+                let back = try healthWait(app.container, poll: 0.05)
+                if !back.healthy { problem = back.detail }
+                break
+            } catch {
+                problem = "\(error)"
+                context.logger.warning("putting the old container back failed: \(error)")
+            }
         }
         _ = try? journal(problem == nil ? "restored" : "restore-failed", ["reason": reason])
         if let problem {
             return DeployError(
                 message:
-                    "\(reason); starting the old container again failed: \(problem). Production has no healthy app container: run `tmeops recover -e \(environment.name)` (or on the host: docker start \(app.container))",
+                    "\(reason); starting the old container again failed: \(problem). Production has no healthy app container: run `tmeops recover -e \(environment.name)` (or on the host: docker rm -f \(new); docker start \(app.container))",
                 rolledBack: false, notRestored: true, evidence: evidence)
         }
         return DeployError(message: "\(reason); the old container was started again and is healthy", rolledBack: true, evidence: evidence)

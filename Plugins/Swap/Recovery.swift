@@ -116,9 +116,10 @@ public enum Recovery {
             try engine.removeContainer(target.test, force: true)
             act("removed the test instance \(target.test)")
         }
-        if let database = try? Databases.open(target.environment, context: target.context) {
+        // Only a staging database the journal names is dropped: never one guessed from the config.
+        let recorded = journal.last { $0.release == release && $0.step == "migrate-test" && $0.phase == "staging" }?.data["database"]
+        if let staging = recorded, let database = try? Databases.open(target.environment, context: target.context) {
             defer { database.close() }
-            let staging = target.testInstance?.database ?? "\(database.target.database)_tmeops_test"
             if (try? database.connection.query("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", [staging]).scalar) != nil {
                 try DatabaseCopy.drop(database, staging)
                 act("dropped the staging database \(staging)")
@@ -130,11 +131,18 @@ public enum Recovery {
             corrected.detail = "recover: " + outcome.actions.joined(separator: "; ")
             try state.recordRelease(corrected)
         } else if let release {
+            // The deploy died before its ledger line: the journal says what it planned, backed up and applied.
             let running = try engine.container(name)
+            let lines = journal.filter { $0.release == release }
+            let plan = lines.last { $0.step == "preflight" && $0.phase == "plan" }?.data ?? [:]
+            let nonEmpty = { (key: String) in plan[key].flatMap { $0.isEmpty ? nil : $0 } }
             try state.recordRelease(
                 RemoteState.Release(
-                    id: release, image: running?.config.image ?? "", imageID: running?.image ?? "", previous: nil, previousImageID: nil, backup: nil,
-                    migrations: [], steps: [:], unavailableSeconds: nil, operatorName: target.context.environment["USER"] ?? NSUserName(),
+                    id: release, image: plan["image"] ?? running?.config.image ?? "", imageID: plan["image_id"] ?? running?.image ?? "",
+                    previous: nonEmpty("previous"), previousImageID: nonEmpty("previous_image_id"),
+                    backup: lines.last { $0.step == "backup" && $0.phase == "taken" }?.data["backup"],
+                    migrations: lines.filter { $0.step == "migrate-apply" && $0.phase == "applied" }.compactMap { $0.data["migration"] }, steps: [:],
+                    unavailableSeconds: nil, operatorName: target.context.environment["USER"] ?? NSUserName(),
                     message: "interrupted at \(outcome.lastStep ?? "?")", outcome: isNew(running) && outcome.healthy ? "recovered" : "rolled back",
                     at: ISO8601DateFormatter().string(from: Date()), detail: "recover: " + outcome.actions.joined(separator: "; ")))
         }

@@ -11,8 +11,12 @@ public struct RemoteState {
     public let base: String
     public let host: String
 
-    public init(session: SSHSession, app: String) {
+    /// Masks secrets in every text this writes to the host (journal, lock owner, ledger), as in logs.
+    public let redactor: Redactor
+
+    public init(session: SSHSession, app: String, redactor: Redactor = Redactor()) {
         self.session = session
+        self.redactor = redactor
         base = ".tmeops/\(app)"
         host = session.options.host
     }
@@ -96,7 +100,7 @@ public struct RemoteState {
     public func acquire(message: String, ttl: TimeInterval, force: Bool, context: CommandContext) throws -> LockOwner {
         let me = LockOwner(
             owner: context.environment["USER"] ?? NSUserName(), host: ProcessInfo.processInfo.hostName, pid: getpid(),
-            at: ISO8601DateFormatter().string(from: Date()), message: message, token: UUID().uuidString)
+            at: ISO8601DateFormatter().string(from: Date()), message: redactor.redact(message), token: UUID().uuidString)
         for _ in 0..<3 {
             let output = try session.capture(
                 [
@@ -179,10 +183,14 @@ public struct RemoteState {
 
     /// Appends to the journal (synced to disk) and, in the same round trip, renews the lock's heartbeat:
     /// only the deploy holding the lock writes the journal, so every step shows it is alive.
+    /// A line that cannot be written (full disk, unwritable file) is an error, never lost in silence.
     public func record(_ entry: JournalEntry) throws {
+        var entry = entry
+        entry.data = entry.data.mapValues(redactor.redact)
         try sh(
             #"""
-            mkdir -p -m 700 -- "$(dirname -- "$1")" && umask 077 && cat >> "$1" && { sync -- "$1" 2>/dev/null || true; }
+            mkdir -p -m 700 -- "$(dirname -- "$1")" && umask 077 && cat >> "$1" || exit 1
+            sync -- "$1" 2>/dev/null
             [ -d "$2" ] && touch -- "$2/heartbeat"; exit 0
             """#, [journalPath, lockDir], stdin: try Self.json(entry) + Data("\n".utf8), what: "appending to \(journalPath)")
     }
@@ -237,7 +245,11 @@ public struct RemoteState {
         return order.compactMap { latest[$0] }
     }
 
-    public func recordRelease(_ release: Release) throws { try append(release, to: releasesPath) }
+    public func recordRelease(_ release: Release) throws {
+        var release = release
+        release.message = redactor.redact(release.message)
+        try append(release, to: releasesPath)
+    }
 
     public struct AuditLine: Codable, Sendable {
         public var at: String

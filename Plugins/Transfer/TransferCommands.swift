@@ -92,7 +92,8 @@ public struct TransferGetCommand: TMEOpsCommand {
         abstract: "Download a file from the host; renamed into place only once its SHA-256 matches.",
         discussion: """
             The server hashes the file while it streams; LOCAL.part becomes LOCAL only when the hashes \
-            match. --resume continues LOCAL.part after checking it against the start of the remote file.
+            match. --resume continues LOCAL.part after checking it against the start of the remote file. \
+            A file under the environment's backups.dir is written owner-only (0600), as with --sensitive.
 
             Examples:
               tmeops transfer get /home/tme-user/backups/latest.dump ./backups/ -e production
@@ -125,8 +126,16 @@ public struct TransferGetCommand: TMEOpsCommand {
         let report = try await runBlocking("transfer get") { () -> TransferReport in
             let session = try RemoteHost.connect(environment, context: context)
             defer { session.close() }
+            // A file under the backups folder is a copy of production's data: owner-only, asked for or not.
+            var mode = options.mode
+            if mode != 0o600, let dir = environment.value("backups", "dir"),
+                case let paths = try session.capture(["realpath", "-m", "--", dir, remote]).stdoutText.split(separator: "\n").map(String.init),
+                paths.count == 2, paths[1] == paths[0] || paths[1].hasPrefix(paths[0] + "/")
+            {
+                mode = 0o600
+            }
             do {
-                return try FileTransfer(session: session, progress: progress.update).download(remote, to: localPath, resume: options.resume, mode: options.mode)
+                return try FileTransfer(session: session, progress: progress.update).download(remote, to: localPath, resume: options.resume, mode: mode)
             } catch let error as SSHError {
                 progress.finish()
                 throw TMEOpsError(error.message)

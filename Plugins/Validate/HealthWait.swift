@@ -94,7 +94,7 @@ final class DirectTCPStream: ProbeStream {
 
     init(host: String, port: Int, deadline: Date) throws {
         destination = "\(host):\(port)"
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw TMEOpsError("cannot open a socket: \(String(cString: strerror(errno)))") }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)

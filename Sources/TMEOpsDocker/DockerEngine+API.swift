@@ -19,6 +19,9 @@ extension DockerEngine {
 
     public func version() throws -> EngineVersion { try decode(EngineVersion.self, "GET", "/version") }
 
+    /// `GET /info`: the engine's system information (`DockerRootDir`, `Swarm`, …) as a document.
+    public func info() throws -> JSONValue { try decode(JSONValue.self, "GET", "/info") }
+
     // MARK: Images
 
     public func images(filters: [String: [String]] = [:]) throws -> [ImageSummary] {

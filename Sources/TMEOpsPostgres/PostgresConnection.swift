@@ -47,6 +47,13 @@ public struct PostgresTarget: Sendable, Equatable {
         self.parameters = parameters
     }
 
+    /// Whether the server is on this machine: a Unix socket folder, `localhost`, or a loopback address.
+    /// A database reached any other way is someone's real server until the config says otherwise.
+    public var isLocal: Bool {
+        let host = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
+        return host.isEmpty || host.hasPrefix("/") || host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
     /// Parses `postgresql://user:password@host:port/database?sslmode=require&...`: percent-encoding is
     /// decoded once (a password may hold `%`), and the query's libpq parameters are kept; an unknown
     /// one is an error naming it.

@@ -23,7 +23,8 @@ public final class LocalPortForward: @unchecked Sendable {
         self.session = session
         self.remoteHost = remoteHost
         self.remotePort = remotePort
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        // Close-on-exec from the start: a child process started meanwhile must not inherit the listener.
+        let fd = socket(AF_INET, socketType(SOCK_STREAM), 0)
         guard fd >= 0 else { throw SSHError(.channel, "cannot open a local socket: \(String(cString: strerror(errno)))") }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -96,6 +97,8 @@ public final class LocalPortForward: @unchecked Sendable {
             // New local clients get a channel each.
             let client = accept(listener, nil, nil)
             if client >= 0 {
+                // Swift's Glibc module does not expose accept4, so the flag follows at once.
+                _ = fcntl(client, F_SETFD, FD_CLOEXEC)
                 _ = fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK)
                 do {
                     let channel = try session.pointer("open a tunnel to \(remoteHost):\(remotePort)", deadline: Date().addingTimeInterval(10), kind: .channel) {
@@ -179,4 +182,9 @@ public final class LocalPortForward: @unchecked Sendable {
         }
         libssh2_channel_free(connection.channel)
     }
+}
+
+/// A socket type with close-on-exec set atomically where the platform allows it.
+func socketType(_ type: __socket_type) -> Int32 {
+    Int32(type.rawValue | SOCK_CLOEXEC.rawValue)
 }

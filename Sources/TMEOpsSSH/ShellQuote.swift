@@ -7,8 +7,12 @@ public enum ShellQuote {
     /// with each `'` written as `'\''`.
     public static func quote(_ word: String) -> String {
         if word.isEmpty { return "''" }
-        let safe = word.unicodeScalars.allSatisfy { scalar in
+        var safe = word.unicodeScalars.allSatisfy { scalar in
             scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "@%+=:,./-_".unicodeScalars.contains(scalar))
+        }
+        // `NAME=value` unquoted at the head of a command is an assignment, not an argument: quoted, it is a word.
+        if safe, let equals = word.firstIndex(of: "="), word[..<equals].range(of: #"^[A-Za-z_][A-Za-z0-9_]*$"#, options: .regularExpression) != nil {
+            safe = false
         }
         if safe { return word }
         return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"

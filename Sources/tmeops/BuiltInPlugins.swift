@@ -18,6 +18,10 @@ func registerPlugins(into registry: PluginRegistry) throws {
     SchemaSyncCommand.backupBeforeChange = { environment, context in
         try BackupService.create(environment, context: context, options: .init(label: "pre-sync")).id
     }
+    // `migrate apply` on a protected environment takes the deploy lock and a backup first.
+    ProtectedChange.take = { config, environment, context, purpose in
+        try ProtectedChanges.take(config: config, environment: environment, context: context, purpose: purpose)
+    }
     for plugin in builtInPlugins { try registry.register(plugin, origin: .builtIn) }
     for plugin in teamPlugins { try registry.register(plugin, origin: .team) }
 }

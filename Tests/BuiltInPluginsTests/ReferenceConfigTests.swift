@@ -71,6 +71,40 @@ final class ReferenceConfigTests: XCTestCase {
         XCTAssertEqual(deploy.lockTTL.seconds, 1800)
     }
 
+    /// An environment that does not say `protected` is protected when it is reached over ssh or its
+    /// database.url names another machine; a local URL or a socket is not; the key always wins.
+    func testRemoteDatabasesAreProtectedUnlessTheConfigSaysOtherwise() throws {
+        let harness = try TestHarness()
+        try registerPlugins(into: harness.registry)
+        try harness.write(
+            "tmeops.yml",
+            """
+            app: demo
+            image: demo-server
+            environments:
+              managed:
+                database: { url: "postgresql://app@db.example.com:5432/app?sslmode=require" }
+              managed-open:
+                protected: false
+                database: { url: "postgresql://app@db.example.com/app" }
+              local:
+                database: { url: "postgresql://app@127.0.0.1:5434/app" }
+              socket:
+                database: { url: "postgresql://app@localhost/app" }
+              server:
+                ssh: { host: example.org, user: deploy }
+              marked:
+                protected: true
+                database: { url: "postgresql://app@[::1]/app" }
+            """)
+        let config = try harness.context.loadConfig(selecting: .all)
+        let protected = try ["managed", "managed-open", "local", "socket", "server", "marked"].filter {
+            ProtectedConfig.isProtected(try config.environment($0))
+        }
+        XCTAssertEqual(protected, ["managed", "server", "marked"])
+        XCTAssertTrue(ProtectedConfig.reason(try config.environment("managed"))?.contains("names the server db.example.com") == true)
+    }
+
     func testDefaultsAreFilledIn() throws {
         let harness = try TestHarness()
         try registerPlugins(into: harness.registry)

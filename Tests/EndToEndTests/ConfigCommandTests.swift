@@ -12,6 +12,38 @@ final class ConfigCommandTests: XCTestCase {
         XCTAssertEqual(result.stdout, "✓ tmeops.yml is valid: app tme-portal, image tme-portal-server; checked environment production\n")
     }
 
+    /// A secret placed in app.env (docker inspect shows it) or build.args (the image history keeps it)
+    /// is a warning naming the place and the secret's key, never its value.
+    func testCheckWarnsWhereASecretWouldBeVisible() throws {
+        let project = try Project()
+        try project.write(
+            "tmeops.yml",
+            """
+            app: tme-portal
+            image: tme-portal-server
+            build:
+              args: { NPM_TOKEN: "${NPM_TOKEN}", NODE_VERSION: "20" }
+            environments:
+              production:
+                ssh: { host: 192.168.97.149, user: tme-user }
+                app:
+                  container: tme-user-app-1
+                  env: { NODE_ENV: production, DATABASE_URL: "postgresql://app:${DB_PASSWORD}@db:5432/app" }
+
+            """)
+        try project.write(".tmeops/secrets.env", "DB_PASSWORD=db-Pw-From-File\nNPM_TOKEN=npm-Token-123\n", mode: 0o600)
+        let result = try project.tmeops("config", "check")
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(
+            result.stderr.contains("environments.production.app.env.DATABASE_URL holds the value of DB_PASSWORD from .tmeops/secrets.env"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("app.env_file"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("build.args.NPM_TOKEN holds the value of NPM_TOKEN"), result.stderr)
+        XCTAssertFalse(result.stderr.contains("NODE_VERSION") || result.stderr.contains("NODE_ENV"), result.stderr)
+        XCTAssertFalse(result.stderr.contains("db-Pw-From-File") || result.stderr.contains("npm-Token-123"), result.stderr)
+        let json = try project.tmeops("config", "check", "--json")
+        XCTAssertTrue(json.stdout.contains("\"warnings\""), json.stdout)
+    }
+
     func testCheckReportsLocationAndSuggestionWithExitTwo() throws {
         let project = try Project()
         try project.write("tmeops.yml", Project.config.replacingOccurrences(of: "      user: tme-user", with: "      usr: tme-user"))

@@ -7,6 +7,15 @@ final class ShellQuoteTests: XCTestCase {
         XCTAssertEqual(ShellQuote.quote("user@host:22,a=b+c%d"), "user@host:22,a=b+c%d")
     }
 
+    /// `A=b cmd` would run cmd with A set; as an argument it must reach the program as the word `A=b`.
+    func testAWordThatLooksLikeAnAssignmentIsQuoted() {
+        XCTAssertEqual(ShellQuote.quote("A=b"), "'A=b'")
+        XCTAssertEqual(ShellQuote.quote("_x1=/tmp"), "'_x1=/tmp'")
+        XCTAssertEqual(ShellQuote.command(["A=b", "env"]), "'A=b' env")
+        XCTAssertEqual(ShellQuote.quote("--opt=value"), "--opt=value")
+        XCTAssertEqual(ShellQuote.quote("1A=b"), "1A=b")
+    }
+
     func testEverythingElseIsSingleQuoted() {
         XCTAssertEqual(ShellQuote.quote(""), "''")
         XCTAssertEqual(ShellQuote.quote("a b"), "'a b'")

@@ -19,7 +19,8 @@ public struct ConfigCheckCommand: TMEOpsCommand {
         abstract: "Validate tmeops.yml (every environment, or the one chosen with -e).",
         discussion: """
             Exits 0 when the file is valid and 2 on the first problem, which is reported as \
-            FILE:LINE:COLUMN: KEY: MESSAGE.
+            FILE:LINE:COLUMN: KEY: MESSAGE. Warns (exit 0) when a value of .tmeops/secrets.env reaches \
+            app.env or build.args, where docker inspect or the image's history would show it.
 
             Examples:
               tmeops config check
@@ -38,20 +39,66 @@ public struct ConfigCheckCommand: TMEOpsCommand {
         let image: String
         let environments: [String]
         let checked: [String]
+        let warnings: [String]
     }
 
     public func run(_ context: CommandContext) async throws {
         let selection = context.environmentName.map(EnvironmentSelection.named) ?? .all
         let config = try context.loadConfig(selecting: selection)
         let checked = config.environmentNames.filter { config.environments[$0] != nil }
+        let warnings = try Self.exposedSecrets(config)
+        for warning in warnings { context.logger.warning("\(warning)") }
         let report = Report(
-            file: config.displayPath, valid: true, app: config.app, image: config.image, environments: config.environmentNames, checked: checked)
+            file: config.displayPath, valid: true, app: config.app, image: config.image, environments: config.environmentNames, checked: checked,
+            warnings: warnings)
         if context.json {
             try context.output.writeJSON(report)
         } else {
             context.output.line(
                 "\(context.output.green("✓")) \(config.displayPath) is valid: app \(config.app), image \(config.image); checked \(checked.count == 1 ? "environment" : "environments") \(checked.joined(separator: ", "))"
             )
+        }
+    }
+}
+
+extension ConfigCheckCommand {
+    /// Values from `.tmeops/secrets.env` that the config puts where anyone with access to the engine
+    /// reads them: `app.env` (the container's configuration, shown by `docker inspect`) and `build.args`
+    /// (kept in the image's history). One warning per place, naming the secret's key, never its value.
+    static func exposedSecrets(_ config: LoadedConfig) throws -> [String] {
+        let secretsURL = config.url.deletingLastPathComponent().appendingPathComponent(".tmeops/secrets.env")
+        guard let data = FileManager.default.contents(atPath: secretsURL.path) else { return [] }
+        // Very short values (a port, "true") would match by chance.
+        let secrets = try DotEnv.parse(String(decoding: data, as: UTF8.self), file: ".tmeops/secrets.env").filter { $0.value.count >= 6 }
+        guard !secrets.isEmpty,
+            let document = try JSONSerialization.jsonObject(with: JSONEncoder().encode(ResolvedConfigDocument(config: config))) as? [String: Any]
+        else { return [] }
+        var places: [(key: String, value: String, advice: String)] = []
+        for (name, value) in ((document["build"] as? [String: Any])?["args"] as? [String: Any] ?? [:]).sorted(by: { $0.key < $1.key }) {
+            if let value = value as? String {
+                places.append(
+                    (
+                        "build.args.\(name)", value,
+                        "build arguments stay in the image's history (docker history); give the app its secrets at run time through app.env_file"
+                    ))
+            }
+        }
+        let environments = document["environments"] as? [String: Any] ?? [:]
+        for environment in config.environmentNames {
+            let env = ((environments[environment] as? [String: Any])?["app"] as? [String: Any])?["env"] as? [String: Any] ?? [:]
+            for (name, value) in env.sorted(by: { $0.key < $1.key }) {
+                if let value = value as? String {
+                    places.append(
+                        (
+                            "environments.\(environment).app.env.\(name)", value,
+                            "app.env is stored in the container's configuration (docker inspect shows it); put the variable in the host's env file named by app.env_file"
+                        ))
+                }
+            }
+        }
+        return places.compactMap { place in
+            guard let secret = secrets.first(where: { place.value.contains($0.value) }) else { return nil }
+            return "\(config.displayPath): \(place.key) holds the value of \(secret.key) from .tmeops/secrets.env: \(place.advice)"
         }
     }
 }

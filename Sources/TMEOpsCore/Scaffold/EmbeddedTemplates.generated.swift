@@ -11,7 +11,7 @@ Description=tmeops backup of {{app}} ({{environment}})
 
 [Service]
 Type=oneshot
-ExecStart={{script}}
+ExecStart="{{script}}"
 
 """####,
         "backup/tmeops-backup.sh": ####"""

@@ -36,7 +36,7 @@ final class BackupScheduleTests: XCTestCase {
         try await harness.run(BackupScheduleCommand.parse(["-e", "sandbox", "--at", "Sun 03:00", "--dry-run"]))
         XCTAssertTrue(harness.stdout.text.contains("OnCalendar=Sun *-*-* 03:00:00"), harness.stdout.text)
         XCTAssertTrue(
-            harness.stdout.text.contains("0 3 * * 0 $HOME/.tmeops/tme-portal/backup-sandbox.sh # tmeops-backup-tme-portal-sandbox"), harness.stdout.text)
+            harness.stdout.text.contains(#"0 3 * * 0 "$HOME"/.tmeops/tme-portal/backup-sandbox.sh # tmeops-backup-tme-portal-sandbox"#), harness.stdout.text)
         harness.stdout.clear()
 
         try await harness.run(BackupScheduleCommand.parse(["-e", "sandbox", "--at", "Sun 03:00"]))
@@ -44,7 +44,21 @@ final class BackupScheduleTests: XCTestCase {
         let crontab = try ProcessRunner.run("/usr/bin/crontab", ["-l", "-u", user])
         XCTAssertTrue(crontab.stdout.contains("# tmeops-backup-tme-portal-sandbox"), crontab.stdout + crontab.stderr)
 
-        let job = try ProcessRunner.run("/usr/sbin/runuser", ["-u", user, "--", "sh", "-c", "cd && ./.tmeops/tme-portal/backup-sandbox.sh"])
+        // Another environment's schedule whose name starts with this one's.
+        let other = #"0 4 * * * "$HOME"/.tmeops/tme-portal/backup-sandbox-eu.sh # tmeops-backup-tme-portal-sandbox-eu"#
+        let planted = try ProcessRunner.run(
+            "/usr/sbin/runuser", ["-u", user, "--", "sh", "-c", #"(crontab -l; printf '%s\n' "$1") | crontab -"#, "sh", other])
+        XCTAssertEqual(planted.status, 0, planted.stderr)
+        addTeardownBlock { _ = try? ProcessRunner.run("/usr/bin/crontab", ["-r", "-u", user]) }
+        try await harness.run(BackupScheduleCommand.parse(["-e", "sandbox", "--at", "Sun 03:00"]))
+        let both = try ProcessRunner.run("/usr/bin/crontab", ["-l", "-u", user]).stdout
+        XCTAssertTrue(both.contains(other), "installing again keeps the other environment's line: \(both)")
+        XCTAssertEqual(both.components(separatedBy: "# tmeops-backup-tme-portal-sandbox\n").count, 2, "and keeps one line of its own: \(both)")
+
+        // The job runs the way cron runs its line: through sh, from the user's home.
+        let line = try XCTUnwrap(both.split(separator: "\n").first { $0.hasSuffix("# tmeops-backup-tme-portal-sandbox") })
+        let command = line.split(separator: " ", maxSplits: 5).last.map(String.init) ?? ""
+        let job = try ProcessRunner.run("/usr/sbin/runuser", ["-u", user, "--", "sh", "-c", "cd && \(command)"])
         XCTAssertEqual(job.status, 0, job.stderr)
         harness.stdout.clear()
         try await harness.run(BackupListCommand.parse(["-e", "sandbox"]))
@@ -58,7 +72,9 @@ final class BackupScheduleTests: XCTestCase {
 
         harness.stdout.clear()
         try await harness.run(BackupScheduleCommand.parse(["-e", "sandbox", "--remove"]))
-        XCTAssertFalse(try ProcessRunner.run("/usr/bin/crontab", ["-l", "-u", user]).stdout.contains("tmeops-backup"))
+        let left = try ProcessRunner.run("/usr/bin/crontab", ["-l", "-u", user]).stdout
+        XCTAssertFalse(left.contains("# tmeops-backup-tme-portal-sandbox\n"), left)
+        XCTAssertTrue(left.contains(other), "removing one environment's schedule never removes another's: \(left)")
         XCTAssertFalse(FileManager.default.fileExists(atPath: "/home/\(user)/.tmeops/tme-portal/backup-sandbox.sh"))
     }
 }

@@ -143,3 +143,37 @@ final class ContainerSettingsTests: XCTestCase {
         XCTAssertEqual(AppEnvironment.parseExports(DotEnv.shellExports([("A", "it's"), ("B", "x\ny")])).map { "\($0.key)=\($0.value)" }, ["A=it's", "B=x\ny"])
     }
 }
+
+/// The preflight's disk arithmetic: the backup, the image (twice its size while loading), and both
+/// together when they share a filesystem.
+final class DiskSpaceTests: XCTestCase {
+    let mib: UInt64 = 1 << 20
+
+    func problem(_ backups: (UInt64, String), backup: UInt64, _ docker: (UInt64, String)?, image: UInt64) -> String? {
+        DiskSpace(
+            backups: .init(free: backups.0 * mib, mount: backups.1), backupBytes: backup * mib,
+            docker: docker.map { .init(free: $0.0 * mib, mount: $0.1) }, imageBytes: image * mib
+        ).problem(backupsDir: "/srv/backups", dockerRoot: "/var/lib/docker", host: "web1")
+    }
+
+    func testEachNeedIsCheckedWhereItIsWritten() {
+        XCTAssertNil(problem((500, "/srv"), backup: 100, (700, "/"), image: 300))
+        XCTAssertEqual(
+            problem((500, "/srv"), backup: 100, (500, "/"), image: 300),
+            "/var/lib/docker (the Docker engine's data) on web1 has 500 MiB free; loading the image needs about 600 MiB (twice its 300 MiB while it loads); free some space (docker image prune) first"
+        )
+        XCTAssertEqual(
+            problem((50, "/srv"), backup: 100, (5000, "/"), image: 300),
+            "/srv/backups on web1 has 50 MiB free; the backup needs about 100 MiB; free some space (tmeops backup prune) first")
+    }
+
+    func testOneFilesystemMustHoldBoth() {
+        XCTAssertNil(problem((800, "/"), backup: 100, (800, "/"), image: 300))
+        XCTAssertTrue(problem((600, "/"), backup: 100, (600, "/"), image: 300)?.contains("share /, which has 600 MiB free") == true)
+    }
+
+    func testAnImageTheHostHasNeedsNoRoom() {
+        XCTAssertNil(problem((200, "/"), backup: 100, nil, image: 0))
+        XCTAssertNil(problem((200, "/"), backup: 100, (0, "/"), image: 0))
+    }
+}

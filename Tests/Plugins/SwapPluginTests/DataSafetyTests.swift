@@ -170,3 +170,155 @@ final class DeployExitCodeTests: SeededDeployProject {
         XCTAssertEqual(recovered.status, 0, recovered.stdout + recovered.stderr)
     }
 }
+
+/// Faults injected at the exact moment they hurt most: a dropped SSH link between stopping the old
+/// container and starting the new one, a journal that can no longer be written mid-swap, a migration
+/// that fails on production after passing on the copy, a clean-up that fails after validation.
+final class InjectedFaultTests: SeededDeployProject {
+    override var projectPrefix: String { "tmeops-faults" }
+
+    var stateDir: URL { URL(fileURLWithPath: "/home/\(sandbox["SANDBOX_SSH_USER"])/.tmeops/tme-portal") }
+
+    func servedVersion() throws -> String {
+        try sandbox.inNamespace(["curl", "-fsS", "--max-time", "5", "http://127.0.0.1:80/api/version"]).stdout
+    }
+
+    func ledger() throws -> [RemoteState.Release] {
+        try JSONDecoder().decode([RemoteState.Release].self, from: Data(try tmeops(["releases", "-e", "sandbox", "--json"]).stdout.utf8))
+    }
+
+    /// Runs a deploy of `image` that pauses at `point`, does `fault` there, lets it go on and returns
+    /// its exit status and standard error.
+    func deploy(_ image: String, breaking point: String, _ fault: (FaultInjection) throws -> Void) throws -> (Int32, String) {
+        let faults = try FaultInjection(sandbox: sandbox)
+        let errors = Pipe()
+        let deploy = try startDeploy(image, errors: errors, environment: faults.pausing(at: point))
+        XCTAssertTrue(faults.waitUntilReached(point, while: deploy), "the deploy reached \(point)")
+        try fault(faults)
+        faults.resume(point)
+        // A deploy's standard error is a few kilobytes: the pipe holds it until the end.
+        let stderr = errors.fileHandleForReading.readDataToEndOfFile()
+        deploy.waitUntilExit()
+        return (deploy.terminationStatus, String(decoding: stderr, as: UTF8.self))
+    }
+
+    func testADroppedConnectionBetweenStopAndStartIsReopenedAndProductionPutBack() throws {
+        let (status, stderr) = try deploy("tme-portal-server:sandbox-2", breaking: "swap.after-stop") { try $0.cutSSH() }
+        XCTAssertEqual(status, 4, "production changed and was put back: \(stderr)")
+        XCTAssertTrue(stderr.contains("reconnected to"), stderr)
+        XCTAssertTrue(stderr.contains("the old container was started again and is healthy"), stderr)
+        XCTAssertTrue(try servedVersion().contains("sandbox-1"))
+        XCTAssertEqual(try ledger().last?.outcome, "rolled back")
+        XCTAssertEqual(try tmeops(["lock", "status", "-e", "sandbox"]).stdout, "the deploy lock is free\n")
+        XCTAssertEqual(try tmeops(["recover", "-e", "sandbox", "--dry-run"]).status, 0, "nothing is left for recover")
+    }
+
+    /// The new container is gone when it should start (as if the engine refused it): the old one, already
+    /// stopped, is started again and checked before anything is recorded.
+    func testANewContainerThatCannotStartPutsTheOldOneBack() throws {
+        let (status, stderr) = try deploy("tme-portal-server:sandbox-2", breaking: "swap.after-stop") { _ in
+            XCTAssertEqual(try self.sandbox.docker(["rm", "-f", "\(self.sandbox["SANDBOX_APP_CONTAINER"])-new"]).status, 0)
+        }
+        XCTAssertEqual(status, 4, stderr)
+        XCTAssertTrue(stderr.contains("the new container did not start"), stderr)
+        XCTAssertTrue(stderr.contains("the old container was started again and is healthy"), stderr)
+        XCTAssertTrue(try servedVersion().contains("sandbox-1"))
+        XCTAssertEqual(try ledger().last?.outcome, "rolled back")
+    }
+
+    func testAJournalThatCannotBeWrittenNeverLeavesProductionStopped() throws {
+        let (status, stderr) = try deploy("tme-portal-server:sandbox-2", breaking: "swap.after-stop") {
+            try $0.makeUnwritable(self.stateDir.appendingPathComponent("journal.jsonl").path)
+        }
+        XCTAssertEqual(status, 4, "a deploy that cannot record its steps puts the old release back: \(stderr)")
+        XCTAssertTrue(stderr.contains("journal.jsonl"), stderr)
+        XCTAssertTrue(try servedVersion().contains("sandbox-1"))
+        let running = try sandbox.docker(["inspect", "-f", "{{.State.Running}}", sandbox["SANDBOX_APP_CONTAINER"]]).stdout
+        XCTAssertEqual(running, "true\n")
+        XCTAssertEqual(try ledger().last?.outcome, "rolled back")
+    }
+
+    func testAMigrationThatFailsOnProductionPartWayIsRecordedAsApplied() throws {
+        // Passes on the staging copy; the pre-swap hook then writes a row into production that the
+        // new constraint refuses, so 010-014 commit and 015 fails.
+        try Data("ALTER TABLE users ADD CONSTRAINT users_email_lower CHECK (email = lower(email));\n".utf8)
+            .write(to: project.appendingPathComponent("database/migrations/015_users_email_lower.sql"))
+        let hooks = project.appendingPathComponent(".tmeops/hooks")
+        try FileManager.default.createDirectory(at: hooks, withIntermediateDirectories: true)
+        let insert = "INSERT INTO users (email, name) VALUES ('Upper@Example.com', 'Upper')"
+        try Data(
+            """
+            #!/bin/sh
+            exec docker -H unix://\(sandbox["SANDBOX_DOCKER_SOCKET"]) exec \(sandbox["SANDBOX_PG_CONTAINER"]) psql -h /tmp -U tme_user -d tme_portal -c "\(insert)"
+
+            """.utf8
+        ).write(to: hooks.appendingPathComponent("pre-swap"))
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: hooks.appendingPathComponent("pre-swap").path)
+        let result = try tmeops(["deploy", "-e", "sandbox", "--image", "tme-portal-server:sandbox-2"])
+        XCTAssertEqual(result.status, 5, result.stdout + result.stderr)
+        XCTAssertTrue(result.stderr.contains("Production's database WAS changed: 010_add_revision_number"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("tmeops backup restore"), result.stderr)
+        XCTAssertFalse(result.stderr.contains("not touched") || result.stderr.contains("before production changed"), result.stderr)
+        let entry = try XCTUnwrap(try ledger().last)
+        XCTAssertEqual(entry.outcome, "partly migrated")
+        XCTAssertEqual(entry.migrations.count, 5, "010-014 committed: \(entry.migrations)")
+        XCTAssertNotNil(entry.backup)
+        XCTAssertTrue(try servedVersion().contains("sandbox-1"), "the app was not swapped")
+        let status = try tmeops(["migrate", "status", "-e", "sandbox"])
+        XCTAssertTrue(status.stdout.hasPrefix("sandbox: 14 applied, 1 pending"), status.stdout)
+    }
+
+    func testAFailedCleanUpAfterAValidatedSwapIsStillDeployed() throws {
+        let (status, stderr) = try deploy("tme-portal-server:sandbox-2", breaking: "cleanup.start") { try $0.cutSSH() }
+        XCTAssertEqual(status, 0, stderr)
+        XCTAssertTrue(stderr.contains("the release is deployed, but its clean-up failed"), stderr)
+        XCTAssertTrue(try servedVersion().contains("sandbox-2"))
+        let entry = try XCTUnwrap(try ledger().last)
+        XCTAssertEqual(entry.outcome, "deployed")
+        XCTAssertTrue(entry.detail?.contains("clean-up failed") == true, entry.detail ?? "")
+        XCTAssertEqual(try tmeops(["lock", "status", "-e", "sandbox"]).stdout, "the deploy lock is free\n")
+    }
+
+    func testRecoverWritesTheBackupAndMigrationsTheJournalRecorded() throws {
+        let killed = try tmeops(["deploy", "-e", "sandbox", "--image", "tme-portal-server:sandbox-2"], environment: ["TMEOPS_FAULT_AT": "swap.after-start"])
+        XCTAssertEqual(killed.status, 9, killed.stderr)
+        let recovered = try tmeops(["recover", "-e", "sandbox"])
+        XCTAssertEqual(recovered.status, 0, recovered.stdout + recovered.stderr)
+        let entry = try XCTUnwrap(try ledger().last)
+        XCTAssertNotNil(entry.backup, "the pre-deployment backup the journal recorded")
+        XCTAssertEqual(entry.migrations.count, 5, "\(entry.migrations)")
+        XCTAssertEqual(entry.image, "tme-portal-server:sandbox-2")
+    }
+
+    func testMigrateApplyOnAProtectedEnvironmentLocksAndBacksUpFirst() throws {
+        XCTAssertEqual(try tmeops(["migrate", "test", "-e", "sandbox"]).status, 0)
+        // A second operator holds the deploy lock: nothing is applied.
+        XCTAssertEqual(try tmeops(["lock", "acquire", "-e", "sandbox", "--message", "maintenance"]).status, 0)
+        var apply = try tmeops(["migrate", "apply", "-e", "sandbox"])
+        XCTAssertEqual(apply.status, 1, apply.stdout + apply.stderr)
+        XCTAssertTrue(apply.stderr.contains("is held by"), apply.stderr)
+        XCTAssertTrue(try tmeops(["migrate", "status", "-e", "sandbox"]).stdout.hasPrefix("sandbox: 9 applied"))
+        XCTAssertEqual(try tmeops(["lock", "release", "-e", "sandbox", "--force"]).status, 0)
+
+        apply = try tmeops(["migrate", "apply", "-e", "sandbox"])
+        XCTAssertEqual(apply.status, 0, apply.stdout + apply.stderr)
+        XCTAssertTrue(apply.stdout.contains("backup taken first: "), apply.stdout)
+        XCTAssertTrue(try tmeops(["migrate", "status", "-e", "sandbox"]).stdout.hasPrefix("sandbox: 14 applied"))
+        let audit = try String(contentsOf: stateDir.appendingPathComponent("audit.jsonl"), encoding: .utf8)
+        XCTAssertTrue(audit.contains(#""action":"migrate apply""#), audit)
+        XCTAssertEqual(try tmeops(["lock", "status", "-e", "sandbox"]).stdout, "the deploy lock is free\n")
+    }
+
+    func testSecretsNeverReachTheLockTheJournalOrTheLedger() throws {
+        let secret = try sandbox.secret("db_password")
+        XCTAssertEqual(try tmeops(["lock", "acquire", "-e", "sandbox", "--message", "rotating \(secret)"]).status, 0)
+        let owner = try String(contentsOf: stateDir.appendingPathComponent("lock/owner.json"), encoding: .utf8)
+        XCTAssertFalse(owner.contains(secret), owner)
+        XCTAssertEqual(try tmeops(["lock", "release", "-e", "sandbox", "--force"]).status, 0)
+        let result = try tmeops(["deploy", "-e", "sandbox", "--image", "tme-portal-server:sandbox-2", "--message", "after \(secret)"])
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        let written = try ProcessRunner.run("/bin/sh", ["-c", #"cat "$1"/releases.jsonl "$1"/journals/*.jsonl"#, "sh", stateDir.path]).stdout
+        XCTAssertTrue(written.contains("after "), written)
+        XCTAssertFalse(written.contains(secret), "a secret in the ledger or journal")
+    }
+}

@@ -70,6 +70,18 @@ final class TransferPluginTests: XCTestCase {
         defer { session.close() }
         XCTAssertEqual(try session.capture(["stat", "-c", "%a", remote]).stdoutText, "600\n")
         _ = try session.capture(["rm", "-f", remote])
+        let plain = try FileManager.default.attributesOfItem(atPath: back.directory.appendingPathComponent("copy.bin").path)
+        XCTAssertEqual((plain[.posixPermissions] as? NSNumber)?.intValue, 0o644, "a file outside the backups folder keeps the usual mode")
+
+        // Under backups.dir (reached through `..`, too), the download is owner-only without --sensitive.
+        let backups = "/home/\(sandbox["SANDBOX_SSH_USER"])/backups"
+        let dump = "\(backups)/transfer-test-\(UUID().uuidString.prefix(6)).dump"
+        XCTAssertEqual(try session.script(#"mkdir -p -- "$(dirname -- "$1")" && echo data > "$1""#, [dump], what: "writing a dump").exit.succeeded, true)
+        defer { _ = try? session.capture(["rm", "-f", dump]) }
+        let viaParent = dump.replacingOccurrences(of: "/backups/", with: "/backups/../backups/")
+        try await back.run(TransferGetCommand.parse([viaParent, "dump.bin", "-e", "sandbox", "--json"]))
+        let copy = try FileManager.default.attributesOfItem(atPath: back.directory.appendingPathComponent("dump.bin").path)
+        XCTAssertEqual((copy[.posixPermissions] as? NSNumber)?.intValue, 0o600)
     }
 
     func testMissingLocalFileIsAUsageError() async throws {

@@ -1,0 +1,44 @@
+import BackupPlugin
+import Foundation
+import SchemaPlugin
+import TMEOpsCore
+import TMEOpsSSH
+import TransferPlugin
+
+/// The deploy lock and backup that `migrate apply` takes on a protected environment (see
+/// `ProtectedChange`): the same lock `deploy` takes, on the environment's host when it has one, and
+/// the same kind of backup as a deploy's first step.
+public enum ProtectedChanges {
+    public static func take(config: LoadedConfig, environment: EnvironmentConfig, context: CommandContext, purpose: String) throws -> ProtectedChange.Held {
+        var state: RemoteState?
+        var owner: RemoteState.LockOwner?
+        if environment.value("ssh", "host") != nil {
+            let session = try RemoteHost.connect(environment, context: context)
+            let remote = RemoteState(session: session, app: config.app, redactor: context.redactor)
+            let deploy = try environment.section(DeployConfig.self) ?? DeployConfig(from: EmptyDecoder())
+            do {
+                owner = try remote.acquire(message: purpose, ttl: deploy.lockTTL.seconds, force: false, context: context)
+            } catch {
+                session.close()
+                throw error
+            }
+            state = remote
+        }
+        let release: () -> Void = { [state, owner] in
+            guard let state else { return }
+            do { try state.release(token: owner?.token) } catch { context.logger.warning("\(error)") }
+            state.session.close()
+        }
+        let backup: String
+        do {
+            backup = try BackupService.create(environment, context: context, options: .init(label: "pre-migrate")).id
+        } catch {
+            release()
+            throw error
+        }
+        return ProtectedChange.Held(backup: backup, lockHost: state?.host) { [state] outcome, detail in
+            state?.audit(action: purpose, environment: environment.name, release: nil, outcome: outcome, detail: detail, context: context)
+            release()
+        }
+    }
+}
