@@ -290,6 +290,21 @@ final class InjectedFaultTests: SeededDeployProject {
         XCTAssertEqual(entry.image, "tme-portal-server:sandbox-2")
     }
 
+    /// A deploy that runs longer than `lock_ttl` renews its lock at every step, so the lock a second
+    /// operator sees is never expired while it runs.
+    func testADeployLongerThanTheLockTTLKeepsItsLockAlive() throws {
+        try editConfig { $0.replacingOccurrences(of: "lock_ttl: 30m", with: "lock_ttl: 6s") }
+        let deploy = try startDeploy("tme-portal-server:sandbox-2")
+        waitForJournal("validate", while: deploy)
+        let status = try tmeops(["lock", "status", "-e", "sandbox", "--json"])
+        let owner = try JSONDecoder().decode(RemoteState.LockOwner.self, from: Data(status.stdout.utf8))
+        let (age, idle) = (Date().timeIntervalSince(try XCTUnwrap(owner.acquired)), try XCTUnwrap(owner.idleSeconds))
+        deploy.waitUntilExit()
+        XCTAssertEqual(deploy.terminationStatus, 0)
+        XCTAssertGreaterThan(age, 6, "the deploy ran longer than its lock_ttl")
+        XCTAssertLessThan(idle, 6, "and renewed the lock meanwhile: \(status.stdout)")
+    }
+
     func testMigrateApplyOnAProtectedEnvironmentLocksAndBacksUpFirst() throws {
         XCTAssertEqual(try tmeops(["migrate", "test", "-e", "sandbox"]).status, 0)
         // A second operator holds the deploy lock: nothing is applied.
