@@ -24,6 +24,8 @@ public struct FileTransfer {
     public let session: SSHSession
     /// Called with (bytes done, bytes total) as data moves.
     public var progress: (UInt64, UInt64) -> Void
+    /// Whether the server may write and hash with Python 3 when it has it (else `tee | openssl dgst`).
+    var serverPython = true
 
     public init(session: SSHSession, progress: @escaping (UInt64, UInt64) -> Void = { _, _ in }) {
         self.session = session
@@ -86,11 +88,13 @@ public struct FileTransfer {
         // verifying costs no second pass over the file; the size of what reached the disk is checked too
         // (a full disk truncates the file, not the stream). A resumed one is hashed whole afterwards.
         let quotedPart = ShellQuote.quote(part.hasPrefix("/") ? part : "./" + part)
+        let shortWrite = "the file on the server holds fewer bytes than were sent (is its disk full?)"
         let script =
             offset > 0
             ? "umask 077 && cat >> \(quotedPart) && { openssl dgst -sha256 -r \(quotedPart) 2>/dev/null || sha256sum \(quotedPart); }"
-            : "umask 077 && command -v openssl >/dev/null 2>&1 && h='openssl dgst -sha256 -r' || h=sha256sum; "
-                + "tee -- \(quotedPart) | $h && [ \"$(wc -c < \(quotedPart))\" -eq \(size) ] || { echo \"the file on the server holds fewer bytes than were sent (is its disk full?)\" >&2; exit 1; }"
+            : "umask 077; if \(serverPython ? "command -v python3 >/dev/null 2>&1" : "false"); then exec python3 -c \(ShellQuote.quote(Self.writeAndHash)) \(quotedPart) \(size); fi; "
+                + "command -v openssl >/dev/null 2>&1 && h='openssl dgst -sha256 -r' || h=sha256sum; "
+                + "tee -- \(quotedPart) | $h && [ \"$(wc -c < \(quotedPart))\" -eq \(size) ] || { echo \(ShellQuote.quote(shortWrite)) >&2; exit 1; }"
         let wholeHash = SHA256()
         if offset > 0 { try feed(wholeHash, fromFile: local, limit: offset) }
         var sent = offset
@@ -134,6 +138,36 @@ public struct FileTransfer {
     }
 
     // MARK: - Download
+
+    /// The server's side of a fresh upload where it has Python 3: one process reads what arrives in
+    /// 1 MiB blocks, writes each to the file and hashes it (OpenSSL's SHA-256 through hashlib), then
+    /// checks the size. Measured on a two-core machine, it costs about half of `tee | openssl dgst`,
+    /// whose 8 KiB copies through two pipes compete with the encryption for the same cores; servers
+    /// without Python get the `tee` pipeline.
+    static let writeAndHash = """
+        import hashlib, os, sys
+        path, size = sys.argv[1], int(sys.argv[2])
+        digest, block = hashlib.sha256(), bytearray(1 << 20)
+        view, source = memoryview(block), sys.stdin.buffer.raw
+        written = 0
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            while True:
+                count = source.readinto(block)
+                if not count:
+                    break
+                digest.update(view[:count])
+                rest = view[:count]
+                while rest:
+                    rest = rest[os.write(fd, rest):]
+                written += count
+            os.close(fd)
+        except OSError as error:
+            sys.exit("writing %s on the server failed: %s" % (path, error.strerror))
+        if written != size:
+            sys.exit("the file on the server holds fewer bytes than were sent (is its disk full?)")
+        print(digest.hexdigest())
+        """
 
     /// Copies `remote` from the host to local path `local` (a file path, or an existing folder).
     public func download(_ remote: String, to local: String, resume: Bool = false, mode: Int = 0o644) throws -> TransferReport {

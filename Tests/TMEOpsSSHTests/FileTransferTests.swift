@@ -1,8 +1,9 @@
 import Foundation
 import TMEOpsCrypto
-import TMEOpsSSH
 import TMEOpsTestSupport
 import XCTest
+
+@testable import TMEOpsSSH
 
 /// Uploads and downloads against the sandbox's sshd, including the failures an operator meets.
 final class FileTransferTests: XCTestCase {
@@ -68,6 +69,20 @@ final class FileTransferTests: XCTestCase {
         XCTAssertEqual(down.sha256, up.sha256)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: back)), try Data(contentsOf: URL(fileURLWithPath: file)))
         XCTAssertFalse(FileManager.default.fileExists(atPath: back + ".part"))
+    }
+
+    /// A server without Python 3 writes and hashes through `tee | openssl dgst`: same result, same checks.
+    func testAServerWithoutPythonUsesTheShellPipeline() throws {
+        let file = try makeFile("plain.bin", bytes: 2 << 20, seed: 5)
+        var transfer = FileTransfer(session: session)
+        transfer.serverPython = false
+        let up = try transfer.upload(file, to: "\(remote!)/plain.bin")
+        XCTAssertEqual(try remoteSHA("\(remote!)/plain.bin"), up.sha256)
+        let small = "\(sandbox["SANDBOX_SMALL_DIR"])/plain-\(UUID().uuidString.prefix(6)).bin"
+        defer { _ = try? session.capture(["rm", "-f", small, small + ".part"]) }
+        XCTAssertThrowsError(try transfer.upload(try makeFile("big.bin", bytes: 3 << 20), to: small)) { error in
+            XCTAssertTrue("\(error)".contains("is untouched"), "\(error)")
+        }
     }
 
     func testSensitiveFilesAre0600AndFolderTargetsKeepTheName() throws {
