@@ -153,9 +153,7 @@ public final class DeployPipeline {
                 "migrate-test: copy the database, apply \(pending.count) pending migration\(pending.count == 1 ? "" : "s") to the copy, record a proof",
                 "test-instance: \(target.test) on \(target.testInstance?.publish.map(\.description).joined(separator: ", ") ?? "3001:3000") against the copy: health, log scan, smoke checks",
                 "migrate-apply: \(pending.isEmpty ? "nothing pending" : pending.map(\.fileName).joined(separator: ", "))",
-                target.deploy.strategy == .proxy
-                    ? "swap (proxy): a new container beside \(target.app.container), health-checked, then \(target.proxy) switched to it and reloaded"
-                    : "swap: \(target.app.container) → new container of \(imageRef); the old one kept stopped as \(target.old) until healthy",
+                target.strategy.describeSwap(target, image: imageRef),
                 "validate: health, smoke checks, log patterns since the deploy, database",
                 "cleanup: remove \(target.old) and \(target.test), drop the staging copy, keep \(target.deploy.keepReleases) release images",
                 "ledger: release \(release) and audit line on the host; unlock",
@@ -247,6 +245,7 @@ public final class DeployPipeline {
     }
 
     func preflight() throws {
+        if let problem = target.strategy.configProblem(target) { throw TMEOpsError.usage(problem) }
         do {
             guard let current = try engine.container(target.app.container), current.state.running else {
                 throw DeployError(

@@ -41,6 +41,8 @@ public final class DeployTarget {
     public let health: HealthConfig
     public let deploy: DeployConfig
     public let testInstance: TestInstanceConfig?
+    /// How this environment's releases reach users (`deploy.strategy`).
+    public let strategy: any DeployStrategy
     /// The host's connections; `reconnect()` replaces them when the SSH connection drops mid-swap.
     public private(set) var session: SSHSession
     public private(set) var engine: DockerEngine
@@ -54,6 +56,10 @@ public final class DeployTarget {
         health = environment.section(HealthConfig.self) ?? HealthConfig()
         deploy = try environment.section(DeployConfig.self) ?? DeployConfig(from: EmptyDecoder())
         testInstance = environment.section(TestInstanceConfig.self)
+        guard let strategyType = DeployStrategies.named(deploy.strategy) else {
+            throw TMEOpsError.usage("environments.\(environment.name).deploy.strategy: '\(deploy.strategy)' is not a strategy")
+        }
+        strategy = strategyType.init()
         let database = environment.section(DatabaseConfig.self)
         if let test = testInstance?.database, test == (database?.name ?? database?.url.flatMap { URLComponents(string: $0)?.path.dropFirst() }.map(String.init))
         {

@@ -118,9 +118,7 @@ extension DeployTarget {
     public func proxySwap(image: String, release: String, journal: (String, [String: String]) throws -> Void) throws -> Double {
         guard let current = try engine.container(app.container) else { throw TMEOpsError("no container \(app.container) on \(environment.name)") }
         guard let imageDetails = try engine.image(image) else { throw TMEOpsError("no image \(image) in the engine of \(environment.name)") }
-        guard app.network != nil else {
-            throw TMEOpsError.usage("strategy proxy needs environments.\(environment.name).app.network (the proxy reaches the app by alias)")
-        }
+        if let problem = ProxyStrategy().configProblem(self) { throw TMEOpsError.usage(problem) }
         try AppContainers.removeIfPresent(engine, new)
         try AppContainers.removeIfPresent(engine, old)
         let upstream = alias(for: release)
@@ -204,19 +202,16 @@ extension DeployTarget {
 extension DeployTarget {
     /// The swap of the configured strategy.
     public func switchTo(image: String, release: String, journal: (String, [String: String]) throws -> Void) throws -> Double {
-        deploy.strategy == .proxy
-            ? try proxySwap(image: image, release: release, journal: journal) : try swap(image: image, release: release, journal: journal)
+        try strategy.swap(self, image: image, release: release, journal: journal)
     }
 
     /// The old container back as production, by the configured strategy.
     @discardableResult
-    public func putBack() throws -> HealthWait.Outcome {
-        deploy.strategy == .proxy ? try restoreOldBehindProxy() : try restoreOld()
-    }
+    public func putBack() throws -> HealthWait.Outcome { try strategy.putBack(self) }
 
     /// After a recover: the proxy (if there is one) runs and points at production's alias.
     func repairProxy() throws -> String? {
-        guard deploy.strategy == .proxy, try engine.container(proxy) != nil, let current = try engine.container(app.container) else { return nil }
+        guard try engine.container(proxy) != nil, let current = try engine.container(app.container) else { return nil }
         // A container tmeops made has its release alias; one made before the proxy is reached by name.
         let upstream = current.config.labels?["tmeops.alias"] ?? app.container
         try pointProxy(at: upstream)

@@ -38,11 +38,8 @@ public struct DeployConfig: ConfigSection, Equatable {
     public static let scope = ConfigScope.environment
     public static let summary = "Swap strategy (replace or proxy), releases kept and lock expiry."
 
-    public enum Strategy: String, Codable, Sendable, CaseIterable {
-        case replace, proxy
-    }
-
-    public var strategy: Strategy
+    /// The name of a registered `DeployStrategy` (`replace`, `proxy`, or one a build adds).
+    public var strategy: String
     public var keepReleases: Int
     public var lockTTL: ConfigDuration
     /// The reverse proxy's image for strategy proxy (any nginx; it is given its own configuration).
@@ -57,11 +54,10 @@ public struct DeployConfig: ConfigSection, Equatable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        let strategy = try c.decode(.strategy, default: Strategy.replace.rawValue)
-        guard let parsed = Strategy(rawValue: strategy) else {
-            throw c.invalid(.strategy, "'\(strategy)' is not a strategy; use replace or proxy")
+        strategy = try c.decode(.strategy, default: ReplaceStrategy.name)
+        guard DeployStrategies.named(strategy) != nil else {
+            throw c.invalid(.strategy, "'\(strategy)' is not a strategy; use \(DeployStrategies.names.joined(separator: " or "))")
         }
-        self.strategy = parsed
         keepReleases = try c.decode(.keepReleases, default: 5)
         guard keepReleases >= 1 else { throw c.invalid(.keepReleases, "must keep at least the current release (1)") }
         lockTTL = try c.decode(.lockTTL, default: ConfigDuration(seconds: 1800))

@@ -1,6 +1,6 @@
 import CLibArchive
 
-/// Facts about the linked libarchive. Issue #4 grows this module into the archive reader and writer.
+/// Facts about the linked libarchive (its version, for `tmeops version`).
 public enum LibArchive {
     /// The libarchive version, e.g. `3.6.2`.
     public static var version: String {

@@ -1,6 +1,6 @@
 import CLibPQ
 
-/// Facts about the linked libpq. Issue #5 grows this module into the PostgreSQL client.
+/// Facts about the linked libpq (its version, for `tmeops version`).
 public enum LibPQ {
     /// The libpq version as `major.minor`, e.g. `15.18`.
     public static var version: String {

@@ -66,7 +66,7 @@ final class ReferenceConfigTests: XCTestCase {
         XCTAssertEqual(validate.logErrors.map(\.description), ["constraint", "revision_number", "urgency"])
         XCTAssertEqual(validate.smoke.map(\.name), ["home page"])
         let deploy = try XCTUnwrap(production.section(DeployConfig.self))
-        XCTAssertEqual(deploy.strategy, .replace)
+        XCTAssertEqual(deploy.strategy, "replace")
         XCTAssertEqual(deploy.keepReleases, 5)
         XCTAssertEqual(deploy.lockTTL.seconds, 1800)
     }

@@ -88,7 +88,7 @@ public struct CommandContext: Sendable {
 }
 
 /// Factories for the connections commands need, one call per host so that a command can hold
-/// several. Tests replace them; later issues add the Docker engine and PostgreSQL.
+/// several. Tests replace them.
 public struct ServiceFactories: Sendable {
     /// Opens an SSH session (connect, verify the host key, authenticate).
     public var ssh: @Sendable (SSHConnectionOptions, Logger) throws -> SSHSession

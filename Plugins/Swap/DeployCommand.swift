@@ -1,0 +1,95 @@
+import ArgumentParser
+import BackupPlugin
+import Foundation
+import ImagePlugin
+import SchemaPlugin
+import TMEOpsCore
+import TMEOpsDocker
+import TMEOpsPostgres
+import TransferPlugin
+import ValidatePlugin
+
+/// `tmeops deploy -e ENV`.
+public struct DeployCommand: TMEOpsCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "deploy",
+        abstract: "Deploy the app image to an environment, with backup, migrations, swap and rollback.",
+        discussion: """
+            Ten steps in order, none skippable: preflight and lock; pre-deployment backup; \
+            image push (only the missing layers) and a backup tag of the current image; staging copy and \
+            migrate test; a test instance on the test port against the copy (health, log scan, smoke \
+            checks); migrate apply with its proof; the swap (old container kept stopped as <name>-old until \
+            the new one is healthy); post-deploy validation; cleanup; ledger, audit and unlock. Every step \
+            is journaled on the host; an interrupted deploy is finished or undone by `tmeops recover`.
+            Exit 0 deployed; 1 failed before production changed (preflight, image, migrate test, test instance); 4 production changed, the deploy failed and production was put back; 5 production changed and could not be put back (the error names the command that restores it).
+
+            The new container keeps every setting of the running one that tmeops.yml does not name: \
+            mounts and volumes, restart policy, memory and CPU limits, log options, capabilities, user, \
+            healthcheck, labels (compose's included); app.volumes, app.labels and app.options change them. \
+            --dry-run lists what is carried over. A running container that wrote files into its own layer \
+            under the app's folder is refused (they would be lost) unless --discard-container-changes.
+
+            app.env_file is read with the rules of the tool that made the running container (docker \
+            compose's when it carries compose's labels: quotes stripped, `export`, escapes, comments; else \
+            docker run --env-file's; app.env_file_format chooses) and put into the new container, never into \
+            its configuration. Preflight compares the variables key by key with the running container's and \
+            refuses on a difference (keys named, values never shown) unless --accept-env-changes.
+
+            Examples:
+              tmeops deploy -e production --dry-run
+              tmeops deploy -e production --image tme-portal-server:20261126-101500 --message "revision numbers"
+            """)
+
+    @OptionGroup public var globals: GlobalOptions
+
+    @Option(help: "The local image to deploy (default: IMAGE:latest).")
+    public var image: String?
+
+    @Option(help: "Why: kept in the lock, the ledger and the audit log.")
+    public var message: String = ""
+
+    @Flag(help: "Break the deploy lock if it has expired (older than deploy.lock_ttl).")
+    public var force = false
+
+    @Flag(help: "Deploy although the running container wrote files into its own layer, which the new one will not have.")
+    public var discardContainerChanges = false
+
+    @Flag(help: "Deploy although the new container's environment variables differ from the running one's.")
+    public var acceptEnvChanges = false
+
+    public init() {}
+
+    public func run(_ context: CommandContext) async throws {
+        let options = DeployPipeline.Options(
+            image: image, message: message, dryRun: context.dryRun, forceLock: force, discardContainerChanges: discardContainerChanges,
+            acceptEnvChanges: acceptEnvChanges)
+        // The push starts before the deploy's own SSH connection: the local engine needs a while before
+        // the first byte of its export. It loads nothing on the host until preflight has passed.
+        let (config, environment) = try context.loadEnvironment()
+        let pusher = context.dryRun ? nil : BackgroundPush(environment: environment, context: context, image: image ?? "\(config.image):latest")
+        pusher?.start()
+        let release: RemoteState.Release?
+        do {
+            release = try await withTarget(context, "deploy", loaded: (config, environment)) { target in
+                let pipeline = DeployPipeline(target: target, options: options)
+                pipeline.pusher = pusher
+                return try pipeline.run()
+            }
+        } catch {
+            pusher?.cancel()
+            throw error
+        }
+        guard let release else { return }
+        let out = context.output
+        if context.json { return try out.writeJSON(release) }
+        out.line("")
+        out.line("\(out.green("✓")) released \(release.id): \(release.image) (\(release.imageID.prefix(19)))")
+        out.line("  unavailable: \(release.unavailableSeconds.map { String(format: "%.2f s", $0) } ?? "-")")
+        let backupDir = (try? context.loadEnvironment().environment.section(BackupsConfig.self)?.dir) ?? nil
+        out.line("  backup: \(release.backup.map { id in backupDir.map { "\(id) in \($0) on the host" } ?? id } ?? "-")")
+        out.line("  migrations: \(release.migrations.isEmpty ? "none" : release.migrations.joined(separator: ", "))")
+        out.line(
+            "  steps: "
+                + DeployPipeline.steps.compactMap { step in release.steps[step].map { "\(step) \(String(format: "%.1f", $0)) s" } }.joined(separator: ", "))
+    }
+}
