@@ -1,0 +1,10 @@
+CREATE TYPE account_state AS ENUM ('active', 'suspended');
+
+CREATE TYPE account_status AS ENUM ('active', 'suspended', 'closed');
+
+CREATE TABLE accounts (
+    id integer PRIMARY KEY,
+    state account_state NOT NULL DEFAULT 'active'
+);
+
+INSERT INTO accounts (id, state) VALUES (1, 'active'), (2, 'suspended');

@@ -1,0 +1,25 @@
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'tmeops_corpus_reader') THEN
+        CREATE ROLE tmeops_corpus_reader NOLOGIN;
+    END IF;
+END
+$$;
+
+CREATE SCHEMA app;
+
+CREATE TABLE app.reports (
+    id integer PRIMARY KEY,
+    title text NOT NULL
+);
+
+CREATE SEQUENCE app.report_numbers;
+
+CREATE FUNCTION app.report_count() RETURNS bigint LANGUAGE sql STABLE
+AS $$ SELECT count(*) FROM app.reports $$;
+
+GRANT USAGE ON SCHEMA app TO tmeops_corpus_reader;
+GRANT SELECT ON app.reports TO tmeops_corpus_reader;
+GRANT USAGE ON SEQUENCE app.report_numbers TO tmeops_corpus_reader;
+REVOKE EXECUTE ON FUNCTION app.report_count() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION app.report_count() TO tmeops_corpus_reader;

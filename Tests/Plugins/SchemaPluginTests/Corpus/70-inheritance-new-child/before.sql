@@ -1,0 +1,10 @@
+CREATE TABLE animals (
+    id integer PRIMARY KEY,
+    name text NOT NULL
+);
+
+CREATE TABLE cats (
+    lives integer NOT NULL DEFAULT 9
+) INHERITS (animals);
+
+INSERT INTO cats (id, name) VALUES (1, 'tom');
