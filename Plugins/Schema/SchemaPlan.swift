@@ -133,6 +133,7 @@ public struct SchemaPlanner {
     // MARK: - Building
 
     private mutating func build() {
+        var replacedTables: Set<String> = []
         let fromTables = Self.byName(from.tables, \.qualifiedName)
         let toTables = Self.byName(to.tables, \.qualifiedName)
         let fromViews = Self.byName(from.views) { "\($0.schema).\($0.name)" }
@@ -143,17 +144,39 @@ public struct SchemaPlanner {
         for ext in to.extensions {
             if let present = fromExtensions[ext.name] {
                 if present.version != ext.version {
-                    add("ALTER EXTENSION \(Self.quote(ext.name)) UPDATE TO '\(ext.version)'", "extension \(ext.name): \(present.version) -> \(ext.version)")
+                    add(
+                        "ALTER EXTENSION \(Self.quote(ext.name)) UPDATE TO \(Self.literal(ext.version))",
+                        "extension \(ext.name): \(present.version) -> \(ext.version)")
                 }
             } else {
+                // At the version B has, not the server's default: a rebuild must be exact.
                 add(
-                    "CREATE EXTENSION IF NOT EXISTS \(Self.quote(ext.name))\(ext.schema.map { " SCHEMA \(Self.quote($0))" } ?? "")",
+                    "CREATE EXTENSION IF NOT EXISTS \(Self.quote(ext.name))\(ext.schema.map { " SCHEMA \(Self.quote($0))" } ?? "") VERSION \(Self.literal(ext.version))",
                     "extension \(ext.name): create")
             }
         }
 
-        // Views that go or change are dropped before anything they read changes (dependents first).
-        let changedViews = Set(fromViews.keys.filter { name in toViews[name].map { !Self.sameView($0, fromViews[name]!) } ?? true })
+        // Views that go or change are dropped before anything they read changes (dependents first), and
+        // with them the views that read them and the views over a column whose type changes; all of
+        // those that B has are created again after the tables.
+        var changedViews = Set(fromViews.keys.filter { name in toViews[name].map { !Self.sameView($0, fromViews[name]!) } ?? true })
+        for (name, present) in fromTables {
+            guard let wanted = toTables[name] else { continue }
+            let retyped = present.columns.contains { column in wanted.columns.contains { $0.name == column.name && $0.type != column.type } }
+            guard retyped else { continue }
+            let mentions = [name, Self.qualified(present.schema, present.name)]
+            for view in from.views where mentions.contains(where: { view.definition.contains($0) }) { changedViews.insert("\(view.schema).\(view.name)") }
+        }
+        var grew = true
+        while grew {
+            grew = false
+            for view in from.views where !changedViews.contains("\(view.schema).\(view.name)") {
+                if (view.dependsOn ?? []).contains(where: changedViews.contains) {
+                    changedViews.insert("\(view.schema).\(view.name)")
+                    grew = true
+                }
+            }
+        }
         for name in Self.dependencyOrder(from.views.filter { changedViews.contains("\($0.schema).\($0.name)") }).reversed() {
             let view = fromViews[name]!
             add(
@@ -212,8 +235,19 @@ public struct SchemaPlanner {
                 plan.unsupported.append("enum \(name) drops label(s) \(removed.joined(separator: ", ")): PostgreSQL cannot remove enum values")
                 continue
             }
+            // In order, each placed after the label before it (there by then: old, or added just before);
+            // a new first label goes before the next one, which is old or added right after it.
+            var added: [String] = []
             for (position, label) in type.labels.enumerated() where !present.labels.contains(label) {
-                let placement = position + 1 < type.labels.count ? " BEFORE \(Self.literal(type.labels[position + 1]))" : ""
+                let placement: String
+                if position > 0 {
+                    placement = " AFTER \(Self.literal(type.labels[position - 1]))"
+                } else if let next = type.labels.dropFirst().first(where: { present.labels.contains($0) || added.contains($0) }) {
+                    placement = " BEFORE \(Self.literal(next))"
+                } else {
+                    placement = ""
+                }
+                added.append(label)
                 add(
                     "ALTER TYPE \(Self.qualified(type.schema, type.name)) ADD VALUE IF NOT EXISTS \(Self.literal(label))\(placement)",
                     "enum \(name): add value \(label)", [.noTransaction])
@@ -232,7 +266,11 @@ public struct SchemaPlanner {
                 add("CREATE SEQUENCE \(Self.qualified(sequence.schema, sequence.name)) AS \(sequence.type)", "sequence \(name): create")
             }
         }
+        // Functions: bodies are not checked against tables and views that come later in the plan (as
+        // pg_dump does); a BEGIN ATOMIC body is parsed when it is created, so it comes after the views.
         let fromFunctions = Self.byName(from.functions) { "\($0.schema).\($0.name)(\($0.identityArguments))" }
+        var atomicFunctions: [(String, String, Bool)] = []
+        var bodiesUnchecked = false
         for function in to.functions {
             let name = "\(function.schema).\(function.name)(\(function.identityArguments))"
             guard let definition = function.definition else {
@@ -240,9 +278,22 @@ public struct SchemaPlanner {
                 continue
             }
             let present = fromFunctions[name]
-            if present == nil || SchemaText.normalized(present?.definition ?? "") != SchemaText.normalized(definition) {
-                add(definition.trimmingCharacters(in: .whitespacesAndNewlines), "\(function.kind) \(name): \(present == nil ? "create" : "replace")")
+            guard present == nil || SchemaText.normalized(present?.definition ?? "") != SchemaText.normalized(definition) else { continue }
+            if let old = present?.definition, Self.returnsClause(old) != Self.returnsClause(definition) {
+                // CREATE OR REPLACE cannot change what a function returns.
+                add(
+                    "DROP \(Self.routineKeyword(function.kind)) \(Self.qualified(function.schema, function.name))(\(function.identityArguments))",
+                    "\(function.kind) \(name): drop to change what it returns", [.mayFail])
             }
+            if SchemaText.normalized(definition).lowercased().contains("begin atomic") {
+                atomicFunctions.append((definition, name, present == nil))
+                continue
+            }
+            if !bodiesUnchecked {
+                add("SET check_function_bodies = false", "functions: bodies are checked when they run, not when created")
+                bodiesUnchecked = true
+            }
+            add(definition.trimmingCharacters(in: .whitespacesAndNewlines), "\(function.kind) \(name): \(present == nil ? "create" : "replace")")
         }
 
         // New tables, then the columns of tables that stay.
@@ -300,13 +351,24 @@ public struct SchemaPlanner {
             }
         }
 
-        // Views in dependency order, triggers, then ownership of sequences by their columns.
+        // Views in dependency order, triggers, then ownership of sequences by their columns. A table that
+        // a view of the same name replaces goes first (its data with it, as the plan's hazard says).
+        for view in to.views where toTables["\(view.schema).\(view.name)"] == nil {
+            guard let table = fromTables["\(view.schema).\(view.name)"] else { continue }
+            replacedTables.insert(table.qualifiedName)
+            add(
+                "DROP TABLE \(Self.qualified(table.schema, table.name))", "\(table.qualifiedName): drop table (a view takes its name)",
+                [.deletesData, .accessExclusive])
+        }
         for name in Self.dependencyOrder(to.views) where fromViews[name] == nil || changedViews.contains(name) {
             let view = toViews[name]!
             let body = view.definition.trimmingCharacters(in: .whitespacesAndNewlines).trimmingCharacters(in: CharacterSet(charactersIn: ";"))
             add(
                 "CREATE \(view.materialized ? "MATERIALIZED VIEW" : "VIEW") \(Self.qualified(view.schema, view.name)) AS\n\(body)",
                 "view \(name): create")
+        }
+        for (definition, name, isNew) in atomicFunctions {
+            add(definition.trimmingCharacters(in: .whitespacesAndNewlines), "function \(name): \(isNew ? "create" : "replace")")
         }
         for wanted in to.tables {
             let presentTriggers = Self.byName(fromTables[wanted.qualifiedName]?.triggers ?? [], \.name)
@@ -336,7 +398,7 @@ public struct SchemaPlanner {
                     "\(name): drop column \(column.name) (\(column.type))", [.deletesData, .accessExclusive])
             }
         }
-        for present in from.tables where toTables[present.qualifiedName] == nil {
+        for present in from.tables where toTables[present.qualifiedName] == nil && !replacedTables.contains(present.qualifiedName) {
             add("DROP TABLE \(Self.qualified(present.schema, present.name))", "\(present.qualifiedName): drop table", [.deletesData, .accessExclusive])
         }
         let toSequences = Self.byName(to.sequences) { "\($0.schema).\($0.name)" }
@@ -347,9 +409,8 @@ public struct SchemaPlanner {
         }
         let toFunctions = Self.byName(to.functions) { "\($0.schema).\($0.name)(\($0.identityArguments))" }
         for function in from.functions where toFunctions["\(function.schema).\(function.name)(\(function.identityArguments))"] == nil {
-            let keyword = function.kind == "procedure" ? "PROCEDURE" : function.kind == "aggregate" ? "AGGREGATE" : "FUNCTION"
             add(
-                "DROP \(keyword) \(Self.qualified(function.schema, function.name))(\(function.identityArguments))",
+                "DROP \(Self.routineKeyword(function.kind)) \(Self.qualified(function.schema, function.name))(\(function.identityArguments))",
                 "\(function.kind) \(function.schema).\(function.name)(\(function.identityArguments)): drop")
         }
         let toEnums = Self.byName(to.enums) { "\($0.schema).\($0.name)" }
@@ -434,6 +495,14 @@ public struct SchemaPlanner {
     /// A default that runs per row when added (so PostgreSQL rewrites the table to store it).
     static func isVolatile(_ expression: String) -> Bool {
         ["nextval(", "random(", "gen_random_uuid(", "uuid_generate", "clock_timestamp(", "timeofday("].contains { expression.contains($0) }
+    }
+
+    static func routineKeyword(_ kind: String) -> String { kind == "procedure" ? "PROCEDURE" : kind == "aggregate" ? "AGGREGATE" : "FUNCTION" }
+
+    /// The ` RETURNS …` line of a pg_get_functiondef definition (nil for a procedure).
+    static func returnsClause(_ definition: String) -> String? {
+        definition.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).uppercased().hasPrefix("RETURNS ") }
+            .map { SchemaText.normalized(String($0)) }
     }
 
     static func literal(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }

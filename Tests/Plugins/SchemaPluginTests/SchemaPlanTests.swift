@@ -84,7 +84,8 @@ final class SchemaPlanTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.error)
         let sql = empty.harness.stdout.text
         for expected in [
-            "CREATE SCHEMA snap;", "CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA snap;", "CREATE TYPE snap.urgency AS ENUM ('low', 'normal', 'high');",
+            "CREATE SCHEMA snap;", "CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA snap VERSION '",
+            "CREATE TYPE snap.urgency AS ENUM ('low', 'normal', 'high');",
             "CREATE VIEW snap.open_todo_count AS", "CREATE MATERIALIZED VIEW snap.todo_stats AS", "CREATE TRIGGER applications_bump",
             "CREATE INDEX applications_title_lower ON snap.applications",
         ] {
