@@ -60,10 +60,22 @@ public struct SchemaDiff: Codable, Sendable, Equatable {
         other += Self.compareNamed("enum", from.enums, to.enums, key: { "\($0.schema).\($0.name)" }, render: { $0.labels.joined(separator: ", ") })
         other += Self.compareNamed("sequence", from.sequences, to.sequences, key: { "\($0.schema).\($0.name)" }, render: { $0.type })
         other += Self.compareNamed("extension", from.extensions, to.extensions, key: \.name, render: \.version)
+        other += Self.compareNamed(
+            "type", from.types ?? [], to.types ?? [], key: { "\($0.schema).\($0.name)" },
+            render: { type in
+                ([type.kind, type.baseType ?? "", type.notNull == true ? "NOT NULL" : "", type.defaultExpression.map { "DEFAULT \($0)" } ?? ""]
+                    + type.parts.map { "\($0.name) \(SchemaText.normalized($0.definition))" }).filter { !$0.isEmpty }.joined(separator: "; ")
+            })
     }
 
     private static func compare(_ present: SchemaSnapshot.Table, _ wanted: SchemaSnapshot.Table) -> [Change] {
         var changes: [Change] = []
+        if present.partitionOf != wanted.partitionOf || present.partitioned != wanted.partitioned {
+            let describe = { (table: SchemaSnapshot.Table) in
+                table.partitionOf.map { "partition of \($0)" } ?? (table.partitioned ? "partitioned" : "plain table")
+            }
+            changes.append(Change(kind: "differs", object: "partitioning", name: present.qualifiedName, from: describe(present), to: describe(wanted)))
+        }
         changes += compareNamed("column", present.columns, wanted.columns, key: \.name, render: render)
         changes += compareNamed(
             "constraint", present.constraints, wanted.constraints, key: \.name,

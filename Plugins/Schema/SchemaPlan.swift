@@ -134,6 +134,7 @@ public struct SchemaPlanner {
 
     private mutating func build() {
         var replacedTables: Set<String> = []
+        var recreatedFunctions: Set<String> = []
         let fromTables = Self.byName(from.tables, \.qualifiedName)
         let toTables = Self.byName(to.tables, \.qualifiedName)
         let fromViews = Self.byName(from.views) { "\($0.schema).\($0.name)" }
@@ -176,6 +177,17 @@ public struct SchemaPlanner {
                     grew = true
                 }
             }
+        }
+        // Functions whose definition reads a view that is dropped go first, and are created again
+        // (from B) after the views.
+        let toFunctionNames = Set(to.functions.map { "\($0.schema).\($0.name)(\($0.identityArguments))" })
+        for function in from.functions {
+            guard let definition = function.definition, changedViews.contains(where: { Self.mentions(definition, $0) }) else { continue }
+            let name = "\(function.schema).\(function.name)(\(function.identityArguments))"
+            recreatedFunctions.insert(name)
+            add(
+                "DROP \(Self.routineKeyword(function.kind)) \(Self.qualified(function.schema, function.name))(\(function.identityArguments))",
+                "\(function.kind) \(name): \(toFunctionNames.contains(name) ? "drop to recreate after the views it reads" : "drop")", [.mayFail])
         }
         for name in Self.dependencyOrder(from.views.filter { changedViews.contains("\($0.schema).\($0.name)") }).reversed() {
             let view = fromViews[name]!
@@ -253,6 +265,7 @@ public struct SchemaPlanner {
                     "enum \(name): add value \(label)", [.noTransaction])
             }
         }
+        planTypes()
         let fromSequences = Self.byName(from.sequences) { "\($0.schema).\($0.name)" }
         for sequence in to.sequences where !isIdentitySequence(sequence, in: to) {
             let name = "\(sequence.schema).\(sequence.name)"
@@ -277,7 +290,11 @@ public struct SchemaPlanner {
                 if fromFunctions[name] == nil { plan.unsupported.append("\(function.kind) \(name): create it by hand (no definition to copy)") }
                 continue
             }
-            let present = fromFunctions[name]
+            let present = recreatedFunctions.contains(name) ? nil : fromFunctions[name]
+            if recreatedFunctions.contains(name) {
+                atomicFunctions.append((definition, name, false))
+                continue
+            }
             guard present == nil || SchemaText.normalized(present?.definition ?? "") != SchemaText.normalized(definition) else { continue }
             if let old = present?.definition, Self.returnsClause(old) != Self.returnsClause(definition) {
                 // CREATE OR REPLACE cannot change what a function returns.
@@ -285,7 +302,11 @@ public struct SchemaPlanner {
                     "DROP \(Self.routineKeyword(function.kind)) \(Self.qualified(function.schema, function.name))(\(function.identityArguments))",
                     "\(function.kind) \(name): drop to change what it returns", [.mayFail])
             }
-            if SchemaText.normalized(definition).lowercased().contains("begin atomic") {
+            let returnsAView =
+                Self.returnsClause(definition).map { clause in
+                    to.views.contains { clause.contains("\($0.schema).\($0.name)") || clause.contains(" \($0.name)") }
+                } ?? false
+            if returnsAView || SchemaText.normalized(definition).lowercased().contains("begin atomic") {
                 atomicFunctions.append((definition, name, present == nil))
                 continue
             }
@@ -368,6 +389,10 @@ public struct SchemaPlanner {
                 "view \(name): create")
         }
         for (definition, name, isNew) in atomicFunctions {
+            if !bodiesUnchecked {
+                add("SET check_function_bodies = false", "functions: bodies are checked when they run, not when created")
+                bodiesUnchecked = true
+            }
             add(definition.trimmingCharacters(in: .whitespacesAndNewlines), "function \(name): \(isNew ? "create" : "replace")")
         }
         for wanted in to.tables {
@@ -408,10 +433,18 @@ public struct SchemaPlanner {
             add("DROP SEQUENCE \(Self.qualified(sequence.schema, sequence.name))", "sequence \(sequence.schema).\(sequence.name): drop", [.deletesData])
         }
         let toFunctions = Self.byName(to.functions) { "\($0.schema).\($0.name)(\($0.identityArguments))" }
-        for function in from.functions where toFunctions["\(function.schema).\(function.name)(\(function.identityArguments))"] == nil {
+        for function in from.functions
+        where toFunctions["\(function.schema).\(function.name)(\(function.identityArguments))"] == nil
+            && !recreatedFunctions.contains("\(function.schema).\(function.name)(\(function.identityArguments))")
+        {
             add(
                 "DROP \(Self.routineKeyword(function.kind)) \(Self.qualified(function.schema, function.name))(\(function.identityArguments))",
                 "\(function.kind) \(function.schema).\(function.name)(\(function.identityArguments)): drop")
+        }
+        let toTypes = Self.byName(to.types ?? []) { "\($0.schema).\($0.name)" }
+        for type in (from.types ?? []).reversed() where toTypes["\(type.schema).\(type.name)"] == nil {
+            add(
+                "DROP \(type.kind == "domain" ? "DOMAIN" : "TYPE") \(Self.qualified(type.schema, type.name))", "\(type.kind) \(type.schema).\(type.name): drop")
         }
         let toEnums = Self.byName(to.enums) { "\($0.schema).\($0.name)" }
         for type in from.enums where toEnums["\(type.schema).\(type.name)"] == nil {
@@ -424,6 +457,75 @@ public struct SchemaPlanner {
         for schema in from.schemas where !to.schemas.contains(schema) {
             add("DROP SCHEMA \(Self.quote(schema))", "schema \(schema): drop", [.mayFail])
         }
+    }
+
+    /// Domains (first: composite types may use them) and composite types that B adds or changes.
+    private mutating func planTypes() {
+        let fromTypes = Self.byName(from.types ?? []) { "\($0.schema).\($0.name)" }
+        let wanted = (to.types ?? []).filter { $0.kind == "domain" } + (to.types ?? []).filter { $0.kind != "domain" }
+        for type in wanted {
+            let name = "\(type.schema).\(type.name)"
+            let target = Self.qualified(type.schema, type.name)
+            guard let present = fromTypes[name] else {
+                add(Self.createType(type), "\(type.kind) \(name): create")
+                continue
+            }
+            if present == type { continue }
+            guard present.kind == type.kind, present.baseType == type.baseType else {
+                plan.unsupported.append(
+                    "\(type.kind) \(name): its kind or base type changes (\(present.baseType ?? present.kind) -> \(type.baseType ?? type.kind))")
+                continue
+            }
+            let had = Self.byName(present.parts, \.name)
+            let has = Self.byName(type.parts, \.name)
+            if type.kind == "domain" {
+                for part in present.parts where has[part.name].map({ SchemaText.normalized($0.definition) != SchemaText.normalized(part.definition) }) ?? true {
+                    add("ALTER DOMAIN \(target) DROP CONSTRAINT \(Self.quote(part.name))", "domain \(name): drop constraint \(part.name)")
+                }
+                if present.defaultExpression != type.defaultExpression {
+                    add(
+                        "ALTER DOMAIN \(target) \(type.defaultExpression.map { "SET DEFAULT \($0)" } ?? "DROP DEFAULT")",
+                        "domain \(name): default \(type.defaultExpression ?? "none")")
+                }
+                if present.notNull != type.notNull {
+                    add(
+                        "ALTER DOMAIN \(target) \(type.notNull == true ? "SET" : "DROP") NOT NULL", "domain \(name): not null \(type.notNull == true)",
+                        [.mayFail])
+                }
+                for part in type.parts where had[part.name].map({ SchemaText.normalized($0.definition) != SchemaText.normalized(part.definition) }) ?? true {
+                    add(
+                        "ALTER DOMAIN \(target) ADD CONSTRAINT \(Self.quote(part.name)) \(part.definition)", "domain \(name): add constraint \(part.name)",
+                        [.mayFail])
+                }
+            } else {
+                for part in present.parts where has[part.name] == nil {
+                    add("ALTER TYPE \(target) DROP ATTRIBUTE \(Self.quote(part.name))", "type \(name): drop attribute \(part.name)", [.deletesData])
+                }
+                for part in type.parts {
+                    if let old = had[part.name] {
+                        if old.definition != part.definition {
+                            add(
+                                "ALTER TYPE \(target) ALTER ATTRIBUTE \(Self.quote(part.name)) TYPE \(part.definition)",
+                                "type \(name): attribute \(part.name) \(part.definition)", [.mayFail])
+                        }
+                    } else {
+                        add("ALTER TYPE \(target) ADD ATTRIBUTE \(Self.quote(part.name)) \(part.definition)", "type \(name): add attribute \(part.name)")
+                    }
+                }
+            }
+        }
+    }
+
+    static func createType(_ type: SchemaSnapshot.UserType) -> String {
+        let target = qualified(type.schema, type.name)
+        if type.kind == "domain" {
+            var text = "CREATE DOMAIN \(target) AS \(type.baseType ?? "text")"
+            if let expression = type.defaultExpression { text += " DEFAULT \(expression)" }
+            if type.notNull == true { text += " NOT NULL" }
+            for part in type.parts { text += " CONSTRAINT \(quote(part.name)) \(part.definition)" }
+            return text
+        }
+        return "CREATE TYPE \(target) AS (\(type.parts.map { "\(quote($0.name)) \($0.definition)" }.joined(separator: ", ")))"
     }
 
     private mutating func planColumns(_ present: SchemaSnapshot.Table, _ wanted: SchemaSnapshot.Table) {
@@ -445,20 +547,69 @@ public struct SchemaPlanner {
                 continue
             }
             let name = Self.quote(column.name)
-            if old.identity != column.identity || SchemaText.normalized(old.generated ?? "") != SchemaText.normalized(column.generated ?? "") {
-                plan.unsupported.append(
-                    "\(wanted.qualifiedName).\(column.name): identity or generation changes (\(old.identity ?? old.generated ?? "plain") -> \(column.identity ?? column.generated ?? "plain"))"
-                )
+            let oldGenerated = SchemaText.normalized(old.generated ?? "")
+            let newGenerated = SchemaText.normalized(column.generated ?? "")
+            if oldGenerated != newGenerated {
+                // A generated column holds nothing of its own: a new expression is the column dropped and
+                // added again (PostgreSQL 15 cannot alter the expression). Plain <-> generated would lose
+                // or invent data, so it is left to a migration.
+                guard !oldGenerated.isEmpty, !newGenerated.isEmpty else {
+                    plan.unsupported.append(
+                        "\(wanted.qualifiedName).\(column.name): generation changes (\(old.generated ?? "plain") -> \(column.generated ?? "plain"))")
+                    continue
+                }
+                add(
+                    "ALTER TABLE \(target) DROP COLUMN \(name)", "\(wanted.qualifiedName): drop generated column \(column.name) to change its expression",
+                    [.accessExclusive])
+                add(
+                    "ALTER TABLE \(target) ADD COLUMN \(Self.columnDefinition(column))",
+                    "\(wanted.qualifiedName): add generated column \(column.name) again", [.accessExclusive, .rewritesTable])
                 continue
+            }
+            var defaultHandled = false
+            if old.identity != column.identity {
+                switch (old.identity, column.identity) {
+                case (nil, let kind?):
+                    if old.defaultExpression != nil {
+                        add("ALTER TABLE \(target) ALTER COLUMN \(name) DROP DEFAULT", "\(wanted.qualifiedName): column \(column.name) loses its default")
+                    }
+                    defaultHandled = true
+                    add(
+                        "ALTER TABLE \(target) ALTER COLUMN \(name) ADD GENERATED \(kind.uppercased()) AS IDENTITY",
+                        "\(wanted.qualifiedName): column \(column.name) becomes an identity column", [.accessExclusive])
+                    // The identity's sequence continues after the rows already there.
+                    add(
+                        "SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence(\(Self.literal(target)), \(Self.literal(column.name))), "
+                            + "coalesce(max(\(name)), 0) + 1, false) FROM \(target)",
+                        "\(wanted.qualifiedName): identity of \(column.name) continues after the existing rows")
+                case (_?, let kind?):
+                    add(
+                        "ALTER TABLE \(target) ALTER COLUMN \(name) SET GENERATED \(kind.uppercased())",
+                        "\(wanted.qualifiedName): column \(column.name) generated \(kind)", [.accessExclusive])
+                case (_?, nil):
+                    add(
+                        "ALTER TABLE \(target) ALTER COLUMN \(name) DROP IDENTITY", "\(wanted.qualifiedName): column \(column.name) is no longer an identity",
+                        [.accessExclusive])
+                case (nil, nil):
+                    break
+                }
             }
             if old.type != column.type {
                 let binaryCompatible = column.type == "text" && old.type.hasPrefix("character varying")
+                // From one enum to another the values pass as text, and the old default (of the old type)
+                // goes first; the new one is set below.
+                let enumToEnum = isEnum(old.type, in: from) && isEnum(column.type, in: to)
+                if enumToEnum, old.defaultExpression != nil {
+                    add(
+                        "ALTER TABLE \(target) ALTER COLUMN \(name) DROP DEFAULT",
+                        "\(wanted.qualifiedName): column \(column.name) default dropped for its new type")
+                }
                 add(
-                    "ALTER TABLE \(target) ALTER COLUMN \(name) TYPE \(column.type) USING \(name)::\(column.type)",
+                    "ALTER TABLE \(target) ALTER COLUMN \(name) TYPE \(column.type) USING \(name)\(enumToEnum ? "::text" : "")::\(column.type)",
                     "\(wanted.qualifiedName): column \(column.name) \(old.type) -> \(column.type)",
                     binaryCompatible ? [.accessExclusive] : [.accessExclusive, .rewritesTable, .mayFail])
             }
-            if SchemaText.normalized(old.defaultExpression ?? "") != SchemaText.normalized(column.defaultExpression ?? "") {
+            if !defaultHandled, SchemaText.normalized(old.defaultExpression ?? "") != SchemaText.normalized(column.defaultExpression ?? "") {
                 if let expression = column.defaultExpression {
                     add(
                         "ALTER TABLE \(target) ALTER COLUMN \(name) SET DEFAULT \(expression)",
@@ -495,6 +646,19 @@ public struct SchemaPlanner {
     /// A default that runs per row when added (so PostgreSQL rewrites the table to store it).
     static func isVolatile(_ expression: String) -> Bool {
         ["nextval(", "random(", "gen_random_uuid(", "uuid_generate", "clock_timestamp(", "timeofday("].contains { expression.contains($0) }
+    }
+
+    /// Whether `type` (as a column shows it, e.g. `public.status`) is one of `snapshot`'s enum types.
+    func isEnum(_ type: String, in snapshot: SchemaSnapshot) -> Bool {
+        snapshot.enums.contains { "\($0.schema).\($0.name)" == type || $0.name == type || Self.qualified($0.schema, $0.name) == type }
+    }
+
+    /// Whether SQL text names `qualifiedName` (`schema.name`), qualified or by its bare name as a word.
+    static func mentions(_ text: String, _ qualifiedName: String) -> Bool {
+        if text.contains(qualifiedName) { return true }
+        let bare = qualifiedName.split(separator: ".").last.map(String.init) ?? qualifiedName
+        let pattern = "(^|[^A-Za-z0-9_.])" + NSRegularExpression.escapedPattern(for: bare) + "($|[^A-Za-z0-9_])"
+        return text.range(of: pattern, options: .regularExpression) != nil
     }
 
     static func routineKeyword(_ kind: String) -> String { kind == "procedure" ? "PROCEDURE" : kind == "aggregate" ? "AGGREGATE" : "FUNCTION" }

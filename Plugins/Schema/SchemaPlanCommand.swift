@@ -14,10 +14,14 @@ public enum SchemaPlanValidator {
         let scratch = "\(session.target.database)_tmeops_plan"
         try DatabaseCopy.createEmpty(session, scratch)
         defer { try? DatabaseCopy.drop(session, scratch) }
+        let rebuilding = try session.connect(database: scratch)
+        defer { rebuilding.close() }
+        let rebuild = SchemaPlanner.plan(from: emptySchema, to: from)
+        try run(rebuild, on: rebuilding, what: "rebuilding the source schema in \(scratch)")
+        // The plan runs on a connection of its own, as it will on the real database: nothing the
+        // rebuild set in its session (check_function_bodies, …) may help it pass here.
         let connection = try session.connect(database: scratch)
         defer { connection.close() }
-        let rebuild = SchemaPlanner.plan(from: emptySchema, to: from)
-        try run(rebuild, on: connection, what: "rebuilding the source schema in \(scratch)")
         let rebuilt = SchemaDiff(from: try SchemaIntrospector.snapshot(connection), to: from)
         guard rebuilt.isEmpty else {
             throw SchemaError(

@@ -46,6 +46,10 @@ public struct SchemaSnapshot: Codable, Sendable, Equatable {
         public var constraints: [Constraint]
         public var indexes: [Index]
         public var triggers: [Trigger]
+        /// For a partition: its parent and bound (`public.events FOR VALUES IN ('click')`). The plan does
+        /// not make partitions yet; recording them makes a rebuild that lost them differ, so such a plan
+        /// is refused by its validation instead of passing it (absent in older snapshots).
+        public var partitionOf: String? = nil
 
         public var qualifiedName: String { "\(schema).\(name)" }
     }
@@ -62,6 +66,26 @@ public struct SchemaSnapshot: Codable, Sendable, Equatable {
         public var schema: String
         public var name: String
         public var labels: [String]
+    }
+
+    /// A domain or a composite type: what columns and functions may use besides enums.
+    public struct UserType: Codable, Sendable, Equatable {
+        public struct Part: Codable, Sendable, Equatable {
+            public var name: String
+            /// A domain constraint's definition (`CHECK (...)`), or a composite attribute's type.
+            public var definition: String
+        }
+
+        public var schema: String
+        public var name: String
+        /// domain or composite.
+        public var kind: String
+        /// A domain's base type (with its modifier and collation).
+        public var baseType: String?
+        public var notNull: Bool?
+        public var defaultExpression: String?
+        /// A domain's constraints, or a composite type's attributes, in order.
+        public var parts: [Part]
     }
 
     public struct View: Codable, Sendable, Equatable {
@@ -100,6 +124,8 @@ public struct SchemaSnapshot: Codable, Sendable, Equatable {
     public var views: [View]
     public var functions: [Function]
     public var extensions: [Extension]
+    /// Domains and composite types (absent in snapshots from before they were recorded).
+    public var types: [UserType]? = nil
 
     /// Reads a snapshot file, refusing anything that is not one.
     public static func load(_ data: Data, file: String) throws -> SchemaSnapshot {
@@ -158,13 +184,17 @@ public enum SchemaIntrospector {
         var tables: [String: SchemaSnapshot.Table] = [:]
         for row in try connection.query(
             """
-            SELECT c.oid::text, n.nspname, c.relname, c.relkind = 'p'
+            SELECT c.oid::text, n.nspname, c.relname, c.relkind = 'p',
+                   CASE WHEN c.relispartition THEN (
+                       SELECT pn.nspname || '.' || p.relname || ' ' || pg_catalog.pg_get_expr(c.relpartbound, c.oid)
+                       FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class p ON p.oid = i.inhparent JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace
+                       WHERE i.inhrelid = c.oid) END
             FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
             WHERE c.relkind IN ('r', 'p') AND \(systemSchemas) AND \(notFromExtension("c", "pg_catalog.pg_class"))
             """
         ).rows {
             tables[row[0]!] = SchemaSnapshot.Table(
-                schema: row[1]!, name: row[2]!, partitioned: row[3] == "t", columns: [], constraints: [], indexes: [], triggers: [])
+                schema: row[1]!, name: row[2]!, partitioned: row[3] == "t", columns: [], constraints: [], indexes: [], triggers: [], partitionOf: row[4])
         }
         for row in try connection.query(
             """
@@ -225,6 +255,36 @@ public enum SchemaIntrospector {
             """
         ).rows.map { SchemaSnapshot.EnumType(schema: $0[0]!, name: $0[1]!, labels: ($0[2] ?? "").split(separator: "\u{1f}").map(String.init)) }
 
+        let domains = try connection.query(
+            """
+            SELECT n.nspname, t.typname, pg_catalog.format_type(t.typbasetype, t.typtypmod)
+                       || CASE WHEN t.typcollation <> 0 AND t.typcollation <> bt.typcollation
+                          THEN ' COLLATE ' || pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname) ELSE '' END,
+                   t.typnotnull, t.typdefault,
+                   pg_catalog.array_to_string(ARRAY(
+                       SELECT c.conname || E'\\x1e' || pg_catalog.pg_get_constraintdef(c.oid, true) FROM pg_catalog.pg_constraint c
+                       WHERE c.contypid = t.oid ORDER BY c.conname), E'\\x1f')
+            FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+            JOIN pg_catalog.pg_type bt ON bt.oid = t.typbasetype
+            LEFT JOIN pg_catalog.pg_collation co ON co.oid = t.typcollation LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+            WHERE t.typtype = 'd' AND \(systemSchemas) AND \(notFromExtension("t", "pg_catalog.pg_type")) ORDER BY 1, 2
+            """
+        ).rows.map { row in
+            SchemaSnapshot.UserType(
+                schema: row[0]!, name: row[1]!, kind: "domain", baseType: row[2], notNull: row[3] == "t", defaultExpression: row[4],
+                parts: Self.parts(row[5]))
+        }
+        let composites = try connection.query(
+            """
+            SELECT n.nspname, t.typname,
+                   pg_catalog.array_to_string(ARRAY(
+                       SELECT a.attname || E'\\x1e' || pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a
+                       WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum), E'\\x1f')
+            FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace JOIN pg_catalog.pg_class c ON c.oid = t.typrelid
+            WHERE t.typtype = 'c' AND c.relkind = 'c' AND \(systemSchemas) AND \(notFromExtension("t", "pg_catalog.pg_type")) ORDER BY 1, 2
+            """
+        ).rows.map { row in SchemaSnapshot.UserType(schema: row[0]!, name: row[1]!, kind: "composite", parts: Self.parts(row[2])) }
+
         let views = try connection.query(
             """
             SELECT n.nspname, c.relname, c.relkind = 'm', pg_catalog.pg_get_viewdef(c.oid, true),
@@ -262,6 +322,14 @@ public enum SchemaIntrospector {
         return SchemaSnapshot(
             database: connection.target.database, serverVersion: connection.serverVersion, schemas: schemas,
             tables: tables.values.sorted { ($0.schema, $0.name) < ($1.schema, $1.name) }, sequences: sequences, enums: enums,
-            views: views, functions: functions, extensions: extensions)
+            views: views, functions: functions, extensions: extensions, types: domains + composites)
+    }
+
+    /// `name\u{1e}definition` pairs joined by `\u{1f}`.
+    static func parts(_ text: String?) -> [SchemaSnapshot.UserType.Part] {
+        (text ?? "").split(separator: "\u{1f}").compactMap { item in
+            let fields = item.split(separator: "\u{1e}", maxSplits: 1).map(String.init)
+            return fields.count == 2 ? SchemaSnapshot.UserType.Part(name: fields[0], definition: fields[1]) : nil
+        }
     }
 }
