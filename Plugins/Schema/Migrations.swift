@@ -35,7 +35,11 @@ public struct MigrationFile: Sendable, Equatable {
     /// A file that says `-- tmeops:no-transaction` on a line of its own runs statement by statement
     /// outside a transaction (CREATE INDEX CONCURRENTLY, ALTER TYPE … ADD VALUE before use).
     public static func isNoTransaction(_ text: String) -> Bool {
-        text.split(separator: "\n").contains { $0.trimmingCharacters(in: .whitespaces) == MigrationFile.noTransactionMarker }
+        text.split(separator: "\n").contains { line in
+            // The marker alone, or followed by a space and a remark of the author's.
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            return trimmed == MigrationFile.noTransactionMarker || trimmed.hasPrefix(MigrationFile.noTransactionMarker + " ")
+        }
     }
 
     public static let noTransactionMarker = "-- tmeops:no-transaction"

@@ -97,11 +97,7 @@ public struct SchemaDiffCommand: TMEOpsCommand {
             context.output.line("\(context.output.green("✓")) \(from) matches \(to): no schema drift")
         } else {
             context.output.line("\(context.output.red("✗")) \(from) differs from \(to) in \(diff.count) place\(diff.count == 1 ? "" : "s"):")
-            for table in diff.tables {
-                context.output.line("  \(context.output.bold(table.table))")
-                for change in table.changes { context.output.line("    \(change)") }
-            }
-            for change in diff.other { context.output.line("  \(change)") }
+            for line in diff.report(bold: context.output.bold) { context.output.line(line) }
         }
         if !diff.isEmpty { throw ExitCode(ExitStatus.checkFailed.rawValue) }
     }

@@ -6,7 +6,8 @@ public struct SchemaDiff: Codable, Sendable, Equatable {
     public struct Change: Codable, Sendable, Equatable, CustomStringConvertible {
         /// `missing` (in `to`, not in `from`), `extra` (in `from` only), or `differs`.
         public let kind: String
-        /// column, constraint, index, trigger, table, view, function, enum, sequence, extension.
+        /// column, constraint, index, trigger, partitioning, parents, table, view, function, enum, sequence,
+        /// extension, type.
         public let object: String
         public let name: String
         /// What `from` has (for extra and differs).
@@ -34,6 +35,11 @@ public struct SchemaDiff: Codable, Sendable, Equatable {
 
     public var isEmpty: Bool { tables.isEmpty && other.isEmpty }
     public var count: Int { tables.map(\.changes.count).reduce(0, +) + other.count }
+
+    /// The report `schema diff` prints under its headline: each table's changes under its name, then the rest.
+    public func report(bold: (String) -> String = { $0 }) -> [String] {
+        tables.flatMap { table in ["  \(bold(table.table))"] + table.changes.map { "    \($0)" } } + other.map { "  \($0)" }
+    }
 
     /// Compares `from` against `to`.
     public init(from: SchemaSnapshot, to: SchemaSnapshot) {
@@ -70,11 +76,18 @@ public struct SchemaDiff: Codable, Sendable, Equatable {
 
     private static func compare(_ present: SchemaSnapshot.Table, _ wanted: SchemaSnapshot.Table) -> [Change] {
         var changes: [Change] = []
-        if present.partitionOf != wanted.partitionOf || present.partitioned != wanted.partitioned {
-            let describe = { (table: SchemaSnapshot.Table) in
-                table.partitionOf.map { "partition of \($0)" } ?? (table.partitioned ? "partitioned" : "plain table")
-            }
-            changes.append(Change(kind: "differs", object: "partitioning", name: present.qualifiedName, from: describe(present), to: describe(wanted)))
+        let partitioning = { (table: SchemaSnapshot.Table) -> String in
+            var parts: [String] = []
+            if let parent = table.partitionOf { parts.append("partition of \(parent) \(table.partitionBound ?? "")") }
+            if table.partitioned { parts.append("partitioned by \(table.partitionKey ?? "?")") }
+            return parts.isEmpty ? "plain table" : parts.joined(separator: ", ")
+        }
+        if partitioning(present) != partitioning(wanted) {
+            changes.append(Change(kind: "differs", object: "partitioning", name: present.qualifiedName, from: partitioning(present), to: partitioning(wanted)))
+        }
+        if (present.inherits ?? []) != (wanted.inherits ?? []) {
+            let parents = { (table: SchemaSnapshot.Table) in (table.inherits ?? []).isEmpty ? "none" : (table.inherits ?? []).joined(separator: ", ") }
+            changes.append(Change(kind: "differs", object: "parents", name: present.qualifiedName, from: parents(present), to: parents(wanted)))
         }
         changes += compareNamed("column", present.columns, wanted.columns, key: \.name, render: render)
         changes += compareNamed(

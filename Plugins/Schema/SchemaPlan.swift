@@ -52,7 +52,8 @@ public struct SchemaPlan: Codable, Sendable, Equatable {
     /// alone; the file manages its own transactions, so it is marked `-- tmeops:no-transaction`.
     public func sql(header: [String]) -> String {
         var lines = header.map { "-- \($0)" }
-        lines.append(MigrationFile.noTransactionMarker + " (this plan runs its own BEGIN … COMMIT groups)")
+        lines.append(MigrationFile.noTransactionMarker)
+        lines.append("-- (this plan runs its own BEGIN … COMMIT groups: CREATE INDEX CONCURRENTLY cannot run in one)")
         for item in unsupported { lines.append("-- NOT PLANNED (do it by hand): \(item)") }
         var open = false
         for statement in statements {
@@ -201,18 +202,23 @@ public struct SchemaPlanner {
         for (name, present) in fromTables.sorted(by: { $0.key < $1.key }) {
             guard let wanted = toTables[name] else {
                 // A table that goes loses its foreign keys first, so the tables can go in any order.
-                for constraint in present.constraints where constraint.kind == "foreign key" { droppedConstraints.append((present, constraint, false)) }
+                for constraint in present.constraints where constraint.kind == "foreign key" && constraint.inherited != true {
+                    droppedConstraints.append((present, constraint, false))
+                }
                 continue
             }
             let wantedTriggers = Self.byName(wanted.triggers, \.name)
             for trigger in present.triggers
-            where wantedTriggers[trigger.name].map({ SchemaText.normalized($0.definition) != SchemaText.normalized(trigger.definition) }) ?? true {
+            where trigger.inherited != true
+                && wantedTriggers[trigger.name].map({ SchemaText.normalized($0.definition) != SchemaText.normalized(trigger.definition) }) ?? true
+            {
                 add(
                     "DROP TRIGGER \(Self.quote(trigger.name)) ON \(Self.qualified(present.schema, present.name))",
                     "\(name): \(wantedTriggers[trigger.name] == nil ? "drop" : "replace") trigger \(trigger.name)")
             }
             let wantedConstraints = Self.byName(wanted.constraints, \.name)
-            for constraint in present.constraints where wantedConstraints[constraint.name].map({ !Self.sameConstraint($0, constraint) }) ?? true {
+            for constraint in present.constraints
+            where constraint.inherited != true && wantedConstraints[constraint.name].map({ !Self.sameConstraint($0, constraint) }) ?? true {
                 droppedConstraints.append((present, constraint, wantedConstraints[constraint.name] != nil))
             }
         }
@@ -223,7 +229,9 @@ public struct SchemaPlanner {
         }
         for (name, present) in fromTables.sorted(by: { $0.key < $1.key }) {
             guard let wanted = toTables[name] else { continue }
-            let wantedIndexes = Self.byName(Self.plainIndexes(wanted), \.name)
+            // Compared with all of B's, inherited included: a partition's own index that B has attached to
+            // its parent's (or the reverse, on a detach) stays as it is.
+            let wantedIndexes = Self.byName(Self.plainIndexes(wanted, inheritedToo: true), \.name)
             for index in Self.plainIndexes(present)
             where wantedIndexes[index.name].map({ SchemaText.normalized($0.definition) != SchemaText.normalized(index.definition) }) ?? true {
                 add(
@@ -317,16 +325,18 @@ public struct SchemaPlanner {
             add(definition.trimmingCharacters(in: .whitespacesAndNewlines), "\(function.kind) \(name): \(present == nil ? "create" : "replace")")
         }
 
-        // New tables, then the columns of tables that stay.
-        for wanted in to.tables where fromTables[wanted.qualifiedName] == nil {
-            let columns = wanted.columns.map { "    \(Self.columnDefinition($0))" }.joined(separator: ",\n")
-            add(
-                "CREATE \(wanted.partitioned ? "TABLE" : "TABLE") \(Self.qualified(wanted.schema, wanted.name)) (\n\(columns)\n)",
-                "\(wanted.qualifiedName): create table")
+        // New tables (parents before their partitions and children), then the columns of tables that
+        // stay, then partitions attached or detached and parents changed.
+        for wanted in Self.parentsFirst(to.tables.filter { fromTables[$0.qualifiedName] == nil }) {
+            add(createTable(wanted), "\(wanted.qualifiedName): create \(wanted.partitionOf == nil ? "table" : "partition of \(wanted.partitionOf!)")")
         }
         for (name, wanted) in toTables.sorted(by: { $0.key < $1.key }) {
             guard let present = fromTables[name] else { continue }
             planColumns(present, wanted)
+        }
+        for (name, wanted) in toTables.sorted(by: { $0.key < $1.key }) {
+            guard let present = fromTables[name] else { continue }
+            planParents(present, wanted)
         }
 
         // Constraints (foreign keys last: they need the keys they reference), then indexes.
@@ -334,7 +344,8 @@ public struct SchemaPlanner {
         for wanted in to.tables {
             let present = fromTables[wanted.qualifiedName]
             let presentConstraints = Self.byName(present?.constraints ?? [], \.name)
-            for constraint in wanted.constraints where presentConstraints[constraint.name].map({ !Self.sameConstraint($0, constraint) }) ?? true {
+            for constraint in wanted.constraints
+            where constraint.inherited != true && presentConstraints[constraint.name].map({ !Self.sameConstraint($0, constraint) }) ?? true {
                 newConstraints.append((wanted, constraint, present != nil))
             }
         }
@@ -358,11 +369,20 @@ public struct SchemaPlanner {
         }
         for wanted in to.tables {
             let present = fromTables[wanted.qualifiedName]
-            let presentIndexes = Self.byName(present.map(Self.plainIndexes) ?? [], \.name)
-            for index in Self.plainIndexes(wanted)
+            let presentIndexes = Self.byName(present.map { Self.plainIndexes($0, inheritedToo: true) } ?? [], \.name)
+            for var index in Self.plainIndexes(wanted)
             where presentIndexes[index.name].map({ SchemaText.normalized($0.definition) != SchemaText.normalized(index.definition) }) ?? true {
+                // A partitioned table's index prints as `ON ONLY` (the parent alone, invalid until each
+                // partition's is attached); made plainly, it is built on every partition and attached.
+                if wanted.partitioned, let only = index.definition.range(of: " ON ONLY ") {
+                    index.definition.replaceSubrange(only, with: " ON ")
+                }
                 if present == nil {
                     add(index.definition, "\(wanted.qualifiedName): create index \(index.name) (new, empty table)")
+                } else if wanted.partitioned {
+                    // A partitioned table's index cannot be built CONCURRENTLY: it is built on every
+                    // partition at once, holding off writes meanwhile.
+                    add(index.definition, "\(wanted.qualifiedName): create index \(index.name) on every partition", [.buildsIndex])
                 } else {
                     // CONCURRENTLY keeps writes going while the index builds; it must run alone.
                     let concurrent = index.definition.replacingOccurrences(
@@ -398,7 +418,9 @@ public struct SchemaPlanner {
         for wanted in to.tables {
             let presentTriggers = Self.byName(fromTables[wanted.qualifiedName]?.triggers ?? [], \.name)
             for trigger in wanted.triggers
-            where presentTriggers[trigger.name].map({ SchemaText.normalized($0.definition) != SchemaText.normalized(trigger.definition) }) ?? true {
+            where trigger.inherited != true
+                && presentTriggers[trigger.name].map({ SchemaText.normalized($0.definition) != SchemaText.normalized(trigger.definition) }) ?? true
+            {
                 add(trigger.definition, "\(wanted.qualifiedName): create trigger \(trigger.name)")
             }
         }
@@ -417,13 +439,17 @@ public struct SchemaPlanner {
         // Last, what loses data: columns and tables that B does not have, then what they used.
         for (name, present) in fromTables.sorted(by: { $0.key < $1.key }) {
             guard let wanted = toTables[name] else { continue }
-            for column in present.columns where !wanted.columns.contains(where: { $0.name == column.name }) {
+            for column in present.columns where column.inherited != true && !wanted.columns.contains(where: { $0.name == column.name }) {
                 add(
                     "ALTER TABLE \(Self.qualified(present.schema, present.name)) DROP COLUMN \(Self.quote(column.name))",
                     "\(name): drop column \(column.name) (\(column.type))", [.deletesData, .accessExclusive])
             }
         }
-        for present in from.tables where toTables[present.qualifiedName] == nil && !replacedTables.contains(present.qualifiedName) {
+        let droppedTables = Set(from.tables.map(\.qualifiedName).filter { toTables[$0] == nil })
+        for present in Self.parentsFirst(from.tables).reversed()
+        where droppedTables.contains(present.qualifiedName) && !replacedTables.contains(present.qualifiedName) {
+            // A partition goes with its partitioned parent; children by inheritance go before theirs.
+            if let parent = present.partitionOf, droppedTables.contains(parent) { continue }
             add("DROP TABLE \(Self.qualified(present.schema, present.name))", "\(present.qualifiedName): drop table", [.deletesData, .accessExclusive])
         }
         let toSequences = Self.byName(to.sequences) { "\($0.schema).\($0.name)" }
@@ -456,6 +482,72 @@ public struct SchemaPlanner {
         }
         for schema in from.schemas where !to.schemas.contains(schema) {
             add("DROP SCHEMA \(Self.quote(schema))", "schema \(schema): drop", [.mayFail])
+        }
+    }
+
+    /// `CREATE TABLE` for a table B has and A lacks: a partition is made `PARTITION OF` its parent (its
+    /// columns are the parent's), a child by inheritance lists only its own columns.
+    func createTable(_ table: SchemaSnapshot.Table) -> String {
+        let target = Self.qualified(table.schema, table.name)
+        let partitionBy = table.partitioned ? " PARTITION BY \(table.partitionKey ?? "")" : ""
+        if let parent = table.partitionOf {
+            return "CREATE TABLE \(target) PARTITION OF \(qualifiedTable(parent)) \(table.partitionBound ?? "DEFAULT")\(partitionBy)"
+        }
+        let columns = table.columns.filter { $0.inherited != true }.map { "    \(Self.columnDefinition($0))" }.joined(separator: ",\n")
+        let inherits = (table.inherits ?? []).isEmpty ? "" : " INHERITS (\((table.inherits ?? []).map(qualifiedTable).joined(separator: ", ")))"
+        return "CREATE TABLE \(target) (\n\(columns)\n)\(inherits)\(partitionBy)"
+    }
+
+    /// A table named `schema.name` in a snapshot, quoted.
+    func qualifiedTable(_ name: String) -> String {
+        if let table = (to.tables + from.tables).first(where: { $0.qualifiedName == name }) { return Self.qualified(table.schema, table.name) }
+        let dot = name.firstIndex(of: ".") ?? name.startIndex
+        return Self.qualified(String(name[..<dot]), String(name[name.index(after: dot)...]))
+    }
+
+    /// Tables ordered so every parent (partitioned or by inheritance) comes before its partitions and children.
+    static func parentsFirst(_ tables: [SchemaSnapshot.Table]) -> [SchemaSnapshot.Table] {
+        let byName = byName(tables, \.qualifiedName)
+        var depth: [String: Int] = [:]
+        func depthOf(_ table: SchemaSnapshot.Table, _ seen: Set<String>) -> Int {
+            if let known = depth[table.qualifiedName] { return known }
+            let parents = ([table.partitionOf].compactMap { $0 } + (table.inherits ?? [])).compactMap { byName[$0] }
+            let value = parents.filter { !seen.contains($0.qualifiedName) }.map { depthOf($0, seen.union([table.qualifiedName])) + 1 }.max() ?? 0
+            depth[table.qualifiedName] = value
+            return value
+        }
+        return tables.map { ($0, depthOf($0, [])) }.sorted { ($0.1, $0.0.qualifiedName) < ($1.1, $1.0.qualifiedName) }.map(\.0)
+    }
+
+    /// A table that stays but changes its partition parent or bound, or its parents by inheritance.
+    /// Making a plain table partitioned (or the reverse, or a new key) is a rebuild left to a migration.
+    private mutating func planParents(_ present: SchemaSnapshot.Table, _ wanted: SchemaSnapshot.Table) {
+        let target = Self.qualified(wanted.schema, wanted.name)
+        if present.partitioned != wanted.partitioned || present.partitionKey != wanted.partitionKey {
+            plan.unsupported.append(
+                "\(wanted.qualifiedName): partitioning changes (\(present.partitionKey ?? "not partitioned") -> \(wanted.partitionKey ?? "not partitioned")): "
+                    + "PostgreSQL cannot change it in place; create the new table and move the rows in a migration")
+        }
+        if present.partitionOf != wanted.partitionOf || present.partitionBound != wanted.partitionBound {
+            if let parent = present.partitionOf {
+                add(
+                    "ALTER TABLE \(qualifiedTable(parent)) DETACH PARTITION \(target)", "\(wanted.qualifiedName): detach from \(parent)",
+                    [.accessExclusive])
+            }
+            if let parent = wanted.partitionOf {
+                add(
+                    "ALTER TABLE \(qualifiedTable(parent)) ATTACH PARTITION \(target) \(wanted.partitionBound ?? "DEFAULT")",
+                    "\(wanted.qualifiedName): attach to \(parent) \(wanted.partitionBound ?? "DEFAULT")", [.mayFail, .accessExclusive])
+            }
+        }
+        let had = present.inherits ?? []
+        let has = wanted.inherits ?? []
+        for parent in had where !has.contains(parent) {
+            add("ALTER TABLE \(target) NO INHERIT \(qualifiedTable(parent))", "\(wanted.qualifiedName): stop inheriting from \(parent)", [.accessExclusive])
+        }
+        for parent in has where !had.contains(parent) {
+            add(
+                "ALTER TABLE \(target) INHERIT \(qualifiedTable(parent))", "\(wanted.qualifiedName): inherit from \(parent)", [.mayFail, .accessExclusive])
         }
     }
 
@@ -531,7 +623,8 @@ public struct SchemaPlanner {
     private mutating func planColumns(_ present: SchemaSnapshot.Table, _ wanted: SchemaSnapshot.Table) {
         let target = Self.qualified(wanted.schema, wanted.name)
         let presentColumns = Self.byName(present.columns, \.name)
-        for column in wanted.columns {
+        // A column that comes from a parent is changed there and follows.
+        for column in wanted.columns where column.inherited != true {
             guard let old = presentColumns[column.name] else {
                 var hazards: [SchemaHazard] = [.accessExclusive]
                 var check: String?
@@ -672,9 +765,10 @@ public struct SchemaPlanner {
     static func literal(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
 
     /// Indexes that are not the implementation of a primary key, unique or exclusion constraint.
-    static func plainIndexes(_ table: SchemaSnapshot.Table) -> [SchemaSnapshot.Index] {
+    /// A table's indexes that are not a constraint's, and (unless `inheritedToo`) not a parent's copy.
+    static func plainIndexes(_ table: SchemaSnapshot.Table, inheritedToo: Bool = false) -> [SchemaSnapshot.Index] {
         let backing = Set(table.constraints.filter { ["primary key", "unique", "exclusion"].contains($0.kind) }.map(\.name))
-        return table.indexes.filter { !backing.contains($0.name) }
+        return table.indexes.filter { !backing.contains($0.name) && (inheritedToo || $0.inherited != true) }
     }
 
     static func sameConstraint(_ a: SchemaSnapshot.Constraint, _ b: SchemaSnapshot.Constraint) -> Bool {

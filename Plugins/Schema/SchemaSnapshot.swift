@@ -16,6 +16,9 @@ public struct SchemaSnapshot: Codable, Sendable, Equatable {
         public var identity: String?
         /// The expression of a generated (stored) column.
         public var generated: String?
+        /// True for a column that comes only from a parent table (inheritance or a partition's parent):
+        /// the plan changes it on the parent, never here.
+        public var inherited: Bool? = nil
     }
 
     public struct Constraint: Codable, Sendable, Equatable {
@@ -24,6 +27,9 @@ public struct SchemaSnapshot: Codable, Sendable, Equatable {
         public var kind: String
         public var definition: String
         public var validated: Bool
+        /// True for a constraint a parent gave this table (an inherited CHECK, a partition's copy of
+        /// its parent's key or foreign key): it comes and goes with the parent's.
+        public var inherited: Bool? = nil
     }
 
     public struct Index: Codable, Sendable, Equatable {
@@ -31,11 +37,15 @@ public struct SchemaSnapshot: Codable, Sendable, Equatable {
         public var definition: String
         public var unique: Bool
         public var valid: Bool
+        /// True for a partition's index attached to its parent's index (made by the parent's).
+        public var inherited: Bool? = nil
     }
 
     public struct Trigger: Codable, Sendable, Equatable {
         public var name: String
         public var definition: String
+        /// True for a partition's copy of its parent's trigger.
+        public var inherited: Bool? = nil
     }
 
     public struct Table: Codable, Sendable, Equatable {
@@ -46,10 +56,14 @@ public struct SchemaSnapshot: Codable, Sendable, Equatable {
         public var constraints: [Constraint]
         public var indexes: [Index]
         public var triggers: [Trigger]
-        /// For a partition: its parent and bound (`public.events FOR VALUES IN ('click')`). The plan does
-        /// not make partitions yet; recording them makes a rebuild that lost them differ, so such a plan
-        /// is refused by its validation instead of passing it (absent in older snapshots).
+        /// For a partition: its parent (`public.events`) and its bound (`FOR VALUES IN ('click')`,
+        /// `DEFAULT`). Absent in older snapshots.
         public var partitionOf: String? = nil
+        public var partitionBound: String? = nil
+        /// For a partitioned table: its key as PostgreSQL prints it (`RANGE (taken_on)`).
+        public var partitionKey: String? = nil
+        /// Parents by plain inheritance (`INHERITS`), in order; nil when none.
+        public var inherits: [String]? = nil
 
         public var qualifiedName: String { "\(schema).\(name)" }
     }
@@ -185,55 +199,69 @@ public enum SchemaIntrospector {
         for row in try connection.query(
             """
             SELECT c.oid::text, n.nspname, c.relname, c.relkind = 'p',
-                   CASE WHEN c.relispartition THEN (
-                       SELECT pn.nspname || '.' || p.relname || ' ' || pg_catalog.pg_get_expr(c.relpartbound, c.oid)
-                       FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class p ON p.oid = i.inhparent JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace
-                       WHERE i.inhrelid = c.oid) END
+                   (SELECT pn.nspname || '.' || p.relname FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class p ON p.oid = i.inhparent
+                    JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace WHERE c.relispartition AND i.inhrelid = c.oid),
+                   CASE WHEN c.relispartition THEN pg_catalog.pg_get_expr(c.relpartbound, c.oid) END,
+                   CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END,
+                   pg_catalog.array_to_string(ARRAY(
+                       SELECT pn.nspname || '.' || p.relname FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class p ON p.oid = i.inhparent
+                       JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace WHERE NOT c.relispartition AND i.inhrelid = c.oid ORDER BY i.inhseqno), E'\\x1f')
             FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
             WHERE c.relkind IN ('r', 'p') AND \(systemSchemas) AND \(notFromExtension("c", "pg_catalog.pg_class"))
             """
         ).rows {
+            let parents = (row[7] ?? "").split(separator: "\u{1f}").map(String.init)
             tables[row[0]!] = SchemaSnapshot.Table(
-                schema: row[1]!, name: row[2]!, partitioned: row[3] == "t", columns: [], constraints: [], indexes: [], triggers: [], partitionOf: row[4])
+                schema: row[1]!, name: row[2]!, partitioned: row[3] == "t", columns: [], constraints: [], indexes: [], triggers: [], partitionOf: row[4],
+                partitionBound: row[5], partitionKey: row[6], inherits: parents.isEmpty ? nil : parents)
         }
         for row in try connection.query(
             """
             SELECT a.attrelid::text, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), NOT a.attnotnull,
                    CASE WHEN a.attgenerated = '' THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) END,
                    CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END,
-                   CASE WHEN a.attgenerated <> '' THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) END
+                   CASE WHEN a.attgenerated <> '' THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) END,
+                   a.attinhcount > 0 AND NOT a.attislocal
             FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
             WHERE a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attrelid, a.attnum
             """
         ).rows where tables[row[0]!] != nil {
             tables[row[0]!]!.columns.append(
-                SchemaSnapshot.Column(name: row[1]!, type: row[2]!, nullable: row[3] == "t", defaultExpression: row[4], identity: row[5], generated: row[6]))
+                SchemaSnapshot.Column(
+                    name: row[1]!, type: row[2]!, nullable: row[3] == "t", defaultExpression: row[4], identity: row[5], generated: row[6],
+                    inherited: row[7] == "t" ? true : nil))
         }
         for row in try connection.query(
             """
-            SELECT con.conrelid::text, con.conname, con.contype, pg_catalog.pg_get_constraintdef(con.oid, true), con.convalidated
+            SELECT con.conrelid::text, con.conname, con.contype, pg_catalog.pg_get_constraintdef(con.oid, true), con.convalidated,
+                   NOT con.conislocal OR con.conparentid <> 0
             FROM pg_catalog.pg_constraint con WHERE con.conrelid <> 0 ORDER BY con.conrelid, con.conname
             """
         ).rows where tables[row[0]!] != nil {
             let kinds = ["p": "primary key", "u": "unique", "f": "foreign key", "c": "check", "x": "exclusion"]
             tables[row[0]!]!.constraints.append(
-                SchemaSnapshot.Constraint(name: row[1]!, kind: kinds[row[2]!] ?? row[2]!, definition: row[3]!, validated: row[4] == "t"))
+                SchemaSnapshot.Constraint(
+                    name: row[1]!, kind: kinds[row[2]!] ?? row[2]!, definition: row[3]!, validated: row[4] == "t", inherited: row[5] == "t" ? true : nil))
         }
         for row in try connection.query(
             """
-            SELECT i.indrelid::text, c.relname, pg_catalog.pg_get_indexdef(i.indexrelid), i.indisunique, i.indisvalid
+            SELECT i.indrelid::text, c.relname, pg_catalog.pg_get_indexdef(i.indexrelid), i.indisunique, i.indisvalid,
+                   EXISTS (SELECT 1 FROM pg_catalog.pg_inherits h WHERE h.inhrelid = i.indexrelid)
             FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid ORDER BY i.indrelid, c.relname
             """
         ).rows where tables[row[0]!] != nil {
-            tables[row[0]!]!.indexes.append(SchemaSnapshot.Index(name: row[1]!, definition: row[2]!, unique: row[3] == "t", valid: row[4] == "t"))
+            tables[row[0]!]!.indexes.append(
+                SchemaSnapshot.Index(name: row[1]!, definition: row[2]!, unique: row[3] == "t", valid: row[4] == "t", inherited: row[5] == "t" ? true : nil))
         }
+        // tgparentid (a partition's clone of its parent's trigger) exists from PostgreSQL 13.
+        let clonedTrigger = connection.serverVersion >= 130000 ? "t.tgparentid <> 0" : "false"
         for row in try connection.query(
             """
-            SELECT t.tgrelid::text, t.tgname, pg_catalog.pg_get_triggerdef(t.oid, true)
+            SELECT t.tgrelid::text, t.tgname, pg_catalog.pg_get_triggerdef(t.oid, true), \(clonedTrigger)
             FROM pg_catalog.pg_trigger t WHERE NOT t.tgisinternal ORDER BY t.tgrelid, t.tgname
             """
         ).rows where tables[row[0]!] != nil {
-            tables[row[0]!]!.triggers.append(SchemaSnapshot.Trigger(name: row[1]!, definition: row[2]!))
+            tables[row[0]!]!.triggers.append(SchemaSnapshot.Trigger(name: row[1]!, definition: row[2]!, inherited: row[3] == "t" ? true : nil))
         }
 
         let sequences = try connection.query(

@@ -5,7 +5,9 @@
 /// and reports a position only for syntax errors). It follows the lexer rules psql uses to find
 /// statement ends: `--` and nested `/* */` comments, '…' strings (with '' and, after E, backslash
 /// escapes), "…" identifiers, and $tag$…$tag$ bodies. Semicolons inside parentheses end nothing
-/// (CREATE RULE … (a; b)).
+/// (CREATE RULE … (a; b)), nor do those inside the BEGIN ATOMIC … END body of a CREATE [OR REPLACE]
+/// FUNCTION or PROCEDURE (psql's heuristic: in such a statement, outside parentheses, BEGIN opens a
+/// block, CASE within one opens another, END closes one).
 public struct SQLScript: Sendable, Equatable {
     public struct Statement: Sendable, Equatable {
         /// The statement text, without its terminating semicolon, comments kept.
@@ -24,12 +26,23 @@ public struct SQLScript: Sendable, Equatable {
         var current = String.UnicodeScalarView()
         var startLine: Int?
         var depth = 0
+        // The statement's first words, as far as they tell CREATE [OR REPLACE] FUNCTION|PROCEDURE, and
+        // how deep in BEGIN … END blocks of such a statement the scan is.
+        var words: [String] = []
+        var beginDepth = 0
 
         func flush() {
             let text = String(current).trimmingWhitespace()
             if let startLine, !Self.isOnlyComments(text) { statements.append(Statement(text: text, line: startLine)) }
             current = String.UnicodeScalarView()
             startLine = nil
+            words = []
+            beginDepth = 0
+        }
+        func routineDefinition() -> Bool {
+            guard words.first == "create", words.count >= 2 else { return false }
+            if words[1] == "function" || words[1] == "procedure" { return true }
+            return words.count >= 4 && words[1] == "or" && words[2] == "replace" && (words[3] == "function" || words[3] == "procedure")
         }
         func append(_ scalar: Unicode.Scalar) {
             current.append(scalar)
@@ -129,7 +142,27 @@ public struct SQLScript: Sendable, Equatable {
                 depth = max(0, depth - 1)
                 append(c)
                 index += 1
-            case ";" where depth == 0:
+            case _ where c.properties.isAlphabetic || c == "_":
+                var word = String.UnicodeScalarView()
+                while index < chars.count
+                    && (chars[index].properties.isAlphabetic || chars[index] == "_" || chars[index] == "$" || ("0"..."9").contains(chars[index]))
+                {
+                    word.append(chars[index])
+                    append(chars[index])
+                    index += 1
+                }
+                let lower = String(word).lowercased()
+                if words.count < 4 { words.append(lower) }
+                if depth == 0 && routineDefinition() {
+                    if lower == "begin" {
+                        beginDepth += 1
+                    } else if lower == "case" && beginDepth >= 1 {
+                        beginDepth += 1
+                    } else if lower == "end" && beginDepth > 0 {
+                        beginDepth -= 1
+                    }
+                }
+            case ";" where depth == 0 && beginDepth == 0:
                 index += 1
                 flush()
             default:

@@ -23,6 +23,29 @@ final class SQLScriptTests: XCTestCase {
         XCTAssertEqual(script.statements[6].text, "CREATE RULE r AS ON INSERT TO a DO ALSO (SELECT 1; SELECT 2)")
     }
 
+    func testBeginAtomicBodiesAreOneStatementAsPsqlReadsThem() {
+        let script = SQLScript(
+            """
+            BEGIN;
+            CREATE FUNCTION n() RETURNS bigint LANGUAGE sql STABLE
+            BEGIN ATOMIC
+                SELECT CASE WHEN count(*) > 0 THEN count(*) ELSE 0 END FROM a;
+                SELECT 1;
+            END;
+            CREATE OR REPLACE PROCEDURE p() LANGUAGE sql BEGIN ATOMIC INSERT INTO a VALUES (1); END;
+            SELECT CASE WHEN true THEN 1 END; END;
+            COMMIT;
+            """)
+        XCTAssertEqual(script.statements.map(\.line), [1, 2, 7, 8, 8, 9])
+        XCTAssertEqual(
+            script.statements[1].text,
+            "CREATE FUNCTION n() RETURNS bigint LANGUAGE sql STABLE\nBEGIN ATOMIC\n    SELECT CASE WHEN count(*) > 0 THEN count(*) ELSE 0 END FROM a;\n    SELECT 1;\nEND"
+        )
+        XCTAssertEqual(script.statements[2].text, "CREATE OR REPLACE PROCEDURE p() LANGUAGE sql BEGIN ATOMIC INSERT INTO a VALUES (1); END")
+        XCTAssertEqual(script.statements[3].text, "SELECT CASE WHEN true THEN 1 END")
+        XCTAssertEqual(script.statements[4].text, "END")
+    }
+
     func testEmptyAndUnterminatedInput() {
         XCTAssertEqual(SQLScript("").statements, [])
         XCTAssertEqual(SQLScript("-- only a comment\n;;\n").statements, [])

@@ -16,7 +16,8 @@ final class ScratchDatabase: @unchecked Sendable {
     private(set) var connection: PostgresConnection
     private let admin: PostgresConnection
 
-    init(_ test: XCTestCase, migrations: [String: String] = [:], extraConfig: String = "") throws {
+    /// `test` drops the database when it ends; without one (work on other threads) the caller drops it.
+    init(_ test: XCTestCase?, migrations: [String: String] = [:], extraConfig: String = "") throws {
         let sandbox = try Sandbox.require()
         let password = try sandbox.secret("dev_db_password")
         name = "tmeops_t_\(UUID().uuidString.prefix(8).lowercased())"
@@ -51,7 +52,7 @@ final class ScratchDatabase: @unchecked Sendable {
         try FileManager.default.createDirectory(
             at: harness.directory.appendingPathComponent("database/migrations"), withIntermediateDirectories: true)
         for (file, text) in migrations { try harness.write("database/migrations/\(file)", text) }
-        test.addTeardownBlock { [self] in self.drop() }
+        test?.addTeardownBlock { [self] in self.drop() }
     }
 
     /// The database's URL (password included: commands must redact it).

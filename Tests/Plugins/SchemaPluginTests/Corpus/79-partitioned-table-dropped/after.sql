@@ -1,0 +1,3 @@
+CREATE TABLE sessions (
+    id integer PRIMARY KEY
+);
