@@ -65,6 +65,10 @@ public struct SchemaDiff: Codable, Sendable, Equatable {
             render: { SchemaText.normalized($0.definition ?? $0.kind) })
         other += Self.compareNamed("enum", from.enums, to.enums, key: { "\($0.schema).\($0.name)" }, render: { $0.labels.joined(separator: ", ") })
         other += Self.compareNamed("sequence", from.sequences, to.sequences, key: { "\($0.schema).\($0.name)" }, render: { $0.type })
+        other += Self.compareNamed("grant", from.grants ?? [], to.grants ?? [], key: \.key, render: { $0.grantable ? "with grant option" : "granted" })
+        other += Self.compareNamed("comment", from.comments ?? [], to.comments ?? [], key: { "\($0.kind) \($0.identity)" }, render: \.text)
+        other += Self.compareNamed(
+            "collation", from.collations ?? [], to.collations ?? [], key: { "\($0.schema).\($0.name)" }, render: \.definition)
         other += Self.compareNamed("extension", from.extensions, to.extensions, key: \.name, render: \.version)
         other += Self.compareNamed(
             "type", from.types ?? [], to.types ?? [], key: { "\($0.schema).\($0.name)" },
@@ -96,11 +100,18 @@ public struct SchemaDiff: Codable, Sendable, Equatable {
         changes += compareNamed(
             "index", present.indexes, wanted.indexes, key: \.name, render: { SchemaText.normalized($0.definition) + ($0.valid ? "" : " (INVALID)") })
         changes += compareNamed("trigger", present.triggers, wanted.triggers, key: \.name, render: { SchemaText.normalized($0.definition) })
+        if present.rowSecurity != wanted.rowSecurity {
+            changes.append(
+                Change(
+                    kind: "differs", object: "row security", name: present.qualifiedName, from: present.rowSecurity ?? "off", to: wanted.rowSecurity ?? "off"))
+        }
+        changes += compareNamed("policy", present.policies ?? [], wanted.policies ?? [], key: \.name, render: { SchemaText.normalized($0.definition) })
         return changes
     }
 
     private static func render(_ column: SchemaSnapshot.Column) -> String {
         var text = column.type
+        if let collation = column.collation { text += " COLLATE \(collation)" }
         if !column.nullable { text += " NOT NULL" }
         if let expression = column.defaultExpression { text += " DEFAULT \(SchemaText.normalized(expression))" }
         if let identity = column.identity { text += " GENERATED \(identity.uppercased()) AS IDENTITY" }

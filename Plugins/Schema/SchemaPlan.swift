@@ -158,6 +158,21 @@ public struct SchemaPlanner {
             }
         }
 
+        // Collations columns and types will use; one that changes would have to be dropped with every
+        // column using it, which is left to a migration.
+        let fromCollations = Self.byName(from.collations ?? []) { "\($0.schema).\($0.name)" }
+        for collation in to.collations ?? [] {
+            let name = "\(collation.schema).\(collation.name)"
+            guard let present = fromCollations[name] else {
+                add("CREATE COLLATION \(Self.qualified(collation.schema, collation.name)) (\(collation.definition))", "collation \(name): create")
+                continue
+            }
+            if present.definition != collation.definition {
+                plan.unsupported.append(
+                    "collation \(name) changes (\(present.definition) -> \(collation.definition)): recreate it and its columns in a migration")
+            }
+        }
+
         // Views that go or change are dropped before anything they read changes (dependents first), and
         // with them the views that read them and the views over a column whose type changes; all of
         // those that B has are created again after the tables.
@@ -215,6 +230,13 @@ public struct SchemaPlanner {
                 add(
                     "DROP TRIGGER \(Self.quote(trigger.name)) ON \(Self.qualified(present.schema, present.name))",
                     "\(name): \(wantedTriggers[trigger.name] == nil ? "drop" : "replace") trigger \(trigger.name)")
+            }
+            let wantedPolicies = Self.byName(wanted.policies ?? [], \.name)
+            for policy in present.policies ?? []
+            where wantedPolicies[policy.name].map({ SchemaText.normalized($0.definition) != SchemaText.normalized(policy.definition) }) ?? true {
+                add(
+                    "DROP POLICY \(Self.quote(policy.name)) ON \(Self.qualified(present.schema, present.name))",
+                    "\(name): \(wantedPolicies[policy.name] == nil ? "drop" : "replace") policy \(policy.name)")
             }
             let wantedConstraints = Self.byName(wanted.constraints, \.name)
             for constraint in present.constraints
@@ -424,6 +446,33 @@ public struct SchemaPlanner {
                 add(trigger.definition, "\(wanted.qualifiedName): create trigger \(trigger.name)")
             }
         }
+        planGrants(recreatedViews: Set(to.views.map { "\($0.schema).\($0.name)" }.filter { changedViews.contains($0) }), recreatedFunctions: recreatedFunctions)
+        planComments(
+            recreatedViews: Set(to.views.map { "\($0.schema).\($0.name)" }.filter { changedViews.contains($0) }), recreatedFunctions: recreatedFunctions)
+
+        // Row-level security: policies, then the switch (so a table is never on with its policies missing).
+        for wanted in to.tables {
+            let present = fromTables[wanted.qualifiedName]
+            let target = Self.qualified(wanted.schema, wanted.name)
+            let presentPolicies = Self.byName(present?.policies ?? [], \.name)
+            for policy in wanted.policies ?? []
+            where presentPolicies[policy.name].map({ SchemaText.normalized($0.definition) != SchemaText.normalized(policy.definition) }) ?? true {
+                add("CREATE POLICY \(Self.quote(policy.name)) ON \(target) \(policy.definition)", "\(wanted.qualifiedName): create policy \(policy.name)")
+            }
+            let had = present?.rowSecurity
+            guard had != wanted.rowSecurity else { continue }
+            if (had == nil) != (wanted.rowSecurity == nil) {
+                add(
+                    "ALTER TABLE \(target) \(wanted.rowSecurity == nil ? "DISABLE" : "ENABLE") ROW LEVEL SECURITY",
+                    "\(wanted.qualifiedName): row-level security \(wanted.rowSecurity == nil ? "off" : "on")", [.accessExclusive])
+            }
+            if (had == "forced") != (wanted.rowSecurity == "forced") {
+                add(
+                    "ALTER TABLE \(target) \(wanted.rowSecurity == "forced" ? "FORCE" : "NO FORCE") ROW LEVEL SECURITY",
+                    "\(wanted.qualifiedName): row-level security \(wanted.rowSecurity == "forced" ? "forced on the owner too" : "not forced on the owner")",
+                    [.accessExclusive])
+            }
+        }
         for sequence in to.sequences where !isIdentitySequence(sequence, in: to) {
             guard let owner = sequence.ownedBy, let dot = owner.lastIndex(of: ".") else { continue }
             let name = "\(sequence.schema).\(sequence.name)"
@@ -471,6 +520,10 @@ public struct SchemaPlanner {
         for type in (from.types ?? []).reversed() where toTypes["\(type.schema).\(type.name)"] == nil {
             add(
                 "DROP \(type.kind == "domain" ? "DOMAIN" : "TYPE") \(Self.qualified(type.schema, type.name))", "\(type.kind) \(type.schema).\(type.name): drop")
+        }
+        let toCollations = Self.byName(to.collations ?? []) { "\($0.schema).\($0.name)" }
+        for collation in from.collations ?? [] where toCollations["\(collation.schema).\(collation.name)"] == nil {
+            add("DROP COLLATION \(Self.qualified(collation.schema, collation.name))", "collation \(collation.schema).\(collation.name): drop")
         }
         let toEnums = Self.byName(to.enums) { "\($0.schema).\($0.name)" }
         for type in from.enums where toEnums["\(type.schema).\(type.name)"] == nil {
@@ -548,6 +601,125 @@ public struct SchemaPlanner {
         for parent in has where !had.contains(parent) {
             add(
                 "ALTER TABLE \(target) INHERIT \(qualifiedTable(parent))", "\(wanted.qualifiedName): inherit from \(parent)", [.mayFail, .accessExclusive])
+        }
+    }
+
+    /// COMMENT ON for comments B has that A lacks or words otherwise, and for comments of views and
+    /// functions this plan drops and creates again (their comments go with them). A comment B lacks is
+    /// removed when its object stays; an object that goes takes its comment along.
+    private mutating func planComments(recreatedViews: Set<String>, recreatedFunctions: Set<String>) {
+        let keywords: [String: String] = [
+            "table": "TABLE", "partitioned table": "TABLE", "view": "VIEW", "materialized view": "MATERIALIZED VIEW", "index": "INDEX",
+            "partitioned index": "INDEX", "sequence": "SEQUENCE", "table column": "COLUMN", "view column": "COLUMN",
+            "materialized view column": "COLUMN", "function": "FUNCTION", "procedure": "PROCEDURE", "aggregate": "AGGREGATE", "type": "TYPE",
+            "composite type": "TYPE", "domain": "DOMAIN", "schema": "SCHEMA", "table constraint": "CONSTRAINT", "domain constraint": "CONSTRAINT",
+            "trigger": "TRIGGER", "policy": "POLICY", "extension": "EXTENSION", "collation": "COLLATION",
+        ]
+        func target(_ comment: SchemaSnapshot.Comment) -> String? {
+            guard let keyword = keywords[comment.kind] else { return nil }
+            // A domain constraint is `name on schema.domain`; COMMENT ON says ON DOMAIN.
+            let identity =
+                comment.kind == "domain constraint" ? comment.identity.replacingOccurrences(of: " on ", with: " ON DOMAIN ") : comment.identity
+            return "\(keyword) \(identity)"
+        }
+        // Views and functions dropped and created again, by the identity pg_identify_object gives them.
+        let recreated = Set(
+            recreatedViews.compactMap { name in to.views.first { "\($0.schema).\($0.name)" == name }.map { Self.qualified($0.schema, $0.name) } })
+        let recreatedRoutines = Set(recreatedFunctions.compactMap { name in name.split(separator: "(").first.map(String.init) })
+        func isRecreated(_ comment: SchemaSnapshot.Comment) -> Bool {
+            switch comment.kind {
+            case "view", "materialized view": return recreated.contains(comment.identity)
+            case "view column", "materialized view column": return recreated.contains { comment.identity.hasPrefix($0 + ".") }
+            case "function", "procedure":
+                return recreatedRoutines.contains { comment.identity.replacingOccurrences(of: "\"", with: "").hasPrefix($0 + "(") }
+            default: return false
+            }
+        }
+        let had = Self.byName(from.comments ?? []) { "\($0.kind) \($0.identity)" }
+        let has = Self.byName(to.comments ?? []) { "\($0.kind) \($0.identity)" }
+        for comment in to.comments ?? [] where had["\(comment.kind) \(comment.identity)"]?.text != comment.text || isRecreated(comment) {
+            guard let object = target(comment) else {
+                plan.unsupported.append("comment on \(comment.kind) \(comment.identity): set it by hand")
+                continue
+            }
+            add("COMMENT ON \(object) IS \(Self.literal(comment.text))", "\(comment.kind) \(comment.identity): comment")
+        }
+        for comment in from.comments ?? [] where has["\(comment.kind) \(comment.identity)"] == nil && stays(comment) {
+            guard let object = target(comment) else { continue }
+            add("COMMENT ON \(object) IS NULL", "\(comment.kind) \(comment.identity): comment removed")
+        }
+    }
+
+    /// GRANT what B grants and A does not (or what a view or function made again lost), REVOKE what A
+    /// grants and B does not on objects that stay. Roles are the server's: a role B names must exist on A's.
+    private mutating func planGrants(recreatedViews: Set<String>, recreatedFunctions: Set<String>) {
+        let remade = Set(
+            to.views.filter { recreatedViews.contains("\($0.schema).\($0.name)") }.map { "TABLE \(Self.qualified($0.schema, $0.name))" }
+                + to.functions.filter { recreatedFunctions.contains("\($0.schema).\($0.name)(\($0.identityArguments))") }.map {
+                    "\($0.kind == "procedure" ? "PROCEDURE" : "FUNCTION") \(Self.qualified($0.schema, $0.name))(\($0.identityArguments))"
+                })
+        // What exists in B, by the names grants use; a view B changes is made again, so A's grants on it are gone.
+        let changedViewNames = Set(
+            from.views.filter { view in !to.views.contains(view) }.map { "TABLE \(Self.qualified($0.schema, $0.name))" })
+        let objects = Set(
+            to.tables.map { "TABLE \(Self.qualified($0.schema, $0.name))" } + to.views.map { "TABLE \(Self.qualified($0.schema, $0.name))" }
+                + to.sequences.map { "SEQUENCE \(Self.qualified($0.schema, $0.name))" } + to.schemas.map { "SCHEMA \(Self.quote($0))" }
+                + to.functions.map { "\($0.kind == "procedure" ? "PROCEDURE" : "FUNCTION") \(Self.qualified($0.schema, $0.name))(\($0.identityArguments))" })
+        let had = Self.byName(from.grants ?? [], \.key)
+        let has = Self.byName(to.grants ?? [], \.key)
+        // Revokes first: revoking a table's UPDATE also takes back UPDATE on its columns.
+        for grant in from.grants ?? []
+        where has[grant.key] == nil && objects.contains(grant.object) && !remade.contains(grant.object) && !changedViewNames.contains(grant.object) {
+            add("REVOKE \(grant.privilege) ON \(grant.object) FROM \(grant.grantee)", "\(grant.object): revoke \(grant.privilege) from \(grant.grantee)")
+        }
+        for grant in to.grants ?? [] where had[grant.key] != grant || remade.contains(grant.object) {
+            add(
+                "GRANT \(grant.privilege) ON \(grant.object) TO \(grant.grantee)\(grant.grantable ? " WITH GRANT OPTION" : "")",
+                "\(grant.object): grant \(grant.privilege) to \(grant.grantee)")
+        }
+    }
+
+    /// Whether the object a comment of A is on is still there, unchanged, at the end of the plan (so its
+    /// comment must be removed by hand); objects that go or are made again lose their comments anyway.
+    private func stays(_ comment: SchemaSnapshot.Comment) -> Bool {
+        let tables = Dictionary(
+            (to.tables).map { (Self.qualified($0.schema, $0.name), $0) }, uniquingKeysWith: { first, _ in first })
+        let fromTables = Dictionary(
+            (from.tables).map { (Self.qualified($0.schema, $0.name), $0) }, uniquingKeysWith: { first, _ in first })
+        let views = Set(to.views.map { Self.qualified($0.schema, $0.name) })
+        switch comment.kind {
+        case "table", "partitioned table": return tables[comment.identity] != nil
+        case "table column":
+            return tables.contains { name, table in
+                comment.identity.hasPrefix(name + ".") && table.columns.contains { Self.quote($0.name) == comment.identity.dropFirst(name.count + 1) }
+            }
+        case "view", "materialized view":
+            // A view that B changes is made again without the comment.
+            return views.contains(comment.identity)
+                && from.views.contains { Self.qualified($0.schema, $0.name) == comment.identity && to.views.contains($0) }
+        case "index", "partitioned index":
+            return tables.values.contains { table in
+                table.indexes.contains { index in
+                    Self.qualified(table.schema, index.name) == comment.identity
+                        && fromTables[Self.qualified(table.schema, table.name)]?.indexes.contains { $0.name == index.name && $0.definition == index.definition }
+                            == true
+                }
+            }
+        case "table constraint":
+            return tables.contains { name, table in
+                table.constraints.contains { constraint in
+                    "\(Self.quote(constraint.name)) on \(name)" == comment.identity
+                        && fromTables[name]?.constraints.contains { Self.sameConstraint($0, constraint) && $0.name == constraint.name } == true
+                }
+            }
+        case "sequence": return to.sequences.contains { Self.qualified($0.schema, $0.name) == comment.identity }
+        case "type", "composite type", "domain":
+            return (to.types ?? []).contains { Self.qualified($0.schema, $0.name) == comment.identity }
+                || to.enums.contains { Self.qualified($0.schema, $0.name) == comment.identity }
+        case "schema": return to.schemas.contains { Self.quote($0) == comment.identity }
+        case "collation": return (to.collations ?? []).contains { Self.qualified($0.schema, $0.name) == comment.identity }
+        case "extension": return to.extensions.contains { Self.quote($0.name) == comment.identity }
+        default: return false
         }
     }
 
@@ -687,6 +859,12 @@ public struct SchemaPlanner {
                     break
                 }
             }
+            if old.type == column.type && old.collation != column.collation {
+                add(
+                    "ALTER TABLE \(target) ALTER COLUMN \(name) TYPE \(column.type) COLLATE \(column.collation ?? "pg_catalog.\"default\"")",
+                    "\(wanted.qualifiedName): column \(column.name) collation \(old.collation ?? "default") -> \(column.collation ?? "default")",
+                    [.accessExclusive, .rewritesTable])
+            }
             if old.type != column.type {
                 let binaryCompatible = column.type == "text" && old.type.hasPrefix("character varying")
                 // From one enum to another the values pass as text, and the old default (of the old type)
@@ -698,7 +876,7 @@ public struct SchemaPlanner {
                         "\(wanted.qualifiedName): column \(column.name) default dropped for its new type")
                 }
                 add(
-                    "ALTER TABLE \(target) ALTER COLUMN \(name) TYPE \(column.type) USING \(name)\(enumToEnum ? "::text" : "")::\(column.type)",
+                    "ALTER TABLE \(target) ALTER COLUMN \(name) TYPE \(column.type)\(column.collation.map { " COLLATE \($0)" } ?? "") USING \(name)\(enumToEnum ? "::text" : "")::\(column.type)",
                     "\(wanted.qualifiedName): column \(column.name) \(old.type) -> \(column.type)",
                     binaryCompatible ? [.accessExclusive] : [.accessExclusive, .rewritesTable, .mayFail])
             }
@@ -729,6 +907,7 @@ public struct SchemaPlanner {
 
     static func columnDefinition(_ column: SchemaSnapshot.Column) -> String {
         var text = "\(quote(column.name)) \(column.type)"
+        if let collation = column.collation { text += " COLLATE \(collation)" }
         if let generated = column.generated { text += " GENERATED ALWAYS AS (\(generated)) STORED" }
         if let identity = column.identity { text += " GENERATED \(identity.uppercased()) AS IDENTITY" }
         if let expression = column.defaultExpression { text += " DEFAULT \(expression)" }

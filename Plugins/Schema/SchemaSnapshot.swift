@@ -19,6 +19,8 @@ public struct SchemaSnapshot: Codable, Sendable, Equatable {
         /// True for a column that comes only from a parent table (inheritance or a partition's parent):
         /// the plan changes it on the parent, never here.
         public var inherited: Bool? = nil
+        /// A collation other than its type's (`pg_catalog."C"`, `public.case_insensitive`).
+        public var collation: String? = nil
     }
 
     public struct Constraint: Codable, Sendable, Equatable {
@@ -39,6 +41,13 @@ public struct SchemaSnapshot: Codable, Sendable, Equatable {
         public var valid: Bool
         /// True for a partition's index attached to its parent's index (made by the parent's).
         public var inherited: Bool? = nil
+    }
+
+    /// A row-level security policy: its name and what follows `CREATE POLICY name ON table`.
+    public struct Policy: Codable, Sendable, Equatable {
+        public var name: String
+        /// `AS PERMISSIVE FOR SELECT TO public USING (published)`.
+        public var definition: String
     }
 
     public struct Trigger: Codable, Sendable, Equatable {
@@ -64,6 +73,10 @@ public struct SchemaSnapshot: Codable, Sendable, Equatable {
         public var partitionKey: String? = nil
         /// Parents by plain inheritance (`INHERITS`), in order; nil when none.
         public var inherits: [String]? = nil
+        /// `enabled` or `forced` when row-level security is on; nil when off.
+        public var rowSecurity: String? = nil
+        /// Row-level security policies; nil when none.
+        public var policies: [Policy]? = nil
 
         public var qualifiedName: String { "\(schema).\(name)" }
     }
@@ -121,6 +134,38 @@ public struct SchemaSnapshot: Codable, Sendable, Equatable {
         public var definition: String?
     }
 
+    /// A comment (`COMMENT ON`) on one of the schema's objects.
+    public struct Comment: Codable, Sendable, Equatable {
+        /// The object's kind as PostgreSQL names it (`table`, `table column`, `function`, `table constraint`…).
+        public var kind: String
+        /// The object's name as SQL writes it (`public.diary.feeling`, `public.double_it(integer)`,
+        /// `diary_id_positive on public.diary`).
+        public var identity: String
+        public var text: String
+    }
+
+    /// One privilege granted to a role on one object (the owner's own privileges are left out: owners
+    /// differ between servers and are not the schema's).
+    public struct Grant: Codable, Sendable, Equatable {
+        /// `TABLE public.orders`, `SCHEMA app`, `FUNCTION app.report_count()`, `SEQUENCE app.numbers`.
+        public var object: String
+        /// `SELECT`, or for a column `UPDATE (product_id)`.
+        public var privilege: String
+        /// A role's name as SQL writes it, or `PUBLIC`.
+        public var grantee: String
+        public var grantable: Bool
+
+        public var key: String { "\(privilege) ON \(object) TO \(grantee)" }
+    }
+
+    /// A collation made by `CREATE COLLATION`.
+    public struct Collation: Codable, Sendable, Equatable {
+        public var schema: String
+        public var name: String
+        /// What CREATE COLLATION takes in parentheses: `provider = icu, locale = 'und-u-ks-level2', deterministic = false`.
+        public var definition: String
+    }
+
     public struct Extension: Codable, Sendable, Equatable {
         public var name: String
         public var version: String
@@ -140,6 +185,13 @@ public struct SchemaSnapshot: Codable, Sendable, Equatable {
     public var extensions: [Extension]
     /// Domains and composite types (absent in snapshots from before they were recorded).
     public var types: [UserType]? = nil
+    /// Collations of the database's own (absent in older snapshots).
+    public var collations: [Collation]? = nil
+    /// Comments on the schema's objects (absent in older snapshots).
+    public var comments: [Comment]? = nil
+    /// Privileges on tables, views, sequences, columns, schemas and routines, defaults included (a
+    /// function's EXECUTE for PUBLIC); absent in older snapshots.
+    public var grants: [Grant]? = nil
 
     /// Reads a snapshot file, refusing anything that is not one.
     public static func load(_ data: Data, file: String) throws -> SchemaSnapshot {
@@ -205,7 +257,8 @@ public enum SchemaIntrospector {
                    CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END,
                    pg_catalog.array_to_string(ARRAY(
                        SELECT pn.nspname || '.' || p.relname FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class p ON p.oid = i.inhparent
-                       JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace WHERE NOT c.relispartition AND i.inhrelid = c.oid ORDER BY i.inhseqno), E'\\x1f')
+                       JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace WHERE NOT c.relispartition AND i.inhrelid = c.oid ORDER BY i.inhseqno), E'\\x1f'),
+                   CASE WHEN c.relforcerowsecurity AND c.relrowsecurity THEN 'forced' WHEN c.relrowsecurity THEN 'enabled' END
             FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
             WHERE c.relkind IN ('r', 'p') AND \(systemSchemas) AND \(notFromExtension("c", "pg_catalog.pg_class"))
             """
@@ -213,7 +266,7 @@ public enum SchemaIntrospector {
             let parents = (row[7] ?? "").split(separator: "\u{1f}").map(String.init)
             tables[row[0]!] = SchemaSnapshot.Table(
                 schema: row[1]!, name: row[2]!, partitioned: row[3] == "t", columns: [], constraints: [], indexes: [], triggers: [], partitionOf: row[4],
-                partitionBound: row[5], partitionKey: row[6], inherits: parents.isEmpty ? nil : parents)
+                partitionBound: row[5], partitionKey: row[6], inherits: parents.isEmpty ? nil : parents, rowSecurity: row[8])
         }
         for row in try connection.query(
             """
@@ -221,15 +274,19 @@ public enum SchemaIntrospector {
                    CASE WHEN a.attgenerated = '' THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) END,
                    CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END,
                    CASE WHEN a.attgenerated <> '' THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) END,
-                   a.attinhcount > 0 AND NOT a.attislocal
+                   a.attinhcount > 0 AND NOT a.attislocal,
+                   CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
+                        THEN pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname) END
             FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+            JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+            LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
             WHERE a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attrelid, a.attnum
             """
         ).rows where tables[row[0]!] != nil {
             tables[row[0]!]!.columns.append(
                 SchemaSnapshot.Column(
                     name: row[1]!, type: row[2]!, nullable: row[3] == "t", defaultExpression: row[4], identity: row[5], generated: row[6],
-                    inherited: row[7] == "t" ? true : nil))
+                    inherited: row[7] == "t" ? true : nil, collation: row[8]))
         }
         for row in try connection.query(
             """
@@ -252,6 +309,21 @@ public enum SchemaIntrospector {
         ).rows where tables[row[0]!] != nil {
             tables[row[0]!]!.indexes.append(
                 SchemaSnapshot.Index(name: row[1]!, definition: row[2]!, unique: row[3] == "t", valid: row[4] == "t", inherited: row[5] == "t" ? true : nil))
+        }
+        for row in try connection.query(
+            """
+            SELECT p.polrelid::text, p.polname,
+                   'AS ' || CASE WHEN p.polpermissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END
+                   || ' FOR ' || CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' ELSE 'ALL' END
+                   || ' TO ' || pg_catalog.array_to_string(ARRAY(
+                       SELECT CASE WHEN r.oid = 0 THEN 'public' ELSE pg_catalog.quote_ident(a.rolname) END
+                       FROM pg_catalog.unnest(p.polroles) AS r(oid) LEFT JOIN pg_catalog.pg_roles a ON a.oid = r.oid ORDER BY 1), ', ')
+                   || COALESCE(' USING (' || pg_catalog.pg_get_expr(p.polqual, p.polrelid) || ')', '')
+                   || COALESCE(' WITH CHECK (' || pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) || ')', '')
+            FROM pg_catalog.pg_policy p ORDER BY p.polrelid, p.polname
+            """
+        ).rows where tables[row[0]!] != nil {
+            tables[row[0]!]!.policies = (tables[row[0]!]!.policies ?? []) + [SchemaSnapshot.Policy(name: row[1]!, definition: row[2]!)]
         }
         // tgparentid (a partition's clone of its parent's trigger) exists from PostgreSQL 13.
         let clonedTrigger = connection.serverVersion >= 130000 ? "t.tgparentid <> 0" : "false"
@@ -343,6 +415,60 @@ public enum SchemaIntrospector {
                 schema: row[0]!, name: row[1]!, identityArguments: row[2] ?? "", kind: kinds[row[3] ?? ""] ?? "function", definition: row[4])
         }
 
+        // The ICU locale column is colliculocale in PostgreSQL 15 and 16, colllocale from 17.
+        let icuLocale = connection.serverVersion >= 170000 ? "c.colllocale" : connection.serverVersion >= 150000 ? "c.colliculocale" : "c.collcollate"
+        let collations = try connection.query(
+            """
+            SELECT n.nspname, c.collname,
+                   CASE c.collprovider WHEN 'i' THEN 'provider = icu, locale = ' || pg_catalog.quote_literal(\(icuLocale))
+                        ELSE 'provider = libc, lc_collate = ' || pg_catalog.quote_literal(c.collcollate) || ', lc_ctype = ' || pg_catalog.quote_literal(c.collctype) END
+                   || CASE WHEN c.collisdeterministic THEN '' ELSE ', deterministic = false' END
+            FROM pg_catalog.pg_collation c JOIN pg_catalog.pg_namespace n ON n.oid = c.collnamespace
+            WHERE \(systemSchemas) AND \(notFromExtension("c", "pg_catalog.pg_collation")) ORDER BY 1, 2
+            """
+        ).rows.map { SchemaSnapshot.Collation(schema: $0[0]!, name: $0[1]!, definition: $0[2] ?? "") }
+
+        // pg_identify_object names each commented object the way COMMENT ON takes it.
+        let comments = try connection.query(
+            """
+            SELECT o.type, o.identity, d.description
+            FROM pg_catalog.pg_description d, LATERAL pg_catalog.pg_identify_object(d.classoid, d.objoid, d.objsubid) o
+            WHERE (o.schema IS NOT NULL AND o.schema NOT IN ('pg_catalog', 'information_schema', 'tmeops') AND o.schema NOT LIKE 'pg\\_toast%'
+                   AND o.schema NOT LIKE 'pg\\_temp\\_%'
+                   OR o.type = 'schema' AND o.identity NOT IN ('pg_catalog', 'information_schema', 'tmeops', 'public'))
+              AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = d.classoid AND e.objid = d.objoid AND e.deptype = 'e')
+            ORDER BY 1, 2
+            """
+        ).rows.map { SchemaSnapshot.Comment(kind: $0[0]!, identity: $0[1]!, text: $0[2] ?? "") }
+
+        let grants = try connection.query(
+            """
+            WITH objects AS (
+                SELECT CASE c.relkind WHEN 'S' THEN 'SEQUENCE ' ELSE 'TABLE ' END || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS object,
+                       COALESCE(c.relacl, pg_catalog.acldefault((CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END)::"char", c.relowner)) AS acl, c.relowner AS owner, NULL::text AS col
+                FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S') AND \(systemSchemas) AND \(notFromExtension("c", "pg_catalog.pg_class"))
+                UNION ALL
+                SELECT 'TABLE ' || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), a.attacl, c.relowner, pg_catalog.quote_ident(a.attname)
+                FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm') AND \(systemSchemas)
+                UNION ALL
+                SELECT 'SCHEMA ' || pg_catalog.quote_ident(n.nspname), COALESCE(n.nspacl, pg_catalog.acldefault('n'::"char", n.nspowner)), n.nspowner, NULL
+                FROM pg_catalog.pg_namespace n WHERE \(systemSchemas) AND \(notFromExtension("n", "pg_catalog.pg_namespace"))
+                UNION ALL
+                SELECT CASE p.prokind WHEN 'p' THEN 'PROCEDURE ' ELSE 'FUNCTION ' END || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname)
+                       || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')',
+                       COALESCE(p.proacl, pg_catalog.acldefault('f'::"char", p.proowner)), p.proowner, NULL
+                FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+                WHERE p.prokind IN ('f', 'p') AND \(systemSchemas) AND \(notFromExtension("p", "pg_catalog.pg_proc"))
+            )
+            SELECT o.object, x.privilege_type || COALESCE(' (' || o.col || ')', ''),
+                   CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(r.rolname) END, x.is_grantable
+            FROM objects o CROSS JOIN LATERAL pg_catalog.aclexplode(o.acl) x LEFT JOIN pg_catalog.pg_roles r ON r.oid = x.grantee
+            WHERE x.grantee <> o.owner ORDER BY 1, 2, 3
+            """
+        ).rows.map { SchemaSnapshot.Grant(object: $0[0]!, privilege: $0[1]!, grantee: $0[2]!, grantable: $0[3] == "t") }
+
         let extensions = try connection.query(
             "SELECT e.extname, e.extversion, n.nspname FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE e.extname <> 'plpgsql' ORDER BY 1"
         ).rows.map { SchemaSnapshot.Extension(name: $0[0]!, version: $0[1]!, schema: $0[2]) }
@@ -350,7 +476,8 @@ public enum SchemaIntrospector {
         return SchemaSnapshot(
             database: connection.target.database, serverVersion: connection.serverVersion, schemas: schemas,
             tables: tables.values.sorted { ($0.schema, $0.name) < ($1.schema, $1.name) }, sequences: sequences, enums: enums,
-            views: views, functions: functions, extensions: extensions, types: domains + composites)
+            views: views, functions: functions, extensions: extensions, types: domains + composites, collations: collations,
+            comments: comments, grants: grants)
     }
 
     /// `name\u{1e}definition` pairs joined by `\u{1f}`.

@@ -1,8 +1,8 @@
+-- Roles belong to the server: made once, whichever case gets there first (cases run side by side).
 DO $$
 BEGIN
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'tmeops_corpus_reader') THEN
-        CREATE ROLE tmeops_corpus_reader NOLOGIN;
-    END IF;
+    CREATE ROLE tmeops_corpus_reader NOLOGIN;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
 END
 $$;
 
