@@ -91,6 +91,8 @@ public struct SchemaPlanner {
     let from: SchemaSnapshot
     let to: SchemaSnapshot
     private var plan = SchemaPlan()
+    /// Whether the plan has turned `check_function_bodies` off yet (once, before its first routine).
+    private var bodiesUnchecked = false
 
     public static func plan(from: SchemaSnapshot, to: SchemaSnapshot) -> SchemaPlan {
         var planner = SchemaPlanner(from: from, to: to)
@@ -125,6 +127,16 @@ public struct SchemaPlanner {
 
     private mutating func add(_ sql: String, _ summary: String, _ hazards: [SchemaHazard] = [], violations: String? = nil) {
         plan.statements.append(SchemaPlan.Statement(sql: sql, summary: summary, hazards: hazards, violationQuery: violations))
+    }
+
+    /// A CREATE [OR REPLACE] FUNCTION/PROCEDURE, its body checked when it runs, not when created (as
+    /// pg_dump does: it may read tables and views the plan makes later).
+    private mutating func addRoutine(_ definition: String, _ summary: String) {
+        if !bodiesUnchecked {
+            add("SET check_function_bodies = false", "functions: bodies are checked when they run, not when created")
+            bodiesUnchecked = true
+        }
+        add(definition.trimmingCharacters(in: .whitespacesAndNewlines), summary)
     }
 
     private static func byName<T>(_ items: [T], _ key: (T) -> String) -> [String: T] {
@@ -313,7 +325,6 @@ public struct SchemaPlanner {
         // pg_dump does); a BEGIN ATOMIC body is parsed when it is created, so it comes after the views.
         let fromFunctions = Self.byName(from.functions) { "\($0.schema).\($0.name)(\($0.identityArguments))" }
         var atomicFunctions: [(String, String, Bool)] = []
-        var bodiesUnchecked = false
         for function in to.functions {
             let name = "\(function.schema).\(function.name)(\(function.identityArguments))"
             guard let definition = function.definition else {
@@ -340,11 +351,7 @@ public struct SchemaPlanner {
                 atomicFunctions.append((definition, name, present == nil))
                 continue
             }
-            if !bodiesUnchecked {
-                add("SET check_function_bodies = false", "functions: bodies are checked when they run, not when created")
-                bodiesUnchecked = true
-            }
-            add(definition.trimmingCharacters(in: .whitespacesAndNewlines), "\(function.kind) \(name): \(present == nil ? "create" : "replace")")
+            addRoutine(definition, "\(function.kind) \(name): \(present == nil ? "create" : "replace")")
         }
 
         // New tables (parents before their partitions and children), then the columns of tables that
@@ -431,11 +438,7 @@ public struct SchemaPlanner {
                 "view \(name): create")
         }
         for (definition, name, isNew) in atomicFunctions {
-            if !bodiesUnchecked {
-                add("SET check_function_bodies = false", "functions: bodies are checked when they run, not when created")
-                bodiesUnchecked = true
-            }
-            add(definition.trimmingCharacters(in: .whitespacesAndNewlines), "function \(name): \(isNew ? "create" : "replace")")
+            addRoutine(definition, "function \(name): \(isNew ? "create" : "replace")")
         }
         for wanted in to.tables {
             let presentTriggers = Self.byName(fromTables[wanted.qualifiedName]?.triggers ?? [], \.name)

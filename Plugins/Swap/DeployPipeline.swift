@@ -397,7 +397,7 @@ public final class DeployPipeline {
             context.logger.warning(
                 "the release is deployed, but its clean-up failed: \(error); `tmeops recover -e \(env)` or the next deploy removes what is left")
             // The ledger must still be written: when the connection itself is what failed, open it again.
-            if (try? state.lockOwner()) == nil { try? target.reconnect() }
+            target.reconnectIfLost()
         }
     }
 
@@ -489,7 +489,7 @@ public final class DeployPipeline {
         var error = error
         _ = try? pusher?.wait()
         // What follows needs the host; a connection that dropped is opened again first.
-        if (try? state.lockOwner()) == nil { try? target.reconnect(attempts: 2) }
+        target.reconnectIfLost(attempts: 2)
         let rolledBack = (error as? DeployError).map { $0.rolledBack || $0.notRestored } ?? productionChanged
         _ = try? AppContainers.removeIfPresent(engine, target.test)
         if let stagingDatabase, let database {

@@ -54,7 +54,7 @@ public final class DeployTarget {
         self.environment = environment
         app = try environment.require(AppContainerConfig.self, for: "deploying the app")
         health = environment.section(HealthConfig.self) ?? HealthConfig()
-        deploy = try environment.section(DeployConfig.self) ?? DeployConfig(from: EmptyDecoder())
+        deploy = try DeployConfig.of(environment)
         testInstance = environment.section(TestInstanceConfig.self)
         guard let strategyType = DeployStrategies.named(deploy.strategy) else {
             throw TMEOpsError.usage("environments.\(environment.name).deploy.strategy: '\(deploy.strategy)' is not a strategy")
@@ -92,6 +92,13 @@ public final class DeployTarget {
             }
         }
         throw lastError ?? TMEOpsError("cannot reconnect to \(environment.name)")
+    }
+
+    /// Opens the connection again when the host no longer answers (its lock file cannot be read), so
+    /// that what must still reach it (the put-back, the ledger) does; a failure here is left to the
+    /// step that needs the host, which reports it.
+    func reconnectIfLost(attempts: Int = 4) {
+        if (try? state.lockOwner()) == nil { try? reconnect(attempts: attempts) }
     }
 
     /// The last log lines of `container`, stderr's first, at most 20, secrets masked: what a failed gate

@@ -15,7 +15,7 @@ public enum ProtectedChanges {
         if environment.value("ssh", "host") != nil {
             let session = try RemoteHost.connect(environment, context: context)
             let remote = RemoteState(session: session, app: config.app, redactor: context.redactor)
-            let deploy = try environment.section(DeployConfig.self) ?? DeployConfig(from: EmptyDecoder())
+            let deploy = try DeployConfig.of(environment)
             do {
                 owner = try remote.acquire(message: purpose, ttl: deploy.lockTTL.seconds, force: false, context: context)
             } catch {

@@ -52,6 +52,11 @@ public struct DeployConfig: ConfigSection, Equatable {
         case lockTTL = "lock_ttl"
     }
 
+    /// The environment's `deploy` section, or its defaults when it has none.
+    public static func of(_ environment: EnvironmentConfig) throws -> DeployConfig {
+        try environment.section(DeployConfig.self) ?? DeployConfig(from: EmptyDecoder())
+    }
+
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         strategy = try c.decode(.strategy, default: ReplaceStrategy.name)

@@ -62,14 +62,15 @@ final class ValidateSandboxTests: XCTestCase {
         let h = try harness()
         let image = try Sandbox.require()["SANDBOX_APP_IMAGE"]
         // Health answers 503 until its database answers: a relay to the sandbox's PostgreSQL (busybox nc)
-        // that refuses connections for its first 3 s; the app reconnects, as a connection pool does.
+        // that refuses connections for its first 8 s (long enough for the app to be listening by then on a
+        // busy machine, so a 503 is seen); the app reconnects, as a connection pool does.
         let sandbox = try Sandbox.require()
         let password = try String(contentsOfFile: sandbox["SANDBOX_DIR"] + "/secrets/db_password", encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let url = "postgresql://\(sandbox["SANDBOX_DB_USER"]):\(password)@tmeops-test-late-db:5432/\(sandbox["SANDBOX_DB_NAME"])"
-        try container("tmeops-test-late-db", [image, "sh", "-c", "sleep 3; exec nc -ll -p 5432 -e nc \(sandbox["SANDBOX_PG_CONTAINER"]) 5432"])
+        try container("tmeops-test-late-db", [image, "sh", "-c", "sleep 8; exec nc -ll -p 5432 -e nc \(sandbox["SANDBOX_PG_CONTAINER"]) 5432"])
         try container("tmeops-test-late", ["-e", "DATABASE_URL=\(url)", image])
-        let result = await run(h, try ValidateHealthCommand.parse(["-e", "sandbox", "--container", "tmeops-test-late", "--attempts", "15"]))
+        let result = await run(h, try ValidateHealthCommand.parse(["-e", "sandbox", "--container", "tmeops-test-late", "--attempts", "25"]))
         XCTAssertEqual(result.status, 0, result.error + h.stdout.text + h.stderr.text)
         XCTAssertTrue(h.stderr.text.contains("answered 503, expected 200"), h.stderr.text)
         XCTAssertTrue(h.stdout.text.contains("is healthy"), h.stdout.text)
