@@ -331,11 +331,11 @@ public struct SchemaPlanner {
                 if fromFunctions[name] == nil { plan.unsupported.append("\(function.kind) \(name): create it by hand (no definition to copy)") }
                 continue
             }
-            let present = recreatedFunctions.contains(name) ? nil : fromFunctions[name]
             if recreatedFunctions.contains(name) {
                 atomicFunctions.append((definition, name, false))
                 continue
             }
+            let present = fromFunctions[name]
             guard present == nil || SchemaText.normalized(present?.definition ?? "") != SchemaText.normalized(definition) else { continue }
             if let old = present?.definition, Self.returnsClause(old) != Self.returnsClause(definition) {
                 // CREATE OR REPLACE cannot change what a function returns.
@@ -449,9 +449,10 @@ public struct SchemaPlanner {
                 add(trigger.definition, "\(wanted.qualifiedName): create trigger \(trigger.name)")
             }
         }
-        planGrants(recreatedViews: Set(to.views.map { "\($0.schema).\($0.name)" }.filter { changedViews.contains($0) }), recreatedFunctions: recreatedFunctions)
-        planComments(
-            recreatedViews: Set(to.views.map { "\($0.schema).\($0.name)" }.filter { changedViews.contains($0) }), recreatedFunctions: recreatedFunctions)
+        // Views of B made again by this plan lost their grants and comments with them.
+        let recreatedViews = changedViews.intersection(toViews.keys)
+        planGrants(recreatedViews: recreatedViews, recreatedFunctions: recreatedFunctions)
+        planComments(recreatedViews: recreatedViews, recreatedFunctions: recreatedFunctions)
 
         // Row-level security: policies, then the switch (so a table is never on with its policies missing).
         for wanted in to.tables {
