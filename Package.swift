@@ -5,14 +5,18 @@ import PackageDescription
 let teamPlugins: [String] = []
 // END GENERATED TEAM PLUGINS
 
-/// Built-in plugins: one target each under `Plugins/<Name>`, module `<Name>Plugin`.
+/// Built-in plugins: one target each under `Plugins/<Name>`, module `<Name>Plugin`. Every plugin stands on
+/// the core and the host layer (TMEOpsHosts); they are siblings, and only Swap (the deploy) composes others.
 let builtInPlugins: [(name: String, dependencies: [Target.Dependency])] = [
     ("Transfer", ["TMEOpsSSH", "TMEOpsCrypto", "TMEOpsDocker"]),
-    ("Image", ["TMEOpsArchive", "TMEOpsCrypto", "TMEOpsDocker", "TMEOpsSSH", "TransferPlugin"]),
-    ("Schema", ["TMEOpsPostgres", "TMEOpsSSH", "TMEOpsDocker", "TMEOpsCrypto", "TransferPlugin", "ImagePlugin"]),
-    ("Backup", ["TMEOpsPostgres", "TMEOpsSSH", "TMEOpsDocker", "TMEOpsCrypto", "TMEOpsArchive", "TransferPlugin", "ImagePlugin", "SchemaPlugin"]),
-    ("Validate", ["TMEOpsSSH", "TMEOpsDocker", "TMEOpsPostgres", "TMEOpsArchive", "TransferPlugin", "ImagePlugin", "SchemaPlugin"]),
-    ("Swap", ["TMEOpsArchive", "TMEOpsDocker", "TransferPlugin", "ImagePlugin", "SchemaPlugin", "BackupPlugin", "ValidatePlugin"]),
+    ("Image", ["TMEOpsArchive", "TMEOpsCrypto", "TMEOpsDocker", "TMEOpsSSH"]),
+    ("Schema", ["TMEOpsPostgres", "TMEOpsSSH", "TMEOpsDocker", "TMEOpsCrypto"]),
+    ("Backup", ["TMEOpsPostgres", "TMEOpsSSH", "TMEOpsDocker", "TMEOpsCrypto", "TMEOpsArchive"]),
+    ("Validate", ["TMEOpsSSH", "TMEOpsDocker", "TMEOpsPostgres", "TMEOpsArchive"]),
+    (
+        "Swap",
+        ["TMEOpsArchive", "TMEOpsDocker", "TMEOpsSSH", "TMEOpsPostgres", "TransferPlugin", "ImagePlugin", "SchemaPlugin", "BackupPlugin", "ValidatePlugin"]
+    ),
 ]
 
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
@@ -20,13 +24,13 @@ let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 
 func pluginTarget(_ name: String, _ extra: [Target.Dependency], exclude: [String] = []) -> Target {
     .target(
-        name: "\(name)Plugin", dependencies: ["TMEOpsCore", argumentParser, logging] + extra, path: "Plugins/\(name)",
+        name: "\(name)Plugin", dependencies: ["TMEOpsCore", "TMEOpsHosts", argumentParser, logging] + extra, path: "Plugins/\(name)",
         exclude: exclude)
 }
 
 func pluginTestTarget(_ name: String, extra: [Target.Dependency] = []) -> Target {
     .testTarget(
-        name: "\(name)PluginTests", dependencies: [.target(name: "\(name)Plugin"), "TMEOpsCore", "TMEOpsTestSupport"] + extra,
+        name: "\(name)PluginTests", dependencies: [.target(name: "\(name)Plugin"), "TMEOpsCore", "TMEOpsHosts", "TMEOpsTestSupport"] + extra,
         path: "Tests/Plugins/\(name)PluginTests",
         // The schema plugin's corpus of before/after SQL pairs is read from the source tree.
         exclude: name == "Schema" ? ["Corpus"] : [])
@@ -58,7 +62,7 @@ let package = Package(
         .target(name: "TMEOpsCrypto", dependencies: ["CLibCrypto"]),
         .target(name: "TMEOpsSSH", dependencies: ["CLibSSH2", "TMEOpsCrypto", logging]),
         .testTarget(name: "TMEOpsSSHTests", dependencies: ["TMEOpsSSH", "TMEOpsCrypto", "TMEOpsTestSupport"]),
-        .target(name: "TMEOpsPostgres", dependencies: ["CLibPQ"]),
+        .target(name: "TMEOpsPostgres", dependencies: ["CLibPQ", "TMEOpsCrypto"]),
         .testTarget(name: "TMEOpsPostgresTests", dependencies: ["TMEOpsPostgres", "TMEOpsSSH", "TMEOpsDocker", "TMEOpsTestSupport"]),
         .target(name: "TMEOpsArchive", dependencies: ["CLibArchive"]),
         .testTarget(name: "TMEOpsArchiveTests", dependencies: ["TMEOpsArchive", "TMEOpsDocker", "TMEOpsSSH", "TMEOpsTestSupport"]),
@@ -73,12 +77,20 @@ let package = Package(
                 "TMEOpsSSH", "TMEOpsPostgres", "TMEOpsArchive",
             ]),
 
+        // The host layer: the sections about an environment's servers and one value per host (its SSH
+        // session, engine, database, remote state), opened once per command.
+        .target(
+            name: "TMEOpsHosts",
+            dependencies: ["TMEOpsCore", "TMEOpsSSH", "TMEOpsDocker", "TMEOpsPostgres", argumentParser, logging]),
+
         // The thin executable: the composition root.
-        .executableTarget(name: "tmeops", dependencies: ["TMEOpsCore", argumentParser] + allPlugins.map { .target(name: "\($0)Plugin") }),
+        .executableTarget(name: "tmeops", dependencies: ["TMEOpsCore", "TMEOpsHosts", argumentParser] + allPlugins.map { .target(name: "\($0)Plugin") }),
 
         .target(
-            name: "TMEOpsTestSupport", dependencies: ["TMEOpsCore", logging, argumentParser, "TMEOpsSSH", "TMEOpsArchive"], path: "Tests/TMEOpsTestSupport"),
+            name: "TMEOpsTestSupport", dependencies: ["TMEOpsCore", "TMEOpsHosts", logging, argumentParser, "TMEOpsSSH", "TMEOpsArchive"],
+            path: "Tests/TMEOpsTestSupport"),
         .testTarget(name: "TMEOpsCoreTests", dependencies: ["TMEOpsCore", "TMEOpsTestSupport"]),
+        .testTarget(name: "TMEOpsHostsTests", dependencies: ["TMEOpsHosts", "TMEOpsCore", "TMEOpsSSH", "TMEOpsTestSupport", "tmeops"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TMEOpsTestSupport", "TMEOpsCore", "tmeops"]),
         .testTarget(name: "SandboxIntegrationTests", dependencies: ["TMEOpsTestSupport", "TMEOpsCore", "tmeops"]),
         // The built-in plugins together: the reference tmeops.yml, examples, help groups.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TMEOpsArchive
 import TMEOpsCore
+import TMEOpsHosts
 
 /// `tmeops backup`: create, list, verify, restore and prune database backups.
 public struct BackupCommand: AsyncParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import TMEOpsCore
+import TMEOpsHosts
 
 /// Streamed, checksummed, restore-verified backups with retention and schedules.
 public enum BackupPlugin: Plugin {
@@ -14,5 +15,5 @@ public enum BackupPlugin: Plugin {
         ])
 
     public static let commands: [any ParsableCommand.Type] = [BackupCommand.self, DbCommand.self]
-    public static let configSections: [any ConfigSection.Type] = [BackupsConfig.self]
+    public static let services = [PluginService(PreChangeBackups.self, PreChangeBackupService())]
 }

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import TMEOpsCore
+import TMEOpsHosts
 import TMEOpsSSH
-import TransferPlugin
 
 /// `backup schedule`: the job script and a systemd user timer (or a crontab line where there is no
 /// systemd user manager) on the host, rendered from Templates/backup/.
@@ -39,7 +39,7 @@ public enum BackupSchedule {
         let backups = try environment.require(BackupsConfig.self, for: "scheduled backups")
         let (database, container, user, name) = try BackupService.containerLocation(environment)
         let (onCalendar, cron) = try parse(at)
-        let socket = environment.value("docker", "socket") ?? "/var/run/docker.sock"
+        let socket = environment.section(DockerConfig.self)?.socket ?? DockerConfig.defaultSocket
         let unit = "tmeops-backup-\(config.app)-\(environment.name)"
         let scriptPath = ".tmeops/\(config.app)/backup-\(environment.name).sh"
         let templates = try Templates.locate(environment: context.environment)

@@ -1,13 +1,11 @@
 import Foundation
-import ImagePlugin
-import SchemaPlugin
 import TMEOpsArchive
 import TMEOpsCore
 import TMEOpsCrypto
 import TMEOpsDocker
+import TMEOpsHosts
 import TMEOpsPostgres
 import TMEOpsSSH
-import TransferPlugin
 
 /// The library API of the backup plugin: create, verify, restore and prune, for the commands and the deploy.
 public enum BackupService {

@@ -1,7 +1,7 @@
 import Foundation
 import TMEOpsCore
+import TMEOpsHosts
 import TMEOpsSSH
-import TransferPlugin
 
 /// The backups folder on an environment's host: `<id>.<ext>` files with `<id>.json` metadata beside
 /// them, and `pins/<id>` files naming the release that keeps a backup. Every remote command is an argv

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
-import SchemaPlugin
 import TMEOpsCore
 import TMEOpsDocker
+import TMEOpsHosts
 import TMEOpsPostgres
 
 /// `db pull`: production's data into development (the runbook's Option A), restored beside the target

@@ -3,6 +3,7 @@ import Foundation
 import TMEOpsArchive
 import TMEOpsCore
 import TMEOpsDocker
+import TMEOpsHosts
 import TMEOpsSSH
 
 /// `tmeops image`: build, save, inspect and verify images through the Docker Engine API.

@@ -3,6 +3,7 @@ import Foundation
 import TMEOpsArchive
 import TMEOpsCore
 import TMEOpsDocker
+import TMEOpsHosts
 import TMEOpsSSH
 
 /// Where an image comes from: an engine (by tag or ID) or a docker-archive file.

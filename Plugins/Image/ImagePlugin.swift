@@ -1,5 +1,6 @@
 import ArgumentParser
 import TMEOpsCore
+import TMEOpsHosts
 
 /// Image build, save, verify and delta push through the Docker Engine API and libarchive.
 public enum ImagePlugin: Plugin {
@@ -14,5 +15,4 @@ public enum ImagePlugin: Plugin {
         ])
 
     public static let commands: [any ParsableCommand.Type] = [ImageCommand.self]
-    public static let configSections: [any ConfigSection.Type] = [BuildConfig.self, DockerConfig.self]
 }

@@ -4,6 +4,7 @@ import TMEOpsArchive
 import TMEOpsCore
 import TMEOpsCrypto
 import TMEOpsDocker
+import TMEOpsHosts
 import TMEOpsSSH
 
 /// Delivers an image from one engine to another, sending only the layers the receiver lacks.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TMEOpsCore
 import TMEOpsDocker
+import TMEOpsHosts
 import TMEOpsSSH
 
 /// `tmeops image push TAG -e ENV`.
@@ -89,7 +90,7 @@ public struct ImageTagBackupCommand: TMEOpsCommand {
 
     public func run(_ context: CommandContext) async throws {
         let (config, environment) = try context.loadEnvironment()
-        guard let container = environment.value("app", "container") else {
+        guard let container = environment.section(AppContainerConfig.self)?.container else {
             throw TMEOpsError.usage(
                 "environment '\(environment.name)' has no app.container; add environments.\(environment.name).app.container to \(config.displayPath)")
         }
@@ -139,7 +140,8 @@ public struct ImagePruneCommand: TMEOpsCommand {
 
     public func run(_ context: CommandContext) async throws {
         let (config, environment) = try context.loadEnvironment()
-        let keepReleases = environment.value("deploy", "keep_releases").flatMap(Int.init) ?? 5
+        // How many releases a deploy keeps is the deploy plugin's to say (`deploy.keep_releases`).
+        let keepReleases = try context.registry.service(ReleaseRetention.self)?.keepReleases(environment) ?? ReleaseRetentionDefault.keep
         let dryRun = context.dryRun
         let decisions = try await runBlocking("image prune") { () -> [Decision] in
             let (remote, session) = try DockerEngines.remote(environment, context: context)

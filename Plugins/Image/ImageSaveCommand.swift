@@ -3,6 +3,7 @@ import Foundation
 import TMEOpsArchive
 import TMEOpsCore
 import TMEOpsDocker
+import TMEOpsHosts
 import TMEOpsSSH
 
 /// `tmeops image save TAG -o FILE`.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TMEOpsCore
+import TMEOpsHosts
 import TMEOpsPostgres
 
 /// `tmeops migrate`: inspect, write, adopt, test and apply migrations.
@@ -113,20 +114,6 @@ public struct MigrateNewCommand: TMEOpsCommand {
         }
         try AtomicFile.write(Data(text.utf8), to: folder.appendingPathComponent(file), overwrite: false, displayPath: "\(folderText)/\(file)")
         context.output.line("wrote \(folderText)/\(file)")
-    }
-}
-
-/// The migrations folder and files of the loaded config, and the runner settings.
-public struct MigrationSetup: Sendable {
-    public let files: [MigrationFile]
-    public let settings: MigrationRunner.Settings
-    public let config: MigrationsConfig
-
-    public init(_ config: LoadedConfig) throws {
-        let (folderText, folder) = MigrationsConfig.folder(of: config)
-        files = try MigrationFile.load(folder: folder, displayFolder: folderText)
-        self.config = config.section(MigrationsConfig.self) ?? MigrationsConfig()
-        settings = MigrationRunner.Settings(self.config)
     }
 }
 

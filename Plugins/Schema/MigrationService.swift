@@ -1,5 +1,6 @@
 import Foundation
 import TMEOpsCore
+import TMEOpsHosts
 import TMEOpsPostgres
 
 /// The library API behind `migrate apply`, `migrate test` and `migrate adopt`, for the deploy to compose.

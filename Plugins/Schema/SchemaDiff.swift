@@ -1,4 +1,5 @@
 import Foundation
+import TMEOpsPostgres
 
 /// How two schema snapshots differ, grouped by table as the runbook's checks read. `from` is the schema
 /// being checked (production), `to` the one it should match (development).

@@ -1,4 +1,5 @@
 import Foundation
+import TMEOpsPostgres
 
 /// What can go wrong when a statement of a plan runs on a live database.
 public enum SchemaHazard: String, Codable, Sendable, CaseIterable, Comparable {

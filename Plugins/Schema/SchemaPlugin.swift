@@ -1,5 +1,7 @@
 import ArgumentParser
 import TMEOpsCore
+import TMEOpsHosts
+import TMEOpsPostgres
 
 /// Schema snapshots, drift diffs, hazard-annotated plans and a migration ledger with tested proofs (libpq).
 public enum SchemaPlugin: Plugin {
@@ -16,5 +18,6 @@ public enum SchemaPlugin: Plugin {
         ])
 
     public static let commands: [any ParsableCommand.Type] = [SchemaCommand.self, MigrateCommand.self]
-    public static let configSections: [any ConfigSection.Type] = [MigrationsConfig.self, DatabaseConfig.self, ProtectedConfig.self]
+    public static let configSections: [any ConfigSection.Type] = [MigrationsConfig.self]
+    public static let services = [PluginService(SchemaDriftCheck.self, SchemaDriftService())]
 }

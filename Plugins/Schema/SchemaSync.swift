@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TMEOpsCore
+import TMEOpsHosts
 import TMEOpsPostgres
 
 /// `schema sync`: makes a (development) database's schema equal another's (the runbook's Option B): a
@@ -72,9 +73,6 @@ public struct SchemaSyncCommand: TMEOpsCommand {
 
     public init() {}
 
-    /// Backs the target up before it changes; set by the composition root (the backup plugin owns backups).
-    nonisolated(unsafe) public static var backupBeforeChange: ((EnvironmentConfig, CommandContext) throws -> String)?
-
     public func run(_ context: CommandContext) async throws {
         let source = try context.loadConfig(selecting: .named(from)).environment(from)
         let target = try context.loadConfig(selecting: .named(to)).environment(to)
@@ -113,10 +111,12 @@ public struct SchemaSyncCommand: TMEOpsCommand {
             }
             if dryRun { return plan }
             try context.confirm("Apply these \(plan.statements.count) statements to \(to)?")
-            if let backup = Self.backupBeforeChange {
-                let id = try backup(target, context)
-                context.logger.info("backed up \(to) first: \(id)")
+            // The backup plugin offers backups; a build without it changes nothing unguarded.
+            guard let backups = context.registry.service(PreChangeBackups.self) else {
+                throw SchemaError("schema sync backs \(to) up first, and this build of tmeops has no backup plugin; nothing was changed")
             }
+            let id = try backups.backup(target, label: "pre-sync", context: context)
+            context.logger.info("backed up \(to) first: \(id)")
             try SchemaSync.apply(plan, on: database.connection)
             let after = SchemaDiff(from: try SchemaIntrospector.snapshot(database.connection), to: try SchemaIntrospector.snapshot(model.connection))
             guard after.isEmpty else { throw SchemaError("after the sync \(to) still differs from \(from) in \(after.count) places") }

@@ -2,6 +2,7 @@ import Foundation
 import TMEOpsArchive
 import TMEOpsCore
 import TMEOpsDocker
+import TMEOpsHosts
 import ValidatePlugin
 
 /// How tmeops creates app containers: the image's own entrypoint and command run under a small shell

@@ -2,6 +2,7 @@ import Foundation
 import TMEOpsArchive
 import TMEOpsCore
 import TMEOpsDocker
+import TMEOpsHosts
 import ValidatePlugin
 
 /// The variables an app container gets: tmeops.yml's `app.env` and the env file on the host, read by the

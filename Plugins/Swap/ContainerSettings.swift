@@ -1,6 +1,7 @@
 import Foundation
 import TMEOpsCore
 import TMEOpsDocker
+import TMEOpsHosts
 import ValidatePlugin
 
 /// What a running app container has that tmeops.yml does not name — mounts and volumes, restart policy,
@@ -168,28 +169,11 @@ public struct ContainerSettings: Sendable, Equatable {
                 "\(type) \(mount["Source"]?.string ?? "") -> \(mount["Target"]?.string ?? "")\(mount["ReadOnly"]?.bool == true ? " (read-only)" : "")")
         }
         for (key, value) in hostConfig.sorted(by: { $0.key < $1.key }) where key != "Binds" && key != "Mounts" {
-            lines.append(Self.describe(key, value))
+            lines.append(ContainerRecord.describe(key, value))
         }
-        for (key, value) in config.sorted(by: { $0.key < $1.key }) { lines.append(Self.describe(key, value)) }
+        for (key, value) in config.sorted(by: { $0.key < $1.key }) { lines.append(ContainerRecord.describe(key, value)) }
         if !labels.isEmpty { lines.append("labels \(labels.keys.sorted().joined(separator: ", "))") }
         return lines
-    }
-
-    static func describe(_ key: String, _ value: JSONValue) -> String {
-        switch key {
-        case "Memory", "MemoryReservation", "ShmSize":
-            return "\(key) \(ProgressReporter.bytes(UInt64(max(0, value.number ?? 0))))"
-        case "NanoCpus":
-            return "cpus \(String(format: "%g", (value.number ?? 0) / 1e9))"
-        case "RestartPolicy":
-            return "restart \(value["Name"]?.string ?? "")"
-        case "LogConfig":
-            let options = (value["Config"]?.object ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.string ?? "\($0.value)")" }
-            return (["log \(value["Type"]?.string ?? "")"] + options).joined(separator: " ")
-        default:
-            if let text = value.string { return "\(key) \(text)" }
-            return "\(key) \(value)"
-        }
     }
 
     /// Paths a container wrote into its own writable layer that die with it: added or changed files under
@@ -219,60 +203,5 @@ public struct ContainerSettings: Sendable, Equatable {
     /// Where the container has mounts (its writes there survive it).
     public static func mountTargets(of container: JSONValue) -> [String] {
         (container["Mounts"]?.array ?? []).compactMap { $0["Destination"]?.string }
-    }
-}
-
-/// What the ledger keeps of a release's app container, for `releases --diff`: no values of variables
-/// (they may be secrets), only their names.
-public struct ContainerRecord: Codable, Sendable, Equatable {
-    public var image: String
-    public var envKeys: [String]
-    /// `SOURCE -> TARGET`, with ` (read-only)` where it is.
-    public var mounts: [String]
-    /// Memory, CPUs, pids, restart policy, log driver and options, user: whatever is set.
-    public var settings: [String: String]
-    public var labels: [String: String]
-
-    enum CodingKeys: String, CodingKey {
-        case image, mounts, settings, labels
-        case envKeys = "env_keys"
-    }
-
-    public init(document: JSONValue) {
-        image = document["Config"]?["Image"]?.string ?? ""
-        envKeys = (document["Config"]?["Env"]?.array ?? []).compactMap { $0.string?.split(separator: "=", maxSplits: 1).first.map(String.init) }.sorted()
-        mounts = (document["Mounts"]?.array ?? []).map { mount in
-            let source = mount["Name"]?.string ?? mount["Source"]?.string ?? ""
-            return "\(source) -> \(mount["Destination"]?.string ?? "")\(mount["RW"]?.bool == false ? " (read-only)" : "")"
-        }.sorted()
-        var settings: [String: String] = [:]
-        let host = document["HostConfig"]?.object ?? [:]
-        for key in ["Memory", "NanoCpus", "PidsLimit", "ShmSize", "RestartPolicy", "LogConfig", "CapAdd", "CapDrop", "SecurityOpt", "ExtraHosts", "Tmpfs"] {
-            if let value = host[key], !value.isEmpty, !(key == "RestartPolicy" && value["Name"]?.string?.isEmpty != false) {
-                settings[key] = ContainerSettings.describe(key, value)
-            }
-        }
-        if let user = document["Config"]?["User"]?.string, !user.isEmpty { settings["User"] = "User \(user)" }
-        self.settings = settings
-        labels = (document["Config"]?["Labels"]?.object ?? [:]).compactMapValues(\.string).filter { !$0.key.hasPrefix("tmeops.") }
-    }
-
-    /// Lines saying how `other` (a later release) differs from this one.
-    public func differences(to other: ContainerRecord) -> [String] {
-        var lines: [String] = []
-        if image != other.image { lines.append("image: \(image) -> \(other.image)") }
-        func sets(_ what: String, _ old: [String], _ new: [String]) {
-            for item in Set(old).subtracting(new).sorted() { lines.append("- \(what) \(item)") }
-            for item in Set(new).subtracting(old).sorted() { lines.append("+ \(what) \(item)") }
-        }
-        sets("env", envKeys, other.envKeys)
-        sets("mount", mounts, other.mounts)
-        for key in Set(settings.keys).union(other.settings.keys).sorted() where settings[key] != other.settings[key] {
-            lines.append("\(key): \(settings[key] ?? "(unset)") -> \(other.settings[key] ?? "(unset)")")
-        }
-        for key in Set(labels.keys).union(other.labels.keys).sorted() where labels[key] != other.labels[key] {
-            lines.append("label \(key): \(labels[key] ?? "(unset)") -> \(other.labels[key] ?? "(unset)")")
-        }
-        return lines
     }
 }

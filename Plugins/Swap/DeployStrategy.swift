@@ -1,5 +1,6 @@
 import Foundation
 import TMEOpsCore
+import TMEOpsHosts
 import ValidatePlugin
 
 /// How a deploy puts a new release in front of users, and how it takes it back.

@@ -1,5 +1,6 @@
 import Foundation
 import TMEOpsCore
+import TMEOpsHosts
 
 /// Whether a host has room for what a deploy writes before production changes: the pre-deployment
 /// backup in `backups.dir` and, when the host lacks the image, the image in the engine's data folder

@@ -2,6 +2,7 @@ import Foundation
 import TMEOpsArchive
 import TMEOpsCore
 import TMEOpsDocker
+import TMEOpsHosts
 import ValidatePlugin
 
 /// Test-only points in the deploy where a fault can be injected.

@@ -1,18 +1,17 @@
 import BackupPlugin
 import Foundation
-import SchemaPlugin
 import TMEOpsCore
+import TMEOpsHosts
 import TMEOpsSSH
-import TransferPlugin
 
-/// The deploy lock and backup that `migrate apply` takes on a protected environment (see
-/// `ProtectedChange`): the same lock `deploy` takes, on the environment's host when it has one, and
-/// the same kind of backup as a deploy's first step.
-public enum ProtectedChanges {
-    public static func take(config: LoadedConfig, environment: EnvironmentConfig, context: CommandContext, purpose: String) throws -> ProtectedChange.Held {
+/// The deploy lock and backup that `migrate apply` takes on a protected environment (offered to the
+/// schema plugin as the `ChangeProtection` service): the same lock `deploy` takes, on the environment's
+/// host when it has one, and the same kind of backup as a deploy's first step.
+struct ProtectedChanges: ChangeProtection {
+    func take(config: LoadedConfig, environment: EnvironmentConfig, context: CommandContext, purpose: String) throws -> ProtectedChangeHold {
         var state: RemoteState?
         var owner: RemoteState.LockOwner?
-        if environment.value("ssh", "host") != nil {
+        if environment.section(SSHConfig.self) != nil {
             let session = try RemoteHost.connect(environment, context: context)
             let remote = RemoteState(session: session, app: config.app, redactor: context.redactor)
             let deploy = try DeployConfig.of(environment)
@@ -36,7 +35,7 @@ public enum ProtectedChanges {
             release()
             throw error
         }
-        return ProtectedChange.Held(backup: backup, lockHost: state?.host) { [state] outcome, detail in
+        return ProtectedChangeHold(backup: backup, lockHost: state?.host) { [state] outcome, detail in
             state?.audit(action: purpose, environment: environment.name, release: nil, outcome: outcome, detail: detail, context: context)
             release()
         }

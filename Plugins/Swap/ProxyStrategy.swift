@@ -1,5 +1,6 @@
 import Foundation
 import TMEOpsCore
+import TMEOpsHosts
 import ValidatePlugin
 
 /// `proxy`: an nginx container holds the published ports and sends traffic to the release's alias on

@@ -5,6 +5,7 @@ import ImagePlugin
 import SchemaPlugin
 import TMEOpsCore
 import TMEOpsDocker
+import TMEOpsHosts
 import TMEOpsPostgres
 import TransferPlugin
 import ValidatePlugin

@@ -4,6 +4,7 @@ import ImagePlugin
 import SchemaPlugin
 import TMEOpsCore
 import TMEOpsDocker
+import TMEOpsHosts
 
 /// `tmeops recover`: after a deploy that was cut off (killed, connection lost), read its journal, look at
 /// the real containers, and bring production to exactly one healthy app container.

@@ -4,6 +4,7 @@ import ImagePlugin
 import SchemaPlugin
 import TMEOpsCore
 import TMEOpsDocker
+import TMEOpsHosts
 
 /// `tmeops rollback`: back to a kept release's image with the same health gate.
 public enum Rollback {

@@ -1,4 +1,5 @@
 import TMEOpsCore
+import TMEOpsHosts
 import ValidatePlugin
 
 /// `environments.<name>.test_instance`: the test container started before the swap.
@@ -32,6 +33,11 @@ public struct TestInstanceConfig: ConfigSection, Equatable {
     }
 }
 
+/// `deploy.keep_releases`, offered to the other plugins (`image prune`) as the `ReleaseRetention` service.
+struct DeployReleaseRetention: ReleaseRetention {
+    func keepReleases(_ environment: EnvironmentConfig) throws -> Int { try DeployConfig.of(environment).keepReleases }
+}
+
 /// `environments.<name>.deploy`: swap strategy, releases kept and lock expiry.
 public struct DeployConfig: ConfigSection, Equatable {
     public static let key = "deploy"
@@ -63,7 +69,7 @@ public struct DeployConfig: ConfigSection, Equatable {
         guard DeployStrategies.named(strategy) != nil else {
             throw c.invalid(.strategy, "'\(strategy)' is not a strategy; use \(DeployStrategies.names.joined(separator: " or "))")
         }
-        keepReleases = try c.decode(.keepReleases, default: 5)
+        keepReleases = try c.decode(.keepReleases, default: ReleaseRetentionDefault.keep)
         guard keepReleases >= 1 else { throw c.invalid(.keepReleases, "must keep at least the current release (1)") }
         lockTTL = try c.decode(.lockTTL, default: ConfigDuration(seconds: 1800))
         proxyImage = try c.decode(.proxyImage, default: "nginx:stable")

@@ -3,6 +3,7 @@ import BackupPlugin
 import ImagePlugin
 import SchemaPlugin
 import TMEOpsCore
+import TMEOpsHosts
 import TransferPlugin
 import ValidatePlugin
 
@@ -21,5 +22,8 @@ public enum SwapPlugin: Plugin {
     public static let commands: [any ParsableCommand.Type] = [
         DeployCommand.self, RollbackCommand.self, RecoverCommand.self, ReleasesCommand.self, LockCommand.self, TestInstanceCommand.self,
     ]
-    public static let configSections: [any ConfigSection.Type] = [AppContainerConfig.self, TestInstanceConfig.self, DeployConfig.self]
+    public static let configSections: [any ConfigSection.Type] = [TestInstanceConfig.self, DeployConfig.self]
+    public static let services = [
+        PluginService(ChangeProtection.self, ProtectedChanges()), PluginService(ReleaseRetention.self, DeployReleaseRetention()),
+    ]
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TMEOpsCore
 import TMEOpsDocker
+import TMEOpsHosts
 import TMEOpsSSH
 
 /// `tmeops ssh`: check the connection, or run a command on the host.
@@ -94,7 +95,7 @@ public struct SSHCheckCommand: TMEOpsCommand {
             docker: "not checked (no docker section)", dockerAPI: "", backupDirectory: nil, backupFreeBytes: nil, connectSeconds: connected,
             cipher: session.negotiated.cipher, mac: session.negotiated.mac, kex: session.negotiated.kex, libssh2: LibSSH2.version)
 
-        let socket = environment.value("docker", "socket") ?? "/var/run/docker.sock"
+        let socket = environment.section(DockerConfig.self)?.socket ?? DockerConfig.defaultSocket
         do {
             let version = try DockerEngine.remote(session: session, socket: socket).version()
             report.docker = version.version
@@ -102,7 +103,7 @@ public struct SSHCheckCommand: TMEOpsCommand {
         } catch {
             report.docker = "unreachable: \(error)"
         }
-        if let directory = environment.value("backups", "dir") {
+        if let directory = environment.section(BackupsConfig.self)?.dir {
             report.backupDirectory = directory
             let sftp = try SFTPClient(session)
             report.backupFreeBytes = try sftp.stat(directory) == nil ? nil : try sftp.availableBytes(directory)

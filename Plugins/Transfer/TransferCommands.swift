@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TMEOpsCore
+import TMEOpsHosts
 import TMEOpsSSH
 
 /// `tmeops transfer`: verified uploads and downloads.
@@ -128,7 +129,7 @@ public struct TransferGetCommand: TMEOpsCommand {
             defer { session.close() }
             // A file under the backups folder is a copy of production's data: owner-only, asked for or not.
             var mode = options.mode
-            if mode != 0o600, let dir = environment.value("backups", "dir"),
+            if mode != 0o600, let dir = environment.section(BackupsConfig.self)?.dir,
                 case let paths = try session.capture(["realpath", "-m", "--", dir, remote]).stdoutText.split(separator: "\n").map(String.init),
                 paths.count == 2, paths[1] == paths[0] || paths[1].hasPrefix(paths[0] + "/")
             {

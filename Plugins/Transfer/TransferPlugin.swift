@@ -1,5 +1,6 @@
 import ArgumentParser
 import TMEOpsCore
+import TMEOpsHosts
 
 /// SSH sessions, remote commands and verified file transfer over libssh2.
 public enum TransferPlugin: Plugin {
@@ -15,5 +16,4 @@ public enum TransferPlugin: Plugin {
         ])
 
     public static let commands: [any ParsableCommand.Type] = [SSHCommand.self, TransferCommand.self]
-    public static let configSections: [any ConfigSection.Type] = [SSHConfig.self]
 }

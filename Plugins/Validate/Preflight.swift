@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
-import ImagePlugin
 import TMEOpsArchive
 import TMEOpsCore
 import TMEOpsDocker
+import TMEOpsHosts
 
 /// The checks to run on this machine before a build: NODE_ENV, dependency versions against what
 /// production runs, the build output present and free of development (turbopack) files.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import TMEOpsCore
+import TMEOpsHosts
 
 /// Health waits, smoke checks, log scans and database checks at every deploy gate.
 public enum ValidatePlugin: Plugin {
@@ -15,5 +16,5 @@ public enum ValidatePlugin: Plugin {
     public static let commands: [any ParsableCommand.Type] = [
         ValidateCommand.self, PreflightCommand.self, LogsCommand.self,
     ]
-    public static let configSections: [any ConfigSection.Type] = [HealthConfig.self, ValidateConfig.self]
+    public static let configSections: [any ConfigSection.Type] = [ValidateConfig.self]
 }

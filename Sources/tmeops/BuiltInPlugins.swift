@@ -3,6 +3,7 @@ import ImagePlugin
 import SchemaPlugin
 import SwapPlugin
 import TMEOpsCore
+import TMEOpsHosts
 import TransferPlugin
 import ValidatePlugin
 
@@ -11,17 +12,10 @@ let builtInPlugins: [any Plugin.Type] = [
     TransferPlugin.self, ImagePlugin.self, SchemaPlugin.self, BackupPlugin.self, SwapPlugin.self, ValidatePlugin.self,
 ]
 
-/// Registers every compiled-in plugin: built-in first, then the team's (from the generated list).
+/// Registers every compiled-in plugin: the host layer's sections first, then the built-in plugins, then
+/// the team's (from the generated list). Plugins reach each other's services through the registry.
 func registerPlugins(into registry: PluginRegistry) throws {
-    // The schema plugin cannot depend on the backup plugin (which depends on it); its `schema sync`
-    // takes the target's backup through this hook, wired here at the composition root.
-    SchemaSyncCommand.backupBeforeChange = { environment, context in
-        try BackupService.create(environment, context: context, options: .init(label: "pre-sync")).id
-    }
-    // `migrate apply` on a protected environment takes the deploy lock and a backup first.
-    ProtectedChange.take = { config, environment, context, purpose in
-        try ProtectedChanges.take(config: config, environment: environment, context: context, purpose: purpose)
-    }
+    if !registry.isRegistered(HostLayer.self) { try registry.register(HostLayer.self, origin: .core) }
     for plugin in builtInPlugins { try registry.register(plugin, origin: .builtIn) }
     for plugin in teamPlugins { try registry.register(plugin, origin: .team) }
 }

@@ -4,6 +4,7 @@ import ImagePlugin
 import SchemaPlugin
 import SwapPlugin
 import TMEOpsCore
+import TMEOpsHosts
 import TMEOpsTestSupport
 import TransferPlugin
 import ValidatePlugin

@@ -28,7 +28,7 @@ final class PluginScaffoldEndToEndTests: XCTestCase {
         XCTAssertEqual(build.status, 0, build.stdout + build.stderr)
         let test = try ProcessRunner.run(swift, ["test", "--filter", "HelloTeamPluginTests"], directory: copy)
         XCTAssertEqual(test.status, 0, test.stdout + test.stderr)
-        XCTAssertTrue((test.stdout + test.stderr).contains("Executed 2 tests, with 0 failures"), test.stdout + test.stderr)
+        XCTAssertTrue((test.stdout + test.stderr).contains("Executed 3 tests, with 0 failures"), test.stdout + test.stderr)
 
         let binary = copy.appendingPathComponent(".build/debug/tmeops").path
         let greet = try ProcessRunner.run(binary, ["hello-team", "greet", "--name", "ops"], directory: copy)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import TMEOpsCore
+import TMEOpsHosts
 
 /// A command context for tests: its own registry, a temporary working folder, and buffers in place of
 /// standard output and error.
@@ -19,7 +20,10 @@ public final class TestHarness: @unchecked Sendable {
         directory = try TemporaryDirectory.make()
         self.environment = environment
         options = try GlobalOptions.parse(arguments)
-        for plugin in plugins { try registry.register(plugin, origin: .builtIn) }
+        // The host layer's sections (ssh, docker, app, database, health, backups) are there in every
+        // registry, as in the binary.
+        try registry.register(HostLayer.self, origin: .core)
+        for plugin in plugins where ObjectIdentifier(plugin) != ObjectIdentifier(HostLayer.self) { try registry.register(plugin, origin: .builtIn) }
     }
 
     deinit { try? FileManager.default.removeItem(at: directory) }
@@ -35,7 +39,9 @@ public final class TestHarness: @unchecked Sendable {
 
     /// Runs `command` as the binary would, with the global flags it was parsed with.
     public func run<Command: TMEOpsCommand>(_ command: Command) async throws {
-        try await command.run(context(options: command.globals))
+        let context = context(options: command.globals)
+        defer { context.connections.closeAll() }
+        try await command.run(context)
     }
 
     public func context(options: GlobalOptions) -> CommandContext {

@@ -17,10 +17,14 @@ public struct CommandContext: Sendable {
     public let redactor: Redactor
     public let registry: PluginRegistry
     public let services: ServiceFactories
+    /// The connections this command has opened (one per host, shared by every part of the command that
+    /// asks for them), closed when the command ends. Copies made by ``with(_:_:)`` share it.
+    public let connections: ConnectionCache
 
     public init(
         options: GlobalOptions, environment: [String: String], workingDirectory: URL, logger: Logger,
-        output: Output, errorSink: TextSink, redactor: Redactor, registry: PluginRegistry, services: ServiceFactories = .live
+        output: Output, errorSink: TextSink, redactor: Redactor, registry: PluginRegistry, services: ServiceFactories = .live,
+        connections: ConnectionCache = ConnectionCache()
     ) {
         self.options = options
         self.environment = environment
@@ -31,6 +35,7 @@ public struct CommandContext: Sendable {
         self.redactor = redactor
         self.registry = registry
         self.services = services
+        self.connections = connections
     }
 
     public var dryRun: Bool { options.dryRun }
@@ -83,7 +88,8 @@ public struct CommandContext: Sendable {
         logger[metadataKey: key] = .string(value)
         return CommandContext(
             options: options, environment: environment, workingDirectory: workingDirectory, logger: logger,
-            output: output, errorSink: errorSink, redactor: redactor, registry: registry, services: services)
+            output: output, errorSink: errorSink, redactor: redactor, registry: registry, services: services,
+            connections: connections)
     }
 }
 
@@ -99,4 +105,48 @@ public struct ServiceFactories: Sendable {
 
     /// The real connections.
     public static let live = ServiceFactories(ssh: { options, logger in try SSHSession(options, logger: logger) })
+}
+
+/// What one command has opened, by key (e.g. a host's SSH session), so that every part of the command
+/// reuses it; closed in reverse order of opening when the command ends.
+public final class ConnectionCache: @unchecked Sendable {
+    private let lock = NSRecursiveLock()
+    private var values: [String: Any] = [:]
+    private var closers: [(key: String, close: () -> Void)] = []
+
+    public init() {}
+
+    /// The value kept under `key`, made (and its `close` kept for later) on first use. `make` runs under
+    /// the cache's lock, so two threads asking at once open one connection.
+    public func value<Value>(_ key: String, make: () throws -> (Value, close: () -> Void)) rethrows -> Value {
+        try lock.withLock {
+            if let value = values[key] as? Value { return value }
+            let (value, close) = try make()
+            values[key] = value
+            closers.append((key, close))
+            return value
+        }
+    }
+
+    /// Forgets (and closes) what is kept under `key`, e.g. a session whose link dropped.
+    public func discard(_ key: String) {
+        let closer: (() -> Void)? = lock.withLock {
+            values[key] = nil
+            guard let index = closers.firstIndex(where: { $0.key == key }) else { return nil }
+            return closers.remove(at: index).close
+        }
+        closer?()
+    }
+
+    /// Closes everything, newest first.
+    public func closeAll() {
+        let all: [(key: String, close: () -> Void)] = lock.withLock {
+            defer {
+                closers = []
+                values = [:]
+            }
+            return closers
+        }
+        for entry in all.reversed() { entry.close() }
+    }
 }

@@ -14,6 +14,7 @@ public protocol TMEOpsCommand: AsyncParsableCommand {
 extension TMEOpsCommand {
     public mutating func run() async throws {
         let context = CommandContext.live(options: globals, registry: .shared, command: Self.self)
+        defer { context.connections.closeAll() }
         do {
             try await run(context)
         } catch {

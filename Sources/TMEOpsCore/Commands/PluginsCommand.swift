@@ -24,6 +24,8 @@ public struct PluginsCommand: TMEOpsCommand {
         let origin: String
         let summary: String
         let commands: [String]
+        /// Config keys the plugin owns.
+        var sections: [String] = []
         let path: String?
         let shadowedBy: String?
     }
@@ -32,7 +34,8 @@ public struct PluginsCommand: TMEOpsCommand {
         var entries = context.registry.plugins.map {
             Entry(
                 id: $0.description.id, origin: $0.origin.label,
-                summary: $0.description.summary, commands: $0.commandNames, path: nil, shadowedBy: nil)
+                summary: $0.description.summary, commands: $0.commandNames, sections: $0.configSections.map { section in section.key }, path: nil,
+                shadowedBy: nil)
         }
         let finder = ExternalPluginFinder(
             projectDirectory: context.configURL.deletingLastPathComponent(),
@@ -54,7 +57,7 @@ public struct PluginsCommand: TMEOpsCommand {
                 "PLUGIN".padding(toLength: idWidth, withPad: " ", startingAt: 0)
                     + "ORIGIN".padding(toLength: originWidth, withPad: " ", startingAt: 0) + "COMMANDS / WHERE"))
         for entry in entries {
-            var detail = entry.path ?? entry.commands.joined(separator: ", ")
+            var detail = entry.path ?? (entry.commands.isEmpty ? "config: \(entry.sections.joined(separator: ", "))" : entry.commands.joined(separator: ", "))
             if let owner = entry.shadowedBy {
                 detail += "  (shadowed: the \(owner == "core" ? "core" : "'\(owner)' plugin's") command '\(entry.id)' wins)"
             }

@@ -12,10 +12,29 @@ public protocol Plugin: Sendable {
     static var commands: [any ParsableCommand.Type] { get }
     /// The parts of `tmeops.yml` the plugin owns.
     static var configSections: [any ConfigSection.Type] { get }
+    /// Services the plugin offers the others, each under a protocol a lower layer defines (e.g. the host
+    /// layer's `PreChangeBackups`). A plugin finds one with `context.registry.service(P.self)`, so plugins
+    /// stay siblings: neither needs the other's module, and nothing is wired through a mutable global.
+    static var services: [PluginService] { get }
 }
 
 extension Plugin {
     public static var configSections: [any ConfigSection.Type] { [] }
+    public static var services: [PluginService] { [] }
+}
+
+/// A service a plugin offers, filed under the protocol it implements.
+public struct PluginService: Sendable {
+    let key: ObjectIdentifier
+    let name: String
+    let value: any Sendable
+
+    /// Offers `value` as the `Protocol` service (`PluginService(PreChangeBackups.self, BackupsService())`).
+    public init<Protocol>(_ type: Protocol.Type, _ value: Protocol) where Protocol: Sendable {
+        key = ObjectIdentifier(type)
+        name = String(describing: type)
+        self.value = value
+    }
 }
 
 /// How a plugin describes itself.

@@ -7,6 +7,7 @@ public struct RegisteredPlugin: Sendable {
     public let origin: PluginOrigin
     public let commands: [any ParsableCommand.Type]
     public let configSections: [any ConfigSection.Type]
+    public let services: [PluginService]
 
     /// Top-level command names the plugin adds.
     public var commandNames: [String] { commands.map { $0._commandName } }
@@ -22,6 +23,7 @@ public final class PluginRegistry: @unchecked Sendable {
         case duplicateID(String)
         case duplicateCommand(String, String, String)
         case duplicateSection(String)
+        case duplicateService(String)
 
         public var description: String {
             switch self {
@@ -33,6 +35,8 @@ public final class PluginRegistry: @unchecked Sendable {
                 return "command '\(command)' is registered by both '\(first)' and '\(second)'"
             case .duplicateSection(let key):
                 return "config section '\(key)' is claimed by two plugins"
+            case .duplicateService(let name):
+                return "service \(name) is offered by two plugins"
             }
         }
     }
@@ -63,7 +67,13 @@ public final class PluginRegistry: @unchecked Sendable {
                 let clash = entries.flatMap(\.configSections).contains { $0.key == section.key && $0.scope == section.scope }
                 if clash { throw RegistryError.duplicateSection(section.key) }
             }
-            entries.append(RegisteredPlugin(description: description, origin: origin, commands: plugin.commands, configSections: plugin.configSections))
+            for service in plugin.services where entries.flatMap(\.services).contains(where: { $0.key == service.key }) {
+                throw RegistryError.duplicateService(service.name)
+            }
+            entries.append(
+                RegisteredPlugin(
+                    description: description, origin: origin, commands: plugin.commands, configSections: plugin.configSections,
+                    services: plugin.services))
         }
     }
 
@@ -73,6 +83,11 @@ public final class PluginRegistry: @unchecked Sendable {
             isFrozen = true
             return entries
         }
+    }
+
+    /// Whether `plugin` is registered already; unlike `plugins`, asking does not freeze the list.
+    public func isRegistered(_ plugin: any Plugin.Type) -> Bool {
+        lock.withLock { entries.contains { $0.description.id == plugin.description.id } }
     }
 
     /// Whether the list has been read (and so can no longer change).
@@ -87,6 +102,11 @@ public final class PluginRegistry: @unchecked Sendable {
 
     /// Every config section of every plugin.
     public var configSections: [any ConfigSection.Type] { plugins.flatMap(\.configSections) }
+
+    /// The service a plugin offers under `type`, or nil when no registered plugin offers one.
+    public func service<Service>(_ type: Service.Type) -> Service? {
+        plugins.lazy.flatMap(\.services).first { $0.key == ObjectIdentifier(type) }?.value as? Service
+    }
 
     /// Every top-level command name: what an external plugin can never shadow.
     public var commandNames: Set<String> { Set(plugins.flatMap(\.commandNames)) }

@@ -118,7 +118,9 @@ WantedBy=timers.target
 """####,
         "plugin/Plugin.swift.template": ####"""
 import ArgumentParser
+import Foundation
 import TMEOpsCore
+import TMEOpsHosts
 
 /// {{summary}}
 public enum {{type}}: Plugin {
@@ -126,7 +128,8 @@ public enum {{type}}: Plugin {
         id: "{{id}}",
         summary: "{{summary}}",
         examples: [
-            PluginExample("tmeops {{id}} greet --name ops", "Say hello; replace this with the team's own commands.")
+            PluginExample("tmeops {{id}} greet --name ops", "Say hello; replace this with the team's own commands."),
+            PluginExample("tmeops {{id}} uptime -e production", "Run a command on each of the environment's hosts."),
         ])
 
     public static let commands: [any ParsableCommand.Type] = [{{name}}Command.self]
@@ -137,7 +140,7 @@ public struct {{name}}Command: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "{{id}}",
         abstract: "{{summary}}",
-        subcommands: [{{name}}GreetCommand.self])
+        subcommands: [{{name}}GreetCommand.self, {{name}}UptimeCommand.self])
 
     public init() {}
 }
@@ -162,6 +165,34 @@ public struct {{name}}GreetCommand: TMEOpsCommand {
     }
 }
 
+/// `tmeops {{id}} uptime -e ENV`: runs a command on each of an environment's hosts. `context.hosts`
+/// hands out the same host values the built-in plugins use: each host's SSH session (host key checked,
+/// opened once per command and closed when it ends), its Docker engine (`host.engine()`) and its
+/// remote state (`host.state(app:)`).
+public struct {{name}}UptimeCommand: TMEOpsCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "uptime",
+        abstract: "Print each host's uptime (an example of reaching an environment's hosts).",
+        discussion: "Examples:\n  tmeops {{id}} uptime -e production")
+
+    @OptionGroup public var globals: GlobalOptions
+
+    public init() {}
+
+    public func run(_ context: CommandContext) async throws {
+        let (_, environment) = try context.loadEnvironment()
+        let hosts = try context.hosts(environment)
+        guard !hosts.isEmpty else {
+            throw TMEOpsError.usage("environment '\(environment.name)' has no ssh section, so it has no host to reach")
+        }
+        for host in hosts {
+            // A remote command is an argv, quoted for the host's shell by tmeops, never a built string.
+            let result = try await runBlocking("uptime on \(host.name)") { try host.session().capture(["uptime"]) }
+            context.output.line("\(host.name): \(result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+    }
+}
+
 """####,
         "plugin/PluginTests.swift.template": ####"""
 import TMEOpsCore
@@ -181,6 +212,14 @@ final class {{type}}Tests: XCTestCase {
         let command = try {{name}}GreetCommand.parse(["--name", "ops"])
         try await command.run(harness.context)
         XCTAssertEqual(harness.stdout.text, "Hello, ops, from the {{id}} plugin.\n")
+    }
+
+    func testUptimeNeedsAnEnvironmentWithHosts() async throws {
+        let harness = try TestHarness(registering: [{{type}}.self], arguments: ["-e", "local"])
+        try harness.write("tmeops.yml", "app: demo\nimage: demo\nenvironments:\n  local: {}\n")
+        let outcome = await harness.outcome(try {{name}}UptimeCommand.parse(["-e", "local"]))
+        XCTAssertEqual(outcome.status, 2)
+        XCTAssertTrue(outcome.error.contains("no ssh section"), outcome.error)
     }
 }
 

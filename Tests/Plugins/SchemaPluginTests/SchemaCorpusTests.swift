@@ -2,11 +2,12 @@ import Foundation
 import Synchronization
 import TMEOpsCore
 import TMEOpsCrypto
-import TMEOpsPostgres
+import TMEOpsHosts
 import TMEOpsTestSupport
 import XCTest
 
 @testable import SchemaPlugin
+@testable import TMEOpsPostgres
 
 /// The schema corpus (`Corpus/NN-name/{before,after}.sql`): for each pair, A is built from before.sql and
 /// B from after.sql on the development server, the plan A → B is made and validated on a scratch

@@ -1,11 +1,11 @@
 import ArgumentParser
 import Foundation
 import TMEOpsCore
-import TMEOpsPostgres
 import TMEOpsTestSupport
 import XCTest
 
 @testable import SchemaPlugin
+@testable import TMEOpsPostgres
 @testable import tmeops
 
 /// `schema diff` on the runbook's own case: production lacks applications.revision_number and

@@ -1,11 +1,11 @@
 import ArgumentParser
 import Foundation
 import TMEOpsCore
-import TMEOpsPostgres
 import TMEOpsTestSupport
 import XCTest
 
 @testable import SchemaPlugin
+@testable import TMEOpsPostgres
 
 /// `schema plan` on real PostgreSQL: every plan printed here was validated on a scratch database.
 final class SchemaPlanTests: XCTestCase {

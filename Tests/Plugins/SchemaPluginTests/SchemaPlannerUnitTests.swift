@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 
 @testable import SchemaPlugin
+@testable import TMEOpsPostgres
 
 /// The planner on snapshots written by hand: pure logic, no database.
 final class SchemaPlannerUnitTests: XCTestCase {

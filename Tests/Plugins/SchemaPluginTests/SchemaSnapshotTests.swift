@@ -1,10 +1,10 @@
 import Foundation
 import TMEOpsCore
-import TMEOpsPostgres
 import TMEOpsTestSupport
 import XCTest
 
 @testable import SchemaPlugin
+@testable import TMEOpsPostgres
 @testable import tmeops
 
 /// `schema snapshot` on the sandbox's development database, with a schema that has one of everything.

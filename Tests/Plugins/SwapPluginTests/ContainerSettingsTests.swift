@@ -1,6 +1,7 @@
 import Foundation
 import TMEOpsCore
 import TMEOpsDocker
+import TMEOpsHosts
 import XCTest
 
 @testable import SwapPlugin

@@ -1,5 +1,6 @@
 import Foundation
 import TMEOpsCore
+import TMEOpsHosts
 import TMEOpsTestSupport
 import XCTest
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TMEOpsCore
+import TMEOpsHosts
 import TMEOpsTestSupport
 import ValidatePlugin
 import XCTest

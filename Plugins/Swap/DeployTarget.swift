@@ -4,32 +4,10 @@ import ImagePlugin
 import SchemaPlugin
 import TMEOpsCore
 import TMEOpsDocker
+import TMEOpsHosts
 import TMEOpsSSH
 import TransferPlugin
 import ValidatePlugin
-
-/// A deploy that failed: before production changed (exit 1), after it changed and was put back
-/// (`rolledBack`, exit 4), or after it changed and could not be put back (`notRestored`, exit 5).
-public struct DeployError: OperatorError {
-    public let message: String
-    public let rolledBack: Bool
-    /// Production changed and is not back as it was; the message says which command restores it.
-    public var notRestored: Bool
-    /// The failing container's last log lines (stderr first, redacted), kept in the release ledger.
-    public var evidence: [String]
-
-    public init(message: String, rolledBack: Bool, notRestored: Bool = false, evidence: [String] = []) {
-        self.message = message
-        self.rolledBack = rolledBack
-        self.notRestored = notRestored
-        self.evidence = evidence
-    }
-
-    public var description: String {
-        evidence.isEmpty ? message : message + "\n  the last log lines of the failing container:\n" + evidence.map { "    \($0)" }.joined(separator: "\n")
-    }
-    public var exitStatus: ExitStatus { notRestored ? .notRestored : rolledBack ? .rolledBack : .failure }
-}
 
 /// Everything one environment's deploy needs: the config sections, the SSH connection to its host with
 /// the engine and the remote state on it. One value per host, so a later multi-host deploy holds several.
@@ -43,6 +21,9 @@ public final class DeployTarget {
     public let testInstance: TestInstanceConfig?
     /// How this environment's releases reach users (`deploy.strategy`).
     public let strategy: any DeployStrategy
+    /// The host, as the command holds it (its session and engine are the command's, shared with every
+    /// other part of it that asks, e.g. a database dump run in the database container).
+    public let host: EnvironmentHost
     /// The host's connections; `reconnect()` replaces them when the SSH connection drops mid-swap.
     public private(set) var session: SSHSession
     public private(set) var engine: DockerEngine
@@ -67,11 +48,16 @@ public final class DeployTarget {
                 "environments.\(environment.name).test_instance.database is \(test), the environment's own database: a deploy drops and copies it for the test instance; name another one (e.g. \(test)_test)"
             )
         }
-        (engine, session) = try DockerEngines.remote(environment, context: context)
-        state = RemoteState(session: session, app: config.app, redactor: context.redactor)
+        guard let host = try context.hosts(environment).first else {
+            throw TMEOpsError.usage("environments.\(environment.name) has no ssh section: deploy needs a host to deploy to")
+        }
+        self.host = host
+        (engine, session) = (try host.engine(), try host.session())
+        state = try host.state(app: config.app)
     }
 
-    public func close() { session.close() }
+    /// Closes the host's connections (the command would close them when it ends anyway).
+    public func close() { host.close() }
 
     /// Opens the host's SSH session and engine client again, after the old ones failed: up to
     /// `attempts` tries, 1, 2, 4 … s apart. Used where production must be put back whatever the link does.
@@ -80,10 +66,9 @@ public final class DeployTarget {
         for attempt in 0..<attempts {
             if attempt > 0 { Thread.sleep(forTimeInterval: Double(1 << (attempt - 1))) }
             do {
-                session.close()
-                let (engine, session) = try DockerEngines.remote(environment, context: context)
-                (self.engine, self.session) = (engine, session)
-                state = RemoteState(session: session, app: config.app, redactor: context.redactor)
+                host.close()
+                (engine, session) = (try host.engine(), try host.session())
+                state = try host.state(app: config.app)
                 context.logger.warning("reconnected to \(state.host) after the connection failed")
                 return
             } catch {
@@ -488,38 +473,5 @@ public final class DeployTarget {
             throw DeployError(
                 message: "hook .tmeops/hooks/\(name) failed (exit \(process.terminationStatus)); nothing in production was changed", rolledBack: false)
         }
-    }
-}
-
-/// Decodes a config section from nothing, so its defaults apply when the section is absent.
-struct EmptyDecoder: Decoder {
-    var codingPath: [CodingKey] = []
-    var userInfo: [CodingUserInfoKey: Any] = [:]
-    func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
-        KeyedDecodingContainer(EmptyContainer<Key>())
-    }
-    func unkeyedContainer() throws -> UnkeyedDecodingContainer {
-        throw DecodingError.typeMismatch([Any].self, .init(codingPath: [], debugDescription: "empty"))
-    }
-    func singleValueContainer() throws -> SingleValueDecodingContainer {
-        throw DecodingError.typeMismatch(Any.self, .init(codingPath: [], debugDescription: "empty"))
-    }
-
-    struct EmptyContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
-        var codingPath: [CodingKey] = []
-        var allKeys: [Key] = []
-        func contains(_ key: Key) -> Bool { false }
-        func decodeNil(forKey key: Key) throws -> Bool { true }
-        func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
-            throw DecodingError.keyNotFound(key, .init(codingPath: [], debugDescription: "empty"))
-        }
-        func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
-            KeyedDecodingContainer(EmptyContainer<NestedKey>())
-        }
-        func nestedUnkeyedContainer(forKey key: Key) throws -> UnkeyedDecodingContainer {
-            throw DecodingError.keyNotFound(key, .init(codingPath: [], debugDescription: "empty"))
-        }
-        func superDecoder() throws -> Decoder { EmptyDecoder() }
-        func superDecoder(forKey key: Key) throws -> Decoder { EmptyDecoder() }
     }
 }

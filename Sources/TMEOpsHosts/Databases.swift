@@ -1,9 +1,7 @@
 import Foundation
-import ImagePlugin
 import TMEOpsCore
 import TMEOpsPostgres
 import TMEOpsSSH
-import TransferPlugin
 
 /// A connection to an environment's database, with whatever carries it (an SSH session and forward).
 public final class DatabaseSession: @unchecked Sendable {
@@ -11,7 +9,7 @@ public final class DatabaseSession: @unchecked Sendable {
     private let forward: LocalPortForward?
     private let session: SSHSession?
 
-    init(connection: PostgresConnection, forward: LocalPortForward? = nil, session: SSHSession? = nil) {
+    public init(connection: PostgresConnection, forward: LocalPortForward? = nil, session: SSHSession? = nil) {
         self.connection = connection
         self.forward = forward
         self.session = session

@@ -1,7 +1,6 @@
 import Foundation
 import TMEOpsCore
 import TMEOpsSSH
-import TransferPlugin
 
 /// What a deploy keeps on the host, under `~/.tmeops/<app>/`: the lock (a directory, made atomically by
 /// mkdir), the journal of the deploy in progress, the release ledger and the audit log (JSON lines).
@@ -129,7 +128,7 @@ public struct RemoteState {
 
     /// Moves the lock `holder` holds aside (one atomic rename) and removes it; when what was moved turns
     /// out to be another holder's (someone broke and retook it first), it is put back untouched.
-    func breakLock(_ holder: LockOwner) throws {
+    public func breakLock(_ holder: LockOwner) throws {
         let aside = "\(lockDir).broken-\(UUID().uuidString)"
         try sh(
             #"""
@@ -231,6 +230,29 @@ public struct RemoteState {
             case previousImageID = "previous_image_id"
             case unavailableSeconds = "unavailable_seconds"
             case operatorName = "operator"
+        }
+
+        public init(
+            id: String, image: String, imageID: String, previous: String?, previousImageID: String?, backup: String?, migrations: [String],
+            steps: [String: Double], unavailableSeconds: Double?, operatorName: String, message: String, outcome: String, at: String,
+            detail: String?, container: ContainerRecord? = nil, evidence: [String]? = nil
+        ) {
+            self.id = id
+            self.image = image
+            self.imageID = imageID
+            self.previous = previous
+            self.previousImageID = previousImageID
+            self.backup = backup
+            self.migrations = migrations
+            self.steps = steps
+            self.unavailableSeconds = unavailableSeconds
+            self.operatorName = operatorName
+            self.message = message
+            self.outcome = outcome
+            self.at = at
+            self.detail = detail
+            self.container = container
+            self.evidence = evidence
         }
     }
 

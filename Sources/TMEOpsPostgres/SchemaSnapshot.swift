@@ -5,6 +5,10 @@ import TMEOpsPostgres
 /// A database's schema as read from `pg_catalog`: what `schema snapshot` saves and `schema diff` compares.
 /// Everything is sorted, so equal schemas give equal snapshots.
 public struct SchemaSnapshot: Codable, Sendable, Equatable {
+    /// A database with nothing in it but the `public` schema: what a plan that rebuilds a schema starts from.
+    public static let empty = SchemaSnapshot(
+        database: "", serverVersion: 0, schemas: ["public"], tables: [], sequences: [], enums: [], views: [], functions: [], extensions: [])
+
     public static let formatName = "tmeops-schema-snapshot/1"
 
     public struct Column: Codable, Sendable, Equatable {

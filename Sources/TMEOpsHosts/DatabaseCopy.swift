@@ -1,5 +1,4 @@
 import Foundation
-import ImagePlugin
 import TMEOpsCore
 import TMEOpsPostgres
 

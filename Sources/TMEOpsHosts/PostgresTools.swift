@@ -1,5 +1,4 @@
 import Foundation
-import ImagePlugin
 import TMEOpsCore
 import TMEOpsPostgres
 
@@ -26,8 +25,10 @@ public enum PostgresTools {
         guard case .container(let container, _, _) = try database.location(environment: environment.name) else {
             throw TMEOpsError("environment '\(environment.name)' has a database URL, not a container")
         }
-        let (engine, session) = try DockerEngines.remote(environment, context: context)
-        defer { session.close() }
+        // The command's engine on the host (one SSH session per host per command, shared).
+        guard let engine = try context.hosts(environment).first?.engine() else {
+            throw TMEOpsError("environment '\(environment.name)' has no ssh section, so its database container cannot be reached")
+        }
         let result = try engine.exec(container, ["sh", "-c", containerScript(port: database.port, script), "tmeops"] + arguments)
         guard result.exitCode == 0 else {
             throw TMEOpsError(

@@ -3,7 +3,9 @@ import Logging
 import TMEOpsCore
 import TMEOpsSSH
 
-/// How the transfer plugin (and every plugin after it) reaches an environment's host.
+/// How an environment's host is reached over SSH. Commands hold hosts through `context.hosts(_:)`,
+/// which opens one session per host per command; `connect` opens a further one when a part of a
+/// command must run beside the others (a background image push, a database forward).
 public enum RemoteHost {
     /// SSH options for `environment`: its `ssh` section, the passphrase from `TMEOPS_SSH_PASSPHRASE`
     /// and the agent from `SSH_AUTH_SOCK`.
@@ -25,7 +27,11 @@ public enum RemoteHost {
 
     /// Connects to `environment`'s host; errors name the host and say what to check.
     public static func connect(_ environment: EnvironmentConfig, context: CommandContext) throws -> SSHSession {
-        let options = try options(for: environment, context: context)
+        try connect(try options(for: environment, context: context), context: context)
+    }
+
+    /// Connects with `options`; errors name the host and say what to check.
+    public static func connect(_ options: SSHConnectionOptions, context: CommandContext) throws -> SSHSession {
         context.logger.debug("connecting to \(options.destination)")
         do {
             return try context.services.ssh(options, context.logger)

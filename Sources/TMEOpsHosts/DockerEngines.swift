@@ -2,7 +2,6 @@ import Foundation
 import TMEOpsCore
 import TMEOpsDocker
 import TMEOpsSSH
-import TransferPlugin
 
 /// Which Docker engine a command talks to: the local one (as the docker CLI finds it), or an
 /// environment's, through its SSH host.
@@ -27,7 +26,7 @@ public enum DockerEngines {
     /// An environment's engine over a new SSH session; the caller closes the session when done.
     public static func remote(_ environment: EnvironmentConfig, context: CommandContext) throws -> (DockerEngine, SSHSession) {
         let session = try RemoteHost.connect(environment, context: context)
-        let socket = environment.section(DockerConfig.self)?.socket ?? "/var/run/docker.sock"
+        let socket = environment.section(DockerConfig.self)?.socket ?? DockerConfig.defaultSocket
         return (DockerEngine.remote(session: session, socket: socket), session)
     }
 }

@@ -1,0 +1,219 @@
+import BackupPlugin
+import Foundation
+import ImagePlugin
+import SchemaPlugin
+import TMEOpsCore
+import TMEOpsDocker
+import TMEOpsHosts
+import ValidatePlugin
+
+/// The bodies of the deploy's steps, in the order they run. Each reads the plan's facts and returns what
+/// the next steps need; what must survive a failure (the staging copy's name, each committed migration,
+/// that production changed) goes into `progress` the moment it is true.
+extension DeployPipeline {
+    /// 1. Production is running and healthy, its env file is there, nothing would be lost, and the host
+    /// has room for the backup and the image.
+    func preflight(_ facts: DeployFacts) throws {
+        if let problem = target.strategy.configProblem(target) { throw TMEOpsError.usage(problem) }
+        guard let current = try engine.container(target.app.container), current.state.running else {
+            throw DeployError(
+                message: "\(target.app.container) is not running on \(env); deploy needs a running production container (see `tmeops recover`)",
+                rolledBack: false)
+        }
+        let health = try target.healthWait(target.app.container, attempts: 3)
+        guard health.healthy else {
+            throw DeployError(message: "production (\(target.app.container)) is not healthy before the deploy: \(health.detail)", rolledBack: false)
+        }
+        if let envFile = target.app.envFile {
+            let check = try target.session.capture(["test", "-r", envFile])
+            guard check.exit.succeeded else {
+                throw DeployError(
+                    message: "app.env_file \(envFile) does not exist (or is not readable) on \(state.host); create it before deploying", rolledBack: false)
+            }
+        }
+        try target.checkWritableLayer(of: target.app.container, allow: options.discardContainerChanges)
+        try target.checkEnvironment(allow: options.acceptEnvChanges)
+        try target.checkTestPortsAndNetwork()
+        let backups = try target.environment.require(BackupsConfig.self, for: "the pre-deployment backup")
+        let store = BackupStore(session: target.session, dir: backups.dir, host: state.host)
+        try store.ensureDirectory()
+        let last = try store.list().backups.first?.size
+        let databaseSize = UInt64(try facts.database.connection.query("SELECT pg_catalog.pg_database_size(pg_catalog.current_database())").scalar ?? "0") ?? 0
+        let needed = max(last ?? databaseSize / 2, 1 << 20) * 3 / 2
+        let root = (try? engine.info())?["DockerRootDir"]?.string ?? "/var/lib/docker"
+        let space = DiskSpace(
+            backups: try target.freeSpace(backups.dir), backupBytes: needed,
+            // An engine folder the login cannot see is not measured (the load itself then reports a full disk).
+            docker: facts.imageBytes == 0 ? nil : try? target.freeSpace(root), imageBytes: facts.imageBytes)
+        if let problem = space.problem(backupsDir: backups.dir, dockerRoot: root, host: state.host) {
+            throw DeployError(message: problem, rolledBack: false)
+        }
+    }
+
+    /// 2. The pre-deployment backup, pinned to the release; its id is journaled.
+    func takeBackup(_ facts: DeployFacts) throws -> BackupMetadata {
+        let backups = try target.environment.require(BackupsConfig.self, for: "the pre-deployment backup")
+        let store = BackupStore(session: target.session, dir: backups.dir, host: state.host)
+        let metadata = try BackupService.create(
+            target.environment, context: context, options: .init(label: "pre-deploy-\(release)"), database: facts.database,
+            store: BackupService.OpenStore(store: store, engine: engine, session: nil))
+        try store.pin(metadata.id, release: release)
+        try journal(.backup, "taken", ["backup": metadata.id])
+        out.line("      backup \(metadata.id) (\(metadata.size) bytes, sha256 \(metadata.sha256.prefix(12))…)")
+        return metadata
+    }
+
+    /// 3. Waits for the background push and tags the release (and the image it replaces). While the
+    /// host is still loading, the staging copy is made; the migrate test reports its failure.
+    func deliverImage(_ facts: DeployFacts, push: BackgroundPush, copyName: String) throws -> Result<MigrationService.PreparedCopy, Error>? {
+        var preparedCopy: Result<MigrationService.PreparedCopy, Error>?
+        if !push.isFinished {
+            // Recorded before it exists: `recover` drops only a staging database the journal names.
+            try journal(.migrateTest, "staging", ["database": copyName])
+            progress.stagingDatabase = copyName
+            preparedCopy = Result {
+                try MigrationService.prepareCopy(
+                    facts.database, environment: target.environment, context: context, files: facts.migrations.files, copyName: copyName)
+            }
+        }
+        let report = try push.wait()
+        try engine.tagImage(facts.imageID, repository: target.config.image, tag: release)
+        if let previous = facts.previousImageID {
+            try engine.tagImage(previous, repository: target.config.image, tag: "backup-\(ImageTag.timestamp(started))")
+        }
+        out.line(
+            "      sent \(report.bytesSent) bytes: \(report.layers - report.layersSkipped) of \(report.layers) layers; tagged \(target.config.image):\(release)"
+        )
+        return preparedCopy
+    }
+
+    /// 4. The pending migrations applied to the staging copy (made here unless the image step made it),
+    /// checked against `migrations.expect`, and a proof recorded.
+    func migrateTest(_ facts: DeployFacts, copyName: String, prepared: Result<MigrationService.PreparedCopy, Error>?) throws {
+        let migrations = facts.migrations
+        let expected = try migrations.config.expect.map { try SchemaSource.snapshot($0, context: context) }
+        if progress.stagingDatabase == nil { try journal(.migrateTest, "staging", ["database": copyName]) }
+        progress.stagingDatabase = copyName
+        let outcome = try MigrationService.test(
+            facts.database, environment: target.environment, context: context, files: migrations.files, settings: migrations.settings,
+            expect: expected, copyName: copyName, keep: true, prepared: try prepared?.get(), log: { self.context.logger.debug("\($0)") })
+        try facts.database.reconnect()
+        guard outcome.passed else {
+            throw DeployError(
+                message:
+                    "the migrated staging copy differs from \(migrations.config.expect ?? "the expected schema") in \(outcome.expectedDiff?.count ?? 0) places",
+                rolledBack: true)
+        }
+        out.line("      \(copyName) (\(outcome.method)): \(outcome.applied.count) migration\(outcome.applied.count == 1 ? "" : "s") applied, proof recorded")
+    }
+
+    /// 5. A container of the new image on the test port against the staging copy, with production's
+    /// settings and its mounts read-only: health, log scan, smoke checks.
+    func runTestInstance(_ facts: DeployFacts, database copy: String) throws {
+        try AppContainers.removeIfPresent(engine, target.test)
+        guard let image = try engine.image(facts.imageID) else { throw TMEOpsError("image \(facts.imageID) is not in the engine of \(env)") }
+        let testPorts = try target.testInstance?.publish ?? [PortMapping(parsing: "3001:3000")]
+        let plan = AppContainers.Plan(
+            name: target.test, image: facts.imageID, release: release, publish: testPorts,
+            network: target.app.network, aliases: [], test: true, testDatabase: copy)
+        _ = try target.createTestContainer(plan: plan, image: image, database: copy)
+        let started = Int(Date().timeIntervalSince1970) - 1
+        try engine.startContainer(target.test)
+        // Polled every 100 ms within the usual budget: the deploy waits on it, and an app that is ready in
+        // 1.1 s should not cost 2 s.
+        let health = try target.healthWait(target.test, poll: 0.1)
+        guard health.healthy else {
+            throw DeployError(
+                message: "the test instance of \(facts.imageRef) failed its health gate: \(health.detail); production was not touched",
+                rolledBack: false, evidence: target.evidence(target.test))
+        }
+        let validate = target.environment.section(ValidateConfig.self) ?? ValidateConfig()
+        let scan = try Checks.logScan(validate.logErrors, engine: engine, container: target.test, since: started)
+        var failures = scan.ok ? [] : ["logs: \(scan.evidence)"] + scan.details
+        if let details = try engine.container(target.test), let address = containerAddress(details, network: target.app.network) {
+            failures += Checks.smoke(validate.smoke, session: target.session, address: address, port: target.health.port).filter { !$0.ok }.map {
+                "\($0.name): \($0.evidence)"
+            }
+        }
+        guard failures.isEmpty else {
+            throw DeployError(
+                message: "the test instance failed its checks: \(failures.joined(separator: "; ")); production was not touched", rolledBack: false,
+                evidence: target.evidence(target.test))
+        }
+        out.line("      \(target.test) healthy (\(health.detail)), logs clean, \(validate.smoke.count) smoke checks passed")
+    }
+
+    /// 6. The tested migrations applied to production with the proof, each file journaled as it commits.
+    func applyMigrations(_ facts: DeployFacts) throws {
+        let migrations = facts.migrations
+        do {
+            _ = try MigrationService.apply(
+                facts.database, files: migrations.files, settings: migrations.settings, environment: env, untested: false,
+                log: { self.context.logger.debug("\($0)") }, warn: { self.context.logger.warning("\($0)") },
+                onApplied: { applied in
+                    let name = String(format: "%03d", applied.version) + "_\(applied.name)"
+                    self.progress.appliedMigrations.append(name)
+                    _ = try? self.journal(.migrateApply, "applied", ["migration": name])
+                })
+        } catch  where !progress.appliedMigrations.isEmpty {
+            progress.migrationsPartlyApplied = true
+            throw DeployError(
+                message:
+                    "\(error). Production's database WAS changed: \(progress.appliedMigrations.joined(separator: ", ")) applied and committed; the app still runs the previous release. "
+                    + "Fix the failing migration and deploy again, or return the database to the pre-deployment backup: `tmeops backup restore \(progress.backup?.id ?? "<id>") -e \(env)`",
+                rolledBack: false, notRestored: true)
+        }
+        let applied = progress.appliedMigrations
+        out.line("      \(applied.isEmpty ? "nothing to apply" : "applied \(applied.joined(separator: ", "))")")
+    }
+
+    /// 7. The strategy's swap; returns how long the app was unavailable.
+    func swap(_ facts: DeployFacts) throws -> Double {
+        progress.productionChanged = true
+        let window = try target.switchTo(image: "\(target.config.image):\(release)", release: release) { phase, data in
+            try self.journal(.swap, phase, data)
+        }
+        progress.containerRecord = try engine.containerDocument(target.app.container).map(ContainerRecord.init)
+        out.line("      \(target.app.container) now runs \(facts.imageRef); unavailable for \(String(format: "%.2f", window)) s")
+        return window
+    }
+
+    /// 8. Validation against production; a failure puts the previous release back.
+    func validate(_ facts: DeployFacts) throws {
+        let results = try ValidationService.run(
+            target.environment, context: context, since: Int(started.timeIntervalSince1970), healthAttempts: 5,
+            connection: (engine, target.session, facts.database))
+        for result in results where !result.ok { out.line("      \(out.red("✗")) \(result.name): \(result.evidence)") }
+        if results.contains(where: { !$0.ok }) {
+            let evidence = target.evidence(target.app.container)
+            let back = try target.putBack()
+            throw DeployError(
+                message:
+                    "post-deploy validation failed; the old container was restored (\(back.healthy ? "healthy" : "NOT healthy: \(back.detail); run `tmeops recover -e \(env)`"))",
+                rolledBack: back.healthy, notRestored: !back.healthy, evidence: evidence)
+        }
+        out.line("      \(results.count) checks passed")
+    }
+
+    /// 9. The old and test containers and the staging copy removed; releases beyond `keep_releases` lose
+    /// their image tag and their backup's pin.
+    func cleanup(_ facts: DeployFacts) throws {
+        try AppContainers.removeIfPresent(engine, target.old)
+        try AppContainers.removeIfPresent(engine, target.test)
+        if let stagingDatabase = progress.stagingDatabase { try DatabaseCopy.drop(facts.database, stagingDatabase) }
+        // Releases beyond keep_releases lose their image tag (the image goes when nothing uses it) and
+        // their pin on the pre-deployment backup (backup prune's rules decide about it from then on).
+        // One listing of the release tags and one of the pins, so the cost does not grow with the ledger.
+        let kept = try state.releases().filter { $0.outcome == "deployed" } + [ledgerEntry(facts, outcome: "deployed", detail: nil)]
+        let dropped = kept.dropLast(target.deploy.keepReleases)
+        let droppedTags = Set(dropped.map { "\(target.config.image):\($0.id)" })
+        let tagged = (try? engine.images(filters: ["reference": ["\(target.config.image):r-*"]])) ?? []
+        for tag in tagged.flatMap({ $0.repoTags ?? [] }) where droppedTags.contains(tag) { _ = try? engine.removeImage(tag) }
+        if let backups = target.environment.section(BackupsConfig.self).map({ BackupStore(session: target.session, dir: $0.dir, host: state.host) }),
+            let pins = try? backups.pins()
+        {
+            let droppedBackups = Set(dropped.compactMap(\.backup))
+            try? backups.unpin(pins.keys.filter { droppedBackups.contains($0) }.sorted())
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import TMEOpsCore
+
+/// `environments.<name>.database`: a URL (development), or the database container on the host.
+public struct DatabaseConfig: ConfigSection, Equatable {
+    public static let key = "database"
+    public static let scope = ConfigScope.environment
+    public static let summary = "Database URL, or container, user, name and password on the host."
+
+    public var url: String?
+    public var container: String?
+    public var user: String?
+    public var name: String?
+    public var password: String?
+    public var port: Int
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case url, container, user, name, password, port
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        url = try c.decodeIfPresent(String.self, forKey: .url)
+        container = try c.decodeIfPresent(String.self, forKey: .container)
+        user = try c.decodeIfPresent(String.self, forKey: .user)
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        password = try c.decodeIfPresent(String.self, forKey: .password)
+        port = try c.decode(.port, default: 5432)
+        if let url, !(url.hasPrefix("postgresql://") || url.hasPrefix("postgres://")) {
+            throw c.invalid(.url, "expected a postgresql:// URL")
+        }
+        if url == nil {
+            guard container != nil else { throw c.invalid(.container, "set either url (a postgresql:// URL) or container, user and name") }
+            guard user != nil else { throw c.invalid(.user, "a database reached through its container needs user") }
+            guard name != nil else { throw c.invalid(.name, "a database reached through its container needs name") }
+        }
+    }
+
+    /// Where the database is: the one decision every command that reaches it makes.
+    public enum Location: Sendable, Equatable {
+        case url(String)
+        case container(name: String, user: String, database: String)
+    }
+
+    /// The database's location; decoding already guarantees one of the two forms is complete.
+    public func location(environment: String) throws -> Location {
+        if let url { return .url(url) }
+        guard let container, let user, let name else {
+            throw TMEOpsError.usage("environments.\(environment).database needs url, or container, user and name")
+        }
+        return .container(name: container, user: user, database: name)
+    }
+}
