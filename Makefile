@@ -52,7 +52,7 @@ demo: build sandbox-up
 	@echo; echo "\$$ tmeops schema diff --from sandbox --to development"; cd $(DEMO_DIR) && ../$(BIN) schema diff --from sandbox --to development || \
 		echo "(exit $$?: drift, as expected)"
 	@echo; echo "\$$ tmeops schema plan --from sandbox --to development"; cd $(DEMO_DIR) && ../$(BIN) schema plan --from sandbox --to development
-	@echo; echo "# Phases 3-5: deploy version 2, which needs migrations 010-014"
+	@echo; echo "# deploy version 2, which needs migrations 010-014"
 	@echo; echo "\$$ tmeops preflight -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) preflight -e sandbox
 	@echo; echo "\$$ tmeops image verify tme-portal-server:sandbox-2"; cd $(DEMO_DIR) && $(LOCAL_ENGINE) ../$(BIN) image verify tme-portal-server:sandbox-2
 	@echo; echo "\$$ tmeops deploy -e sandbox --image tme-portal-server:sandbox-2"; cd $(DEMO_DIR) && \
