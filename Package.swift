@@ -90,7 +90,9 @@ let package = Package(
             name: "TMEOpsTestSupport", dependencies: ["TMEOpsCore", "TMEOpsHosts", logging, argumentParser, "TMEOpsSSH", "TMEOpsArchive"],
             path: "Tests/TMEOpsTestSupport"),
         .testTarget(name: "TMEOpsCoreTests", dependencies: ["TMEOpsCore", "TMEOpsTestSupport"]),
-        .testTarget(name: "TMEOpsHostsTests", dependencies: ["TMEOpsHosts", "TMEOpsCore", "TMEOpsSSH", "TMEOpsTestSupport", "tmeops"]),
+        .testTarget(
+            name: "TMEOpsHostsTests",
+            dependencies: ["TMEOpsHosts", "TMEOpsCore", "TMEOpsSSH", "TMEOpsTestSupport", "tmeops", "TransferPlugin", "BackupPlugin", "SwapPlugin"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TMEOpsTestSupport", "TMEOpsCore", "tmeops"]),
         .testTarget(name: "SandboxIntegrationTests", dependencies: ["TMEOpsTestSupport", "TMEOpsCore", "tmeops"]),
         // The built-in plugins together: the reference tmeops.yml, examples, help groups.

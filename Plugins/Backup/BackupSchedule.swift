@@ -145,7 +145,7 @@ public struct BackupScheduleCommand: TMEOpsCommand {
         }
         let remove = self.remove
         let how = try await runBlocking("backup schedule") { () -> String in
-            let session = try RemoteHost.connect(environment, context: context)
+            let session = try RemoteHost.connect(environment, .database, context: context)
             defer { session.close() }
             return try BackupSchedule.apply(files, session: session, remove: remove)
         }

@@ -79,7 +79,7 @@ public enum BackupService {
             return OpenStore(store: BackupStore(localDirectory: dir), engine: nil, session: nil)
         }
         let config = try environment.require(BackupsConfig.self, for: "keeping backups")
-        let (engine, session) = try DockerEngines.remote(environment, context: context)
+        let (engine, session) = try DockerEngines.remote(environment, .database, context: context)
         return OpenStore(store: BackupStore(session: session, dir: config.dir, host: session.options.host), engine: engine, session: session)
     }
 

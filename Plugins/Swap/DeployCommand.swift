@@ -67,6 +67,8 @@ public struct DeployCommand: TMEOpsCommand {
         // The push starts before the deploy's own SSH connection: the local engine needs a while before
         // the first byte of its export. It loads nothing on the host until preflight has passed.
         let (config, environment) = try context.loadEnvironment()
+        // A deploy acts on one host: an environment of several is refused before anything starts.
+        if environment.section(SSHConfig.self) != nil { _ = try RemoteHost.host(.only, in: environment) }
         let pusher = context.dryRun ? nil : BackgroundPush(environment: environment, context: context, image: image ?? "\(config.image):latest")
         pusher?.start()
         let release: RemoteState.Release?

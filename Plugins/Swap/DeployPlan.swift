@@ -5,7 +5,8 @@ import TMEOpsCore
 import TMEOpsHosts
 
 /// What a deploy's plan found before anything changed: the image, what runs now, the migrations and the
-/// connection to production's database. Every step reads it; none changes it.
+/// connection to production's database. Every step reads it; none changes it (the migrate test only
+/// reconnects the database connection, which a CREATE DATABASE … TEMPLATE needs closed).
 struct DeployFacts {
     /// The image as the operator named it, and its ID (what every later step uses).
     let imageRef: String

@@ -10,7 +10,7 @@ import TransferPlugin
 import ValidatePlugin
 
 /// Everything one environment's deploy needs: the config sections, the SSH connection to its host with
-/// the engine and the remote state on it. One value per host, so a later multi-host deploy holds several.
+/// the engine and the remote state on it. One value per host: a deploy to several hosts holds several.
 public final class DeployTarget {
     public let context: CommandContext
     public let config: LoadedConfig
@@ -48,8 +48,10 @@ public final class DeployTarget {
                 "environments.\(environment.name).test_instance.database is \(test), the environment's own database: a deploy drops and copies it for the test instance; name another one (e.g. \(test)_test)"
             )
         }
-        guard let host = try context.hosts(environment).first else {
-            throw TMEOpsError.usage("environments.\(environment.name) has no ssh section: deploy needs a host to deploy to")
+        // A local environment (no ssh section) and one of several hosts are refused here, each with its reason.
+        let name = try RemoteHost.host(.only, in: environment)
+        guard let host = try context.hosts(environment).first(where: { $0.name == name }) else {
+            throw TMEOpsError("environments.\(environment.name): \(name) is not among its hosts")
         }
         self.host = host
         (engine, session) = (try host.engine(), try host.session())

@@ -12,7 +12,9 @@ struct ProtectedChanges: ChangeProtection {
         var state: RemoteState?
         var owner: RemoteState.LockOwner?
         if environment.section(SSHConfig.self) != nil {
-            let session = try RemoteHost.connect(environment, context: context)
+            // The deploy lock is the one `deploy` and `lock` use: on an environment's one host (an
+            // environment of several is refused, as those commands refuse it).
+            let session = try RemoteHost.connect(environment, .only, context: context)
             let remote = RemoteState(session: session, app: config.app, redactor: context.redactor)
             let deploy = try DeployConfig.of(environment)
             do {

@@ -24,12 +24,19 @@ public struct SSHCheckCommand: TMEOpsCommand {
             Uses libssh2, never the ssh program. Docker is asked through its socket on the host (the \
             environment's docker.socket), tunnelled over the same connection.
 
+            An environment of several hosts (ssh.hosts) is checked on every host at once; each gets a \
+            section, and the exit status is 1 when any host failed, each failure named.
+
             Examples:
               tmeops ssh check -e production
               tmeops ssh check -e production --json
+              tmeops ssh check -e production --host 10.0.0.12
             """)
 
     @OptionGroup public var globals: GlobalOptions
+
+    @Option(help: "Check only this host of ssh.hosts.")
+    public var host: String?
 
     public init() {}
 
@@ -56,12 +63,54 @@ public struct SSHCheckCommand: TMEOpsCommand {
 
     public func run(_ context: CommandContext) async throws {
         let (_, environment) = try context.loadEnvironment()
-        let report = try await runBlocking("ssh check") { try Self.check(environment, context: context) }
-        if context.json {
-            try context.output.writeJSON(report)
+        let ssh = try environment.require(SSHConfig.self, for: "ssh check")
+        let names = try host.map { [try RemoteHost.host(.named($0), in: environment)] } ?? ssh.hosts
+        if names.count == 1 {
+            let choice = RemoteHost.Choice.named(names[0])
+            let report = try await runBlocking("ssh check") { try Self.check(environment, choice, context: context) }
+            if context.json { return try context.output.writeJSON(report) }
+            Self.show(report, context.output)
             return
         }
-        let out = context.output
+        // Every host at once: one slow or unreachable host costs its own timeout, not the sum.
+        let results = try await runBlocking("ssh check") { () -> [Result<Report, Error>] in
+            let slots = ResultSlots<Report>(count: names.count)
+            DispatchQueue.concurrentPerform(iterations: names.count) { index in
+                slots.set(index, Result { try Self.check(environment, .named(names[index]), context: context) })
+            }
+            return slots.results
+        }
+        let failures = zip(names, results).compactMap { name, result -> String? in
+            if case .failure(let error) = result { return "\(name): \(error)" }
+            return nil
+        }
+        if context.json {
+            try context.output.writeJSON(
+                zip(names, results).map { name, result in
+                    HostCheck(host: name, report: try? result.get(), error: result.failureText.map { context.redactor.redact($0) })
+                })
+        } else {
+            for (name, result) in zip(names, results) {
+                context.output.line(context.output.bold("== \(name)"))
+                switch result {
+                case .success(let report): Self.show(report, context.output)
+                case .failure(let error): context.output.line("\(context.output.red("✗")) \(error)")
+                }
+            }
+        }
+        if !failures.isEmpty {
+            throw TMEOpsError("\(failures.count) of \(names.count) hosts of \(environment.name) failed the check: \(failures.joined(separator: "; "))")
+        }
+    }
+
+    /// One host's entry in `ssh check --json` on an environment of several hosts.
+    struct HostCheck: Encodable {
+        let host: String
+        let report: Report?
+        let error: String?
+    }
+
+    static func show(_ report: Report, _ out: Output) {
         out.line("\(out.green("✓")) connected to \(report.destination) in \(String(format: "%.2f", report.connectSeconds)) s")
         out.line("  host key     \(report.hostKey) (verified against known_hosts)")
         out.line("  login        \(report.authentication)")
@@ -76,9 +125,9 @@ public struct SSHCheckCommand: TMEOpsCommand {
         }
     }
 
-    static func check(_ environment: EnvironmentConfig, context: CommandContext) throws -> Report {
+    static func check(_ environment: EnvironmentConfig, _ choice: RemoteHost.Choice = .only, context: CommandContext) throws -> Report {
         let started = Date()
-        let session = try RemoteHost.connect(environment, context: context)
+        let session = try RemoteHost.connect(environment, choice, context: context)
         defer { session.close() }
         let connected = Date().timeIntervalSince(started)
         func text(_ argv: [String]) throws -> String {
@@ -126,9 +175,21 @@ public struct SSHExecCommand: TMEOpsCommand {
               tmeops ssh exec -e production -- df -h /
               tmeops ssh exec -e production -- docker ps --format '{{.Names}}'
               tmeops ssh exec -e production --stdin -- sh -c 'cat > /tmp/notes' < notes.txt
+              tmeops ssh exec -e production --all-hosts -- uptime
+              tmeops ssh exec -e production --host 10.0.0.12 -- df -h /
+
+            On an environment of several hosts name one with --host, or run on every host at once with \
+            --all-hosts: each host's output is printed under its name once it is done, and the exit \
+            status is 0 only when the command succeeded on every host.
             """)
 
     @OptionGroup public var globals: GlobalOptions
+
+    @Option(help: "Run on this host of ssh.hosts.")
+    public var host: String?
+
+    @Flag(help: "Run on every host of the environment at once.")
+    public var allHosts = false
 
     @Flag(help: "Send this process's standard input to the command.")
     public var stdin = false
@@ -147,20 +208,26 @@ public struct SSHExecCommand: TMEOpsCommand {
 
     public func validate() throws {
         if command.isEmpty { throw ValidationError("name the command to run after --, e.g. tmeops ssh exec -e production -- uptime") }
+        if host != nil && allHosts { throw ValidationError("pass --host H or --all-hosts, not both") }
+        if allHosts && stdin { throw ValidationError("--stdin goes to one command; with --all-hosts there is one per host") }
     }
 
     public func run(_ context: CommandContext) async throws {
         let (_, environment) = try context.loadEnvironment()
         let limit = try timeout.map { try ConfigDuration(parsing: $0).seconds }
         if context.dryRun {
-            context.output.line("would run on \(environment.name): \(ShellQuote.command(command))")
+            let hosts =
+                try allHosts ? environment.require(SSHConfig.self, for: "ssh exec").hosts : [RemoteHost.host(host.map { .named($0) } ?? .only, in: environment)]
+            context.output.line("would run on \(environment.name) (\(hosts.joined(separator: ", "))): \(ShellQuote.command(command))")
             return
         }
         let argv = command
         let useStdin = stdin
         let times = max(1, repeatCount)
+        if allHosts { return try await runEverywhere(environment, argv: argv, limit: limit, context: context) }
+        let choice = try host.map { RemoteHost.Choice.named(try RemoteHost.host(.named($0), in: environment)) } ?? .only
         let exit = try await runBlocking("ssh exec") { () -> RemoteExit in
-            let session = try RemoteHost.connect(environment, context: context)
+            let session = try RemoteHost.connect(environment, choice, context: context)
             defer { session.close() }
             var last = RemoteExit(status: 0, signal: nil)
             for _ in 0..<times {
@@ -180,7 +247,49 @@ public struct SSHExecCommand: TMEOpsCommand {
         }
     }
 
+    /// `--all-hosts`: the command on every host at once, each host's output printed under its name.
+    func runEverywhere(_ environment: EnvironmentConfig, argv: [String], limit: Double?, context: CommandContext) async throws {
+        let names = try environment.require(SSHConfig.self, for: "ssh exec").hosts
+        let results = try await runBlocking("ssh exec") { () -> [Result<RemoteOutput, Error>] in
+            let slots = ResultSlots<RemoteOutput>(count: names.count)
+            DispatchQueue.concurrentPerform(iterations: names.count) { index in
+                slots.set(
+                    index,
+                    Result {
+                        let session = try RemoteHost.connect(environment, .named(names[index]), context: context)
+                        defer { session.close() }
+                        return try session.capture(argv, timeout: limit)
+                    })
+            }
+            return slots.results
+        }
+        var failed: [String] = []
+        for (name, result) in zip(names, results) {
+            context.output.line(context.output.bold("== \(name)"))
+            switch result {
+            case .success(let output):
+                output.stdout.withUnsafeBytes { context.output.sink.write(bytes: $0) }
+                output.stderr.withUnsafeBytes { context.errorSink.write(bytes: $0) }
+                if !output.exit.succeeded { failed.append("\(name) (\(output.exit))") }
+            case .failure(let error):
+                context.output.line("\(context.output.red("✗")) \(error)")
+                failed.append("\(name) (\(error))")
+            }
+        }
+        if !failed.isEmpty {
+            throw TMEOpsError("`\(ShellQuote.command(argv))` failed on \(failed.count) of \(names.count) hosts: \(failed.joined(separator: "; "))")
+        }
+    }
+
     static func signalNumber(_ name: String) -> Int32 {
         ["HUP": 1, "INT": 2, "QUIT": 3, "ILL": 4, "ABRT": 6, "FPE": 8, "KILL": 9, "SEGV": 11, "PIPE": 13, "ALRM": 14, "TERM": 15][name] ?? 1
+    }
+}
+
+extension Result {
+    /// The error's text, when this is a failure.
+    var failureText: String? {
+        if case .failure(let error) = self { return "\(error)" }
+        return nil
     }
 }

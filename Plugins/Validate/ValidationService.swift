@@ -50,13 +50,12 @@ public enum ValidationService {
         do {
             let database = try shared?.database ?? Databases.open(environment, context: context)
             defer { if shared == nil { database.close() } }
-            let drift = try config.expectSchema.map { expected -> [String] in
-                guard let check = context.registry.service(SchemaDriftCheck.self) else {
-                    throw TMEOpsError("validate.expect_schema needs the schema plugin, which this build of tmeops lacks")
-                }
-                return try check.differences(database.connection, expected: expected, context: context)
-            }
+            let check = context.registry.service(SchemaDriftCheck.self)
+            let drift = try config.expectSchema.flatMap { expected in try check?.differences(database.connection, expected: expected, context: context) }
             results += try Checks.database(config, connection: database.connection, drift: drift, expectedName: config.expectSchema)
+            if config.expectSchema != nil && check == nil {
+                results.append(CheckResult("schema: no drift", ok: false, "validate.expect_schema needs the schema plugin, which this build of tmeops lacks"))
+            }
         } catch {
             results.append(CheckResult("database: reachable", ok: false, "\(error)"))
         }

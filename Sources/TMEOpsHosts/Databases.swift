@@ -65,7 +65,7 @@ public enum Databases {
             if let password = database.password { context.redactor.add(password) }
             return DatabaseSession(connection: try PostgresConnection(target))
         }
-        let (engine, session) = try DockerEngines.remote(environment, context: context)
+        let (engine, session) = try DockerEngines.remote(environment, .database, context: context)
         do {
             guard let details = try engine.container(container) else {
                 throw TMEOpsError("no container \(container) on \(environment.name); check database.container")

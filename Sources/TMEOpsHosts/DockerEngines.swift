@@ -24,8 +24,10 @@ public enum DockerEngines {
     }
 
     /// An environment's engine over a new SSH session; the caller closes the session when done.
-    public static func remote(_ environment: EnvironmentConfig, context: CommandContext) throws -> (DockerEngine, SSHSession) {
-        let session = try RemoteHost.connect(environment, context: context)
+    public static func remote(_ environment: EnvironmentConfig, _ choice: RemoteHost.Choice = .only, context: CommandContext) throws -> (
+        DockerEngine, SSHSession
+    ) {
+        let session = try RemoteHost.connect(environment, choice, context: context)
         let socket = environment.section(DockerConfig.self)?.socket ?? DockerConfig.defaultSocket
         return (DockerEngine.remote(session: session, socket: socket), session)
     }

@@ -33,10 +33,11 @@ public final class EnvironmentHost: @unchecked Sendable {
         }
     }
 
-    /// The host's Docker engine, over this command's session.
+    /// The host's Docker engine, over this command's session. A host's session serves one thread at a
+    /// time (libssh2's rule): work that must run beside it opens its own (`RemoteHost.connect`).
     public func engine() throws -> DockerEngine {
-        let session = try session()
-        return try context.connections.value("\(key):engine") {
+        try context.connections.value("\(key):engine") {
+            let session = try session()
             let engine = DockerEngine.remote(session: session, socket: environment.section(DockerConfig.self)?.socket ?? DockerConfig.defaultSocket)
             return (engine, { engine.closeIdle() })
         }
@@ -61,8 +62,10 @@ public final class EnvironmentHost: @unchecked Sendable {
 
     /// Closes this host's connections (e.g. after a dropped link); the next ask opens new ones.
     public func close() {
-        context.connections.discard("\(key):engine")
+        // The session first: a dead link's channels then close at once instead of waiting on it.
         context.connections.discard("\(key):ssh")
+        context.connections.discard("\(key):engine")
+        context.connections.discard("\(key):database")
     }
 }
 
@@ -70,7 +73,37 @@ extension CommandContext {
     /// The servers `environment` runs on, in the order its config names them; empty for a local
     /// environment (one without an `ssh` section). A command that acts on an environment acts on each.
     public func hosts(_ environment: EnvironmentConfig) throws -> [EnvironmentHost] {
-        guard environment.section(SSHConfig.self) != nil else { return [] }
-        return [EnvironmentHost(environment: environment, options: try RemoteHost.options(for: environment, context: self), context: self)]
+        guard let ssh = environment.section(SSHConfig.self) else { return [] }
+        return try ssh.hosts.map { name in
+            EnvironmentHost(environment: environment, options: try RemoteHost.options(for: environment, .named(name), context: self), context: self)
+        }
+    }
+
+    /// The hosts of `environment` with every SSH session opened at once, so that one slow host costs
+    /// its own timeout, not the sum. One error names every host that could not be reached; a command
+    /// calls this before it changes anything.
+    public func connectedHosts(_ environment: EnvironmentConfig) throws -> [EnvironmentHost] {
+        let hosts = try hosts(environment)
+        let slots = ResultSlots<Void>(count: hosts.count)
+        DispatchQueue.concurrentPerform(iterations: hosts.count) { index in
+            slots.set(index, Result { _ = try hosts[index].session() })
+        }
+        let failed = zip(hosts, slots.results).compactMap { host, result -> String? in
+            if case .failure(let error) = result { return "\(host.name): \(error)" }
+            return nil
+        }
+        guard failed.isEmpty else {
+            throw TMEOpsError(
+                "cannot reach \(failed.count) of \(hosts.count) hosts of \(environment.name), so nothing was done: \(failed.joined(separator: "; "))")
+        }
+        return hosts
+    }
+
+    /// The host that runs `environment`'s database container (`database.host`, else the first); nil
+    /// for a local environment.
+    public func databaseHost(_ environment: EnvironmentConfig) throws -> EnvironmentHost? {
+        guard environment.section(SSHConfig.self) != nil else { return nil }
+        let name = try RemoteHost.host(.database, in: environment)
+        return try hosts(environment).first { $0.name == name }
     }
 }

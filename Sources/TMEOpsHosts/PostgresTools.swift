@@ -25,10 +25,9 @@ public enum PostgresTools {
         guard case .container(let container, _, _) = try database.location(environment: environment.name) else {
             throw TMEOpsError("environment '\(environment.name)' has a database URL, not a container")
         }
-        // The command's engine on the host (one SSH session per host per command, shared).
-        guard let engine = try context.hosts(environment).first?.engine() else {
-            throw TMEOpsError("environment '\(environment.name)' has no ssh section, so its database container cannot be reached")
-        }
+        // The command's engine on the database host (one SSH session per host per command, shared), or
+        // this machine's for a local environment.
+        let engine = try context.databaseHost(environment)?.engine() ?? DockerEngines.local(context)
         let result = try engine.exec(container, ["sh", "-c", containerScript(port: database.port, script), "tmeops"] + arguments)
         guard result.exitCode == 0 else {
             throw TMEOpsError(

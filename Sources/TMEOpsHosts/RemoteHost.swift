@@ -7,16 +7,53 @@ import TMEOpsSSH
 /// which opens one session per host per command; `connect` opens a further one when a part of a
 /// command must run beside the others (a background image push, a database forward).
 public enum RemoteHost {
-    /// SSH options for `environment`: its `ssh` section, the passphrase from `TMEOPS_SSH_PASSPHRASE`
-    /// and the agent from `SSH_AUTH_SOCK`.
-    public static func options(for environment: EnvironmentConfig, context: CommandContext) throws -> SSHConnectionOptions {
+    /// Which of an environment's hosts a command reaches.
+    public enum Choice: Sendable, Equatable {
+        /// The environment's one host; an environment of several is refused (the command acts on one).
+        case only
+        /// The first host: where the deploy lock and the release ledger are kept.
+        case first
+        /// The host that runs the database container (`database.host`, else the first).
+        case database
+        /// One host of `ssh.hosts`, by name (`--host H`).
+        case named(String)
+    }
+
+    /// The host `choice` names in `environment`; an error naming the key when there is none.
+    public static func host(_ choice: Choice, in environment: EnvironmentConfig) throws -> String {
+        let ssh = try environment.require(SSHConfig.self, for: "reaching a remote host")
+        switch choice {
+        case .first: return ssh.host
+        case .database: return environment.section(DatabaseConfig.self)?.databaseHost(of: ssh) ?? ssh.host
+        case .named(let name):
+            guard ssh.hosts.contains(name) else {
+                let key = ssh.hosts.count == 1 ? "ssh.host" : "ssh.hosts"
+                throw TMEOpsError.usage("'\(name)' is not one of environments.\(environment.name).\(key) (\(ssh.hosts.joined(separator: ", ")))")
+            }
+            return name
+        case .only:
+            guard ssh.hosts.count == 1 else {
+                throw TMEOpsError.usage(
+                    "environments.\(environment.name).ssh.hosts lists \(ssh.hosts.count) hosts (\(ssh.hosts.joined(separator: ", "))), and this command acts on one host; "
+                        + "on an environment of several hosts tmeops runs `ssh check`, `ssh exec --host H` or `ssh exec --all-hosts`, "
+                        + "and the database commands that take no deploy lock (backup, schema, db pull, migrate status and test), which use database.host; nothing was changed"
+                )
+            }
+            return ssh.host
+        }
+    }
+
+    /// SSH options for the host `choice` names in `environment`: its `ssh` section, the passphrase from
+    /// `TMEOPS_SSH_PASSPHRASE` and the agent from `SSH_AUTH_SOCK`.
+    public static func options(for environment: EnvironmentConfig, _ choice: Choice = .only, context: CommandContext) throws -> SSHConnectionOptions {
         // Without an ssh section the environment is local: it has no remote host to reach.
         let ssh = try environment.require(SSHConfig.self, for: "reaching a remote host")
+        let host = try host(choice, in: environment)
         let home = context.environment["HOME"] ?? NSHomeDirectory()
         let passphrase = context.environment["TMEOPS_SSH_PASSPHRASE"]
         if let passphrase { context.redactor.add(passphrase) }
         return SSHConnectionOptions(
-            host: ssh.host, port: ssh.port, user: ssh.user,
+            host: host, port: ssh.port, user: ssh.user,
             identity: ssh.identity.map { SSHConnectionOptions.expand($0, home: home) },
             passphrase: passphrase,
             knownHosts: SSHConnectionOptions.expand(ssh.knownHosts, home: home),
@@ -25,9 +62,9 @@ public enum RemoteHost {
             agentSocket: context.environment["SSH_AUTH_SOCK"], ciphers: ssh.ciphers)
     }
 
-    /// Connects to `environment`'s host; errors name the host and say what to check.
-    public static func connect(_ environment: EnvironmentConfig, context: CommandContext) throws -> SSHSession {
-        try connect(try options(for: environment, context: context), context: context)
+    /// Connects to the host `choice` names in `environment`; errors name the host and say what to check.
+    public static func connect(_ environment: EnvironmentConfig, _ choice: Choice = .only, context: CommandContext) throws -> SSHSession {
+        try connect(try options(for: environment, choice, context: context), context: context)
     }
 
     /// Connects with `options`; errors name the host and say what to check.

@@ -116,16 +116,21 @@ public final class ConnectionCache: @unchecked Sendable {
 
     public init() {}
 
-    /// The value kept under `key`, made (and its `close` kept for later) on first use. `make` runs under
-    /// the cache's lock, so two threads asking at once open one connection.
+    /// The value kept under `key`, made (and its `close` kept for later) on first use. `make` runs
+    /// outside the cache's lock, so several hosts can be reached at once; when two threads make the same
+    /// key at once, the first kept wins and the other's is closed.
     public func value<Value>(_ key: String, make: () throws -> (Value, close: () -> Void)) rethrows -> Value {
-        try lock.withLock {
-            if let value = values[key] as? Value { return value }
-            let (value, close) = try make()
+        if let value = lock.withLock({ values[key] as? Value }) { return value }
+        let (value, close) = try make()
+        let kept: Value? = lock.withLock {
+            if let existing = values[key] as? Value { return existing }
             values[key] = value
             closers.append((key, close))
-            return value
+            return nil
         }
+        guard let kept else { return value }
+        close()
+        return kept
     }
 
     /// Forgets (and closes) what is kept under `key`, e.g. a session whose link dropped.

@@ -135,7 +135,13 @@ public struct ConfigLoader: Sendable {
                 guard let key = keyNode.string, let type = environmentSections.first(where: { $0.key == key }) else { continue }
                 sections.append((key, try decodeSection(type, node: valueNode, path: path + [AnyKey(stringValue: key)], root: root, context: context)))
             }
-            environments[name] = EnvironmentConfig(name: name, sections: sections)
+            let environment = EnvironmentConfig(name: name, sections: sections)
+            for (key, section) in sections {
+                guard let check = section as? ConfigSectionCrossCheck, let problem = check.problem(in: environment) else { continue }
+                let keyPath = path + [AnyKey(stringValue: key), AnyKey(stringValue: problem.key)]
+                throw context.error(root.descendant(at: keyPath) ?? body, keyPath, problem.message)
+            }
+            environments[name] = environment
         }
         return LoadedConfig(
             displayPath: displayPath, url: url, app: app, image: image, environmentNames: names, rootSections: decodedRoot, environments: environments)

@@ -16,3 +16,10 @@ public protocol ConfigSection: Codable, Sendable {
     /// A one-line description for `help PLUGIN` and the config reference.
     static var summary: String { get }
 }
+
+/// A section whose values must agree with the other sections of its environment (`database.host` must
+/// be one of `ssh.hosts`). Checked once the environment is decoded; the problem is reported at the key.
+public protocol ConfigSectionCrossCheck {
+    /// The first disagreement: the key inside the section and what is wrong; nil when all agree.
+    func problem(in environment: EnvironmentConfig) -> (key: String, message: String)?
+}

@@ -23,16 +23,6 @@ public struct EnvironmentConfig: Sendable {
         }
         return section
     }
-
-    /// One scalar of a section owned by a plugin this caller cannot import (e.g. `backups.dir` for
-    /// `ssh check`), read through the section's encoded form.
-    public func value(_ section: String, _ key: String) -> String? {
-        guard let entry = sections.first(where: { $0.key == section })?.value,
-            let data = try? JSONEncoder().encode(entry),
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-        else { return nil }
-        return object[key].map { "\($0)" }
-    }
 }
 
 /// The whole of `tmeops.yml` after decoding and interpolation.

@@ -255,9 +255,10 @@ environments:
   production:
     ssh:
       host: server.example.com
+      # hosts: [app1.example.com, app2.example.com]   # several servers, instead of host
       port: 22
       user: deploy
-      identity: ~/.ssh/id_ed25519        # ed25519 or ECDSA: libssh2 1.10 cannot sign with rsa-sha2
+      identity: ~/.ssh/id_ed25519        # ed25519, ECDSA or RSA; unset: the agent, then ~/.ssh/id_*
       known_hosts: ~/.ssh/known_hosts
       host_key_policy: strict            # strict | accept-new
     docker:
@@ -278,6 +279,7 @@ environments:
       interval: 2s
       expect_status: 200
     database:
+      # host: app1.example.com           # with several hosts: the one running the database (default: the first)
       container: {{app}}-postgres-1
       user: app_user
       name: {{app}}

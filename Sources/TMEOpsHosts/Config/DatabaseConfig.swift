@@ -2,7 +2,7 @@ import Foundation
 import TMEOpsCore
 
 /// `environments.<name>.database`: a URL (development), or the database container on the host.
-public struct DatabaseConfig: ConfigSection, Equatable {
+public struct DatabaseConfig: ConfigSection, ConfigSectionCrossCheck, Equatable {
     public static let key = "database"
     public static let scope = ConfigScope.environment
     public static let summary = "Database URL, or container, user, name and password on the host."
@@ -13,9 +13,11 @@ public struct DatabaseConfig: ConfigSection, Equatable {
     public var name: String?
     public var password: String?
     public var port: Int
+    /// Which of `ssh.hosts` runs the database container (default: the first).
+    public var host: String?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case url, container, user, name, password, port
+        case url, container, user, name, password, port, host
     }
 
     public init(from decoder: Decoder) throws {
@@ -26,6 +28,8 @@ public struct DatabaseConfig: ConfigSection, Equatable {
         name = try c.decodeIfPresent(String.self, forKey: .name)
         password = try c.decodeIfPresent(String.self, forKey: .password)
         port = try c.decode(.port, default: 5432)
+        host = try c.decodeIfPresent(String.self, forKey: .host)
+        if host != nil, url != nil { throw c.invalid(.host, "a database reached by url is not on one of the environment's hosts; remove host") }
         if let url, !(url.hasPrefix("postgresql://") || url.hasPrefix("postgres://")) {
             throw c.invalid(.url, "expected a postgresql:// URL")
         }
@@ -35,6 +39,20 @@ public struct DatabaseConfig: ConfigSection, Equatable {
             guard name != nil else { throw c.invalid(.name, "a database reached through its container needs name") }
         }
     }
+
+    public func problem(in environment: EnvironmentConfig) -> (key: String, message: String)? {
+        guard let host else { return nil }
+        guard let ssh = environment.section(SSHConfig.self) else {
+            return ("host", "names a host, and environments.\(environment.name) has no ssh section to reach it; remove host or add ssh")
+        }
+        guard ssh.hosts.contains(host) else {
+            return ("host", "'\(host)' is not one of environments.\(environment.name).ssh.hosts (\(ssh.hosts.joined(separator: ", ")))")
+        }
+        return nil
+    }
+
+    /// The host that runs the database container: `host`, else the environment's first.
+    public func databaseHost(of ssh: SSHConfig) -> String { host ?? ssh.host }
 
     /// Where the database is: the one decision every command that reaches it makes.
     public enum Location: Sendable, Equatable {

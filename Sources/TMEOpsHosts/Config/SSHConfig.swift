@@ -1,16 +1,17 @@
 import TMEOpsCore
 import TMEOpsSSH
 
-/// `environments.<name>.ssh`: how to reach the environment's host.
+/// `environments.<name>.ssh`: how to reach the environment's hosts (`host:` for one, `hosts:` for several).
 public struct SSHConfig: ConfigSection, Equatable {
     public static let key = "ssh"
     public static let scope = ConfigScope.environment
-    public static let summary = "Host, port, user, identity file, host-key policy and ciphers of the server."
+    public static let summary = "Host (or hosts), port, user, identity file, host-key policy and ciphers of the servers."
 
     /// How an unknown or changed host key is treated (strict by default).
     public typealias HostKeyPolicy = SSHConnectionOptions.HostKeyPolicy
 
-    public var host: String
+    /// The environment's servers, in the order the config names them (`host: X` is `hosts: [X]`).
+    public var hosts: [String]
     public var port: Int
     public var user: String
     public var identity: String?
@@ -21,7 +22,7 @@ public struct SSHConfig: ConfigSection, Equatable {
     public var ciphers: [String]?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case host, port, user, identity, ciphers
+        case host, hosts, port, user, identity, ciphers
         case knownHosts = "known_hosts"
         case hostKeyPolicy = "host_key_policy"
         case connectTimeout = "connect_timeout"
@@ -29,8 +30,17 @@ public struct SSHConfig: ConfigSection, Equatable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        host = try c.decode(String.self, forKey: .host)
-        guard !host.isEmpty else { throw c.invalid(.host, "needs a host name or address") }
+        switch (try c.decodeIfPresent(String.self, forKey: .host), try c.decodeIfPresent([String].self, forKey: .hosts)) {
+        case (nil, nil): throw c.invalid(.host, "needs host: NAME (or hosts: [NAME, ...] for several servers)")
+        case (.some, .some): throw c.invalid(.hosts, "set host (one server) or hosts (several), not both")
+        case (let one?, nil): hosts = [one]
+        case (nil, let several?): hosts = several
+        }
+        guard !hosts.isEmpty else { throw c.invalid(.hosts, "needs at least one host") }
+        for (index, host) in hosts.enumerated() {
+            guard !host.isEmpty else { throw c.invalid(hosts.count == 1 ? .host : .hosts, "needs a host name or address") }
+            if hosts[..<index].contains(host) { throw c.invalid(.hosts, "'\(host)' is listed twice") }
+        }
         port = try c.decode(.port, default: 22)
         guard (1...65535).contains(port) else { throw c.invalid(.port, "\(port) is not a TCP port (1-65535)") }
         user = try c.decode(String.self, forKey: .user)
@@ -44,5 +54,20 @@ public struct SSHConfig: ConfigSection, Equatable {
         connectTimeout = try c.decode(.connectTimeout, default: ConfigDuration(seconds: 10))
         ciphers = try c.decodeIfPresent([String].self, forKey: .ciphers)
         if let ciphers, ciphers.isEmpty { throw c.invalid(.ciphers, "needs at least one cipher, e.g. [aes256-gcm@openssh.com]") }
+    }
+
+    /// The first host: the environment's only one, or where its lock and ledger are kept.
+    public var host: String { hosts[0] }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        if hosts.count == 1 { try c.encode(hosts[0], forKey: .host) } else { try c.encode(hosts, forKey: .hosts) }
+        try c.encode(port, forKey: .port)
+        try c.encode(user, forKey: .user)
+        try c.encodeIfPresent(identity, forKey: .identity)
+        try c.encode(knownHosts, forKey: .knownHosts)
+        try c.encode(hostKeyPolicy.rawValue, forKey: .hostKeyPolicy)
+        try c.encode(connectTimeout, forKey: .connectTimeout)
+        try c.encodeIfPresent(ciphers, forKey: .ciphers)
     }
 }
