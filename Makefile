@@ -24,10 +24,8 @@ build: deps
 
 # Unit, end-to-end and sandbox integration tests. The sandbox is required: a missing one fails.
 test: build generate-check format-check release sandbox-up
-	$(SWIFT) build --build-tests
-	@# The schema corpus runs beside the sandbox suites (see scripts/test-suite); a hung test fails
-	@# long before CI's 90-minute limit.
-	TMEOPS_REQUIRE_SANDBOX=1 SWIFT=$(SWIFT) scripts/test-suite
+	@# A hung test must fail CI with a message long before its 90-minute limit.
+	TMEOPS_REQUIRE_SANDBOX=1 timeout 2700 $(SWIFT) test --disable-swift-testing
 
 # The suite under AddressSanitizer, in its own build folder: the C libraries' handles are where
 # use-after-free bugs hide (one did: a released advisory lock's PGconn).
