@@ -30,7 +30,17 @@ public struct ImagePushCommand: TMEOpsCommand {
     @Flag(help: "Send every layer, whatever the remote has.")
     public var full = false
 
+    @Option(help: "On an environment of several hosts, only this one (default: every host, all at once).")
+    public var host: String?
+
     public init() {}
+
+    /// One host's push, as `--json` prints it for an environment of several hosts.
+    struct HostPush: Encodable {
+        let host: String
+        let report: ImagePush.Report?
+        let error: String?
+    }
 
     public func run(_ context: CommandContext) async throws {
         let (_, environment) = try context.loadEnvironment()
@@ -41,11 +51,14 @@ public struct ImagePushCommand: TMEOpsCommand {
                 "would push \(reference) from the local engine to \(environment.name)\(sendAll ? " (every layer)" : ", sending only the layers it lacks")")
             return
         }
+        let hosts = try RemoteHost.hosts(host, in: environment)
+        if hosts.count > 1 { return try await pushToEach(hosts, environment: environment, reference: reference, sendAll: sendAll, context: context) }
+        let choice: RemoteHost.Choice = host.map { .named($0) } ?? .only
         let progress = ProgressReporter(
             label: "push \(reference)", sink: context.errorSink, logger: context.logger, quiet: context.options.quiet || context.json)
         let report = try await runBlocking("image push") { () -> ImagePush.Report in
             let local = try DockerEngines.local(context)
-            let (remote, session) = try DockerEngines.remote(environment, context: context)
+            let (remote, session) = try DockerEngines.remote(environment, choice, context: context)
             defer { session.close() }
             var push = ImagePush(local: local, remote: remote, logger: context.logger)
             push.progress = progress.update
@@ -69,6 +82,40 @@ public struct ImagePushCommand: TMEOpsCommand {
             )
         }
         out.line("  remote image ID matches: \(report.imageID)")
+    }
+
+    /// The push to several hosts at once, each on its own connection with its own export of the image
+    /// (each host gets only the layers it lacks); a line per host; exit 1 if any failed.
+    func pushToEach(_ hosts: [String], environment: EnvironmentConfig, reference: String, sendAll: Bool, context: CommandContext) async throws {
+        let results = try await runBlocking("image push") {
+            OnEachHost.map(hosts) { host -> ImagePush.Report in
+                let local = try DockerEngines.local(context)
+                let (remote, session) = try DockerEngines.remote(environment, .named(host), context: context)
+                defer { session.close() }
+                return try ImagePush(local: local, remote: remote, logger: context.logger).push(reference, full: sendAll)
+            }
+        }
+        let out = context.output
+        let pushes = zip(hosts, results).map { host, result in
+            HostPush(host: host, report: try? result.get(), error: result.failureText.map { context.redactor.redact($0) })
+        }
+        if context.json {
+            try out.writeJSON(pushes)
+        } else {
+            for push in pushes {
+                guard let report = push.report else {
+                    out.line("\(out.red("✗")) \(push.host): \(push.error ?? "failed")")
+                    continue
+                }
+                out.line(
+                    report.alreadyPresent
+                        ? "\(out.green("✓")) \(push.host) already had \(reference): tagged it there, sent nothing"
+                        : "\(out.green("✓")) \(push.host): sent \(ProgressReporter.bytes(report.bytesSent)) of \(ProgressReporter.bytes(report.imageBytes)) in \(String(format: "%.1f", report.seconds)) s (\(report.layers - report.layersSkipped) of \(report.layers) layers); image ID matches"
+                )
+            }
+        }
+        let failed = pushes.filter { $0.report == nil }.count
+        if failed > 0 { throw TMEOpsError("the push failed on \(failed) of \(hosts.count) hosts of \(environment.name)") }
     }
 }
 
@@ -131,7 +178,12 @@ public struct ImagePruneCommand: TMEOpsCommand {
 
     public init() {}
 
+    @Option(help: "On an environment of several hosts, only this one (default: every host).")
+    public var host: String?
+
     public struct Decision: Codable, Sendable, Equatable {
+        /// The host, on an environment of several.
+        public var host: String?
         public let kind: String
         public let name: String
         public let remove: Bool
@@ -143,44 +195,15 @@ public struct ImagePruneCommand: TMEOpsCommand {
         // How many releases a deploy keeps is the deploy plugin's to say (`deploy.keep_releases`).
         let keepReleases = try context.registry.service(ReleaseRetention.self)?.keepReleases(environment) ?? ReleaseRetentionDefault.keep
         let dryRun = context.dryRun
-        let decisions = try await runBlocking("image prune") { () -> [Decision] in
-            let (remote, session) = try DockerEngines.remote(environment, context: context)
-            defer { session.close() }
-            let now = Date().timeIntervalSince1970
-            var decisions: [Decision] = []
-            for container in try remote.containers(all: true, filters: ["label": ["test=true"]]) {
-                let age = now - Double(container.created)
-                let remove = age > 24 * 3600
-                decisions.append(
-                    Decision(
-                        kind: "container", name: container.name, remove: remove,
-                        reason: remove ? "test container, \(Int(age / 3600)) h old" : "test container younger than 24 h"))
-                if remove, !dryRun { try remote.removeContainer(container.id, force: true) }
+        let hosts = try RemoteHost.hosts(host, in: environment)
+        let choices: [RemoteHost.Choice] = hosts.count > 1 || host != nil ? hosts.map { .named($0) } : [.only]
+        var decisions: [Decision] = []
+        for choice in choices {
+            var found = try await runBlocking("image prune") {
+                try Self.prune(environment, choice, image: config.image, keepReleases: keepReleases, dryRun: dryRun, context: context)
             }
-            let used = Set(try remote.containers(all: true).map(\.imageID))
-            let images = try remote.images()
-            let releases = images.filter { $0.repoTags?.contains { ImagePruneCommand.isRelease($0, image: config.image) } == true }
-                .sorted { $0.created > $1.created }.prefix(keepReleases).map(\.id)
-            for image in images where image.labels?["test"] == "true" {
-                let name = image.repoTags?.first ?? String(image.id.prefix(19))
-                let age = now - Double(image.created)
-                let reason: String
-                if used.contains(image.id) {
-                    reason = "used by a container"
-                } else if releases.contains(image.id) {
-                    reason = "one of the last \(keepReleases) releases"
-                } else if image.repoTags?.contains(where: { $0.contains(":backup-") }) == true, age < 48 * 3600 {
-                    reason = "backup tag younger than 48 h"
-                } else if age <= 48 * 3600 {
-                    reason = "test image younger than 48 h"
-                } else {
-                    decisions.append(Decision(kind: "image", name: name, remove: true, reason: "test image, \(Int(age / 3600)) h old"))
-                    if !dryRun { try remote.removeImage(image.id, force: false) }
-                    continue
-                }
-                decisions.append(Decision(kind: "image", name: name, remove: false, reason: reason))
-            }
-            return decisions
+            if case .named(let name) = choice, hosts.count > 1 { for index in found.indices { found[index].host = name } }
+            decisions += found
         }
         if context.json {
             try context.output.writeJSON(decisions)
@@ -189,8 +212,52 @@ public struct ImagePruneCommand: TMEOpsCommand {
         let verb = dryRun ? "would remove" : "removed"
         if decisions.isEmpty { context.output.line("nothing labelled test=true on \(environment.name)") }
         for decision in decisions {
-            context.output.line("\(decision.remove ? verb : "keep") \(decision.kind) \(decision.name): \(decision.reason)")
+            context.output.line(
+                "\(decision.host.map { "\($0): " } ?? "")\(decision.remove ? verb : "keep") \(decision.kind) \(decision.name): \(decision.reason)")
         }
+    }
+
+    /// What `prune` decides, and removes unless `dryRun`, on one host.
+    static func prune(
+        _ environment: EnvironmentConfig, _ choice: RemoteHost.Choice, image releaseImage: String, keepReleases: Int, dryRun: Bool, context: CommandContext
+    ) throws -> [Decision] {
+        let (remote, session) = try DockerEngines.remote(environment, choice, context: context)
+        defer { session.close() }
+        let now = Date().timeIntervalSince1970
+        var decisions: [Decision] = []
+        for container in try remote.containers(all: true, filters: ["label": ["test=true"]]) {
+            let age = now - Double(container.created)
+            let remove = age > 24 * 3600
+            decisions.append(
+                Decision(
+                    host: nil, kind: "container", name: container.name, remove: remove,
+                    reason: remove ? "test container, \(Int(age / 3600)) h old" : "test container younger than 24 h"))
+            if remove, !dryRun { try remote.removeContainer(container.id, force: true) }
+        }
+        let used = Set(try remote.containers(all: true).map(\.imageID))
+        let images = try remote.images()
+        let releases = images.filter { $0.repoTags?.contains { ImagePruneCommand.isRelease($0, image: releaseImage) } == true }
+            .sorted { $0.created > $1.created }.prefix(keepReleases).map(\.id)
+        for image in images where image.labels?["test"] == "true" {
+            let name = image.repoTags?.first ?? String(image.id.prefix(19))
+            let age = now - Double(image.created)
+            let reason: String
+            if used.contains(image.id) {
+                reason = "used by a container"
+            } else if releases.contains(image.id) {
+                reason = "one of the last \(keepReleases) releases"
+            } else if image.repoTags?.contains(where: { $0.contains(":backup-") }) == true, age < 48 * 3600 {
+                reason = "backup tag younger than 48 h"
+            } else if age <= 48 * 3600 {
+                reason = "test image younger than 48 h"
+            } else {
+                decisions.append(Decision(host: nil, kind: "image", name: name, remove: true, reason: "test image, \(Int(age / 3600)) h old"))
+                if !dryRun { try remote.removeImage(image.id, force: false) }
+                continue
+            }
+            decisions.append(Decision(host: nil, kind: "image", name: name, remove: false, reason: reason))
+        }
+        return decisions
     }
 
     /// `IMAGE:YYYYMMDD-HHMMSS`, the runbook's release tag.

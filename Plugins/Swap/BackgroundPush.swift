@@ -11,6 +11,8 @@ final class BackgroundPush: @unchecked Sendable {
     let environment: EnvironmentConfig
     let context: CommandContext
     let image: String
+    /// The host of an environment of several it pushes to (nil: the environment's one host).
+    let host: String?
     private var result: Result<ImagePush.Report, Error>? {
         get { lock.withLock { storedResult } }
         set { lock.withLock { storedResult = newValue } }
@@ -22,10 +24,11 @@ final class BackgroundPush: @unchecked Sendable {
     private var cancelled = false
     private var thread: Thread?
 
-    init(environment: EnvironmentConfig, context: CommandContext, image: String) {
+    init(environment: EnvironmentConfig, context: CommandContext, image: String, host: String? = nil) {
         self.environment = environment
         self.context = context
         self.image = image
+        self.host = host
     }
 
     func start() {
@@ -35,7 +38,7 @@ final class BackgroundPush: @unchecked Sendable {
                 // The local engine starts writing its export before the SSH connection is even made.
                 let export = try? ImagePush.startExport(image, from: local, logger: context.logger)
                 do {
-                    let (remote, session) = try DockerEngines.remote(environment, context: context)
+                    let (remote, session) = try DockerEngines.remote(environment, host.map { .named($0) } ?? .only, context: context)
                     defer { session.close() }
                     var push = ImagePush(local: local, remote: remote, logger: context.logger)
                     push.beforeLoading = { [self] in
@@ -73,5 +76,44 @@ final class BackgroundPush: @unchecked Sendable {
         done.wait()
         done.signal()
         return try result!.get()
+    }
+}
+
+/// The image pushes of one deploy, one per host, all running at once (each host gets only the layers it
+/// lacks, on its own SSH connection).
+struct PushGroup {
+    let pushes: [BackgroundPush]
+
+    /// One push per host of `hosts` (a single host is reached as the environment's only one).
+    init(environment: EnvironmentConfig, context: CommandContext, image: String, hosts: [String]) {
+        pushes = hosts.map { BackgroundPush(environment: environment, context: context, image: image, host: hosts.count > 1 ? $0 : nil) }
+    }
+
+    func start() {
+        for push in pushes { push.start() }
+    }
+
+    func proceed() {
+        for push in pushes { push.proceed() }
+    }
+
+    func cancel() {
+        for push in pushes { push.cancel() }
+    }
+    var isFinished: Bool { pushes.allSatisfy(\.isFinished) }
+
+    /// Waits for every push; the first failure, naming its host when there are several.
+    func wait() throws -> [ImagePush.Report] {
+        var reports: [ImagePush.Report] = []
+        var failure: Error?
+        for push in pushes {
+            do {
+                reports.append(try push.wait())
+            } catch {
+                if failure == nil { failure = push.host.map { TMEOpsError("pushing the image to \($0) failed: \(error)") } ?? error }
+            }
+        }
+        if let failure { throw failure }
+        return reports
     }
 }

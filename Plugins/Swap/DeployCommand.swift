@@ -67,19 +67,21 @@ public struct DeployCommand: TMEOpsCommand {
         // The push starts before the deploy's own SSH connection: the local engine needs a while before
         // the first byte of its export. It loads nothing on the host until preflight has passed.
         let (config, environment) = try context.loadEnvironment()
-        // A deploy acts on one host: an environment of several is refused before anything starts.
-        if environment.section(SSHConfig.self) != nil { _ = try RemoteHost.host(.only, in: environment) }
-        let pusher = context.dryRun ? nil : BackgroundPush(environment: environment, context: context, image: image ?? "\(config.image):latest")
-        pusher?.start()
+        // One push per host, each on its own SSH connection.
+        let hosts = environment.section(SSHConfig.self)?.hosts ?? []
+        let pushes =
+            context.dryRun || hosts.isEmpty
+            ? nil : PushGroup(environment: environment, context: context, image: image ?? "\(config.image):latest", hosts: hosts)
+        pushes?.start()
         let release: RemoteState.Release?
         do {
-            release = try await withTarget(context, "deploy", loaded: (config, environment)) { target in
-                let pipeline = DeployPipeline(target: target, options: options)
-                pipeline.pusher = pusher
+            release = try await withTargets(context, "deploy", loaded: (config, environment)) { all, database in
+                let pipeline = DeployPipeline(target: database, options: options, hosts: all)
+                pipeline.pushes = pushes
                 return try pipeline.run()
             }
         } catch {
-            pusher?.cancel()
+            pushes?.cancel()
             throw error
         }
         guard let release else { return }

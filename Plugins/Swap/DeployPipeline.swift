@@ -51,6 +51,8 @@ public final class DeployPipeline {
         var migrationsPartlyApplied = false
         /// The swap has begun: from here a failure puts the previous release back.
         var productionChanged = false
+        /// The hosts that run this release after a rolling swap (put back, they leave the list).
+        var swappedHosts: [String] = []
         var unavailable: Double?
         var containerRecord: ContainerRecord?
         /// Why the clean-up after a validated release failed, if it did.
@@ -58,23 +60,34 @@ public final class DeployPipeline {
         var timings: [(String, Double)] = []
     }
 
+    /// The host the database work happens on (backup, staging copy, test instance): the database host.
     let target: DeployTarget
+    /// Every host of the environment, in `ssh.hosts` order (just `target` for an environment of one).
+    /// The first keeps the lock, the journal of the deploy's steps and the release ledger; each keeps a
+    /// journal of its own swap.
+    let hosts: [DeployTarget]
     let options: Options
     let release: String
     let started = Date()
     var progress = DeployProgress()
-    /// The image push, when the caller started it already (it starts before the deploy connects).
-    var pusher: BackgroundPush?
+    /// The swap across several hosts (unused on one).
+    lazy var rolling = RollingSwap(hosts: hosts, context: context)
+    /// The image pushes, when the caller started them already (they start before the deploy connects).
+    var pushes: PushGroup?
 
-    public init(target: DeployTarget, options: Options) {
+    public init(target: DeployTarget, options: Options, hosts: [DeployTarget] = []) {
         self.target = target
+        self.hosts = hosts.isEmpty ? [target] : hosts
         self.options = options
         release = "r-" + ImageTag.timestamp(started)
     }
 
     var out: Output { target.out }
     var context: CommandContext { target.context }
-    var state: RemoteState { target.state }
+    /// The host that keeps the lock, the steps' journal and the ledger.
+    var lead: DeployTarget { hosts[0] }
+    var state: RemoteState { lead.state }
+    var several: Bool { hosts.count > 1 }
     var engine: DockerEngine { target.engine }
     var env: String { target.environment.name }
     var imageRef: String { options.image ?? "\(target.config.image):latest" }
@@ -116,13 +129,13 @@ public final class DeployPipeline {
             out.line("dry run: nothing was changed")
             return nil
         }
-        let push: BackgroundPush
-        if let pusher {
-            push = pusher
+        let push: PushGroup
+        if let pushes {
+            push = pushes
         } else {
             // Started first, as the lock and the plan take about as long as the local engine needs to
             // begin its export; it loads nothing on the host until preflight has passed (runSteps).
-            push = BackgroundPush(environment: target.environment, context: context, image: imageRef)
+            push = PushGroup(environment: target.environment, context: context, image: imageRef, hosts: hosts.map(\.host.name))
             push.start()
         }
         do {
@@ -133,7 +146,7 @@ public final class DeployPipeline {
         }
     }
 
-    func lockAndRun(_ push: BackgroundPush) throws -> RemoteState.Release {
+    func lockAndRun(_ push: PushGroup) throws -> RemoteState.Release {
         // The lock first: while another deploy runs, its journal is not ours to judge or write to.
         do {
             progress.lock = try state.acquire(
@@ -152,19 +165,34 @@ public final class DeployPipeline {
         }
     }
 
-    func unfinished(_ last: RemoteState.JournalEntry) -> DeployError {
+    func unfinished(_ last: RemoteState.JournalEntry, on host: DeployTarget? = nil) -> DeployError {
         DeployError(
             message:
-                "an earlier deploy (\(last.release)) did not finish: its journal on \(state.host) ends with \(last.step) \(last.phase) at \(last.at); run `tmeops recover -e \(env)` first",
+                "an earlier deploy (\(last.release)) did not finish: its journal on \((host ?? lead).state.host) ends with \(last.step) \(last.phase) at \(last.at); run `tmeops recover -e \(env)` first",
             rolledBack: false)
     }
 
     /// Reads the facts and prints the plan: one line per step, then the settings carried over.
     func planAndShow() throws -> DeployFacts {
-        if let last = try state.journal().last { throw unfinished(last) }
+        for host in hosts {
+            if let last = try host.state.journal().last { throw unfinished(last, on: host) }
+        }
         let facts = try DeployFacts.read(target, imageRef: imageRef, context: context)
         out.line("deploy \(facts.imageRef) (\(facts.imageID.prefix(19))) to \(env) as release \(release):")
-        for step in DeployStep.allCases { out.line("  \(step.number). \(step.plan(facts, target: target, release: release))") }
+        if several {
+            out.line(
+                "  on \(hosts.count) hosts: \(hosts.map(\.host.name).joined(separator: ", ")); lock and ledger on \(lead.host.name), database work on \(target.host.name)"
+            )
+        }
+        for step in DeployStep.allCases {
+            out.line("  \(step.number). \(step.plan(facts, target: target, release: release))")
+            if several && step == .swap {
+                let deploy = target.deploy
+                out.line(
+                    "     on each host, in \(DeployBatches.describe(batches.map { $0.map(\.host.name) }))\(deploy.batchWait.seconds > 0 ? ", \(deploy.batchWait) between batches" : ""); "
+                        + "a host that fails its health gate puts every host already swapped back")
+            }
+        }
         if !facts.carriedOver.isEmpty {
             out.line("  the new container keeps from \(target.app.container) (tmeops.yml's app.volumes, app.labels, app.options applied):")
             for line in facts.carriedOver { out.line("    \(line)") }
@@ -172,7 +200,7 @@ public final class DeployPipeline {
         return facts
     }
 
-    func runLocked(_ push: BackgroundPush) throws -> RemoteState.Release {
+    func runLocked(_ push: PushGroup) throws -> RemoteState.Release {
         let facts = try planAndShow()
         defer { facts.database.close() }
         progress.previousRelease = try state.releases().last { $0.outcome == "deployed" || $0.outcome == "rollback" || $0.outcome == "recovered" }
@@ -204,7 +232,7 @@ public final class DeployPipeline {
     }
 
     /// Steps 2 to 9, each with what it reads passed in and what it gives back returned.
-    func runSteps(_ facts: DeployFacts, push: BackgroundPush) throws {
+    func runSteps(_ facts: DeployFacts, push: PushGroup) throws {
         // The image goes to the host in the background, on its own SSH connection, while the backup is
         // taken (loading an image changes nothing production runs); the image step waits for it.
         push.proceed()
@@ -216,7 +244,7 @@ public final class DeployPipeline {
         // The last moment nothing in production has changed: a failing pre-swap hook stops here.
         try target.runHook("pre-swap", release: release, image: imageRef, previous: progress.previousRelease?.id)
         // Again, as files written since preflight would be lost as well.
-        try target.checkWritableLayer(of: target.app.container, allow: options.discardContainerChanges)
+        for host in hosts { try host.checkWritableLayer(of: host.app.container, allow: options.discardContainerChanges) }
         try step(.migrateApply) { try applyMigrations(facts) }
         progress.unavailable = try step(.swap) { try swap(facts) }
         try step(.validate) { try validate(facts) }
@@ -252,7 +280,8 @@ public final class DeployPipeline {
             state.audit(
                 action: "deploy", environment: env, release: release, outcome: "deployed", detail: "\(facts.imageRef) \(facts.imageID)", context: context)
         }
-        // Last, after the step's own journal lines: the journal is archived, then the lock released.
+        // Last, after the step's own journal lines: the journals are archived, then the lock released.
+        for host in hosts.dropFirst() { try host.state.closeJournal(release: release) }
         try state.closeJournal(release: release)
         try state.release(token: progress.lock?.token)
         try? target.runHook("post-deploy", release: release, image: imageRef, previous: progress.previousRelease?.id)
@@ -266,7 +295,7 @@ public final class DeployPipeline {
     func finishFailed(_ error: Error, _ facts: DeployFacts) throws -> Error {
         var error = error
         // What follows needs the host; a connection that dropped is opened again first.
-        target.reconnectIfLost(attempts: 2)
+        for host in hosts { host.reconnectIfLost(attempts: 2) }
         let rolledBack = (error as? DeployError).map { $0.rolledBack || $0.notRestored } ?? progress.productionChanged
         _ = try? AppContainers.removeIfPresent(engine, target.test)
         if let stagingDatabase = progress.stagingDatabase {
@@ -281,16 +310,23 @@ public final class DeployPipeline {
             }
         }
         if progress.productionChanged {
-            // A failure after the swap started: if the container named as production is this release's,
-            // or none runs, the old one goes back.
-            let current = (try? engine.container(target.app.container)) ?? nil
-            let oldExists = ((try? engine.container(target.old)) ?? nil) != nil
+            // A failure after the swap started: on every host where the container named as production is
+            // this release's, or none runs, the old one goes back.
             var back: HealthWait.Outcome?
-            if oldExists && (current?.config.labels?["tmeops.release"] == release || current?.state.running != true) {
-                back = (try? target.putBack()) ?? HealthWait.Outcome(healthy: false, attempts: 0, seconds: 0, detail: "putting it back failed")
-            } else if let current, !current.state.running {
-                // The container with production's name is stopped and there is nothing to put back: start it.
-                back = target.startAndCheck(current.id)
+            for host in hosts {
+                let current = (try? host.engine.container(host.app.container)) ?? nil
+                let oldExists = ((try? host.engine.container(host.old)) ?? nil) != nil
+                var outcome: HealthWait.Outcome?
+                if oldExists && (current?.config.labels?["tmeops.release"] == release || current?.state.running != true) {
+                    outcome = (try? host.putBack()) ?? HealthWait.Outcome(healthy: false, attempts: 0, seconds: 0, detail: "putting it back failed")
+                } else if let current, !current.state.running {
+                    // The container with production's name is stopped and there is nothing to put back: start it.
+                    outcome = host.startAndCheck(current.id)
+                }
+                if let outcome, back?.healthy != false {
+                    back = outcome
+                    if several { back?.detail = "\(host.host.name): \(outcome.detail)" }
+                }
             }
             if !(error is DeployError) {
                 let healthy = back?.healthy ?? true
@@ -308,6 +344,7 @@ public final class DeployPipeline {
         let failure = error as? DeployError
         try? state.recordRelease(ledgerEntry(facts, outcome: outcome, detail: failure?.message ?? "\(error)", evidence: failure?.evidence ?? []))
         state.audit(action: "deploy", environment: env, release: release, outcome: outcome, detail: "\(error)", context: context)
+        for host in hosts.dropFirst() { try? host.state.closeJournal(release: release) }
         try? state.closeJournal(release: release)
         try? state.release(token: progress.lock?.token)
         if rolledBack && !progress.migrationsPartlyApplied {

@@ -13,6 +13,8 @@ struct DeployFacts {
     let imageID: String
     /// The image's unpacked size when the host does not have it yet (0 when it does).
     let imageBytes: UInt64
+    /// The image's unpacked size (what a host that lacks it must have room for).
+    let imageSize: UInt64
     let layers: Int
     let layersOnHost: Int
     /// The image production's app container runs now, if one runs.
@@ -45,7 +47,8 @@ struct DeployFacts {
                 files: setup.files, ledger: try MigrationLedger.entries(database.connection), environment: target.environment.name)
             let carried = current == nil ? [] : try target.carriedSettings(from: target.app.container).summary
             return DeployFacts(
-                imageRef: imageRef, imageID: image.id, imageBytes: onHost == layers.count ? 0 : UInt64(max(image.size, 0)), layers: layers.count,
+                imageRef: imageRef, imageID: image.id, imageBytes: onHost == layers.count ? 0 : UInt64(max(image.size, 0)),
+                imageSize: UInt64(max(image.size, 0)), layers: layers.count,
                 layersOnHost: onHost, previousImageID: current?.image, migrations: setup, pending: pending.map(\.fileName), database: database,
                 carriedOver: carried)
         } catch {

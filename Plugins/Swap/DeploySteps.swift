@@ -15,24 +15,16 @@ extension DeployPipeline {
     /// has room for the backup and the image.
     func preflight(_ facts: DeployFacts) throws {
         if let problem = target.strategy.configProblem(target) { throw TMEOpsError.usage(problem) }
-        guard let current = try engine.container(target.app.container), current.state.running else {
-            throw DeployError(
-                message: "\(target.app.container) is not running on \(env); deploy needs a running production container (see `tmeops recover`)",
-                rolledBack: false)
-        }
-        let health = try target.healthWait(target.app.container, attempts: 3)
-        guard health.healthy else {
-            throw DeployError(message: "production (\(target.app.container)) is not healthy before the deploy: \(health.detail)", rolledBack: false)
-        }
-        if let envFile = target.app.envFile {
-            let check = try target.session.capture(["test", "-r", envFile])
-            guard check.exit.succeeded else {
-                throw DeployError(
-                    message: "app.env_file \(envFile) does not exist (or is not readable) on \(state.host); create it before deploying", rolledBack: false)
+        // Every host at once, each on its own connection; the first host (in ssh.hosts order) that
+        // fails is the one reported.
+        let results = OnEachHost.map(hosts) { host in try self.preflightHost(host, facts) }
+        for (host, result) in zip(hosts, results) {
+            if case .failure(let error) = result {
+                guard several else { throw error }
+                throw (error as? DeployError).map { DeployError(message: "\(host.host.name): \($0.message)", rolledBack: false, evidence: $0.evidence) }
+                    ?? TMEOpsError("\(host.host.name): \(error)")
             }
         }
-        try target.checkWritableLayer(of: target.app.container, allow: options.discardContainerChanges)
-        try target.checkEnvironment(allow: options.acceptEnvChanges)
         try target.checkTestPortsAndNetwork()
         let backups = try target.environment.require(BackupsConfig.self, for: "the pre-deployment backup")
         let store = BackupStore(session: target.session, dir: backups.dir, host: state.host)
@@ -47,6 +39,43 @@ extension DeployPipeline {
             docker: facts.imageBytes == 0 ? nil : try? target.freeSpace(root), imageBytes: facts.imageBytes)
         if let problem = space.problem(backupsDir: backups.dir, dockerRoot: root, host: state.host) {
             throw DeployError(message: problem, rolledBack: false)
+        }
+    }
+
+    /// What preflight checks on each host: production runs and is healthy, the env file is there,
+    /// nothing would be lost, the environment is unchanged, and (beside the database host, which is
+    /// measured with the backup) the engine has room for the image.
+    func preflightHost(_ host: DeployTarget, _ facts: DeployFacts) throws {
+        let place = several ? host.host.name : env
+        guard let current = try host.engine.container(host.app.container), current.state.running else {
+            throw DeployError(
+                message: "\(host.app.container) is not running on \(place); deploy needs a running production container (see `tmeops recover`)",
+                rolledBack: false)
+        }
+        let health = try host.healthWait(host.app.container, attempts: 3)
+        guard health.healthy else {
+            throw DeployError(message: "production (\(host.app.container)) is not healthy before the deploy: \(health.detail)", rolledBack: false)
+        }
+        if let envFile = host.app.envFile {
+            let check = try host.session.capture(["test", "-r", envFile])
+            guard check.exit.succeeded else {
+                throw DeployError(
+                    message: "app.env_file \(envFile) does not exist (or is not readable) on \(host.state.host); create it before deploying",
+                    rolledBack: false)
+            }
+        }
+        try host.checkWritableLayer(of: host.app.container, allow: options.discardContainerChanges)
+        try host.checkEnvironment(allow: options.acceptEnvChanges)
+        guard host !== target, facts.imageSize > 0, try host.engine.image(facts.imageID) == nil else { return }
+        let root = (try? host.engine.info())?["DockerRootDir"]?.string ?? "/var/lib/docker"
+        // An engine folder the login cannot see is not measured (the load itself then reports a full disk).
+        guard let docker = try? host.freeSpace(root) else { return }
+        let space = DiskSpace(backups: docker, backupBytes: 0, docker: nil, imageBytes: 0)
+        if docker.free < facts.imageSize * 2 {
+            throw DeployError(
+                message:
+                    "\(root) (the Docker engine's data) on \(host.state.host) has \(space.mib(docker.free)) free; loading the image needs about \(space.mib(facts.imageSize * 2)) (twice its \(space.mib(facts.imageSize)) while it loads); free some space (docker image prune) first",
+                rolledBack: false)
         }
     }
 
@@ -65,7 +94,7 @@ extension DeployPipeline {
 
     /// 3. Waits for the background push and tags the release (and the image it replaces). While the
     /// host is still loading, the staging copy is made; the migrate test reports its failure.
-    func deliverImage(_ facts: DeployFacts, push: BackgroundPush, copyName: String) throws -> Result<MigrationService.PreparedCopy, Error>? {
+    func deliverImage(_ facts: DeployFacts, push: PushGroup, copyName: String) throws -> Result<MigrationService.PreparedCopy, Error>? {
         var preparedCopy: Result<MigrationService.PreparedCopy, Error>?
         if !push.isFinished {
             // Recorded before it exists: `recover` drops only a staging database the journal names.
@@ -76,14 +105,17 @@ extension DeployPipeline {
                     facts.database, environment: target.environment, context: context, files: facts.migrations.files, copyName: copyName)
             }
         }
-        let report = try push.wait()
-        try engine.tagImage(facts.imageID, repository: target.config.image, tag: release)
-        if let previous = facts.previousImageID {
-            try engine.tagImage(previous, repository: target.config.image, tag: "backup-\(ImageTag.timestamp(started))")
+        let reports = try push.wait()
+        for (host, report) in zip(hosts, reports) {
+            try host.engine.tagImage(facts.imageID, repository: target.config.image, tag: release)
+            let previous = host === target ? facts.previousImageID : try host.engine.container(host.app.container)?.image
+            if let previous {
+                try host.engine.tagImage(previous, repository: target.config.image, tag: "backup-\(ImageTag.timestamp(started))")
+            }
+            out.line(
+                "      \(several ? "\(host.host.name): " : "")sent \(report.bytesSent) bytes: \(report.layers - report.layersSkipped) of \(report.layers) layers; tagged \(target.config.image):\(release)"
+            )
         }
-        out.line(
-            "      sent \(report.bytesSent) bytes: \(report.layers - report.layersSkipped) of \(report.layers) layers; tagged \(target.config.image):\(release)"
-        )
         return preparedCopy
     }
 
@@ -170,6 +202,7 @@ extension DeployPipeline {
     /// 7. The strategy's swap; returns how long the app was unavailable.
     func swap(_ facts: DeployFacts) throws -> Double {
         progress.productionChanged = true
+        if several { return try rollingSwap(facts) }
         let window = try target.switchTo(image: "\(target.config.image):\(release)", release: release) { phase, data in
             try self.journal(.swap, phase, data)
         }
@@ -180,6 +213,7 @@ extension DeployPipeline {
 
     /// 8. Validation against production; a failure puts the previous release back.
     func validate(_ facts: DeployFacts) throws {
+        if several { return try validateEachHost(facts) }
         let results = try ValidationService.run(
             target.environment, context: context, since: Int(started.timeIntervalSince1970), healthAttempts: 5,
             connection: (engine, target.session, facts.database))
@@ -198,8 +232,10 @@ extension DeployPipeline {
     /// 9. The old and test containers and the staging copy removed; releases beyond `keep_releases` lose
     /// their image tag and their backup's pin.
     func cleanup(_ facts: DeployFacts) throws {
-        try AppContainers.removeIfPresent(engine, target.old)
-        try AppContainers.removeIfPresent(engine, target.test)
+        for host in hosts {
+            try AppContainers.removeIfPresent(host.engine, host.old)
+            try AppContainers.removeIfPresent(host.engine, host.test)
+        }
         if let stagingDatabase = progress.stagingDatabase { try DatabaseCopy.drop(facts.database, stagingDatabase) }
         // Releases beyond keep_releases lose their image tag (the image goes when nothing uses it) and
         // their pin on the pre-deployment backup (backup prune's rules decide about it from then on).
@@ -207,8 +243,10 @@ extension DeployPipeline {
         let kept = try state.releases().filter { $0.outcome == "deployed" } + [ledgerEntry(facts, outcome: "deployed", detail: nil)]
         let dropped = kept.dropLast(target.deploy.keepReleases)
         let droppedTags = Set(dropped.map { "\(target.config.image):\($0.id)" })
-        let tagged = (try? engine.images(filters: ["reference": ["\(target.config.image):r-*"]])) ?? []
-        for tag in tagged.flatMap({ $0.repoTags ?? [] }) where droppedTags.contains(tag) { _ = try? engine.removeImage(tag) }
+        for host in hosts {
+            let tagged = (try? host.engine.images(filters: ["reference": ["\(target.config.image):r-*"]])) ?? []
+            for tag in tagged.flatMap({ $0.repoTags ?? [] }) where droppedTags.contains(tag) { _ = try? host.engine.removeImage(tag) }
+        }
         if let backups = target.environment.section(BackupsConfig.self).map({ BackupStore(session: target.session, dir: $0.dir, host: state.host) }),
             let pins = try? backups.pins()
         {

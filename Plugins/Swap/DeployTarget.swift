@@ -29,7 +29,8 @@ public final class DeployTarget {
     public private(set) var engine: DockerEngine
     public private(set) var state: RemoteState
 
-    public init(context: CommandContext, config: LoadedConfig, environment: EnvironmentConfig) throws {
+    /// The target for `host` (one of `ssh.hosts`), or, without one, the environment's only host.
+    public init(context: CommandContext, config: LoadedConfig, environment: EnvironmentConfig, host hostName: String? = nil) throws {
         self.context = context
         self.config = config
         self.environment = environment
@@ -49,7 +50,7 @@ public final class DeployTarget {
             )
         }
         // A local environment (no ssh section) and one of several hosts are refused here, each with its reason.
-        let name = try RemoteHost.host(.only, in: environment)
+        let name = try RemoteHost.host(hostName.map { .named($0) } ?? .only, in: environment)
         guard let host = try context.hosts(environment).first(where: { $0.name == name }) else {
             throw TMEOpsError("environments.\(environment.name): \(name) is not among its hosts")
         }

@@ -27,7 +27,7 @@ public struct LockStatusCommand: TMEOpsCommand {
     public init() {}
 
     public func run(_ context: CommandContext) async throws {
-        let owner = try await withTarget(context, "lock status") { target in try target.state.lockOwner() }
+        let owner = try await withTarget(context, "lock status", host: .first) { target in try target.state.lockOwner() }
         if context.json { return try context.output.writeJSON(owner) }
         guard let owner else { return context.output.line("the deploy lock is free") }
         context.output.line("held by \(owner.owner)@\(owner.host) (pid \(owner.pid)) since \(owner.at): \"\(owner.message)\"")
@@ -54,7 +54,7 @@ public struct LockAcquireCommand: TMEOpsCommand {
 
     public func run(_ context: CommandContext) async throws {
         let (message, force) = (self.message, self.force)
-        let owner = try await withTarget(context, "lock acquire") { target -> RemoteState.LockOwner in
+        let owner = try await withTarget(context, "lock acquire", host: .first) { target -> RemoteState.LockOwner in
             let owner = try target.state.acquire(message: message, ttl: target.deploy.lockTTL.seconds, force: force, context: context)
             target.state.audit(action: "lock acquire", environment: target.environment.name, release: nil, outcome: "held", detail: message, context: context)
             return owner
@@ -80,7 +80,7 @@ public struct LockReleaseCommand: TMEOpsCommand {
 
     public func run(_ context: CommandContext) async throws {
         let force = self.force
-        let text = try await withTarget(context, "lock release") { target -> String in
+        let text = try await withTarget(context, "lock release", host: .first) { target -> String in
             guard let owner = try target.state.lockOwner() else { return "the deploy lock was free" }
             if !force {
                 throw TMEOpsError.usage(

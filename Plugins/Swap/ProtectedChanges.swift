@@ -6,15 +6,14 @@ import TMEOpsSSH
 
 /// The deploy lock and backup that `migrate apply` takes on a protected environment (offered to the
 /// schema plugin as the `ChangeProtection` service): the same lock `deploy` takes, on the environment's
-/// host when it has one, and the same kind of backup as a deploy's first step.
+/// (first) host when it has one, and the same kind of backup as a deploy's first step.
 struct ProtectedChanges: ChangeProtection {
     func take(config: LoadedConfig, environment: EnvironmentConfig, context: CommandContext, purpose: String) throws -> ProtectedChangeHold {
         var state: RemoteState?
         var owner: RemoteState.LockOwner?
         if environment.section(SSHConfig.self) != nil {
-            // The deploy lock is the one `deploy` and `lock` use: on an environment's one host (an
-            // environment of several is refused, as those commands refuse it).
-            let session = try RemoteHost.connect(environment, .only, context: context)
+            // The deploy lock is the one `deploy` and `lock` use: on the environment's first host.
+            let session = try RemoteHost.connect(environment, .first, context: context)
             let remote = RemoteState(session: session, app: config.app, redactor: context.redactor)
             let deploy = try DeployConfig.of(environment)
             do {

@@ -18,7 +18,9 @@ public struct RecoverCommand: TMEOpsCommand {
         discussion: """
             Reads the deploy journal on the host, looks at the real containers, and leaves exactly one \
             healthy app container: the new release when it is healthy, else the old one; removes the test \
-            container and the staging database, releases the lock, and records what it did.
+            container and the staging database, releases the lock, and records what it did. On an \
+            environment of several hosts it reads every host's journal and brings all of them to one \
+            release: the new one only when every host already serves it, else the previous one everywhere.
 
             It holds the deploy lock while it works. A deploy that still runs (its process on this \
             machine, or one elsewhere that renewed the lock within deploy.lock_ttl) is left alone and \
@@ -38,12 +40,13 @@ public struct RecoverCommand: TMEOpsCommand {
 
     public func run(_ context: CommandContext) async throws {
         let force = self.force
-        let outcome = try await withTarget(context, "recover") { target -> Recovery.Outcome in
-            let last = try target.state.journal().last
-            target.out.line(
-                "recover \(target.environment.name): "
+        let outcome = try await withTargets(context, "recover") { all, database -> Recovery.Outcome in
+            let lead = all[0]
+            let last = try lead.state.journal().last
+            lead.out.line(
+                "recover \(lead.environment.name)\(all.count > 1 ? " (\(all.count) hosts)" : ""): "
                     + (last.map { "deploy \($0.release) stopped at \($0.step) \($0.phase) (\($0.at))" } ?? "no unfinished deploy"))
-            return try Recovery.recover(target, force: force)
+            return try Recovery.recover(all, database: database, force: force)
         }
         let out = context.output
         if context.json { return try out.writeJSON(outcome) }

@@ -16,10 +16,10 @@ public enum Recovery {
         public var healthy: Bool = false
     }
 
-    public static func recover(_ target: DeployTarget, force: Bool = false) throws -> Outcome {
+    /// The deploy lock, for `recover`: a deploy that still runs is not ours to repair; one that is dead
+    /// (its process gone here, or its lock not renewed within lock_ttl elsewhere, or `force`) loses it.
+    static func takeLock(_ target: DeployTarget, force: Bool) throws -> RemoteState.LockOwner {
         let state = target.state
-        let engine = target.engine
-        // The lock first: a deploy that still runs is not ours to repair.
         if let holder = try state.lockOwner() {
             if holder.isLiveProcessHere {
                 throw TMEOpsError(
@@ -34,7 +34,14 @@ public enum Recovery {
             }
             try state.breakLock(holder)
         }
-        let lock = try state.acquire(message: "recover", ttl: target.deploy.lockTTL.seconds, force: false, context: target.context)
+        return try state.acquire(message: "recover", ttl: target.deploy.lockTTL.seconds, force: false, context: target.context)
+    }
+
+    public static func recover(_ target: DeployTarget, force: Bool = false) throws -> Outcome {
+        let state = target.state
+        let engine = target.engine
+        // The lock first: a deploy that still runs is not ours to repair.
+        let lock = try takeLock(target, force: force)
         defer { try? state.release(token: lock.token) }
         let journal = try state.journal()
         var outcome = Outcome(release: journal.last?.release, lastStep: journal.last.map { "\($0.step) \($0.phase)" })
@@ -97,36 +104,9 @@ public enum Recovery {
             try engine.removeContainer(target.test, force: true)
             act("removed the test instance \(target.test)")
         }
-        // Only a staging database the journal names is dropped: never one guessed from the config.
-        let recorded = journal.last { $0.release == release && $0.step == "migrate-test" && $0.phase == "staging" }?.data["database"]
-        if let staging = recorded, let database = try? Databases.open(target.environment, context: target.context) {
-            defer { database.close() }
-            if (try? database.connection.query("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", [staging]).scalar) != nil {
-                try DatabaseCopy.drop(database, staging)
-                act("dropped the staging database \(staging)")
-            }
-        }
-        if let release, let entry = (try? state.releases())?.last(where: { $0.id == release }) {
-            var corrected = entry
-            corrected.outcome = outcome.healthy ? "recovered" : "failed"
-            corrected.detail = "recover: " + outcome.actions.joined(separator: "; ")
-            try state.recordRelease(corrected)
-        } else if let release {
-            // The deploy died before its ledger line: the journal says what it planned, backed up and applied.
-            let running = try engine.container(name)
-            let lines = journal.filter { $0.release == release }
-            let plan = lines.last { $0.step == "preflight" && $0.phase == "plan" }?.data ?? [:]
-            let nonEmpty = { (key: String) in plan[key].flatMap { $0.isEmpty ? nil : $0 } }
-            try state.recordRelease(
-                RemoteState.Release(
-                    id: release, image: plan["image"] ?? running?.config.image ?? "", imageID: plan["image_id"] ?? running?.image ?? "",
-                    previous: nonEmpty("previous"), previousImageID: nonEmpty("previous_image_id"),
-                    backup: lines.last { $0.step == "backup" && $0.phase == "taken" }?.data["backup"],
-                    migrations: lines.filter { $0.step == "migrate-apply" && $0.phase == "applied" }.compactMap { $0.data["migration"] }, steps: [:],
-                    unavailableSeconds: nil, operatorName: target.context.environment["USER"] ?? NSUserName(),
-                    message: "interrupted at \(outcome.lastStep ?? "?")", outcome: isNew(running) && outcome.healthy ? "recovered" : "rolled back",
-                    at: ISO8601DateFormatter().string(from: Date()), detail: "recover: " + outcome.actions.joined(separator: "; ")))
-        }
+        try dropStaging(journal, release: release, target: target, act: act)
+        try correctLedger(
+            state, journal: journal, release: release, outcome: outcome, running: try engine.container(name), finishedNew: isNew, context: target.context)
         if !journal.isEmpty, let release { try state.closeJournal(release: release) }
         if try state.lockOwner()?.token == lock.token {
             try state.release(token: lock.token)
@@ -136,5 +116,44 @@ public enum Recovery {
             action: "recover", environment: target.environment.name, release: release, outcome: outcome.healthy ? "healthy" : "unhealthy",
             detail: outcome.actions.joined(separator: "; "), context: target.context)
         return outcome
+    }
+
+    /// Drops the staging database the journal names (never one guessed from the config).
+    static func dropStaging(_ journal: [RemoteState.JournalEntry], release: String?, target: DeployTarget, act: (String) -> Void) throws {
+        let recorded = journal.last { $0.release == release && $0.step == "migrate-test" && $0.phase == "staging" }?.data["database"]
+        if let staging = recorded, let database = try? Databases.open(target.environment, context: target.context) {
+            defer { database.close() }
+            if (try? database.connection.query("SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", [staging]).scalar) != nil {
+                try DatabaseCopy.drop(database, staging)
+                act("dropped the staging database \(staging)")
+            }
+        }
+    }
+
+    /// The interrupted release's ledger line, corrected or (when the deploy died before writing it)
+    /// written from what the journal says it planned, backed up and applied.
+    static func correctLedger(
+        _ state: RemoteState, journal: [RemoteState.JournalEntry], release: String?, outcome: Outcome, running: ContainerDetails?,
+        finishedNew: (ContainerDetails?) -> Bool, context: CommandContext
+    ) throws {
+        if let release, let entry = (try? state.releases())?.last(where: { $0.id == release }) {
+            var corrected = entry
+            corrected.outcome = outcome.healthy ? "recovered" : "failed"
+            corrected.detail = "recover: " + outcome.actions.joined(separator: "; ")
+            try state.recordRelease(corrected)
+        } else if let release {
+            let lines = journal.filter { $0.release == release }
+            let plan = lines.last { $0.step == "preflight" && $0.phase == "plan" }?.data ?? [:]
+            let nonEmpty = { (key: String) in plan[key].flatMap { $0.isEmpty ? nil : $0 } }
+            try state.recordRelease(
+                RemoteState.Release(
+                    id: release, image: plan["image"] ?? running?.config.image ?? "", imageID: plan["image_id"] ?? running?.image ?? "",
+                    previous: nonEmpty("previous"), previousImageID: nonEmpty("previous_image_id"),
+                    backup: lines.last { $0.step == "backup" && $0.phase == "taken" }?.data["backup"],
+                    migrations: lines.filter { $0.step == "migrate-apply" && $0.phase == "applied" }.compactMap { $0.data["migration"] }, steps: [:],
+                    unavailableSeconds: nil, operatorName: context.environment["USER"] ?? NSUserName(),
+                    message: "interrupted at \(outcome.lastStep ?? "?")", outcome: finishedNew(running) && outcome.healthy ? "recovered" : "rolled back",
+                    at: ISO8601DateFormatter().string(from: Date()), detail: "recover: " + outcome.actions.joined(separator: "; ")))
+        }
     }
 }

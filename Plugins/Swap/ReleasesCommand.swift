@@ -46,7 +46,7 @@ public struct ReleasesCommand: TMEOpsCommand {
     }
 
     public func run(_ context: CommandContext) async throws {
-        let releases = try await withTarget(context, "releases") { target in try target.state.releases() }
+        let releases = try await withTarget(context, "releases", host: .first) { target in try target.state.releases() }
         let out = context.output
         if diff.count == 2 {
             let pair = try diff.map { id -> RemoteState.Release in

@@ -6,15 +6,19 @@ import TMEOpsCore
 import TMEOpsDocker
 import TMEOpsHosts
 
-/// `tmeops rollback`: back to a kept release's image with the same health gate.
+/// `tmeops rollback`: back to a kept release's image with the same health gate; on an environment of
+/// several hosts, rolling across them in batches as a deploy swaps (`hosts`, the first keeping the lock
+/// and the ledger).
 public enum Rollback {
     public static func run(
-        _ target: DeployTarget, to wanted: String?, withDatabase: Bool, message: String
+        _ target: DeployTarget, hosts: [DeployTarget] = [], to wanted: String?, withDatabase: Bool, message: String
     ) throws -> RemoteState.Release {
-        let state = target.state
+        let hosts = hosts.isEmpty ? [target] : hosts
+        let lead = hosts[0]
+        let state = lead.state
         let releases = try state.releases()
         let good = releases.filter { ["deployed", "recovered", "rollback"].contains($0.outcome) }
-        guard let current = try target.engine.container(target.app.container) else {
+        guard let current = try lead.engine.container(lead.app.container) else {
             throw TMEOpsError("no container \(target.app.container) on \(target.environment.name); run `tmeops recover -e \(target.environment.name)`")
         }
         let chosen: RemoteState.Release?
@@ -37,12 +41,14 @@ public enum Rollback {
         guard let destination = chosen else {
             throw TMEOpsError("there is no earlier release to roll back to on \(target.environment.name) (the ledger has \(releases.count) entries)")
         }
-        guard try target.engine.image(destination.imageID) != nil else {
-            throw TMEOpsError(
-                "the image of \(destination.id) (\(destination.imageID.prefix(19))) is no longer on \(target.environment.name); deploy it again instead")
-        }
-        if try !state.journal().isEmpty {
-            throw TMEOpsError("an unfinished deploy journal is on \(state.host); run `tmeops recover -e \(target.environment.name)` first")
+        for host in hosts {
+            guard try host.engine.image(destination.imageID) != nil else {
+                let place = hosts.count > 1 ? host.host.name : target.environment.name
+                throw TMEOpsError("the image of \(destination.id) (\(destination.imageID.prefix(19))) is no longer on \(place); deploy it again instead")
+            }
+            if try !host.state.journal().isEmpty {
+                throw TMEOpsError("an unfinished deploy journal is on \(host.state.host); run `tmeops recover -e \(target.environment.name)` first")
+            }
         }
         let id = "r-" + ImageTag.timestamp()
         let lock = try state.acquire(
@@ -64,22 +70,33 @@ public enum Rollback {
             restored = outcome.id
         }
         do {
-            let window = try target.switchTo(image: destination.imageID, release: id) { phase, data in
-                try state.record(.init(release: id, step: "swap", phase: phase, data: data))
+            let journal = { (host: DeployTarget, phase: String, data: [String: String]) in
+                try host.state.record(.init(release: id, step: "swap", phase: phase, data: data))
             }
-            try AppContainers.removeIfPresent(target.engine, target.old)
+            let window: Double
+            if hosts.count > 1 {
+                let windows = try RollingSwap(hosts: hosts, context: target.context).run(
+                    image: destination.imageID, release: id, shown: destination.image, journal: journal,
+                    batch: { phase, data in try state.record(.init(release: id, step: "swap", phase: phase, data: data)) })
+                window = windows.max() ?? 0
+            } else {
+                window = try target.switchTo(image: destination.imageID, release: id) { phase, data in try journal(target, phase, data) }
+            }
+            for host in hosts { try AppContainers.removeIfPresent(host.engine, host.old) }
             let entry = RemoteState.Release(
                 id: id, image: destination.image, imageID: destination.imageID, previous: releases.last(where: { $0.imageID == current.image })?.id,
                 previousImageID: current.image, backup: restored, migrations: [], steps: [:], unavailableSeconds: window,
                 operatorName: lock.owner, message: message.isEmpty ? "rollback to \(destination.id)" : message, outcome: "rollback",
                 at: ISO8601DateFormatter().string(from: Date()), detail: withDatabase ? "database restored from \(restored ?? "")" : nil)
             try state.recordRelease(entry)
+            for host in hosts.dropFirst() { try host.state.closeJournal(release: id) }
             try state.closeJournal(release: id)
             state.audit(
                 action: "rollback", environment: target.environment.name, release: id, outcome: "rollback", detail: "to \(destination.id)",
                 context: target.context)
             return entry
         } catch {
+            for host in hosts.dropFirst() { try? host.state.closeJournal(release: id) }
             try? state.closeJournal(release: id)
             state.audit(action: "rollback", environment: target.environment.name, release: id, outcome: "failed", detail: "\(error)", context: target.context)
             throw error

@@ -46,7 +46,9 @@ public struct RollbackCommand: TMEOpsCommand {
             context.output.line("would roll back to \(to ?? "the previous release")\(withDatabase ? " and restore its database backup" : "")")
             return
         }
-        let entry = try await withTarget(context, "rollback") { target in try Rollback.run(target, to: to, withDatabase: withDatabase, message: message) }
+        let entry = try await withTargets(context, "rollback") { all, database in
+            try Rollback.run(database, hosts: all, to: to, withDatabase: withDatabase, message: message)
+        }
         let out = context.output
         if context.json { return try out.writeJSON(entry) }
         out.line(

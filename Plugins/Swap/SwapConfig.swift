@@ -42,7 +42,7 @@ struct DeployReleaseRetention: ReleaseRetention {
 public struct DeployConfig: ConfigSection, Equatable {
     public static let key = "deploy"
     public static let scope = ConfigScope.environment
-    public static let summary = "Swap strategy (replace or proxy), releases kept and lock expiry."
+    public static let summary = "Swap strategy (replace or proxy), hosts swapped at a time, releases kept and lock expiry."
 
     /// The name of a registered `DeployStrategy` (`replace`, `proxy`, or one a build adds).
     public var strategy: String
@@ -50,9 +50,14 @@ public struct DeployConfig: ConfigSection, Equatable {
     public var lockTTL: ConfigDuration
     /// The reverse proxy's image for strategy proxy (any nginx; it is given its own configuration).
     public var proxyImage: String
+    /// Hosts swapped at a time on an environment of several (`deploy.batch`: a number or "34%").
+    public var batch: DeployBatches.Size
+    /// The pause after a batch is healthy, before the next one starts (`deploy.batch_wait`).
+    public var batchWait: ConfigDuration
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case strategy
+        case strategy, batch
+        case batchWait = "batch_wait"
         case proxyImage = "proxy_image"
         case keepReleases = "keep_releases"
         case lockTTL = "lock_ttl"
@@ -73,5 +78,17 @@ public struct DeployConfig: ConfigSection, Equatable {
         guard keepReleases >= 1 else { throw c.invalid(.keepReleases, "must keep at least the current release (1)") }
         lockTTL = try c.decode(.lockTTL, default: ConfigDuration(seconds: 1800))
         proxyImage = try c.decode(.proxyImage, default: "nginx:stable")
+        batchWait = try c.decode(.batchWait, default: ConfigDuration(seconds: 0))
+        if let number = try? c.decodeIfPresent(Int.self, forKey: .batch) {
+            guard let size = DeployBatches.Size(number) else { throw c.invalid(.batch, "must be 1 or more hosts (or a percentage such as \"34%\")") }
+            batch = size
+        } else if let text = try c.decodeIfPresent(String.self, forKey: .batch) {
+            guard let size = DeployBatches.Size(parsing: text) else {
+                throw c.invalid(.batch, "'\(text)' is neither a number of hosts (1 or more) nor a percentage from 1% to 100%")
+            }
+            batch = size
+        } else {
+            batch = .hosts(1)
+        }
     }
 }

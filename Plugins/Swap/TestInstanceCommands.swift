@@ -53,7 +53,7 @@ public struct TestInstanceUpCommand: TMEOpsCommand {
             return try report(outcome, context: context)
         }
         let (image, database) = (self.image, self.database)
-        let outcome = try await withTarget(context, "test-instance up") { target -> HealthWait.Outcome in
+        let outcome = try await withTarget(context, "test-instance up", host: .database) { target -> HealthWait.Outcome in
             guard let details = try target.engine.image(image) else { throw TMEOpsError("no image \(image) on \(target.environment.name); push it first") }
             try AppContainers.removeIfPresent(target.engine, target.test)
             let plan = AppContainers.Plan(
@@ -88,7 +88,7 @@ public struct TestInstanceDownCommand: TMEOpsCommand {
             let removed = try await runBlocking("test-instance down") { try LocalTestInstance.down(environment, config: config, context: context) }
             return context.output.line(removed)
         }
-        let removed = try await withTarget(context, "test-instance down") { target -> String in
+        let removed = try await withTarget(context, "test-instance down", host: .database) { target -> String in
             guard try target.engine.container(target.test) != nil else { return "no test instance \(target.test)" }
             try target.engine.removeContainer(target.test, force: true)
             return "removed \(target.test)"

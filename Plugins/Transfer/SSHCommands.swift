@@ -285,11 +285,3 @@ public struct SSHExecCommand: TMEOpsCommand {
         ["HUP": 1, "INT": 2, "QUIT": 3, "ILL": 4, "ABRT": 6, "FPE": 8, "KILL": 9, "SEGV": 11, "PIPE": 13, "ALRM": 14, "TERM": 15][name] ?? 1
     }
 }
-
-extension Result {
-    /// The error's text, when this is a failure.
-    var failureText: String? {
-        if case .failure(let error) = self { return "\(error)" }
-        return nil
-    }
-}

@@ -22,7 +22,13 @@ public struct TransferOptions: ParsableArguments, Sendable {
     @Flag(help: "Make the file readable by its owner only (mode 0600), for secrets and backups.")
     public var sensitive = false
 
+    @Option(help: "On an environment of several hosts, the one to transfer with (required there).")
+    public var host: String?
+
     public init() {}
+
+    /// The host to reach: `--host`, else the environment's only one.
+    var choice: RemoteHost.Choice { host.map { .named($0) } ?? .only }
 }
 
 /// `tmeops transfer put LOCAL REMOTE -e ENV`.
@@ -70,8 +76,9 @@ public struct TransferPutCommand: TMEOpsCommand {
         let progress = ProgressReporter(
             label: "upload \((local as NSString).lastPathComponent)", sink: context.errorSink, logger: context.logger,
             quiet: context.options.quiet || context.json)
+        let choice = transfer.choice
         let report = try await runBlocking("transfer put") { () -> TransferReport in
-            let session = try RemoteHost.connect(environment, context: context)
+            let session = try RemoteHost.connect(environment, choice, context: context)
             defer { session.close() }
             do {
                 return try FileTransfer(session: session, progress: progress.update)
@@ -124,8 +131,9 @@ public struct TransferGetCommand: TMEOpsCommand {
         let progress = ProgressReporter(
             label: "download \((remote as NSString).lastPathComponent)", sink: context.errorSink, logger: context.logger,
             quiet: context.options.quiet || context.json)
+        let choice = transfer.choice
         let report = try await runBlocking("transfer get") { () -> TransferReport in
-            let session = try RemoteHost.connect(environment, context: context)
+            let session = try RemoteHost.connect(environment, choice, context: context)
             defer { session.close() }
             // A file under the backups folder is a copy of production's data: owner-only, asked for or not.
             var mode = options.mode

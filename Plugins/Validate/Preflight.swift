@@ -60,21 +60,26 @@ public enum Preflight {
         if let localData = FileManager.default.contents(atPath: packageFile.path) {
             let local = try dependencies(localData, file: "\(build.context)/package.json")
             if let app {
-                do {
-                    let (engine, session) = try DockerEngines.remote(environment, context: context)
-                    defer { session.close() }
-                    let tar = try engine.containerArchive(app.container, path: "/app/package.json")
-                    let remote = try dependencies(try fileFromArchive(tar, name: "/app/package.json"), file: "/app/package.json in \(app.container)")
-                    let differing = Set(local.keys).union(remote.keys).sorted().filter { local[$0] != remote[$0] }
-                    results.append(
-                        CheckResult(
-                            "package.json matches production", ok: differing.isEmpty,
-                            differing.isEmpty
-                                ? "\(local.count) dependencies, same versions as /app/package.json in \(app.container)"
-                                : "\(differing.count) dependencies differ from /app/package.json in \(app.container)",
-                            details: differing.map { "\($0): here \(local[$0] ?? "absent"), production \(remote[$0] ?? "absent")" }))
-                } catch {
-                    results.append(CheckResult("package.json matches production", ok: false, "cannot read /app/package.json from \(app.container): \(error)"))
+                // Each host's production container, on an environment of several.
+                let hosts = environment.section(SSHConfig.self)?.hosts ?? []
+                for host in hosts.count > 1 ? hosts.map(Optional.some) : [nil] {
+                    let name = "package.json matches production" + (host.map { " on \($0)" } ?? "")
+                    do {
+                        let (engine, session) = try DockerEngines.remote(environment, host.map { .named($0) } ?? .only, context: context)
+                        defer { session.close() }
+                        let tar = try engine.containerArchive(app.container, path: "/app/package.json")
+                        let remote = try dependencies(try fileFromArchive(tar, name: "/app/package.json"), file: "/app/package.json in \(app.container)")
+                        let differing = Set(local.keys).union(remote.keys).sorted().filter { local[$0] != remote[$0] }
+                        results.append(
+                            CheckResult(
+                                name, ok: differing.isEmpty,
+                                differing.isEmpty
+                                    ? "\(local.count) dependencies, same versions as /app/package.json in \(app.container)"
+                                    : "\(differing.count) dependencies differ from /app/package.json in \(app.container)",
+                                details: differing.map { "\($0): here \(local[$0] ?? "absent"), production \(remote[$0] ?? "absent")" }))
+                    } catch {
+                        results.append(CheckResult(name, ok: false, "cannot read /app/package.json from \(app.container): \(error)"))
+                    }
                 }
             }
         } else {

@@ -38,22 +38,54 @@ public struct ValidateAllCommand: TMEOpsCommand {
     @Option(help: "Check this container instead of app.container (e.g. a test instance).")
     public var container: String?
 
+    @Option(help: "On an environment of several hosts, check only this one (default: each host, a section per host).")
+    public var host: String?
+
     public init() {}
 
     public func validate() throws {
         if let since, LogTime.parse(since) == nil { throw ValidationError("--since \(since): expected a Unix time, an RFC 3339 time or a duration like 15m") }
     }
 
+    /// One host's results, as `--json` prints them for an environment of several hosts.
+    struct HostResults: Encodable {
+        let host: String
+        let results: [CheckResult]
+    }
+
     public func run(_ context: CommandContext) async throws {
         let (_, environment) = try context.loadEnvironment()
         let (since, container) = (self.since.flatMap { LogTime.parse($0) }, self.container)
-        let results = try await runBlocking("validate") { try ValidationService.run(environment, context: context, container: container, since: since) }
+        let hosts = try RemoteHost.hosts(host, in: environment)
+        guard hosts.count > 1 || host != nil else {
+            let results = try await runBlocking("validate") { try ValidationService.run(environment, context: context, container: container, since: since) }
+            if context.json {
+                try context.output.writeJSON(results)
+            } else {
+                ValidationService.print(results, title: "validate \(environment.name):", output: context.output)
+            }
+            if results.contains(where: { !$0.ok }) { throw ExitCode(ExitStatus.checkFailed.rawValue) }
+            return
+        }
+        // Every host at once, each on its own connection; printed in ssh.hosts order.
+        let outcomes = try await runBlocking("validate") {
+            OnEachHost.map(hosts) { name in
+                try ValidationService.run(environment, context: context, container: container, since: since, host: .named(name))
+            }
+        }
+        let results = zip(hosts, outcomes).map { name, outcome in
+            HostResults(
+                host: name,
+                results: (try? outcome.get()) ?? [CheckResult("host: reachable", ok: false, context.redactor.redact(outcome.failureText ?? ""))])
+        }
         if context.json {
             try context.output.writeJSON(results)
         } else {
-            ValidationService.print(results, title: "validate \(environment.name):", output: context.output)
+            for entry in results {
+                ValidationService.print(entry.results, title: "validate \(environment.name) on \(entry.host):", output: context.output)
+            }
         }
-        if results.contains(where: { !$0.ok }) { throw ExitCode(ExitStatus.checkFailed.rawValue) }
+        if results.contains(where: { $0.results.contains { !$0.ok } }) { throw ExitCode(ExitStatus.checkFailed.rawValue) }
     }
 }
 

@@ -18,7 +18,7 @@ public enum ValidationService {
 
     public static func run(
         _ environment: EnvironmentConfig, context: CommandContext, container: String? = nil, since: Int? = nil, healthAttempts: Int? = nil,
-        connection shared: (engine: DockerEngine, session: SSHSession, database: DatabaseSession)? = nil
+        host: RemoteHost.Choice = .only, connection shared: (engine: DockerEngine, session: SSHSession, database: DatabaseSession)? = nil
     ) throws -> [CheckResult] {
         let app = try environment.require(AppContainerConfig.self, for: "validating the app")
         let health = environment.section(HealthConfig.self) ?? HealthConfig()
@@ -26,7 +26,7 @@ public enum ValidationService {
         let name = container ?? app.container
         var results: [CheckResult] = []
         // A deploy passes the connections it already holds; the command opens its own.
-        let (engine, session) = try shared.map { ($0.engine, $0.session) } ?? DockerEngines.remote(environment, context: context)
+        let (engine, session) = try shared.map { ($0.engine, $0.session) } ?? DockerEngines.remote(environment, host, context: context)
         defer { if shared == nil { session.close() } }
         guard let details = try engine.container(name) else {
             return [CheckResult("container: running", ok: false, "no container \(name) on \(environment.name)")]

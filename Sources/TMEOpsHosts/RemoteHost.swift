@@ -35,12 +35,18 @@ public enum RemoteHost {
             guard ssh.hosts.count == 1 else {
                 throw TMEOpsError.usage(
                     "environments.\(environment.name).ssh.hosts lists \(ssh.hosts.count) hosts (\(ssh.hosts.joined(separator: ", "))), and this command acts on one host; "
-                        + "on an environment of several hosts tmeops runs `ssh check`, `ssh exec --host H` or `ssh exec --all-hosts`, "
-                        + "and the database commands that take no deploy lock (backup, schema, db pull, migrate status and test), which use database.host; nothing was changed"
+                        + "name one with --host H (ssh exec, transfer, validate, logs, image push and prune take it); nothing was changed"
                 )
             }
             return ssh.host
         }
+    }
+
+    /// The hosts a command that takes `--host H` acts on: that one (checked against `ssh.hosts`), else
+    /// every host of the environment (none for an environment without an ssh section).
+    public static func hosts(_ named: String?, in environment: EnvironmentConfig) throws -> [String] {
+        if let named { return [try host(.named(named), in: environment)] }
+        return environment.section(SSHConfig.self)?.hosts ?? []
     }
 
     /// SSH options for the host `choice` names in `environment`: its `ssh` section, the passphrase from
@@ -52,14 +58,19 @@ public enum RemoteHost {
         let home = context.environment["HOME"] ?? NSHomeDirectory()
         let passphrase = context.environment["TMEOPS_SSH_PASSPHRASE"]
         if let passphrase { context.redactor.add(passphrase) }
-        return SSHConnectionOptions(
-            host: host, port: ssh.port, user: ssh.user,
-            identity: ssh.identity.map { SSHConnectionOptions.expand($0, home: home) },
-            passphrase: passphrase,
-            knownHosts: SSHConnectionOptions.expand(ssh.knownHosts, home: home),
-            hostKeyPolicy: ssh.hostKeyPolicy,
-            connectTimeout: ssh.connectTimeout.seconds,
-            agentSocket: context.environment["SSH_AUTH_SOCK"], ciphers: ssh.ciphers)
+        func connection(host: String, port: Int, user: String) -> SSHConnectionOptions {
+            SSHConnectionOptions(
+                host: host, port: port, user: user,
+                identity: ssh.identity.map { SSHConnectionOptions.expand($0, home: home) },
+                passphrase: passphrase,
+                knownHosts: SSHConnectionOptions.expand(ssh.knownHosts, home: home),
+                hostKeyPolicy: ssh.hostKeyPolicy,
+                connectTimeout: ssh.connectTimeout.seconds,
+                agentSocket: context.environment["SSH_AUTH_SOCK"], ciphers: ssh.ciphers)
+        }
+        var result = connection(host: host, port: ssh.port, user: ssh.user)
+        if let jump = ssh.proxyJump { result.jump = [connection(host: jump.host, port: jump.port, user: jump.user ?? ssh.user)] }
+        return result
     }
 
     /// Connects to the host `choice` names in `environment`; errors name the host and say what to check.

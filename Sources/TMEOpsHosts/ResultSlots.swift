@@ -14,3 +14,34 @@ public final class ResultSlots<Value>: @unchecked Sendable {
         lock.withLock { slots.map { $0 ?? .failure(CancellationError()) } }
     }
 }
+
+/// Work done for several hosts at once, each on a thread of its own.
+public enum OnEachHost {
+    /// `body` for every item at the same time; the results in the items' order. The items need not be
+    /// `Sendable`: each is used by its own thread only, as each host's connections are (a libssh2
+    /// session is used by one thread at a time), and the call returns only when every body has.
+    public static func map<Item, Value>(_ items: [Item], _ body: (Item) throws -> Value) -> [Result<Value, Error>] {
+        let slots = ResultSlots<Value>(count: items.count)
+        withoutActuallyEscaping(body) { body in
+            let shared = UncheckedShare((items, body))
+            DispatchQueue.concurrentPerform(iterations: items.count) { index in
+                slots.set(index, Result { try shared.value.1(shared.value.0[index]) })
+            }
+        }
+        return slots.results
+    }
+}
+
+/// A value handed to the threads of `OnEachHost.map`, which never use one item from two threads.
+private struct UncheckedShare<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+extension Result {
+    /// The error's text, when this is a failure.
+    public var failureText: String? {
+        if case .failure(let error) = self { return "\(error)" }
+        return nil
+    }
+}

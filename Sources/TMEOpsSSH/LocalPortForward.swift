@@ -70,26 +70,12 @@ public final class LocalPortForward: @unchecked Sendable {
 
     deinit { try? stop() }
 
-    private final class Connection {
-        let fd: Int32
-        let channel: OpaquePointer
-        var toRemote = Data()
-        var toLocal = Data()
-        var localClosed = false
-        var remoteClosed = false
-
-        init(fd: Int32, channel: OpaquePointer) {
-            self.fd = fd
-            self.channel = channel
-        }
-    }
-
     private var isStopping: Bool { lock.withLock { stopping } }
 
     private func pump() throws {
-        var connections: [Connection] = []
+        var connections: [ChannelPipe] = []
         defer {
-            for connection in connections { finish(connection) }
+            for connection in connections { connection.finish(session) }
         }
         var buffer = [UInt8](repeating: 0, count: 64 << 10)
         while !isStopping {
@@ -104,7 +90,7 @@ public final class LocalPortForward: @unchecked Sendable {
                     let channel = try session.pointer("open a tunnel to \(remoteHost):\(remotePort)", deadline: Date().addingTimeInterval(10), kind: .channel) {
                         libssh2_channel_direct_tcpip_ex(session.raw, remoteHost, Int32(remotePort), "127.0.0.1", Int32(localPort))
                     }
-                    connections.append(Connection(fd: client, channel: channel))
+                    connections.append(ChannelPipe(fd: client, channel: channel))
                 } catch {
                     session.logger.warning("\(error)")
                     Foundation.close(client)
@@ -112,56 +98,10 @@ public final class LocalPortForward: @unchecked Sendable {
                 moved = true
             }
             for connection in connections {
-                // Local -> remote.
-                if !connection.localClosed, connection.toRemote.count < (1 << 20) {
-                    let count = Foundation.read(connection.fd, &buffer, buffer.count)
-                    if count > 0 {
-                        connection.toRemote.append(contentsOf: buffer[0..<count])
-                        moved = true
-                    } else if count == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-                        connection.localClosed = true
-                    }
-                }
-                if !connection.toRemote.isEmpty {
-                    let written = connection.toRemote.withUnsafeBytes { raw in
-                        libssh2_channel_write_ex(connection.channel, 0, raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count)
-                    }
-                    if written > 0 {
-                        connection.toRemote.removeFirst(written)
-                        moved = true
-                    } else if written != Int(LIBSSH2_ERROR_EAGAIN) {
-                        connection.remoteClosed = true
-                    }
-                } else if connection.localClosed, !connection.remoteClosed {
-                    _ = libssh2_channel_send_eof(connection.channel)
-                }
-                // Remote -> local.
-                if !connection.remoteClosed, connection.toLocal.count < (1 << 20) {
-                    let count = buffer.withUnsafeMutableBytes { raw in
-                        libssh2_channel_read_ex(connection.channel, 0, raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count)
-                    }
-                    if count > 0 {
-                        connection.toLocal.append(contentsOf: buffer[0..<count])
-                        moved = true
-                    } else if count == 0, libssh2_channel_eof(connection.channel) == 1 {
-                        connection.remoteClosed = true
-                    } else if count < 0, count != Int(LIBSSH2_ERROR_EAGAIN) {
-                        connection.remoteClosed = true
-                    }
-                }
-                if !connection.toLocal.isEmpty {
-                    let written = connection.toLocal.withUnsafeBytes { raw in Foundation.write(connection.fd, raw.baseAddress, raw.count) }
-                    if written > 0 {
-                        connection.toLocal.removeFirst(written)
-                        moved = true
-                    } else if written < 0, errno != EAGAIN, errno != EWOULDBLOCK {
-                        connection.localClosed = true
-                        connection.toLocal.removeAll()
-                    }
-                }
+                if connection.step(&buffer) { moved = true }
             }
-            let done = connections.filter { ($0.remoteClosed && $0.toLocal.isEmpty) || ($0.localClosed && $0.toRemote.isEmpty && $0.remoteClosed) }
-            for connection in done { finish(connection) }
+            let done = connections.filter(\.isDone)
+            for connection in done { connection.finish(session) }
             connections.removeAll { connection in done.contains { $0 === connection } }
             if !moved {
                 var descriptors = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0), pollfd(fd: session.socket, events: Int16(POLLIN), revents: 0)]
@@ -172,15 +112,88 @@ public final class LocalPortForward: @unchecked Sendable {
             }
         }
     }
+}
 
-    private func finish(_ connection: Connection) {
-        Foundation.close(connection.fd)
+/// One local socket joined to one SSH channel: bytes read from either side are written to the other,
+/// at most 1 MiB held in each direction. Used by the pump of a local port forward and of a jump host.
+final class ChannelPipe {
+    let fd: Int32
+    let channel: OpaquePointer
+    var toRemote = Data()
+    var toLocal = Data()
+    var localClosed = false
+    var remoteClosed = false
+
+    init(fd: Int32, channel: OpaquePointer) {
+        self.fd = fd
+        self.channel = channel
+    }
+
+    /// Both directions are finished.
+    var isDone: Bool { (remoteClosed && toLocal.isEmpty) || (localClosed && toRemote.isEmpty && remoteClosed) }
+
+    /// Moves what can move without waiting, both ways; whether anything moved.
+    func step(_ buffer: inout [UInt8]) -> Bool {
+        var moved = false
+        // Local -> remote.
+        if !localClosed, toRemote.count < (1 << 20) {
+            let count = Foundation.read(fd, &buffer, buffer.count)
+            if count > 0 {
+                toRemote.append(contentsOf: buffer[0..<count])
+                moved = true
+            } else if count == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                localClosed = true
+            }
+        }
+        if !toRemote.isEmpty {
+            let written = toRemote.withUnsafeBytes { raw in
+                libssh2_channel_write_ex(channel, 0, raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count)
+            }
+            if written > 0 {
+                toRemote.removeFirst(written)
+                moved = true
+            } else if written != Int(LIBSSH2_ERROR_EAGAIN) {
+                remoteClosed = true
+            }
+        } else if localClosed, !remoteClosed {
+            _ = libssh2_channel_send_eof(channel)
+        }
+        // Remote -> local.
+        if !remoteClosed, toLocal.count < (1 << 20) {
+            let count = buffer.withUnsafeMutableBytes { raw in
+                libssh2_channel_read_ex(channel, 0, raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count)
+            }
+            if count > 0 {
+                toLocal.append(contentsOf: buffer[0..<count])
+                moved = true
+            } else if count == 0, libssh2_channel_eof(channel) == 1 {
+                remoteClosed = true
+            } else if count < 0, count != Int(LIBSSH2_ERROR_EAGAIN) {
+                remoteClosed = true
+            }
+        }
+        if !toLocal.isEmpty {
+            let written = toLocal.withUnsafeBytes { raw in Foundation.write(fd, raw.baseAddress, raw.count) }
+            if written > 0 {
+                toLocal.removeFirst(written)
+                moved = true
+            } else if written < 0, errno != EAGAIN, errno != EWOULDBLOCK {
+                localClosed = true
+                toLocal.removeAll()
+            }
+        }
+        return moved
+    }
+
+    /// Closes the local socket and the channel (on `session`, whose thread this is).
+    func finish(_ session: SSHSession) {
+        Foundation.close(fd)
         var attempts = 0
-        while libssh2_channel_close(connection.channel) == LIBSSH2_ERROR_EAGAIN, attempts < 100 {
+        while libssh2_channel_close(channel) == LIBSSH2_ERROR_EAGAIN, attempts < 100 {
             attempts += 1
             try? session.waitForSocket(deadline: Date().addingTimeInterval(0.1), what: "closing a tunnel")
         }
-        libssh2_channel_free(connection.channel)
+        libssh2_channel_free(channel)
     }
 }
 

@@ -25,6 +25,9 @@ public struct SSHConnectionOptions: Sendable, Equatable {
     public var agentSocket: String?
     /// Ciphers to offer, most wanted first; nil: `SSHSession.preferredCiphers`.
     public var ciphers: [String]?
+    /// The bastion the host is reached through (`ssh.proxy_jump`): none, or one (an array only because
+    /// a struct cannot hold an optional of itself).
+    public var jump: [SSHConnectionOptions] = []
 
     public init(
         host: String, port: Int = 22, user: String, identity: String? = nil, passphrase: String? = nil,

@@ -12,6 +12,8 @@ public final class SSHSession {
     public let options: SSHConnectionOptions
     let socket: Int32
     let raw: OpaquePointer
+    /// The bastion's tunnel the session runs over, with `ssh.proxy_jump`.
+    private let tunnel: JumpTunnel?
     public let logger: Logger
     /// Set by `close()`: libssh2 has freed the session and every channel on it.
     public private(set) var isClosed = false
@@ -28,9 +30,17 @@ public final class SSHSession {
         try LibSSH2.initialise()
         self.options = options
         self.logger = logger
-        socket = try TCPConnection.connect(host: options.host, port: options.port, timeout: options.connectTimeout)
+        if let bastion = options.jump.first {
+            let tunnel = try JumpTunnel(bastion: bastion, to: options.host, port: options.port, logger: logger)
+            self.tunnel = tunnel
+            socket = tunnel.socket
+        } else {
+            tunnel = nil
+            socket = try TCPConnection.connect(host: options.host, port: options.port, timeout: options.connectTimeout)
+        }
         guard let session = libssh2_session_init_ex(nil, nil, nil, nil) else {
             Foundation.close(socket)
+            tunnel?.stop()
             throw SSHError(.library, "libssh2 could not allocate a session")
         }
         raw = session
@@ -61,7 +71,12 @@ public final class SSHSession {
             shutdown(reason: "tmeops: connection failed")
             throw error
         }
-        logger.debug("connected", metadata: ["host": "\(options.destination)", "hostkey": "\(hostKeyDescription)", "auth": "\(authentication)"])
+        logger.debug(
+            "connected",
+            metadata: [
+                "host": "\(options.destination)", "via": "\(options.jump.first?.destination ?? "-")", "hostkey": "\(hostKeyDescription)",
+                "auth": "\(authentication)",
+            ])
     }
 
     deinit { shutdown(reason: "tmeops: done") }
@@ -104,6 +119,8 @@ public final class SSHSession {
         libssh2_session_disconnect_ex(raw, SSH_DISCONNECT_BY_APPLICATION, reason, "")
         libssh2_session_free(raw)
         Foundation.close(socket)
+        // The bastion's pump sees the socket close, closes its channel and disconnects.
+        tunnel?.stop()
     }
 
     // MARK: - Waiting on the non-blocking session

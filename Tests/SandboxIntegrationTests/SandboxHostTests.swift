@@ -9,7 +9,9 @@ final class SandboxHostTests: XCTestCase {
         _ = try Sandbox.require()
         let status = try ProcessRunner.run("/bin/bash", [Sandbox.script, "status"])
         XCTAssertEqual(status.status, 0, status.stdout)
-        XCTAssertEqual(status.stdout.split(separator: "\n").filter { $0.contains(" up ") }.count, 7, status.stdout)
+        // The first host's seven components, then each fleet server's sshd, engine and app, the fleet's
+        // database and its load balancer.
+        XCTAssertEqual(status.stdout.split(separator: "\n").filter { $0.contains(" up ") }.count, 7 + 3 * 3 + 2, status.stdout)
     }
 
     func testSSHDAnswersWithTheRecordedHostKey() throws {
@@ -23,8 +25,13 @@ final class SandboxHostTests: XCTestCase {
         let knownHosts = try String(contentsOfFile: sandbox["SANDBOX_KNOWN_HOSTS"], encoding: .utf8)
         let rsa = try String(contentsOfFile: sandbox["SANDBOX_DIR"] + "/ssh/host_rsa.pub", encoding: .utf8).split(separator: " ").prefix(2).joined(
             separator: " ")
-        XCTAssertEqual(
-            knownHosts, "\(sandbox["SANDBOX_SSH_HOST"]) \(recorded)\n[\(sandbox["SANDBOX_SSH_HOST"])]:2222 \(rsa)\n", "port 2222 shows an RSA host key")
+        XCTAssertTrue(
+            knownHosts.hasPrefix("\(sandbox["SANDBOX_SSH_HOST"]) \(recorded)\n[\(sandbox["SANDBOX_SSH_HOST"])]:2222 \(rsa)\n"), "port 2222 shows an RSA host key")
+        // Each fleet server has a host key of its own, recorded under its address.
+        let fleet = sandbox["SANDBOX_FLEET_HOSTS"].split(separator: ",").map(String.init)
+        XCTAssertEqual(fleet.count, 3)
+        let fleetKeys = Set(fleet.compactMap { host in knownHosts.split(separator: "\n").first { $0.hasPrefix("\(host) ssh-ed25519 ") } })
+        XCTAssertEqual(fleetKeys.count, 3, knownHosts)
 
         // The authorised key logs in with strict host-key checking against that known_hosts file.
         let login = try ProcessRunner.run(

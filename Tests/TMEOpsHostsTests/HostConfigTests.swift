@@ -33,12 +33,30 @@ final class HostConfigTests: XCTestCase {
         XCTAssertThrowsError(try RemoteHost.host(.only, in: several)) { error in
             let text = "\(error)"
             XCTAssertTrue(text.contains("environments.production.ssh.hosts lists 2 hosts (a.example, b.example)"), text)
-            XCTAssertTrue(text.contains("--all-hosts"), text)
+            XCTAssertTrue(text.contains("name one with --host H"), text)
             XCTAssertTrue(text.contains("nothing was changed"), text)
             XCTAssertEqual((error as? OperatorError)?.exitStatus, .usage)
         }
         XCTAssertThrowsError(try RemoteHost.host(.named("z.example"), in: several)) { error in
             XCTAssertEqual("\(error)", "'z.example' is not one of environments.production.ssh.hosts (a.example, b.example)")
+        }
+    }
+
+    func testAProxyJumpIsParsedAndReachesEveryHostThroughTheBastion() throws {
+        let environment = try load("    ssh: { hosts: [a, b], user: deploy, proxy_jump: admin@bastion.example:2222 }\n")
+        let jump = try XCTUnwrap(environment.section(SSHConfig.self)?.proxyJump)
+        XCTAssertEqual([jump.user, jump.host, "\(jump.port)"], ["admin", "bastion.example", "2222"])
+        let harness = try TestHarness()
+        let options = try RemoteHost.options(for: environment, .named("b"), context: harness.context)
+        XCTAssertEqual(options.host, "b")
+        XCTAssertEqual(options.jump.map(\.destination), ["admin@bastion.example:2222"])
+        XCTAssertEqual(options.jump.first?.knownHosts, options.knownHosts, "the bastion's key is checked in the same known_hosts")
+        let plain = try load("    ssh: { host: a, user: deploy, proxy_jump: bastion.example }\n")
+        XCTAssertEqual(try RemoteHost.options(for: plain, context: harness.context).jump.map(\.destination), ["deploy@bastion.example:22"])
+        for bad in ["'@bastion'", "'bastion:0'", "'bastion:http'", "''"] {
+            XCTAssertThrowsError(try load("    ssh: { host: a, user: deploy, proxy_jump: \(bad) }\n"), bad) { error in
+                XCTAssertTrue("\(error)".contains("environments.production.ssh.proxy_jump: "), "\(error)")
+            }
         }
     }
 

@@ -260,6 +260,7 @@ environments:
       user: deploy
       identity: ~/.ssh/id_ed25519        # ed25519, ECDSA or RSA; unset: the agent, then ~/.ssh/id_*
       known_hosts: ~/.ssh/known_hosts
+      # proxy_jump: deploy@bastion.example.com   # reach the servers through a bastion (its host key checked too)
       host_key_policy: strict            # strict | accept-new
     docker:
       socket: /var/run/docker.sock       # on the remote host
@@ -298,6 +299,8 @@ environments:
       strategy: replace                  # replace | proxy
       keep_releases: 5
       lock_ttl: 30m
+      # batch: 1                         # with several hosts: servers swapped at a time (a number or "34%")
+      # batch_wait: 2s                   # pause after a healthy batch, before the next
 
 """####,
     ]

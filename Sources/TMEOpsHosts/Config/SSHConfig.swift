@@ -5,7 +5,7 @@ import TMEOpsSSH
 public struct SSHConfig: ConfigSection, Equatable {
     public static let key = "ssh"
     public static let scope = ConfigScope.environment
-    public static let summary = "Host (or hosts), port, user, identity file, host-key policy and ciphers of the servers."
+    public static let summary = "Host (or hosts), port, user, identity file, host-key policy, ciphers and bastion of the servers."
 
     /// How an unknown or changed host key is treated (strict by default).
     public typealias HostKeyPolicy = SSHConnectionOptions.HostKeyPolicy
@@ -20,9 +20,39 @@ public struct SSHConfig: ConfigSection, Equatable {
     public var connectTimeout: ConfigDuration
     /// Ciphers to offer, most wanted first (default: chacha20-poly1305, AES-GCM, then AES-CTR).
     public var ciphers: [String]?
+    /// The bastion every host is reached through (`proxy_jump: [user@]host[:port]`), as OpenSSH's
+    /// ProxyJump; its host key is checked in the same known_hosts, with the same identity.
+    public var proxyJump: ProxyJump?
+
+    /// `ssh.proxy_jump`: `[user@]host[:port]`.
+    public struct ProxyJump: Equatable, Sendable, CustomStringConvertible {
+        public var user: String?
+        public var host: String
+        public var port: Int
+
+        public init?(_ text: String) {
+            var rest = Substring(text.trimmingCharacters(in: .whitespaces))
+            if let at = rest.lastIndex(of: "@") {
+                user = String(rest[..<at])
+                rest = rest[rest.index(after: at)...]
+                if user?.isEmpty == true { return nil }
+            }
+            port = 22
+            if let colon = rest.lastIndex(of: ":"), !rest.hasPrefix("[") {
+                guard let number = Int(rest[rest.index(after: colon)...]), (1...65535).contains(number) else { return nil }
+                port = number
+                rest = rest[..<colon]
+            }
+            host = String(rest)
+            if host.isEmpty || host.contains(where: { $0 == " " || $0 == "/" }) { return nil }
+        }
+
+        public var description: String { "\(user.map { "\($0)@" } ?? "")\(host)\(port == 22 ? "" : ":\(port)")" }
+    }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case host, hosts, port, user, identity, ciphers
+        case proxyJump = "proxy_jump"
         case knownHosts = "known_hosts"
         case hostKeyPolicy = "host_key_policy"
         case connectTimeout = "connect_timeout"
@@ -54,6 +84,10 @@ public struct SSHConfig: ConfigSection, Equatable {
         connectTimeout = try c.decode(.connectTimeout, default: ConfigDuration(seconds: 10))
         ciphers = try c.decodeIfPresent([String].self, forKey: .ciphers)
         if let ciphers, ciphers.isEmpty { throw c.invalid(.ciphers, "needs at least one cipher, e.g. [aes256-gcm@openssh.com]") }
+        if let jump = try c.decodeIfPresent(String.self, forKey: .proxyJump) {
+            guard let parsed = ProxyJump(jump) else { throw c.invalid(.proxyJump, "'\(jump)' is not [user@]host[:port]") }
+            proxyJump = parsed
+        }
     }
 
     /// The first host: the environment's only one, or where its lock and ledger are kept.
@@ -69,5 +103,6 @@ public struct SSHConfig: ConfigSection, Equatable {
         try c.encode(hostKeyPolicy.rawValue, forKey: .hostKeyPolicy)
         try c.encode(connectTimeout, forKey: .connectTimeout)
         try c.encodeIfPresent(ciphers, forKey: .ciphers)
+        try c.encodeIfPresent(proxyJump?.description, forKey: .proxyJump)
     }
 }

@@ -1,0 +1,207 @@
+import Foundation
+import TMEOpsCore
+import TMEOpsTestSupport
+import XCTest
+
+/// `tmeops deploy` to an environment of three hosts (the sandbox's fleet: three servers, each with its
+/// own sshd, Docker engine and home folder, behind an nginx load balancer; the database on the first),
+/// through the real binary. Each test starts from `scripts/sandbox seed fleet`: version 1 everywhere,
+/// the database hand-migrated to 009 and adopted.
+final class RollingDeployTests: XCTestCase {
+    var sandbox: Sandbox!
+    var project: URL!
+    let hosts = ["10.97.150.11", "10.97.150.12", "10.97.150.13"]
+
+    override func setUpWithError() throws {
+        sandbox = try Sandbox.require()
+        let seeded = try ProcessRunner.run("/bin/bash", [Sandbox.script, "seed", "fleet"])
+        XCTAssertEqual(seeded.status, 0, seeded.stderr)
+        project = try TemporaryDirectory.make(prefix: "tmeops-fleet")
+        let written = try ProcessRunner.run("/bin/bash", [Sandbox.script, "config", "--write", project.path, "--migrations"])
+        XCTAssertEqual(written.status, 0, written.stderr)
+        let adopted = try tmeops(["migrate", "adopt", "-e", "fleet"])
+        XCTAssertEqual(adopted.status, 0, adopted.stderr)
+    }
+
+    override func tearDownWithError() throws {
+        if let project { try? FileManager.default.removeItem(at: project) }
+    }
+
+    @discardableResult
+    func tmeops(_ arguments: [String]) throws -> ProcessResult {
+        try TMEOpsBinary.run(arguments, in: project, environment: ["DOCKER_HOST": "unix://\(sandbox["SANDBOX_LOCAL_DOCKER_SOCKET"])"])
+    }
+
+    /// The docker CLI against fleet server `n`'s engine (1-based).
+    func fleetDocker(_ n: Int, _ arguments: [String]) throws -> ProcessResult {
+        var environment = ProcessInfo.processInfo.environment
+        environment["DOCKER_HOST"] = "unix://\(sandbox["SANDBOX_FLEET\(n)_DOCKER_SOCKET"])"
+        return try ProcessRunner.run("/usr/bin/docker", arguments, environment: environment)
+    }
+
+    /// The sample app's version server `n` answers with on its port 80, and whether it is healthy.
+    func running(_ n: Int) throws -> String {
+        let answer = try ProcessRunner.run("/usr/bin/curl", ["-sS", "--max-time", "3", "http://\(hosts[n - 1])/api/health"])
+        let json = try? JSONSerialization.jsonObject(with: Data(answer.stdout.utf8)) as? [String: Any]
+        return "\(json?["version"] as? String ?? "none") \(json?["status"] as? String == "ok")"
+    }
+
+    /// The app containers on server `n` besides production's (leftovers a deploy must not leave).
+    func leftovers(_ n: Int) throws -> [String] {
+        try fleetDocker(n, ["ps", "-a", "--format", "{{.Names}}"]).stdout.split(separator: "\n").map(String.init)
+            .filter { $0.hasPrefix("tme-user-app-1-") }
+    }
+
+    func home(_ n: Int) -> URL { URL(fileURLWithPath: sandbox["SANDBOX_FLEET\(n)_HOME"]).appendingPathComponent(".tmeops/tme-portal") }
+
+    func ledger(_ n: Int) -> [[String: Any]] {
+        let text = (try? String(contentsOf: home(n).appendingPathComponent("releases.jsonl"), encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+
+    /// A prober sending GET /api/health through the load balancer every 20 ms until stopped.
+    final class Prober {
+        let process = Process()
+        let output = Pipe()
+        init(_ url: String) throws {
+            process.executableURL = URL(fileURLWithPath: Sandbox.script).deletingLastPathComponent().appendingPathComponent("prober")
+            process.arguments = [url, "0.02"]
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            usleep(300_000)
+        }
+
+        /// Stops it; the requests sent and the failures seen.
+        func stop() throws -> (requests: Int, failed: Int, failures: [String]) {
+            process.terminate()
+            process.waitUntilExit()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            let report = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
+            return (report["requests"] as? Int ?? 0, report["failed"] as? Int ?? -1, report["failures"] as? [String] ?? [])
+        }
+    }
+
+    func testRollingDeployReachesEveryHostAndTheLoadBalancerFailsNoRequest() throws {
+        let prober = try Prober(sandbox["SANDBOX_FLEET_LB"] + "/api/health")
+        let deployed = try tmeops(["deploy", "-e", "fleet", "--image", "tme-portal-server:sandbox-2"])
+        let probed = try prober.stop()
+        XCTAssertEqual(deployed.status, 0, deployed.stdout + deployed.stderr)
+        for n in 1...3 {
+            XCTAssertEqual(try running(n), "sandbox-2 true", "server \(n)")
+            XCTAssertEqual(try leftovers(n), [], "server \(n)")
+        }
+        XCTAssertTrue(deployed.stdout.contains("batch 3 of 3: 10.97.150.13"), deployed.stdout)
+        XCTAssertGreaterThan(probed.requests, 100)
+        XCTAssertEqual(probed.failed, 0, probed.failures.joined(separator: "\n"))
+        // One ledger, on the first host; each host's swap journal archived under the release.
+        XCTAssertEqual(ledger(1).map { $0["outcome"] as? String }, ["deployed"])
+        XCTAssertTrue(ledger(2).isEmpty && ledger(3).isEmpty)
+        let release = try XCTUnwrap(ledger(1).first?["id"] as? String)
+        for n in 1...3 {
+            XCTAssertFalse(FileManager.default.fileExists(atPath: home(n).appendingPathComponent("journal.jsonl").path), "server \(n)")
+            XCTAssertTrue(FileManager.default.fileExists(atPath: home(n).appendingPathComponent("journals/\(release).jsonl").path), "server \(n)")
+        }
+    }
+
+    func testSecondBatchFailingItsHealthGatePutsTheFirstBackAndExits4() throws {
+        // Server 2's env file names a wrong database password: its new container cannot pass the gate.
+        let envFile = URL(fileURLWithPath: sandbox["SANDBOX_FLEET2_HOME"]).appendingPathComponent(".env")
+        let original = try Data(contentsOf: envFile)
+        defer { try? original.write(to: envFile) }
+        let broken = String(decoding: original, as: UTF8.self).replacingOccurrences(of: "://tme_user:", with: "://tme_user:wrong")
+        try Data(broken.utf8).write(to: envFile)
+        let deployed = try tmeops(["deploy", "-e", "fleet", "--image", "tme-portal-server:sandbox-2", "--accept-env-changes"])
+        XCTAssertEqual(deployed.status, 4, deployed.stdout + deployed.stderr)
+        XCTAssertTrue(deployed.stderr.contains("the swap on 10.97.150.12 failed"), deployed.stderr)
+        XCTAssertTrue(deployed.stderr.contains("10.97.150.11 back on the previous release"), deployed.stderr)
+        for n in 1...3 {
+            XCTAssertEqual(try running(n), "sandbox-1 true", "server \(n)")
+            XCTAssertEqual(try leftovers(n), [], "server \(n)")
+        }
+        let entry = try XCTUnwrap(ledger(1).last)
+        XCTAssertEqual(entry["outcome"] as? String, "rolled back")
+        XCTAssertTrue((entry["detail"] as? String ?? "").contains("10.97.150.12"), "\(entry)")
+        XCTAssertFalse(deployed.stderr.contains("wrong"), "the password must not be shown")
+    }
+
+    func testAnUnreachableHostIsNamedBeforeAnythingChanges() throws {
+        let pidFile = sandbox["SANDBOX_DIR"] + "/fleet/h3/ssh/sshd.pid"
+        let pid = try XCTUnwrap(Int32(String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        kill(pid, SIGTERM)
+        defer { _ = try? ProcessRunner.run("/bin/bash", [Sandbox.script, "up"]) }
+        for _ in 0..<50 where kill(pid, 0) == 0 { usleep(100_000) }
+        let deployed = try tmeops(["deploy", "-e", "fleet", "--image", "tme-portal-server:sandbox-2"])
+        XCTAssertEqual(deployed.status, 1, deployed.stdout + deployed.stderr)
+        XCTAssertTrue(deployed.stderr.contains("cannot reach 1 of 3 hosts of fleet"), deployed.stderr)
+        XCTAssertTrue(deployed.stderr.contains("10.97.150.13"), deployed.stderr)
+        for n in 1...3 { XCTAssertEqual(try running(n), "sandbox-1 true", "server \(n)") }
+        XCTAssertTrue(ledger(1).isEmpty)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: home(1).appendingPathComponent("lock").path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: home(1).appendingPathComponent("journal.jsonl").path))
+        // The image went nowhere either: the pushes wait for preflight.
+        XCTAssertNotEqual(try fleetDocker(1, ["image", "inspect", "tme-portal-server:sandbox-2"]).status, 0)
+    }
+
+    /// Killed after the first batch swapped: `recover` reads every host's journal and brings all three to
+    /// one release (the previous one, as the swap had not reached every host); a deploy then works.
+    func testSIGKILLDuringTheSecondBatchThenRecoverLeavesEveryHostOnOneRelease() throws {
+        let killed = try TMEOpsBinary.run(
+            ["deploy", "-e", "fleet", "--image", "tme-portal-server:sandbox-2"], in: project,
+            environment: ["DOCKER_HOST": "unix://\(sandbox["SANDBOX_LOCAL_DOCKER_SOCKET"])", "TMEOPS_FAULT_AT": "swap.batch-2"])
+        XCTAssertEqual(killed.status, 9, killed.stdout + killed.stderr)
+        XCTAssertEqual(try running(1), "sandbox-2 true")
+        XCTAssertEqual(try running(2), "sandbox-1 true")
+        let refused = try tmeops(["deploy", "-e", "fleet", "--image", "tme-portal-server:sandbox-2"])
+        XCTAssertNotEqual(refused.status, 0, "a deploy is refused until recover has run")
+        let recovered = try tmeops(["recover", "-e", "fleet"])
+        XCTAssertEqual(recovered.status, 0, recovered.stdout + recovered.stderr)
+        XCTAssertTrue(recovered.stdout.contains("1 of 3 hosts serve the new release"), recovered.stdout)
+        for n in 1...3 {
+            XCTAssertEqual(try running(n), "sandbox-1 true", "server \(n)")
+            XCTAssertEqual(try leftovers(n), [], "server \(n)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: home(n).appendingPathComponent("journal.jsonl").path), "server \(n)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: home(1).appendingPathComponent("lock").path))
+        XCTAssertEqual(ledger(1).last?["outcome"] as? String, "rolled back")
+        let again = try tmeops(["deploy", "-e", "fleet", "--image", "tme-portal-server:sandbox-2"])
+        XCTAssertEqual(again.status, 0, again.stdout + again.stderr)
+        for n in 1...3 { XCTAssertEqual(try running(n), "sandbox-2 true", "server \(n)") }
+    }
+
+    /// After a deploy: validate and logs cover every host (or the one `--host` names), the ledger is the
+    /// first host's, and rollback rolls every host back in batches.
+    func testEveryCommandAroundTheDeployCoversEveryHost() throws {
+        XCTAssertEqual(try tmeops(["deploy", "-e", "fleet", "--image", "tme-portal-server:sandbox-2"]).status, 0)
+        let validated = try tmeops(["validate", "-e", "fleet"])
+        XCTAssertEqual(validated.status, 0, validated.stdout + validated.stderr)
+        for host in hosts { XCTAssertTrue(validated.stdout.contains("validate fleet on \(host):"), validated.stdout) }
+        let one = try tmeops(["validate", "-e", "fleet", "--host", hosts[1]])
+        XCTAssertEqual(one.status, 0, one.stderr)
+        XCTAssertTrue(one.stdout.contains("on \(hosts[1]):") && !one.stdout.contains("on \(hosts[0]):"), one.stdout)
+        let logs = try tmeops(["logs", "-e", "fleet", "--tail", "3"])
+        XCTAssertEqual(logs.status, 0, logs.stderr)
+        for host in hosts { XCTAssertTrue(logs.stdout.contains("\(host) | "), logs.stdout) }
+        let releases = try tmeops(["releases", "-e", "fleet"])
+        XCTAssertEqual(releases.status, 0, releases.stderr)
+        XCTAssertTrue(releases.stdout.contains("deployed"), releases.stdout)
+        let lock = try tmeops(["lock", "status", "-e", "fleet"])
+        XCTAssertEqual(lock.status, 0, lock.stderr)
+
+        let rolledBack = try tmeops(["rollback", "-e", "fleet"])
+        XCTAssertEqual(rolledBack.status, 0, rolledBack.stdout + rolledBack.stderr)
+        for n in 1...3 {
+            XCTAssertEqual(try running(n), "sandbox-1 true", "server \(n)")
+            XCTAssertEqual(try leftovers(n), [], "server \(n)")
+        }
+        XCTAssertEqual(ledger(1).last?["outcome"] as? String, "rollback")
+    }
+
+    func testThePlanListsTheBatchesAndChangesNothing() throws {
+        let planned = try tmeops(["deploy", "-e", "fleet", "--image", "tme-portal-server:sandbox-2", "--dry-run"])
+        XCTAssertEqual(planned.status, 0, planned.stderr)
+        XCTAssertTrue(planned.stdout.contains("on 3 hosts: 10.97.150.11, 10.97.150.12, 10.97.150.13"), planned.stdout)
+        XCTAssertTrue(planned.stdout.contains("3 batches of 1 host: 10.97.150.11 → 10.97.150.12 → 10.97.150.13"), planned.stdout)
+        for n in 1...3 { XCTAssertEqual(try running(n), "sandbox-1 true") }
+    }
+}
