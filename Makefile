@@ -39,7 +39,8 @@ unit-test: build
 # The main job: a real deploy into the sandbox host. Production runs version 1 of the sample app with
 # its database migrated by hand to 009; development is at 014. tmeops adopts the hand-made state, shows
 # the drift and its plan, deploys version 2 (backup, push, migrate test, test instance, migrate apply,
-# swap, validation), then a broken version 3 that is stopped and rolled back by itself.
+# swap, validation), then a broken version 3 that is stopped and rolled back by itself; then the same
+# on three servers behind a load balancer (a rolling deploy, server by server).
 LOCAL_ENGINE = DOCKER_HOST=unix://$$(../scripts/sandbox env | sed -n 's/^SANDBOX_LOCAL_DOCKER_SOCKET=//p')
 demo: build sandbox-up
 	scripts/sandbox seed
@@ -68,6 +69,17 @@ demo: build sandbox-up
 	@echo; echo "\$$ tmeops releases -e sandbox"; cd $(DEMO_DIR) && ../$(BIN) releases -e sandbox
 	@echo; echo "\$$ tmeops releases -e sandbox --show latest   # the failing container's own words, kept"; cd $(DEMO_DIR) && ../$(BIN) releases -e sandbox --show latest
 	@echo; echo "\$$ tmeops validate -e sandbox   # version 2 still serving"; cd $(DEMO_DIR) && ../$(BIN) validate -e sandbox
+	@echo; echo "# the same app on three servers behind a load balancer (environment fleet; the database on the first)"
+	scripts/sandbox seed fleet
+	@echo; echo "\$$ tmeops migrate adopt -e fleet"; cd $(DEMO_DIR) && ../$(BIN) migrate adopt -e fleet
+	@echo; echo "\$$ tmeops deploy -e fleet --image tme-portal-server:sandbox-2"; cd $(DEMO_DIR) && \
+		$(LOCAL_ENGINE) ../$(BIN) deploy -e fleet --image tme-portal-server:sandbox-2 --message "v2 on three servers"
+	@echo; echo "\$$ tmeops validate -e fleet"; cd $(DEMO_DIR) && ../$(BIN) validate -e fleet
+	@echo; echo "\$$ tmeops deploy -e fleet --image tme-portal-server:sandbox-3"; cd $(DEMO_DIR) && \
+		{ $(LOCAL_ENGINE) ../$(BIN) deploy -e fleet --image tme-portal-server:sandbox-3 --message "v3"; status=$$?; \
+		  test $$status -eq 1 && echo "(exit 1: refused at its test instance; no server was touched)"; }
+	@echo; echo "\$$ curl http://127.0.0.1:8080/api/health   # the load balancer: version 2 on every server"; \
+		for i in 1 2 3; do curl -fsS http://127.0.0.1:8080/api/health; echo; done
 	@echo; echo "# the next change: development gets production's data and is tested locally"
 	@echo; echo "\$$ tmeops db pull --from sandbox --to development --fresh --yes   # fresh: the verified backup predates v2's migrations"
 	@cd $(DEMO_DIR) && ../$(BIN) db pull --from sandbox --to development --fresh --yes
@@ -119,6 +131,7 @@ bench: build sandbox-up
 	TMEOPS_BINARY=$(CURDIR)/.build/release/tmeops bench/validate
 	TMEOPS_BINARY=$(CURDIR)/.build/release/tmeops bench/deploy
 	TMEOPS_BINARY=$(CURDIR)/.build/release/tmeops bench/pull
+	TMEOPS_BINARY=$(CURDIR)/.build/release/tmeops bench/hosts
 	bench/sandbox-up
 
 clean:
