@@ -94,16 +94,7 @@ public enum Recovery {
         outcome.healthy = health.healthy
         if !health.healthy { act("\(name) is NOT healthy: \(health.detail)") }
         if health.healthy, let repaired = try target.strategy.repair(target) { act(repaired) }
-        if outcome.healthy {
-            for leftover in [target.old, target.new, target.aside] where try engine.container(leftover) != nil {
-                try engine.removeContainer(leftover, force: true)
-                act("removed \(leftover)")
-            }
-        }
-        if try engine.container(target.test) != nil {
-            try engine.removeContainer(target.test, force: true)
-            act("removed the test instance \(target.test)")
-        }
+        try removeLeftovers(target, healthy: outcome.healthy, act: act)
         try dropStaging(journal, release: release, target: target, act: act)
         try correctLedger(
             state, journal: journal, release: release, outcome: outcome, running: try engine.container(name), finishedNew: isNew, context: target.context)
@@ -116,6 +107,22 @@ public enum Recovery {
             action: "recover", environment: target.environment.name, release: release, outcome: outcome.healthy ? "healthy" : "unhealthy",
             detail: outcome.actions.joined(separator: "; "), context: target.context)
         return outcome
+    }
+
+    /// What a recovered host no longer needs: the swap's other containers once production is healthy
+    /// (until then they may be what puts it back), and the test instance in any case.
+    static func removeLeftovers(_ target: DeployTarget, healthy: Bool, act: (String) -> Void) throws {
+        let engine = target.engine
+        if healthy {
+            for leftover in [target.old, target.new, target.aside] where try engine.container(leftover) != nil {
+                try engine.removeContainer(leftover, force: true)
+                act("removed \(leftover)")
+            }
+        }
+        if try engine.container(target.test) != nil {
+            try engine.removeContainer(target.test, force: true)
+            act("removed the test instance \(target.test)")
+        }
     }
 
     /// Drops the staging database the journal names (never one guessed from the config).

@@ -106,16 +106,8 @@ extension Recovery {
             health = try host.healthWait(name)
             act("\(name) runs the \(isNew(current) ? "new" : "previous") release and is \(health.healthy ? "healthy" : "NOT healthy: \(health.detail)")")
         }
-        if health.healthy {
-            for leftover in [host.old, host.new, host.aside] where try engine.container(leftover) != nil {
-                try engine.removeContainer(leftover, force: true)
-                act("removed \(leftover)")
-            }
-        }
-        if try engine.container(host.test) != nil {
-            try engine.removeContainer(host.test, force: true)
-            act("removed the test instance \(host.test)")
-        }
+        if health.healthy, let repaired = try host.strategy.repair(host) { act(repaired) }
+        try removeLeftovers(host, healthy: health.healthy, act: act)
         return health.healthy
     }
 }

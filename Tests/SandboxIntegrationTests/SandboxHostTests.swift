@@ -26,7 +26,8 @@ final class SandboxHostTests: XCTestCase {
         let rsa = try String(contentsOfFile: sandbox["SANDBOX_DIR"] + "/ssh/host_rsa.pub", encoding: .utf8).split(separator: " ").prefix(2).joined(
             separator: " ")
         XCTAssertTrue(
-            knownHosts.hasPrefix("\(sandbox["SANDBOX_SSH_HOST"]) \(recorded)\n[\(sandbox["SANDBOX_SSH_HOST"])]:2222 \(rsa)\n"), "port 2222 shows an RSA host key")
+            knownHosts.hasPrefix("\(sandbox["SANDBOX_SSH_HOST"]) \(recorded)\n[\(sandbox["SANDBOX_SSH_HOST"])]:2222 \(rsa)\n"),
+            "port 2222 shows an RSA host key")
         // Each fleet server has a host key of its own, recorded under its address.
         let fleet = sandbox["SANDBOX_FLEET_HOSTS"].split(separator: ",").map(String.init)
         XCTAssertEqual(fleet.count, 3)

@@ -14,15 +14,18 @@ class SeededDeployProject: XCTestCase {
     var sandbox: Sandbox!
     /// The temporary project folder's name prefix.
     var projectPrefix: String { "tmeops-deploy" }
+    /// The environment deployed to, and the `scripts/sandbox` arguments that reset it.
+    var environmentName: String { "sandbox" }
+    var seedArguments: [String] { ["seed"] }
 
     override func setUpWithError() throws {
         sandbox = try Sandbox.require()
-        let seeded = try ProcessRunner.run("/bin/bash", [Sandbox.script, "seed"])
+        let seeded = try ProcessRunner.run("/bin/bash", [Sandbox.script] + seedArguments)
         XCTAssertEqual(seeded.status, 0, seeded.stderr)
         project = try TemporaryDirectory.make(prefix: projectPrefix)
         let written = try ProcessRunner.run("/bin/bash", [Sandbox.script, "config", "--write", project.path, "--migrations"])
         XCTAssertEqual(written.status, 0, written.stderr)
-        let adopted = try tmeops(["migrate", "adopt", "-e", "sandbox"])
+        let adopted = try tmeops(["migrate", "adopt", "-e", environmentName])
         XCTAssertEqual(adopted.status, 0, adopted.stderr)
     }
 

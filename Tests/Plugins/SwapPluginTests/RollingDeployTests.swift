@@ -7,30 +7,11 @@ import XCTest
 /// own sshd, Docker engine and home folder, behind an nginx load balancer; the database on the first),
 /// through the real binary. Each test starts from `scripts/sandbox seed fleet`: version 1 everywhere,
 /// the database hand-migrated to 009 and adopted.
-final class RollingDeployTests: XCTestCase {
-    var sandbox: Sandbox!
-    var project: URL!
+final class RollingDeployTests: SeededDeployProject {
     let hosts = ["10.97.150.11", "10.97.150.12", "10.97.150.13"]
-
-    override func setUpWithError() throws {
-        sandbox = try Sandbox.require()
-        let seeded = try ProcessRunner.run("/bin/bash", [Sandbox.script, "seed", "fleet"])
-        XCTAssertEqual(seeded.status, 0, seeded.stderr)
-        project = try TemporaryDirectory.make(prefix: "tmeops-fleet")
-        let written = try ProcessRunner.run("/bin/bash", [Sandbox.script, "config", "--write", project.path, "--migrations"])
-        XCTAssertEqual(written.status, 0, written.stderr)
-        let adopted = try tmeops(["migrate", "adopt", "-e", "fleet"])
-        XCTAssertEqual(adopted.status, 0, adopted.stderr)
-    }
-
-    override func tearDownWithError() throws {
-        if let project { try? FileManager.default.removeItem(at: project) }
-    }
-
-    @discardableResult
-    func tmeops(_ arguments: [String]) throws -> ProcessResult {
-        try TMEOpsBinary.run(arguments, in: project, environment: ["DOCKER_HOST": "unix://\(sandbox["SANDBOX_LOCAL_DOCKER_SOCKET"])"])
-    }
+    override var projectPrefix: String { "tmeops-fleet" }
+    override var environmentName: String { "fleet" }
+    override var seedArguments: [String] { ["seed", "fleet"] }
 
     /// The docker CLI against fleet server `n`'s engine (1-based).
     func fleetDocker(_ n: Int, _ arguments: [String]) throws -> ProcessResult {
@@ -146,9 +127,7 @@ final class RollingDeployTests: XCTestCase {
     /// Killed after the first batch swapped: `recover` reads every host's journal and brings all three to
     /// one release (the previous one, as the swap had not reached every host); a deploy then works.
     func testSIGKILLDuringTheSecondBatchThenRecoverLeavesEveryHostOnOneRelease() throws {
-        let killed = try TMEOpsBinary.run(
-            ["deploy", "-e", "fleet", "--image", "tme-portal-server:sandbox-2"], in: project,
-            environment: ["DOCKER_HOST": "unix://\(sandbox["SANDBOX_LOCAL_DOCKER_SOCKET"])", "TMEOPS_FAULT_AT": "swap.batch-2"])
+        let killed = try tmeops(["deploy", "-e", "fleet", "--image", "tme-portal-server:sandbox-2"], environment: ["TMEOPS_FAULT_AT": "swap.batch-2"])
         XCTAssertEqual(killed.status, 9, killed.stdout + killed.stderr)
         XCTAssertEqual(try running(1), "sandbox-2 true")
         XCTAssertEqual(try running(2), "sandbox-1 true")
