@@ -51,8 +51,6 @@ public final class DeployPipeline {
         var migrationsPartlyApplied = false
         /// The swap has begun: from here a failure puts the previous release back.
         var productionChanged = false
-        /// The hosts that run this release after a rolling swap (put back, they leave the list).
-        var swappedHosts: [String] = []
         var unavailable: Double?
         var containerRecord: ContainerRecord?
         /// Why the clean-up after a validated release failed, if it did.
@@ -257,7 +255,7 @@ public final class DeployPipeline {
             context.logger.warning(
                 "the release is deployed, but its clean-up failed: \(error); `tmeops recover -e \(env)` or the next deploy removes what is left")
             // The ledger must still be written: when the connection itself is what failed, open it again.
-            target.reconnectIfLost()
+            lead.reconnectIfLost()
         }
     }
 
@@ -281,8 +279,12 @@ public final class DeployPipeline {
                 action: "deploy", environment: env, release: release, outcome: "deployed", detail: "\(facts.imageRef) \(facts.imageID)", context: context)
         }
         // Last, after the step's own journal lines: the journals are archived, then the lock released.
-        for host in hosts.dropFirst() { try host.state.closeJournal(release: release) }
         try state.closeJournal(release: release)
+        for host in hosts.dropFirst() {
+            // The release is deployed and recorded: a host whose journal cannot be archived now is
+            // warned about, never a reason to call the deploy failed.
+            do { try host.state.closeJournal(release: release) } catch { context.logger.warning("\(host.host.name): \(error)") }
+        }
         try state.release(token: progress.lock?.token)
         try? target.runHook("post-deploy", release: release, image: imageRef, previous: progress.previousRelease?.id)
         return entry
@@ -344,8 +346,12 @@ public final class DeployPipeline {
         let failure = error as? DeployError
         try? state.recordRelease(ledgerEntry(facts, outcome: outcome, detail: failure?.message ?? "\(error)", evidence: failure?.evidence ?? []))
         state.audit(action: "deploy", environment: env, release: release, outcome: outcome, detail: "\(error)", context: context)
-        for host in hosts.dropFirst() { try? host.state.closeJournal(release: release) }
-        try? state.closeJournal(release: release)
+        // Hosts left on different releases: the journals stay, so that `recover` knows the release on
+        // every host (it then brings all of them to one); otherwise they are archived.
+        if !(several && (error as? DeployError)?.notRestored == true && !progress.migrationsPartlyApplied) {
+            for host in hosts.dropFirst() { try? host.state.closeJournal(release: release) }
+            try? state.closeJournal(release: release)
+        }
         try? state.release(token: progress.lock?.token)
         if rolledBack && !progress.migrationsPartlyApplied {
             try? target.runHook("post-rollback", release: release, image: imageRef, previous: progress.previousRelease?.id)

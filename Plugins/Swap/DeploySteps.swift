@@ -22,12 +22,12 @@ extension DeployPipeline {
             if case .failure(let error) = result {
                 guard several else { throw error }
                 throw (error as? DeployError).map { DeployError(message: "\(host.host.name): \($0.message)", rolledBack: false, evidence: $0.evidence) }
-                    ?? TMEOpsError("\(host.host.name): \(error)")
+                    ?? TMEOpsError("\(host.host.name): \(error)", exitStatus: (error as? OperatorError)?.exitStatus ?? .failure)
             }
         }
         try target.checkTestPortsAndNetwork()
         let backups = try target.environment.require(BackupsConfig.self, for: "the pre-deployment backup")
-        let store = BackupStore(session: target.session, dir: backups.dir, host: state.host)
+        let store = BackupStore(session: target.session, dir: backups.dir, host: target.state.host)
         try store.ensureDirectory()
         let last = try store.list().backups.first?.size
         let databaseSize = UInt64(try facts.database.connection.query("SELECT pg_catalog.pg_database_size(pg_catalog.current_database())").scalar ?? "0") ?? 0
@@ -37,7 +37,7 @@ extension DeployPipeline {
             backups: try target.freeSpace(backups.dir), backupBytes: needed,
             // An engine folder the login cannot see is not measured (the load itself then reports a full disk).
             docker: facts.imageBytes == 0 ? nil : try? target.freeSpace(root), imageBytes: facts.imageBytes)
-        if let problem = space.problem(backupsDir: backups.dir, dockerRoot: root, host: state.host) {
+        if let problem = space.problem(backupsDir: backups.dir, dockerRoot: root, host: target.state.host) {
             throw DeployError(message: problem, rolledBack: false)
         }
     }
@@ -82,7 +82,7 @@ extension DeployPipeline {
     /// 2. The pre-deployment backup, pinned to the release; its id is journaled.
     func takeBackup(_ facts: DeployFacts) throws -> BackupMetadata {
         let backups = try target.environment.require(BackupsConfig.self, for: "the pre-deployment backup")
-        let store = BackupStore(session: target.session, dir: backups.dir, host: state.host)
+        let store = BackupStore(session: target.session, dir: backups.dir, host: target.state.host)
         let metadata = try BackupService.create(
             target.environment, context: context, options: .init(label: "pre-deploy-\(release)"), database: facts.database,
             store: BackupService.OpenStore(store: store, engine: engine, session: nil))
@@ -247,7 +247,7 @@ extension DeployPipeline {
             let tagged = (try? host.engine.images(filters: ["reference": ["\(target.config.image):r-*"]])) ?? []
             for tag in tagged.flatMap({ $0.repoTags ?? [] }) where droppedTags.contains(tag) { _ = try? host.engine.removeImage(tag) }
         }
-        if let backups = target.environment.section(BackupsConfig.self).map({ BackupStore(session: target.session, dir: $0.dir, host: state.host) }),
+        if let backups = target.environment.section(BackupsConfig.self).map({ BackupStore(session: target.session, dir: $0.dir, host: target.state.host) }),
             let pins = try? backups.pins()
         {
             let droppedBackups = Set(dropped.compactMap(\.backup))

@@ -86,7 +86,11 @@ public final class DeployTarget {
     /// that what must still reach it (the put-back, the ledger) does; a failure here is left to the
     /// step that needs the host, which reports it.
     func reconnectIfLost(attempts: Int = 4) {
-        if (try? state.lockOwner()) == nil { try? reconnect(attempts: attempts) }
+        do {
+            _ = try state.lockOwner()
+        } catch {
+            try? reconnect(attempts: attempts)
+        }
     }
 
     /// The last log lines of `container`, stderr's first, at most 20, secrets masked: what a failed gate

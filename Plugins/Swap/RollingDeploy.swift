@@ -45,7 +45,7 @@ final class RollingSwap {
             let results = OnEachHost.map(group) { host in
                 try host.switchTo(image: image, release: release) { phase, data in try journal(host, phase, data) }
             }
-            var failure: (host: DeployTarget, error: Error)?
+            var failures: [(host: DeployTarget, error: Error)] = []
             for (host, result) in zip(group, results) {
                 switch result {
                 case .success(let window):
@@ -56,27 +56,46 @@ final class RollingSwap {
                     )
                 case .failure(let error):
                     out.line("      \(out.red("✗")) \(host.host.name): \(error)")
-                    if failure == nil { failure = (host, error) }
+                    failures.append((host, error))
                 }
             }
-            if let failure {
-                let failed = failure.error as? DeployError
+            if !failures.isEmpty {
+                // Every host that failed must have put its own old container back for the deploy to count
+                // as rolled back; each is named with its reason.
+                let reasons = failures.map { "the swap on \($0.host.host.name) failed: \(($0.error as? DeployError)?.message ?? "\($0.error)")" }
                 throw putBack(
-                    because: "the swap on \(failure.host.host.name) failed: \(failed?.message ?? "\(failure.error)")",
-                    failedHostRestored: failed?.rolledBack ?? false, evidence: failed?.evidence ?? [])
+                    because: reasons.joined(separator: "; "),
+                    failedHostRestored: failures.allSatisfy { ($0.error as? DeployError)?.rolledBack == true },
+                    evidence: failures.flatMap { ($0.error as? DeployError)?.evidence ?? [] })
             }
             try batch("batch-healthy", ["hosts": names.joined(separator: ",")])
         }
         return windows
     }
 
-    /// Puts every switched host back on the release it ran, each health-gated; the error to report says
-    /// which host failed and why, and where the previous release serves again.
+    /// Puts every switched host back on the release it ran, in the same batches as the swap (so that a
+    /// load balancer always has the rest), each health-gated; the error to report says which host
+    /// failed and why, and where the previous release serves again.
     func putBack(because reason: String, failedHostRestored: Bool, evidence: [String]) -> DeployError {
-        let back = hosts.filter { switched.contains($0.host.name) }
-        let outcomes = OnEachHost.map(back) { host in try host.putBack() }
         var lines: [String] = []
         var allBack = failedHostRestored
+        for group in batches {
+            let back = group.filter { switched.contains($0.host.name) }
+            guard !back.isEmpty else { continue }
+            let outcomes = OnEachHost.map(back) { host in try host.putBack() }
+            record(back, outcomes, into: &lines, allBack: &allBack)
+        }
+        let summary = lines.isEmpty ? "" : "; " + lines.joined(separator: ", ")
+        let env = hosts[0].environment.name
+        if allBack {
+            return DeployError(message: "\(reason)\(summary); every host runs the previous release", rolledBack: true, evidence: evidence)
+        }
+        return DeployError(
+            message: "\(reason)\(summary); run `tmeops recover -e \(env)` to bring every host back to one release", rolledBack: false,
+            notRestored: true, evidence: evidence)
+    }
+
+    private func record(_ back: [DeployTarget], _ outcomes: [Result<HealthWait.Outcome, Error>], into lines: inout [String], allBack: inout Bool) {
         for (host, outcome) in zip(back, outcomes) {
             switch outcome {
             case .success(let health) where health.healthy:
@@ -90,14 +109,6 @@ final class RollingSwap {
                 lines.append("\(host.host.name) NOT back: \(error)")
             }
         }
-        let summary = lines.isEmpty ? "" : "; " + lines.joined(separator: ", ")
-        let env = hosts[0].environment.name
-        if allBack {
-            return DeployError(message: "\(reason)\(summary); every host runs the previous release", rolledBack: true, evidence: evidence)
-        }
-        return DeployError(
-            message: "\(reason)\(summary); run `tmeops recover -e \(env)` to bring every host back to one release", rolledBack: false,
-            notRestored: true, evidence: evidence)
     }
 }
 
@@ -109,7 +120,6 @@ extension DeployPipeline {
     /// 7, on several hosts. Returns the longest window a host was without a healthy container (behind a
     /// load balancer that retries another host, users saw none of it).
     func rollingSwap(_ facts: DeployFacts) throws -> Double {
-        defer { progress.swappedHosts = rolling.switched }
         let release = self.release
         let windows = try rolling.run(
             image: "\(target.config.image):\(release)", release: release, shown: facts.imageRef,
@@ -135,7 +145,6 @@ extension DeployPipeline {
             }
         }
         if !failed.isEmpty {
-            defer { progress.swappedHosts = rolling.switched }
             throw rolling.putBack(because: "post-deploy validation failed (\(failed.joined(separator: "; ")))", failedHostRestored: true, evidence: [])
         }
         out.line("      \(checks) checks passed on \(hosts.count) hosts")

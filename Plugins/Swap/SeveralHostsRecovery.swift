@@ -28,11 +28,11 @@ extension Recovery {
         let isNew: (ContainerDetails?) -> Bool = { details in release != nil && details?.config.labels?["tmeops.release"] == release }
 
         // Which release does every host serve? A host serves the new one when its production container
-        // is the new release and runs, or when the new container was started and answers (its rename
-        // was cut off).
+        // is the new release, runs and is healthy, or when the new container was started and is healthy
+        // (its rename was cut off).
         let serving = try hosts.map { host -> Bool in
             let production = try host.engine.container(host.app.container)
-            if isNew(production) && production?.state.running == true { return true }
+            if isNew(production) && production?.state.running == true { return try host.healthWait(host.app.container, attempts: 3).healthy }
             guard let candidate = try host.engine.container(host.new), candidate.state.running else { return false }
             return try host.healthWait(host.new, attempts: 3).healthy
         }

@@ -17,17 +17,26 @@ public final class ResultSlots<Value>: @unchecked Sendable {
 
 /// Work done for several hosts at once, each on a thread of its own.
 public enum OnEachHost {
-    /// `body` for every item at the same time; the results in the items' order. The items need not be
+    /// `body` for every item at the same time, each on a thread of its own (not a pool's: a pool runs no
+    /// more items at once than there are cores, and a host that waits, or streams logs until stopped,
+    /// must not hold the others back); the results in the items' order. The items need not be
     /// `Sendable`: each is used by its own thread only, as each host's connections are (a libssh2
     /// session is used by one thread at a time), and the call returns only when every body has.
-    public static func map<Item, Value>(_ items: [Item], _ body: (Item) throws -> Value) -> [Result<Value, Error>] {
+    public static func map<Item, Value>(_ items: [Item], _ body: @escaping (Item) throws -> Value) -> [Result<Value, Error>] {
+        if items.count == 1 { return [Result { try body(items[0]) }] }
         let slots = ResultSlots<Value>(count: items.count)
-        withoutActuallyEscaping(body) { body in
-            let shared = UncheckedShare((items, body))
-            DispatchQueue.concurrentPerform(iterations: items.count) { index in
+        let group = DispatchGroup()
+        let shared = UncheckedShare((items, body))
+        for index in items.indices {
+            group.enter()
+            let thread = Thread {
                 slots.set(index, Result { try shared.value.1(shared.value.0[index]) })
+                group.leave()
             }
+            thread.stackSize = 4 << 20
+            thread.start()
         }
+        group.wait()
         return slots.results
     }
 }

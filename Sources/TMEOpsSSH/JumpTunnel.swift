@@ -64,8 +64,13 @@ final class JumpTunnel: @unchecked Sendable {
         var buffer = [UInt8](repeating: 0, count: 64 << 10)
         while !isStopping, !pipe.isDone {
             if !pipe.step(&buffer) {
-                var descriptors = [pollfd(fd: bastion.socket, events: Int16(POLLIN), revents: 0)]
-                if !pipe.localClosed { descriptors.append(pollfd(fd: pumpEnd, events: Int16(POLLIN), revents: 0)) }
+                // Nothing moved: wait for what can move next. With bytes held for the session, that is its
+                // end becoming writable (waiting on the bastion's socket, readable all along, would spin).
+                var descriptors: [pollfd] = []
+                if pipe.toLocal.count < (1 << 20) { descriptors.append(pollfd(fd: bastion.socket, events: Int16(POLLIN), revents: 0)) }
+                var local: Int16 = pipe.localClosed ? 0 : Int16(POLLIN)
+                if !pipe.toLocal.isEmpty { local |= Int16(POLLOUT) }
+                if local != 0 { descriptors.append(pollfd(fd: pumpEnd, events: local, revents: 0)) }
                 _ = poll(&descriptors, nfds_t(descriptors.count), 50)
             }
         }
