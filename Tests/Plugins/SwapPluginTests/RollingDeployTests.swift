@@ -176,6 +176,39 @@ final class RollingDeployTests: SeededDeployProject {
         XCTAssertEqual(ledger(1).last?["outcome"] as? String, "rollback")
     }
 
+    /// The third server's engine has no room for the image, as its SSH user sees it (sshd runs in a
+    /// mount namespace of its own where a 1 MiB file system covers the engine's data folder): preflight
+    /// refuses, naming the server, and nothing changes anywhere.
+    func testAServerWithoutRoomForTheImageIsRefusedInPreflight() throws {
+        let directory = sandbox["SANDBOX_DIR"] + "/fleet/h3"
+        let pidFile = directory + "/ssh/sshd.pid"
+        func stopSSHD() {
+            guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            else { return }
+            kill(pid, SIGTERM)
+            for _ in 0..<50 where kill(pid, 0) == 0 { usleep(100_000) }
+        }
+        stopSSHD()
+        defer {
+            stopSSHD()
+            _ = try? ProcessRunner.run("/bin/bash", [Sandbox.script, "up"])
+        }
+        let script =
+            "mount -t tmpfs -o size=1m tmeops-full \(directory)/docker/data && exec /usr/sbin/sshd -f \(directory)/ssh/sshd_config -E \(directory)/ssh/sshd.log"
+        let started = try ProcessRunner.run(
+            "/usr/bin/nsenter",
+            ["--net=/var/run/netns/tmeops-fleet3", "--mount=/run/tmeops-fleet/h3.mnt", "unshare", "-m", "--propagation", "private", "sh", "-c", script])
+        XCTAssertEqual(started.status, 0, started.stderr)
+        let deployed = try tmeops(["deploy", "-e", "fleet", "--image", "tme-portal-server:sandbox-2"])
+        XCTAssertEqual(deployed.status, 1, deployed.stdout + deployed.stderr)
+        XCTAssertTrue(deployed.stderr.contains("10.97.150.13: "), deployed.stderr)
+        XCTAssertTrue(deployed.stderr.contains("(the Docker engine's data)") && deployed.stderr.contains("free some space"), deployed.stderr)
+        for n in 1...3 { XCTAssertEqual(try running(n), "sandbox-1 true", "server \(n)") }
+        XCTAssertTrue(ledger(1).isEmpty)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: home(1).appendingPathComponent("journal.jsonl").path))
+        XCTAssertNotEqual(try fleetDocker(1, ["image", "inspect", "tme-portal-server:sandbox-2"]).status, 0, "no image was loaded anywhere")
+    }
+
     func testThePlanListsTheBatchesAndChangesNothing() throws {
         let planned = try tmeops(["deploy", "-e", "fleet", "--image", "tme-portal-server:sandbox-2", "--dry-run"])
         XCTAssertEqual(planned.status, 0, planned.stderr)
