@@ -13,9 +13,13 @@ let builtInPlugins: [(name: String, dependencies: [Target.Dependency])] = [
     ("Schema", ["TMEOpsPostgres", "TMEOpsSSH", "TMEOpsDocker", "TMEOpsCrypto"]),
     ("Backup", ["TMEOpsPostgres", "TMEOpsSSH", "TMEOpsDocker", "TMEOpsCrypto", "TMEOpsArchive"]),
     ("Validate", ["TMEOpsSSH", "TMEOpsDocker", "TMEOpsPostgres", "TMEOpsArchive"]),
+    ("Swarm", ["TMEOpsDocker", "TMEOpsSSH"]),
     (
         "Swap",
-        ["TMEOpsArchive", "TMEOpsDocker", "TMEOpsSSH", "TMEOpsPostgres", "TransferPlugin", "ImagePlugin", "SchemaPlugin", "BackupPlugin", "ValidatePlugin"]
+        [
+            "TMEOpsArchive", "TMEOpsDocker", "TMEOpsSSH", "TMEOpsPostgres", "TransferPlugin", "ImagePlugin", "SchemaPlugin", "BackupPlugin", "ValidatePlugin",
+            "SwarmPlugin", "TMEOpsCrypto",
+        ]
     ),
 ]
 

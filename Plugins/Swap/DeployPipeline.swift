@@ -184,7 +184,7 @@ public final class DeployPipeline {
         }
         for step in DeployStep.allCases {
             out.line("  \(step.number). \(step.plan(facts, target: target, release: release))")
-            if several && step == .swap {
+            if several && step == .swap && !swarmMode {
                 let deploy = target.deploy
                 out.line(
                     "     on each host, in \(DeployBatches.describe(batches.map { $0.map(\.host.name) }))\(deploy.batchWait.seconds > 0 ? ", \(deploy.batchWait) between batches" : ""); "
@@ -319,7 +319,10 @@ public final class DeployPipeline {
                 let current = (try? host.engine.container(host.app.container)) ?? nil
                 let oldExists = ((try? host.engine.container(host.old)) ?? nil) != nil
                 var outcome: HealthWait.Outcome?
-                if oldExists && (current?.config.labels?["tmeops.release"] == release || current?.state.running != true) {
+                if oldExists && swarmMode && current == nil {
+                    // A plain container retired for the front door: it takes its name and port back.
+                    outcome = (try? host.restoreOld()) ?? HealthWait.Outcome(healthy: false, attempts: 0, seconds: 0, detail: "putting it back failed")
+                } else if oldExists && (current?.config.labels?["tmeops.release"] == release || current?.state.running != true) {
                     outcome = (try? host.putBack()) ?? HealthWait.Outcome(healthy: false, attempts: 0, seconds: 0, detail: "putting it back failed")
                 } else if let current, !current.state.running {
                     // The container with production's name is stopped and there is nothing to put back: start it.

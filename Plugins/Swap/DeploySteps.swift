@@ -25,6 +25,7 @@ extension DeployPipeline {
                     ?? TMEOpsError("\(host.host.name): \(error)", exitStatus: (error as? OperatorError)?.exitStatus ?? .failure)
             }
         }
+        if swarmMode { try preflightSwarm() }
         try target.checkTestPortsAndNetwork()
         let backups = try target.environment.require(BackupsConfig.self, for: "the pre-deployment backup")
         let store = BackupStore(session: target.session, dir: backups.dir, host: target.state.host)
@@ -47,6 +48,7 @@ extension DeployPipeline {
     /// measured with the backup) the engine has room for the image.
     func preflightHost(_ host: DeployTarget, _ facts: DeployFacts) throws {
         let place = several ? host.host.name : env
+        if swarmMode { return try checkEngineRoom(host, facts) }
         guard let current = try host.engine.container(host.app.container), current.state.running else {
             throw DeployError(
                 message: "\(host.app.container) is not running on \(place); deploy needs a running production container (see `tmeops recover`)",
@@ -66,6 +68,11 @@ extension DeployPipeline {
         }
         try host.checkWritableLayer(of: host.app.container, allow: options.discardContainerChanges)
         try host.checkEnvironment(allow: options.acceptEnvChanges)
+        try checkEngineRoom(host, facts)
+    }
+
+    /// Beside the database host (measured with the backup), the host's engine has room for the image.
+    func checkEngineRoom(_ host: DeployTarget, _ facts: DeployFacts) throws {
         guard host !== target, facts.imageSize > 0, try host.engine.image(facts.imageID) == nil else { return }
         let root = (try? host.engine.info())?["DockerRootDir"]?.string ?? "/var/lib/docker"
         // An engine folder the login cannot see is not measured (the load itself then reports a full disk).
@@ -202,6 +209,7 @@ extension DeployPipeline {
     /// 7. The strategy's swap; returns how long the app was unavailable.
     func swap(_ facts: DeployFacts) throws -> Double {
         progress.productionChanged = true
+        if swarmMode { return try swarmSwap(facts) }
         if several { return try rollingSwap(facts) }
         let window = try target.switchTo(image: "\(target.config.image):\(release)", release: release) { phase, data in
             try self.journal(.swap, phase, data)
@@ -213,6 +221,7 @@ extension DeployPipeline {
 
     /// 8. Validation against production; a failure puts the previous release back.
     func validate(_ facts: DeployFacts) throws {
+        if swarmMode { return try validateSwarm(facts) }
         if several { return try validateEachHost(facts) }
         let results = try ValidationService.run(
             target.environment, context: context, since: Int(started.timeIntervalSince1970), healthAttempts: 5,
@@ -237,6 +246,7 @@ extension DeployPipeline {
             try AppContainers.removeIfPresent(host.engine, host.test)
         }
         if let stagingDatabase = progress.stagingDatabase { try DatabaseCopy.drop(facts.database, stagingDatabase) }
+        if swarmMode { try cleanupSwarm() }
         // Releases beyond keep_releases lose their image tag (the image goes when nothing uses it) and
         // their pin on the pre-deployment backup (backup prune's rules decide about it from then on).
         // One listing of the release tags and one of the pins, so the cost does not grow with the ledger.

@@ -44,7 +44,7 @@ extension DeployStrategy {
 
 /// The strategies `deploy.strategy` may name: the built-in ones and any a build registers.
 public enum DeployStrategies {
-    public static let builtIn: [any DeployStrategy.Type] = [ReplaceStrategy.self, ProxyStrategy.self]
+    public static let builtIn: [any DeployStrategy.Type] = [ReplaceStrategy.self, ProxyStrategy.self, SwarmStrategy.self]
 
     private static let lock = NSLock()
     nonisolated(unsafe) private static var registered: [any DeployStrategy.Type] = builtIn

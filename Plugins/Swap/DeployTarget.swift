@@ -28,6 +28,9 @@ public final class DeployTarget {
     public private(set) var session: SSHSession
     public private(set) var engine: DockerEngine
     public private(set) var state: RemoteState
+    /// How the env file is read when no running container says (a swarm's app runs as tasks): set by
+    /// the swarm deploy from the service's record of it.
+    public var envFileFormatWhenNoContainer: EnvFileFormat?
 
     /// The target for `host` (one of `ssh.hosts`), or, without one, the environment's only host.
     public init(context: CommandContext, config: LoadedConfig, environment: EnvironmentConfig, host hostName: String? = nil) throws {
@@ -127,7 +130,10 @@ public final class DeployTarget {
                     "app.env_file \(path) cannot be read on \(state.host) (\(read.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))); create it or let \(state.host)'s SSH user read it, then try again",
                 rolledBack: false)
         }
-        let pairs = try DotEnv.parse(read.stdoutText, file: "\(state.host):\(path)", format: AppEnvironment.format(app, running: running))
+        let format =
+            running == nil && app.envFileFormat == nil
+            ? envFileFormatWhenNoContainer ?? AppEnvironment.format(app, running: nil) : AppEnvironment.format(app, running: running)
+        let pairs = try DotEnv.parse(read.stdoutText, file: "\(state.host):\(path)", format: format)
         AppEnvironment.redact(pairs, with: context.redactor)
         return pairs.filter { app.env[$0.key] == nil }
     }

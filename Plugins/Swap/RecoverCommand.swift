@@ -46,6 +46,7 @@ public struct RecoverCommand: TMEOpsCommand {
             lead.out.line(
                 "recover \(lead.environment.name)\(all.count > 1 ? " (\(all.count) hosts)" : ""): "
                     + (last.map { "deploy \($0.release) stopped at \($0.step) \($0.phase) (\($0.at))" } ?? "no unfinished deploy"))
+            if lead.strategy is SwarmStrategy { return try Recovery.recoverSwarm(all, database: database, force: force) }
             return try Recovery.recover(all, database: database, force: force)
         }
         let out = context.output

@@ -2,6 +2,7 @@ import BackupPlugin
 import Foundation
 import ImagePlugin
 import SchemaPlugin
+import SwarmPlugin
 import TMEOpsCore
 import TMEOpsDocker
 import TMEOpsHosts
@@ -18,8 +19,19 @@ public enum Rollback {
         let state = lead.state
         let releases = try state.releases()
         let good = releases.filter { ["deployed", "recovered", "rollback"].contains($0.outcome) }
-        guard let current = try lead.engine.container(lead.app.container) else {
-            throw TMEOpsError("no container \(target.app.container) on \(target.environment.name); run `tmeops recover -e \(target.environment.name)`")
+        let swarm = lead.strategy is SwarmStrategy
+        let currentImage: String
+        if swarm {
+            // A swarm's app is its service: the image it runs is the one in its spec.
+            guard let image = try SwarmRelease(hosts: hosts, manager: lead).currentImage() else {
+                throw TMEOpsError("there is no app service on \(target.environment.name) yet; deploy a release first")
+            }
+            currentImage = image
+        } else {
+            guard let current = try lead.engine.container(lead.app.container) else {
+                throw TMEOpsError("no container \(target.app.container) on \(target.environment.name); run `tmeops recover -e \(target.environment.name)`")
+            }
+            currentImage = current.image
         }
         let chosen: RemoteState.Release?
         if let wanted {
@@ -27,9 +39,9 @@ public enum Rollback {
             guard chosen != nil else {
                 throw TMEOpsError.usage("no release \(wanted) in the ledger of \(target.environment.name); see `tmeops releases -e \(target.environment.name)`")
             }
-        } else if let earlier = good.last(where: { $0.imageID != current.image }) {
+        } else if let earlier = good.last(where: { $0.imageID != currentImage }) {
             chosen = earlier
-        } else if let latest = good.last, let previousImage = latest.previousImageID, previousImage != current.image {
+        } else if let latest = good.last, let previousImage = latest.previousImageID, previousImage != currentImage {
             // The image production ran before tmeops's first release (tagged backup-… by that deploy).
             chosen = RemoteState.Release(
                 id: "before-\(latest.id)", image: "the image before \(latest.id)", imageID: previousImage, previous: nil, previousImageID: nil, backup: nil,
@@ -74,7 +86,11 @@ public enum Rollback {
                 try host.state.record(.init(release: id, step: "swap", phase: phase, data: data))
             }
             let window: Double
-            if hosts.count > 1 {
+            if swarm {
+                let manager = hosts.first { $0.host.name == target.environment.section(SwarmConfig.self)?.manager } ?? lead
+                window = try SwarmRelease(hosts: hosts, manager: manager).put(
+                    imageID: destination.imageID, imageRef: destination.image, release: id, journal: { phase, data in try journal(lead, phase, data) })
+            } else if hosts.count > 1 {
                 let windows = try RollingSwap(hosts: hosts, context: target.context).run(
                     image: destination.imageID, release: id, shown: destination.image, journal: journal,
                     batch: { phase, data in try state.record(.init(release: id, step: "swap", phase: phase, data: data)) })
@@ -84,8 +100,8 @@ public enum Rollback {
             }
             for host in hosts { try AppContainers.removeIfPresent(host.engine, host.old) }
             let entry = RemoteState.Release(
-                id: id, image: destination.image, imageID: destination.imageID, previous: releases.last(where: { $0.imageID == current.image })?.id,
-                previousImageID: current.image, backup: restored, migrations: [], steps: [:], unavailableSeconds: window,
+                id: id, image: destination.image, imageID: destination.imageID, previous: releases.last(where: { $0.imageID == currentImage })?.id,
+                previousImageID: currentImage, backup: restored, migrations: [], steps: [:], unavailableSeconds: window,
                 operatorName: lock.owner, message: message.isEmpty ? "rollback to \(destination.id)" : message, outcome: "rollback",
                 at: ISO8601DateFormatter().string(from: Date()), detail: withDatabase ? "database restored from \(restored ?? "")" : nil)
             try state.recordRelease(entry)

@@ -212,11 +212,14 @@ public struct NetworkDetails: Decodable, Sendable, Equatable {
     public let id: String
     public let name: String
     public let containers: [String: Member]?
+    /// `bridge`, `overlay`, `host`, …
+    public var driver: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case id = "Id"
         case name = "Name"
         case containers = "Containers"
+        case driver = "Driver"
     }
 }
 

@@ -58,7 +58,7 @@ public enum Databases {
             guard let details = try engine.container(container), details.state.running else {
                 throw TMEOpsError("no running container \(container) in the local Docker engine (\(engine.location)); check database.container")
             }
-            guard let address = details.networkSettings.networks?.values.compactMap(\.ipAddress).first(where: { !$0.isEmpty }) else {
+            guard let address = try engine.hostReachableAddress(of: details) else {
                 throw TMEOpsError("the database container \(container) has no network address")
             }
             let target = PostgresTarget(host: address, port: database.port, user: user, password: database.password, database: name)
@@ -73,7 +73,7 @@ public enum Databases {
             guard details.state.running else {
                 throw TMEOpsError("the database container \(container) on \(environment.name) is \(details.state.status), not running")
             }
-            guard let address = details.networkSettings.networks?.values.compactMap(\.ipAddress).first(where: { !$0.isEmpty }) else {
+            guard let address = try engine.hostReachableAddress(of: details) else {
                 throw TMEOpsError("the database container \(container) on \(environment.name) has no network address")
             }
             // From here the forward's thread owns the SSH session; nothing else uses it until close(),

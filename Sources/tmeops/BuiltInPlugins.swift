@@ -2,6 +2,7 @@ import BackupPlugin
 import ImagePlugin
 import SchemaPlugin
 import SwapPlugin
+import SwarmPlugin
 import TMEOpsCore
 import TMEOpsHosts
 import TransferPlugin
@@ -9,7 +10,7 @@ import ValidatePlugin
 
 /// Plugins shipped with tmeops, in the order `tmeops --help` shows them.
 let builtInPlugins: [any Plugin.Type] = [
-    TransferPlugin.self, ImagePlugin.self, SchemaPlugin.self, BackupPlugin.self, SwapPlugin.self, ValidatePlugin.self,
+    TransferPlugin.self, ImagePlugin.self, SchemaPlugin.self, BackupPlugin.self, SwapPlugin.self, SwarmPlugin.self, ValidatePlugin.self,
 ]
 
 /// Registers every compiled-in plugin: the host layer's sections first, then the built-in plugins, then

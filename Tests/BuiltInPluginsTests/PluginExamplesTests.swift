@@ -15,7 +15,7 @@ final class PluginExamplesTests: XCTestCase {
     }
 
     func testEveryBuiltInPluginDescribesItselfWithExamples() {
-        XCTAssertEqual(PluginRegistry.shared.plugins.map(\.description.id), ["hosts", "transfer", "image", "schema", "backup", "swap", "validate"])
+        XCTAssertEqual(PluginRegistry.shared.plugins.map(\.description.id), ["hosts", "transfer", "image", "schema", "backup", "swap", "swarm", "validate"])
         // The host layer registers config sections only; every plugin has commands and examples.
         let plugins = PluginRegistry.shared.plugins.filter { $0.origin == .builtIn }
         for plugin in plugins {

@@ -3,7 +3,8 @@ PostgreSQL connection (psycopg2, Debian's package) for its whole life and ignore
 SIGKILL (after `docker stop`'s timeout) ends it.
 
 GET /api/health answers 200 only when the held connection answers `SELECT 1` (reconnecting once when
-it was cut, as a connection pool would); SAMPLE_HEALTH=fail makes it a broken build that answers 500.
+it was cut, as a connection pool would); SAMPLE_HEALTH=fail makes it a broken build that answers 500,
+and SAMPLE_CRASH_AFTER=N one that is healthy for N seconds and then exits.
 """
 
 import json
@@ -129,7 +130,17 @@ def main():
     log("tme-portal %s listening on :%d" % (VERSION, server.server_address[1]))
     # The app opens its connection at start and holds it (the first health check waits for it).
     threading.Thread(target=DATABASE.answers, daemon=True).start()
+    crash_after = os.environ.get("SAMPLE_CRASH_AFTER")
+    if crash_after:
+        # A broken build of another kind: healthy at first, then it dies (as a leak or a bad cron would).
+        threading.Thread(target=crash, args=(float(crash_after),), daemon=True).start()
     server.serve_forever()
+
+
+def crash(seconds):
+    time.sleep(seconds)
+    log("FATAL: worker pool exhausted after %.0f s (SAMPLE_CRASH_AFTER); exiting" % seconds)
+    os._exit(1)
 
 
 if __name__ == "__main__":

@@ -141,12 +141,17 @@ start_fleet_dockerd() {
 load_fleet_images() {
     local n image
     for n in $(seq "$FLEET_SIZE"); do
-        for image in "$APP_IMAGE:$APP_TAG" $([[ $n == 1 ]] && echo "$PG_IMAGE"); do
+        # The proxy image is the front door of a swarm environment (strategy swarm) on every node.
+        for image in "$APP_IMAGE:$APP_TAG" "$PROXY_IMAGE" $([[ $n == 1 ]] && echo "$PG_IMAGE"); do
             local want have
             want=$(docker_ image inspect -f '{{.Id}}' "$image")
             have=$(fleet_docker "$n" image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)
             [[ $want == "$have" ]] && continue
-            fleet_docker "$n" rm -f "$APP_CONTAINER" >/dev/null 2>&1 || true
+            if [[ $image != "$PROXY_IMAGE" ]]; then
+                # A new sample app: the fleet starts again from plain containers (out of its swarm).
+                fleet_leave_swarm
+                fleet_docker "$n" rm -f "$APP_CONTAINER" >/dev/null 2>&1 || true
+            fi
             docker_ save "$image" | fleet_docker "$n" load -q >/dev/null
         done
     done
@@ -154,6 +159,7 @@ load_fleet_images() {
 
 fleet_app_health() { curl -fsS --max-time 3 "http://$(fleet_addr "$1"):80/api/health"; }
 fleet_pg_ready() { fleet_docker 1 exec "$PG_CONTAINER" pg_isready -q -h /tmp -U "$DB_USER" -d "$DB_NAME" 2>/dev/null; }
+fleet_in_swarm() { [[ $(fleet_docker "$1" info -f '{{.Swarm.LocalNodeState}}' 2>/dev/null) == active ]]; }
 fleet_running() { [[ $(fleet_docker "$1" inspect -f '{{.State.Running}}' "$2" 2>/dev/null) == true ]]; }
 
 ensure_fleet_containers() {
@@ -172,6 +178,8 @@ ensure_fleet_containers() {
     for n in $(seq "$FLEET_SIZE"); do
         fleet_docker "$n" network inspect "$NETWORK" >/dev/null 2>&1 || fleet_docker "$n" network create "$NETWORK" >/dev/null
         fleet_running "$n" "$APP_CONTAINER" && continue
+        # Converted to a swarm (environment cluster): its front door serves port 80 instead.
+        fleet_in_swarm "$n" && fleet_app_health "$n" >/dev/null 2>&1 && continue
         fleet_docker "$n" rm -f "$APP_CONTAINER" >/dev/null 2>&1 || true
         # As compose made it on each server (see ensure_containers); the database is on the first server.
         fleet_docker "$n" run -d --init --name "$APP_CONTAINER" --network "$NETWORK" --network-alias app --restart unless-stopped \
@@ -288,9 +296,21 @@ fleet_seed_database() {
         fleet_docker 1 exec -i "$PG_CONTAINER" psql -qX -h /tmp -U "$DB_USER" -d "$DB_NAME" -v ON_ERROR_STOP=1 >/dev/null
 }
 
-# The fleet back to its start: version 1 on every server, no deploy state or backups, the database at 009.
+# Every fleet engine out of its swarm (a `cluster` environment's service, front door, secrets and
+# overlay network go with it); workers first, the manager last.
+fleet_leave_swarm() {
+    local n
+    for n in $(seq "$FLEET_SIZE" | sort -r); do
+        [[ $(fleet_docker "$n" info -f '{{.Swarm.LocalNodeState}}' 2>/dev/null) == inactive ]] && continue
+        fleet_docker "$n" swarm leave --force >/dev/null 2>&1 || true
+    done
+}
+
+# The fleet back to its start: version 1 on every server, no swarm, no deploy state or backups, the
+# database at 009.
 fleet_seed() {
     local n image
+    fleet_leave_swarm
     for n in $(seq "$FLEET_SIZE"); do
         fleet_docker "$n" rm -f "$APP_CONTAINER" "$APP_CONTAINER-old" "$APP_CONTAINER-new" "$APP_CONTAINER-test" "$APP_CONTAINER-proxy" >/dev/null 2>&1 || true
         for image in $(fleet_docker "$n" images --format '{{.Repository}}:{{.Tag}}' | grep "^$APP_IMAGE:" | grep -v ":$APP_TAG\$" || true); do
@@ -312,6 +332,7 @@ fleet_down() {
     for n in $(seq "$FLEET_SIZE"); do
         local dir; dir=$(fleet_dir "$n")
         if alive "$dir/docker/docker.pid"; then
+            fleet_docker "$n" swarm leave --force >/dev/null 2>&1 || true
             fleet_docker "$n" rm -f $(fleet_docker "$n" ps -aq 2>/dev/null) >/dev/null 2>&1 || true
             kill "$(cat "$dir/docker/docker.pid")" 2>/dev/null || true
         fi

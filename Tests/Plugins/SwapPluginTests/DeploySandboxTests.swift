@@ -45,7 +45,7 @@ class SeededDeployProject: XCTestCase {
     func startDeploy(_ image: String, errors: Pipe? = nil, environment: [String: String] = [:]) throws -> Process {
         let deploy = Process()
         deploy.executableURL = TMEOpsBinary.url
-        deploy.arguments = ["deploy", "-e", "sandbox", "--image", image]
+        deploy.arguments = ["deploy", "-e", environmentName, "--image", image]
         deploy.currentDirectoryURL = project
         var env = ProcessInfo.processInfo.environment
         env["DOCKER_HOST"] = "unix://\(sandbox["SANDBOX_LOCAL_DOCKER_SOCKET"])"

@@ -1,0 +1,181 @@
+import Foundation
+import SwarmPlugin
+import TMEOpsCore
+import TMEOpsCrypto
+import TMEOpsDocker
+import TMEOpsHosts
+import ValidatePlugin
+
+/// A release put on an environment's swarm: what the deploy's swap step and `rollback` both do.
+struct SwarmRelease {
+    let hosts: [DeployTarget]
+    /// The host whose engine manages the swarm (its env file becomes the secret).
+    let manager: DeployTarget
+
+    var target: DeployTarget { manager }
+    var context: CommandContext { manager.context }
+    var out: Output { context.output }
+    var env: String { manager.environment.name }
+    var swarm: SwarmConfig { manager.environment.section(SwarmConfig.self) ?? SwarmConfig(manager: manager.host.name) }
+
+    /// The image the app's service runs now (nil when there is no service yet).
+    func currentImage() throws -> String? {
+        let engine = try SwarmCluster(target.environment, context: context).managerEngine()
+        return try engine.service(swarm.service)?["Spec"]?["TaskTemplate"]?["ContainerSpec"]?["Image"]?.string
+    }
+
+    /// Once the app runs as tasks, no container says how its env file was read: the service's label,
+    /// written when it was made from one, does (compose's rules when nothing says).
+    func settleEnvFormat(_ engine: DockerEngine) throws {
+        let recorded = try engine.service(swarm.service)?["Spec"]?["Labels"]?["tmeops.env-format"]?.string.flatMap(EnvFileFormat.init(rawValue:))
+        for host in hosts + [manager] where host.envFileFormatWhenNoContainer == nil { host.envFileFormatWhenNoContainer = recorded ?? .compose }
+    }
+
+    /// The variables the tasks get: the env file's (read on the manager), then tmeops.yml's `app.env`.
+    func variables() throws -> [(key: String, value: String)] {
+        var variables = try manager.envFileVariables()
+        for key in manager.app.env.keys.sorted() { variables.append((key, manager.app.env[key] ?? "")) }
+        return variables
+    }
+
+    /// The env secret, then the service created or updated to `imageID` as `release`, followed until
+    /// Swarm says it is done (every task of the release running and healthy) or rolled back (exit 4);
+    /// then the front door. Returns the unavailability window: 0 with `start-first` (a task is replaced
+    /// only once its successor is healthy), unless the front door took the port from plain containers.
+    func put(imageID: String, imageRef: String, release: String, journal: (String, [String: String]) throws -> Void) throws -> Double {
+        let engine = try SwarmCluster(target.environment, context: context).managerEngine()
+        try settleEnvFormat(engine)
+        // The env file as a secret named by the release (secrets cannot change), created before the
+        // service names it; recorded first, so that a crash leaves nothing unnamed.
+        let secretName = SwarmAppSpec.secretName(service: swarm.service, release: release)
+        try journal("secret", ["secret": secretName])
+        let text = try SwarmAppSpec.secretText(try variables(), source: manager.app.envFile ?? "app.env")
+        let secretID =
+            try engine.swarmObjects(.secrets, filters: ["name": [secretName]]).first { $0["Spec"]?["Name"]?.string == secretName }?["ID"]?.string
+            ?? engine.createSwarmObject(
+                .secrets, name: secretName, data: text,
+                labels: ["tmeops.service": swarm.service, "tmeops.release": release, "tmeops.environment": env])
+        guard let image = try engine.imageDocument(imageID) else {
+            throw DeployError(message: "the manager \(swarm.manager) does not have \(imageID) after the delivery", rolledBack: false)
+        }
+        let command = (image["Config"]?["Entrypoint"]?.array ?? []) + (image["Config"]?["Cmd"]?.array ?? [])
+        guard !command.isEmpty else {
+            throw DeployError(message: "\(imageRef) has neither ENTRYPOINT nor CMD: the service's tasks would have nothing to run", rolledBack: false)
+        }
+        let ownCheck = image["Config"]?["Healthcheck"]?["Test"]?.array.map { !$0.isEmpty && $0.first?.string != "NONE" } ?? false
+        let existing = try engine.service(swarm.service)
+        var spec = SwarmAppSpec(
+            service: swarm.service, environment: env, release: release, imageID: imageID, imageRef: imageRef,
+            command: command.compactMap(\.string), secret: (secretID, secretName), health: target.health, imageHasHealthcheck: ownCheck,
+            replicas: swarm.replicaCount(hosts: hosts.count), update: swarm.update, network: swarm.network,
+            stopGrace: Double(target.stopSeconds(for: target.app.container)), initProcess: target.app.initProcess,
+            volumes: target.app.volumes.compactMap(VolumeSpec.init), labels: target.app.labels)
+        let running = try manager.engine.containerDocument(manager.app.container)
+        spec.serviceLabels["tmeops.env-format"] =
+            (running == nil && manager.app.envFileFormat == nil
+            ? manager.envFileFormatWhenNoContainer ?? .compose : AppEnvironment.format(manager.app, running: running)).rawValue
+        let startedBefore = existing?["UpdateStatus"]?["StartedAt"]?.string
+        try journal(
+            "service",
+            [
+                "service": swarm.service, "action": existing == nil ? "create" : "update",
+                "previous": existing?["Spec"]?["Labels"]?["tmeops.release"]?.string ?? "",
+            ])
+        FaultPoint.hit("swap.service", context)
+        if let existing, let id = existing["ID"]?.string {
+            out.line("      updating service \(swarm.service) to \(imageRef) (\(spec.replicas) replicas, \(swarm.update.order))")
+            try engine.updateService(id, version: Int(existing["Version"]?["Index"]?.number ?? 0), spec: spec.document)
+        } else {
+            out.line("      creating service \(swarm.service): \(spec.replicas) replicas of \(imageRef)")
+            try engine.createService(spec.document)
+        }
+        FaultPoint.hit("swap.following", context)
+        try SwarmFollow(engine: engine, service: swarm.service, release: release, replicas: spec.replicas, context: context, hosts: hosts)
+            .run(created: existing == nil, startedBefore: startedBefore, budget: budget)
+        try journal("service-healthy", ["service": swarm.service])
+        // With start-first, a task is replaced only once its successor is healthy: no window, unless
+        // the front door had to take the port from plain containers (then it is measured).
+        return swarm.front == .proxy ? try ensureFront(engine, journal: journal) : 0
+    }
+
+    /// How long a rollout may take before tmeops gives up on it: each batch's health budget and
+    /// monitor period, twice (an update and its rollback), and a minute for the engines.
+    var budget: Double {
+        let replicas = swarm.replicaCount(hosts: hosts.count)
+        let batches = Double((replicas + swarm.update.parallelism - 1) / swarm.update.parallelism)
+        let perBatch = Double(target.health.attempts) * target.health.interval.seconds + swarm.update.monitor.seconds + swarm.update.delay.seconds + 10
+        return 60 + 2 * batches * perBatch
+    }
+
+    /// The front door: created by the first swarm deploy, changed only when its configuration does. It
+    /// runs on the nodes tmeops has labelled; node by node, a plain app container that held the published
+    /// port is stopped (kept as `-old`), the node labelled, and its front door waited for, so that behind
+    /// a load balancer the other nodes serve meanwhile. Returns the longest time one node's port
+    /// answered nothing (0 when no plain container had it).
+    func ensureFront(_ engine: DockerEngine, journal: (String, [String: String]) throws -> Void) throws -> Double {
+        let publish = target.app.publish
+        guard !publish.isEmpty, let port = publish.first?.hostPort else { return 0 }
+        let conf = SwarmFront.nginxConfig(service: swarm.service, publish: publish)
+        let digest = SHA256.hex(SHA256.digest(Data(conf.utf8))).prefix(12)
+        let configName = "\(swarm.frontService)-\(digest)"
+        let configID =
+            try engine.swarmObjects(.configs, filters: ["name": [configName]]).first { $0["Spec"]?["Name"]?.string == configName }?["ID"]?.string
+            ?? engine.createSwarmObject(.configs, name: configName, data: Data(conf.utf8), labels: ["tmeops.service": swarm.service, "tmeops.front": "true"])
+        let spec = SwarmFront.document(
+            name: swarm.frontService, service: swarm.service, image: target.deploy.proxyImage, network: swarm.network, publish: publish,
+            config: (configID, configName), environment: env)
+        if let existing = try engine.service(swarm.frontService) {
+            if existing["Spec"]?["TaskTemplate"]?["ContainerSpec"]?["Configs"]?.array?.first?["ConfigName"]?.string != configName,
+                let id = existing["ID"]?.string
+            {
+                out.line("      front door \(swarm.frontService): new configuration \(configName)")
+                try engine.updateService(id, version: Int(existing["Version"]?["Index"]?.number ?? 0), spec: spec)
+            }
+        } else {
+            out.line(
+                "      creating the front door \(swarm.frontService) (global on labelled nodes, \(publish.map(\.description).joined(separator: ", ")) in host mode)"
+            )
+            try engine.createService(spec)
+        }
+        let label = SwarmFront.nodeLabel(service: swarm.service)
+        var longest = 0.0
+        for host in hosts {
+            guard let node = try engine.nodes().first(where: { $0["Status"]?["Addr"]?.string == host.host.name }) else { continue }
+            if node["Spec"]?["Labels"]?[label]?.string == "true" { continue }
+            var stopped: Date?
+            if try host.engine.container(host.app.container) != nil {
+                // Converting from a plain container: the port is its until this node's front door takes it.
+                try journal("retire", ["host": host.host.name, "container": host.app.container])
+                try AppContainers.removeIfPresent(host.engine, host.old)
+                stopped = Date()
+                try host.engine.stopContainer(host.app.container, timeout: host.stopSeconds(for: host.app.container))
+                try host.engine.renameContainer(host.app.container, to: host.old)
+            }
+            try engine.labelNode(node, label, "true")
+            try waitForFront(on: host, port: port)
+            let window = stopped.map { Date().timeIntervalSince($0) }
+            longest = max(longest, window ?? 0)
+            out.line(
+                "      \(host.host.name): front door answers on port \(port)"
+                    + (window.map { "; \(host.app.container) kept stopped as \(host.old) (port unanswered there for \(String(format: "%.2f", $0)) s)" } ?? ""))
+        }
+        return longest
+    }
+
+    /// The front door on `host` answers the health endpoint through the published port.
+    func waitForFront(on host: DeployTarget, port: Int) throws {
+        let deadline = Date().addingTimeInterval(60)
+        while true {
+            let probe = HealthWait.probe(route: .ssh(host.session), address: host.host.name, port: port, health: target.health)
+            if probe.status == target.health.expectStatus { return }
+            guard Date() < deadline else {
+                throw DeployError(
+                    message:
+                        "the front door \(swarm.frontService) on \(host.host.name):\(port) does not answer \(target.health.path) with \(target.health.expectStatus) (\(probe.problem ?? probe.status.map { "status \($0)" } ?? "no answer")); see `tmeops cluster status -e \(env)`",
+                    rolledBack: false, notRestored: true)
+            }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+    }
+
+}

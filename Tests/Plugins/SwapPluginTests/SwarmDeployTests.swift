@@ -1,0 +1,153 @@
+import Foundation
+import TMEOpsCore
+import TMEOpsTestSupport
+import XCTest
+
+/// `deploy.strategy: swarm` through the real binary: the sandbox's three fleet servers form a Docker
+/// Swarm for the environment `cluster` (`tmeops cluster up`), the app becomes a service of three
+/// replicas behind a front door on every node's port 80, and the fleet's load balancer keeps pointing at
+/// those ports. Each test starts from `scripts/sandbox seed fleet`: no swarm, version 1 as plain
+/// containers on every server (the first swarm deploy converts them).
+final class SwarmDeployTests: FleetProject {
+    override var projectPrefix: String { "tmeops-swarm" }
+    override var environmentName: String { "cluster" }
+
+    /// The fleet back to plain containers and no swarm, for the tests that use it after these.
+    override class func tearDown() {
+        _ = try? ProcessRunner.run("/bin/bash", [Sandbox.script, "seed", "fleet"])
+        super.tearDown()
+    }
+
+    /// The fleet's database password: it must never appear where a secret must not.
+    var password: String {
+        (try? String(contentsOfFile: sandbox["SANDBOX_DIR"] + "/secrets/db_password", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+    }
+
+    func clusterUp() throws {
+        let up = try tmeops(["cluster", "up", "-e", "cluster"])
+        if up.status != 0 { XCTFail(up.stdout + up.stderr + (try fleetStates())) }
+    }
+
+    /// Each server's swarm state as its engine reports it (for a failure's message).
+    func fleetStates() throws -> String {
+        try (1...3).map { n in "\nserver \(n): " + (try fleetDocker(n, ["info", "-f", "{{json .Swarm}}"]).stdout) }.joined()
+    }
+
+    func status() throws -> [String: Any] {
+        let status = try tmeops(["cluster", "status", "-e", "cluster", "--json"])
+        XCTAssertEqual(status.status, 0, status.stderr)
+        return try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any] ?? [:]
+    }
+
+    func appTasks(_ status: [String: Any]) -> [[String: Any]] {
+        (status["tasks"] as? [[String: Any]] ?? []).filter {
+            $0["service"] as? String == "tme-portal" && $0["state"] as? String == "running" && $0["desired"] as? String == "running"
+        }
+    }
+
+    func testClusterUpThenDeployUpdateAndRollbackThroughTheFrontDoorsFailNoRequest() throws {
+        let before = try tmeops(["deploy", "-e", "cluster", "--image", "tme-portal-server:sandbox-2"])
+        XCTAssertEqual(before.status, 2, before.stdout + before.stderr)
+        XCTAssertTrue(before.stderr.contains("is not in a swarm") && before.stderr.contains("tmeops cluster up -e cluster"), before.stderr)
+
+        let up = try tmeops(["cluster", "up", "-e", "cluster"])
+        if up.status != 0 { XCTFail(up.stdout + up.stderr + (try fleetStates())) }
+        XCTAssertTrue(up.stdout.contains("initialising Swarm on 10.97.150.11"), up.stdout)
+        XCTAssertTrue(up.stdout.contains("joining 10.97.150.13 to the swarm"), up.stdout)
+        XCTAssertFalse((up.stdout + up.stderr).contains("SWMTKN"), "the join token is never printed")
+        let again = try tmeops(["cluster", "up", "-e", "cluster"])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stdout.contains("it already was: nothing changed"), again.stdout)
+        let nodes = try status()["nodes"] as? [[String: Any]] ?? []
+        XCTAssertEqual(nodes.map { $0["state"] as? String }, ["ready", "ready", "ready"])
+        XCTAssertEqual(Set(nodes.compactMap { $0["address"] as? String }), Set(hosts))
+
+        let prober = try Prober(sandbox["SANDBOX_FLEET_LB"] + "/api/health")
+        // The first swarm deploy: the service, then node by node the plain container gives the port to the front door.
+        let first = try tmeops(["deploy", "-e", "cluster", "--image", "tme-portal-server:sandbox-2"])
+        XCTAssertEqual(first.status, 0, first.stdout + first.stderr)
+        XCTAssertTrue(first.stdout.contains("creating service tme-portal: 3 replicas"), first.stdout)
+        XCTAssertTrue(first.stdout.contains("10.97.150.13: front door answers on port 80"), first.stdout)
+        // An update: Swarm replaces the tasks one at a time, each healthy before the next.
+        let update = try tmeops(["deploy", "-e", "cluster", "--image", "tme-portal-server:sandbox-1"])
+        XCTAssertEqual(update.status, 0, update.stdout + update.stderr)
+        XCTAssertTrue(update.stdout.contains("updating service tme-portal"), update.stdout)
+        for n in 1...3 { XCTAssertEqual(try running(n), "sandbox-1 true", "server \(n)") }
+        let rollback = try tmeops(["rollback", "-e", "cluster"])
+        XCTAssertEqual(rollback.status, 0, rollback.stdout + rollback.stderr)
+        let probed = try prober.stop()
+        XCTAssertGreaterThan(probed.requests, 300)
+        XCTAssertEqual(probed.failed, 0, probed.failures.joined(separator: "\n"))
+        for n in 1...3 {
+            XCTAssertEqual(try running(n), "sandbox-2 true", "server \(n)")
+            XCTAssertEqual(try leftovers(n), [], "server \(n): the retired plain container and the test instance are gone")
+        }
+        XCTAssertEqual(ledger(1).map { $0["outcome"] as? String }, ["deployed", "deployed", "rollback"])
+        let status = try status()
+        XCTAssertEqual(appTasks(status).count, 3, "\(status)")
+        XCTAssertEqual(Set(appTasks(status).compactMap { $0["release"] as? String }), [ledger(1).last?["id"] as? String ?? "?"])
+
+        // The env file is a secret: not in the service, its tasks' containers, or anything tmeops printed.
+        let service = try fleetDocker(1, ["service", "inspect", "tme-portal"])
+        XCTAssertEqual(service.status, 0, service.stderr)
+        XCTAssertFalse(service.stdout.contains(password), "service inspect shows the password")
+        XCTAssertTrue(service.stdout.contains("tme-portal-env-"), "the secret is referenced by name")
+        for n in 1...3 {
+            let ids = try fleetDocker(n, ["ps", "-q", "--filter", "label=com.docker.swarm.service.name=tme-portal"]).stdout
+            let inspect = try fleetDocker(n, ["inspect"] + ids.split(separator: "\n").map(String.init))
+            XCTAssertEqual(inspect.status, 0, inspect.stderr)
+            XCTAssertFalse(inspect.stdout.contains(password), "a task container on server \(n) shows the password")
+        }
+        for output in [first, update, rollback] { XCTAssertFalse((output.stdout + output.stderr).contains(password)) }
+        let secrets = try fleetDocker(1, ["secret", "ls", "--format", "{{.Name}}"]).stdout.split(separator: "\n").filter { $0.hasPrefix("tme-portal-env-") }
+        XCTAssertLessThanOrEqual(secrets.count, 3, "old releases' secrets are removed at clean-up: \(secrets)")
+    }
+
+    func testAReleaseThatDiesAfterItsHealthCheckIsRolledBackBySwarmWithExit4() throws {
+        try clusterUp()
+        XCTAssertEqual(try tmeops(["deploy", "-e", "cluster", "--image", "tme-portal-server:sandbox-2"]).status, 0)
+        // Version 4 passes its health check and the test instance, then dies 4 s after it starts.
+        let broken = try tmeops(["deploy", "-e", "cluster", "--image", "tme-portal-server:sandbox-4"])
+        XCTAssertEqual(broken.status, 4, broken.stdout + broken.stderr)
+        XCTAssertTrue(broken.stderr.contains("Swarm rolled"), broken.stderr)
+        XCTAssertTrue(broken.stderr.contains("non-zero exit"), "the failing task's error: \(broken.stderr)")
+        XCTAssertTrue(broken.stderr.contains("FATAL: worker pool exhausted"), "its last log lines: \(broken.stderr)")
+        for n in 1...3 { XCTAssertEqual(try running(n), "sandbox-2 true", "server \(n)") }
+        XCTAssertEqual(ledger(1).last?["outcome"] as? String, "rolled back")
+        XCTAssertEqual(appTasks(try status()).count, 3)
+    }
+
+    func testADeployKilledDuringTheUpdateIsFinishedByRecover() throws {
+        try clusterUp()
+        XCTAssertEqual(try tmeops(["deploy", "-e", "cluster", "--image", "tme-portal-server:sandbox-2"]).status, 0)
+        let killed = try tmeops(["deploy", "-e", "cluster", "--image", "tme-portal-server:sandbox-1"], environment: ["TMEOPS_FAULT_AT": "swap.following"])
+        XCTAssertNotEqual(killed.status, 0, killed.stdout)
+        let refused = try tmeops(["deploy", "-e", "cluster", "--image", "tme-portal-server:sandbox-2"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("tmeops recover -e cluster"), refused.stderr)
+        // Swarm carries on without tmeops; recover waits for it and records where it got to.
+        let recovered = try tmeops(["recover", "-e", "cluster"])
+        XCTAssertEqual(recovered.status, 0, recovered.stdout + recovered.stderr)
+        XCTAssertTrue(recovered.stdout.contains("runs the new release"), recovered.stdout)
+        XCTAssertTrue(recovered.stdout.contains("dropped the staging database"), recovered.stdout)
+        for n in 1...3 { XCTAssertEqual(try running(n), "sandbox-1 true", "server \(n)") }
+        XCTAssertEqual(ledger(1).last?["outcome"] as? String, "recovered")
+        let next = try tmeops(["deploy", "-e", "cluster", "--image", "tme-portal-server:sandbox-2"])
+        XCTAssertEqual(next.status, 0, next.stdout + next.stderr)
+        for n in 1...3 { XCTAssertEqual(try running(n), "sandbox-2 true", "server \(n)") }
+    }
+
+    func testAManagerThatIsAWorkerIsRefusedNamingWhatToDo() throws {
+        try clusterUp()
+        try editConfig { $0.replacingOccurrences(of: "manager: 10.97.150.11", with: "manager: 10.97.150.12") }
+        let deployed = try tmeops(["deploy", "-e", "cluster", "--image", "tme-portal-server:sandbox-2"])
+        XCTAssertEqual(deployed.status, 2, deployed.stdout + deployed.stderr)
+        XCTAssertTrue(deployed.stderr.contains("swarm.manager 10.97.150.12 is a worker of its swarm, not a manager"), deployed.stderr)
+        let up = try tmeops(["cluster", "up", "-e", "cluster"])
+        XCTAssertEqual(up.status, 2, up.stdout + up.stderr)
+        XCTAssertTrue(up.stderr.contains("10.97.150.12 is a worker of a swarm"), up.stderr)
+        for n in 1...3 { XCTAssertEqual(try running(n), "sandbox-1 true", "server \(n): nothing changed") }
+        XCTAssertTrue(ledger(1).isEmpty)
+    }
+}
