@@ -80,6 +80,20 @@ demo: build sandbox-up
 		  test $$status -eq 1 && echo "(exit 1: refused at its test instance; no server was touched)"; }
 	@echo; echo "\$$ curl http://127.0.0.1:8080/api/health   # the load balancer: version 2 on every server"; \
 		for i in 1 2 3; do curl -fsS http://127.0.0.1:8080/api/health; echo; done
+	@echo; echo "# the same three servers as a Docker Swarm (environment cluster): Swarm rolls the app out, tmeops keeps the rest"
+	@echo; echo "\$$ tmeops cluster up -e cluster"; cd $(DEMO_DIR) && ../$(BIN) cluster up -e cluster
+	@echo; echo "\$$ tmeops deploy -e cluster --image tme-portal-server:sandbox-2   # a service of 3 replicas; front doors take port 80 node by node"; \
+		cd $(DEMO_DIR) && $(LOCAL_ENGINE) ../$(BIN) deploy -e cluster --image tme-portal-server:sandbox-2 --message "v2 as a swarm service"
+	@echo; echo "\$$ tmeops cluster status -e cluster"; cd $(DEMO_DIR) && ../$(BIN) cluster status -e cluster
+	@echo; echo "# version 4 passes its health check and its test instance, then dies 4 s after it starts: only Swarm's update monitor sees it"
+	@echo; echo "\$$ tmeops deploy -e cluster --image tme-portal-server:sandbox-4"; cd $(DEMO_DIR) && \
+		{ $(LOCAL_ENGINE) ../$(BIN) deploy -e cluster --image tme-portal-server:sandbox-4 --message "v4" > /tmp/tmeops-demo-v4.log 2>&1; status=$$?; \
+		  grep -v "^      task " /tmp/tmeops-demo-v4.log | tail -n 12; \
+		  test $$status -eq 4 && echo "(exit 4: Swarm rolled it back by itself; version 2 serves)"; }
+	@echo; echo "\$$ curl http://127.0.0.1:8080/api/health   # through the front doors: version 2 on every node"; \
+		for i in 1 2 3; do curl -fsS http://127.0.0.1:8080/api/health; echo; done
+	@echo; echo "# the fleet back to plain containers, out of its swarm"
+	scripts/sandbox seed fleet
 	@echo; echo "# the next change: development gets production's data and is tested locally"
 	@echo; echo "\$$ tmeops db pull --from sandbox --to development --fresh --yes   # fresh: the verified backup predates v2's migrations"
 	@cd $(DEMO_DIR) && ../$(BIN) db pull --from sandbox --to development --fresh --yes
@@ -132,6 +146,7 @@ bench: build sandbox-up
 	TMEOPS_BINARY=$(CURDIR)/.build/release/tmeops bench/deploy
 	TMEOPS_BINARY=$(CURDIR)/.build/release/tmeops bench/pull
 	TMEOPS_BINARY=$(CURDIR)/.build/release/tmeops bench/hosts
+	TMEOPS_BINARY=$(CURDIR)/.build/release/tmeops bench/swarm
 	bench/sandbox-up
 
 clean:

@@ -191,7 +191,7 @@ public final class DeployPipeline {
                         + "a host that fails its health gate puts every host already swapped back")
             }
         }
-        if !facts.carriedOver.isEmpty {
+        if !facts.carriedOver.isEmpty && !swarmMode {
             out.line("  the new container keeps from \(target.app.container) (tmeops.yml's app.volumes, app.labels, app.options applied):")
             for line in facts.carriedOver { out.line("    \(line)") }
         }

@@ -31,6 +31,40 @@ struct SwarmRelease {
         for host in hosts + [manager] where host.envFileFormatWhenNoContainer == nil { host.envFileFormatWhenNoContainer = recorded ?? .compose }
     }
 
+    /// What the service keeps across releases: its mounts, memory limit and stop grace, read from the
+    /// service when there is one, else from the plain app container it replaces (on the manager), with
+    /// tmeops.yml's `app.volumes` over them (a volume at the same target replaces the carried one).
+    func carriedSettings(_ existing: JSONValue?) throws -> (volumes: [VolumeSpec], memory: Int64?, stopGrace: Double, shown: [String]) {
+        var volumes: [VolumeSpec] = []
+        var memory: Int64?
+        var stopGrace = Double(manager.stopSeconds(for: manager.app.container))
+        if let container = existing?["Spec"]?["TaskTemplate"]?["ContainerSpec"] {
+            for mount in container["Mounts"]?.array ?? [] {
+                guard let source = mount["Source"]?.string, let target = mount["Target"]?.string else { continue }
+                volumes.append(VolumeSpec(source: source, target: target, options: mount["ReadOnly"]?.bool == true ? ["ro"] : []))
+            }
+            memory = existing?["Spec"]?["TaskTemplate"]?["Resources"]?["Limits"]?["MemoryBytes"]?.number.map { Int64($0) }
+            if let grace = container["StopGracePeriod"]?.number { stopGrace = grace / 1e9 }
+        } else if let document = try manager.engine.containerDocument(manager.app.container) {
+            for mount in document["Mounts"]?.array ?? [] {
+                let type = mount["Type"]?.string
+                guard type == "bind" || type == "volume", let target = mount["Destination"]?.string,
+                    let source = type == "volume" ? mount["Name"]?.string : mount["Source"]?.string
+                else { continue }
+                volumes.append(VolumeSpec(source: source, target: target, options: mount["RW"]?.bool == false ? ["ro"] : []))
+            }
+            memory = document["HostConfig"]?["Memory"]?.number.flatMap { $0 > 0 ? Int64($0) : nil }
+        }
+        for configured in manager.app.volumes.compactMap(VolumeSpec.init) {
+            volumes.removeAll { $0.target == configured.target }
+            volumes.append(configured)
+        }
+        var shown = volumes.map { "mount \($0.source) -> \($0.target)\($0.options.contains("ro") ? " (read-only)" : "")" }
+        if let memory { shown.append("memory \(memory >> 20) MiB") }
+        shown.append("stop grace \(Int(stopGrace)) s")
+        return (volumes, memory, stopGrace, shown)
+    }
+
     /// The variables the tasks get: the env file's (read on the manager), then tmeops.yml's `app.env`.
     func variables() throws -> [(key: String, value: String)] {
         var variables = try manager.envFileVariables()
@@ -64,12 +98,16 @@ struct SwarmRelease {
         }
         let ownCheck = image["Config"]?["Healthcheck"]?["Test"]?.array.map { !$0.isEmpty && $0.first?.string != "NONE" } ?? false
         let existing = try engine.service(swarm.service)
+        let carried = try carriedSettings(existing)
+        if existing == nil, !carried.shown.isEmpty {
+            out.line("      the service keeps from \(manager.app.container) (tmeops.yml's app.volumes applied): \(carried.shown.joined(separator: "; "))")
+        }
         var spec = SwarmAppSpec(
             service: swarm.service, environment: env, release: release, imageID: imageID, imageRef: imageRef,
             command: command.compactMap(\.string), secret: (secretID, secretName), health: target.health, imageHasHealthcheck: ownCheck,
             replicas: swarm.replicaCount(hosts: hosts.count), update: swarm.update, network: swarm.network,
-            stopGrace: Double(target.stopSeconds(for: target.app.container)), initProcess: target.app.initProcess,
-            volumes: target.app.volumes.compactMap(VolumeSpec.init), labels: target.app.labels)
+            stopGrace: carried.stopGrace, initProcess: target.app.initProcess, volumes: carried.volumes, labels: target.app.labels,
+            memoryBytes: carried.memory)
         let running = try manager.engine.containerDocument(manager.app.container)
         spec.serviceLabels["tmeops.env-format"] =
             (running == nil && manager.app.envFileFormat == nil

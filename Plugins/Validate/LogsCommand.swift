@@ -52,6 +52,7 @@ public struct LogsCommand: TMEOpsCommand {
         if errors && patterns.isEmpty { throw TMEOpsError.usage("--errors needs patterns in environments.\(environment.name).validate.log_errors") }
         let (name, since, tail, follow) = (container ?? app.container, self.since.flatMap { LogTime.parse($0) }, self.tail, self.follow)
         let sink = context.output.sink
+        let swarmEnvironment = container == nil ? environment.name : nil
         let hosts = try RemoteHost.hosts(host, in: environment)
         let keep: @Sendable (String) -> Bool = { line in patterns.isEmpty || patterns.contains(where: { $0.matches(line) }) }
         guard hosts.count > 1 else {
@@ -59,7 +60,7 @@ public struct LogsCommand: TMEOpsCommand {
             return try await runBlocking("logs") {
                 let (engine, session) = try DockerEngines.remote(environment, choice, context: context)
                 defer { session.close() }
-                try Self.read(engine, name, since: since, tail: tail, follow: follow, timestamps: false) { line in
+                try Self.read(engine, name, since: since, tail: tail, follow: follow, timestamps: false, swarmEnvironment: swarmEnvironment) { line in
                     if keep(line) { sink.write(line + "\n") }
                 }
             }
@@ -70,7 +71,7 @@ public struct LogsCommand: TMEOpsCommand {
                 let (engine, session) = try DockerEngines.remote(environment, .named(host), context: context)
                 defer { session.close() }
                 var lines: [(at: String, line: String)] = []
-                try Self.read(engine, name, since: since, tail: tail, follow: follow, timestamps: true) { stamped in
+                try Self.read(engine, name, since: since, tail: tail, follow: follow, timestamps: true, swarmEnvironment: swarmEnvironment) { stamped in
                     let (at, line) = Self.splitTimestamp(stamped)
                     guard keep(line) else { return }
                     // Followed, each line is printed as it comes; else all are merged by time at the end.
@@ -96,8 +97,18 @@ public struct LogsCommand: TMEOpsCommand {
 
     /// Reads `container`'s log lines through the engine, one call of `line` per line.
     static func read(
-        _ engine: DockerEngine, _ container: String, since: Int?, tail: Int?, follow: Bool, timestamps: Bool, line: (String) -> Void
+        _ engine: DockerEngine, _ container: String, since: Int?, tail: Int?, follow: Bool, timestamps: Bool, swarmEnvironment: String? = nil,
+        line: (String) -> Void
     ) throws {
+        // A swarm environment's app runs as its service's tasks: this host's are read instead (their
+        // lines so far; --follow follows a named container only).
+        if let swarmEnvironment, try engine.container(container) == nil {
+            let tasks = try engine.swarmTaskContainers(environment: swarmEnvironment)
+            if !tasks.isEmpty {
+                for task in tasks { try read(engine, task, since: since, tail: tail, follow: false, timestamps: timestamps, line: line) }
+                return
+            }
+        }
         var pending = ""
         try engine.logs(container, since: since, tail: tail, follow: follow, timestamps: timestamps) { _, data in
             pending += String(decoding: data, as: UTF8.self)

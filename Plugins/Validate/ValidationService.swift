@@ -28,25 +28,19 @@ public enum ValidationService {
         // A deploy passes the connections it already holds; the command opens its own.
         let (engine, session) = try shared.map { ($0.engine, $0.session) } ?? DockerEngines.remote(environment, host, context: context)
         defer { if shared == nil { session.close() } }
-        guard let details = try engine.container(name) else {
-            return [CheckResult("container: running", ok: false, "no container \(name) on \(environment.name)")]
+        // A swarm environment's app runs as its service's tasks: each one on this host is checked.
+        let plain = try engine.container(name)
+        let tasks = container == nil && plain == nil ? try engine.swarmTaskContainers(environment: environment.name) : []
+        for (task, prefix) in tasks.isEmpty ? [(name, "")] : tasks.map({ ($0, "\($0): ") }) {
+            guard let details = try engine.container(task) else {
+                return [CheckResult("container: running", ok: false, "no container \(name) on \(environment.name)")]
+            }
+            results += try checks(
+                task, details, app: app, health: health, config: config, engine: engine, session: session, since: since, healthAttempts: healthAttempts,
+                context: context
+            )
+            .map { CheckResult(prefix + $0.name, ok: $0.ok, $0.evidence, details: $0.details) }
         }
-        results.append(
-            CheckResult(
-                "container: running", ok: details.state.running,
-                "\(name) is \(details.state.status) (image \(details.config.image)\(details.state.startedAt.map { ", started \($0.prefix(19))Z" } ?? ""))"))
-        let outcome = try HealthWait.wait(
-            engine: engine, session: session, container: name, network: app.network, health: health, attempts: healthAttempts ?? health.attempts,
-            log: { context.logger.info("\($0)") })
-        results.append(
-            CheckResult(
-                "health: \(health.path)", ok: outcome.healthy,
-                outcome.healthy ? "\(outcome.detail) \(outcome.lastBody ?? "") (attempt \(outcome.attempts))" : outcome.detail, details: outcome.logTail ?? []))
-        if let address = containerAddress(details, network: app.network) {
-            results += Checks.smoke(config.smoke, session: session, address: address, port: health.port)
-        }
-        let from = since ?? unixTime(details.state.startedAt)
-        results.append(try Checks.logScan(config.logErrors, engine: engine, container: name, since: from))
         do {
             let database = try shared?.database ?? Databases.open(environment, context: context)
             defer { if shared == nil { database.close() } }
@@ -59,6 +53,44 @@ public enum ValidationService {
         } catch {
             results.append(CheckResult("database: reachable", ok: false, "\(error)"))
         }
+        return results
+    }
+
+    /// The checks of one app container: running, health, smoke checks, log scan.
+    static func checks(
+        _ name: String, _ details: ContainerDetails, app: AppContainerConfig, health: HealthConfig, config: ValidateConfig, engine: DockerEngine,
+        session: SSHSession, since: Int?, healthAttempts: Int?, context: CommandContext
+    ) throws -> [CheckResult] {
+        var results: [CheckResult] = []
+        results.append(
+            CheckResult(
+                "container: running", ok: details.state.running,
+                "\(name) is \(details.state.status) (image \(details.config.image)\(details.state.startedAt.map { ", started \($0.prefix(19))Z" } ?? ""))"))
+        if details.config.labels?["com.docker.swarm.task.id"] != nil {
+            // A swarm task lives on the overlay network, which the host cannot reach: its own health
+            // check says whether it is healthy, and the smoke checks go through this node's front door.
+            let status = try engine.containerDocument(name)?["State"]?["Health"]?["Status"]?.string
+            results.append(CheckResult("health: its health check", ok: status == "healthy", "Docker reports it \(status ?? "without a health check")"))
+            if let port = app.publish.first?.hostPort {
+                results += Checks.smoke(config.smoke, session: session, address: session.options.host, port: port).map {
+                    CheckResult("front door \($0.name)", ok: $0.ok, $0.evidence, details: $0.details)
+                }
+            }
+            results.append(try Checks.logScan(config.logErrors, engine: engine, container: name, since: since ?? unixTime(details.state.startedAt)))
+            return results
+        }
+        let outcome = try HealthWait.wait(
+            engine: engine, session: session, container: name, network: app.network, health: health, attempts: healthAttempts ?? health.attempts,
+            log: { context.logger.info("\($0)") })
+        results.append(
+            CheckResult(
+                "health: \(health.path)", ok: outcome.healthy,
+                outcome.healthy ? "\(outcome.detail) \(outcome.lastBody ?? "") (attempt \(outcome.attempts))" : outcome.detail, details: outcome.logTail ?? []))
+        if let address = containerAddress(details, network: app.network) {
+            results += Checks.smoke(config.smoke, session: session, address: address, port: health.port)
+        }
+        let from = since ?? unixTime(details.state.startedAt)
+        results.append(try Checks.logScan(config.logErrors, engine: engine, container: name, since: from))
         return results
     }
 

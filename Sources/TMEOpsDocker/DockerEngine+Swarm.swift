@@ -99,6 +99,12 @@ extension DockerEngine {
 
     public func removeService(_ name: String) throws { try perform("DELETE", "/services/\(Self.escape(name))") }
 
+    /// The running containers of this node's swarm tasks that tmeops labelled for `environment` (the
+    /// app's tasks; a front door's carry no such label), by name.
+    public func swarmTaskContainers(environment: String) throws -> [String] {
+        try containers(all: false, filters: ["label": ["tmeops.environment=\(environment)", "com.docker.swarm.task.id"]]).map(\.name).sorted()
+    }
+
     public func tasks(filters: [String: [String]]) throws -> [JSONValue] {
         try json("GET", "/tasks", query: [Self.filters(filters)]).array ?? []
     }

@@ -84,6 +84,14 @@ final class SwarmDeployTests: FleetProject {
             XCTAssertEqual(try leftovers(n), [], "server \(n): the retired plain container and the test instance are gone")
         }
         XCTAssertEqual(ledger(1).map { $0["outcome"] as? String }, ["deployed", "deployed", "rollback"])
+        // validate and logs find the app's tasks on each node.
+        let validated = try tmeops(["validate", "-e", "cluster"])
+        XCTAssertEqual(validated.status, 0, validated.stdout + validated.stderr)
+        XCTAssertTrue(validated.stdout.contains("health: its health check: Docker reports it healthy"), validated.stdout)
+        XCTAssertTrue(validated.stdout.contains("front door smoke: status endpoint"), validated.stdout)
+        let logs = try tmeops(["logs", "-e", "cluster", "--tail", "5"])
+        XCTAssertEqual(logs.status, 0, logs.stderr)
+        for host in hosts { XCTAssertTrue(logs.stdout.contains("\(host) | "), logs.stdout) }
         let status = try status()
         XCTAssertEqual(appTasks(status).count, 3, "\(status)")
         XCTAssertEqual(Set(appTasks(status).compactMap { $0["release"] as? String }), [ledger(1).last?["id"] as? String ?? "?"])
@@ -93,6 +101,10 @@ final class SwarmDeployTests: FleetProject {
         XCTAssertEqual(service.status, 0, service.stderr)
         XCTAssertFalse(service.stdout.contains(password), "service inspect shows the password")
         XCTAssertTrue(service.stdout.contains("tme-portal-env-"), "the secret is referenced by name")
+        // The plain container's mounts and memory limit went over to the service, and stay across releases.
+        XCTAssertTrue(service.stdout.contains("\"Target\": \"/app/uploads\""), service.stdout)
+        XCTAssertTrue(service.stdout.contains("\"Target\": \"/app/data\""), service.stdout)
+        XCTAssertTrue(service.stdout.contains("\"MemoryBytes\": 536870912"), service.stdout)
         for n in 1...3 {
             let ids = try fleetDocker(n, ["ps", "-q", "--filter", "label=com.docker.swarm.service.name=tme-portal"]).stdout
             let inspect = try fleetDocker(n, ["inspect"] + ids.split(separator: "\n").map(String.init))
