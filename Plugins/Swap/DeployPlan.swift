@@ -100,6 +100,10 @@ public enum DeployStep: String, CaseIterable, Sendable {
             return "migrate-test: copy the database, apply \(pending.count) pending migration\(pending.count == 1 ? "" : "s") to the copy, record a proof"
         case .testInstance:
             let ports = target.testInstance?.publish.map(\.description).joined(separator: ", ") ?? "3001:3000"
+            if target.strategy is SwarmStrategy {
+                return
+                    "test-instance: a one-replica service on the swarm's network, \(ports) on \(target.host.name), against the copy: health, log scan, smoke checks"
+            }
             return "test-instance: \(target.test) on \(ports) against the copy: health, log scan, smoke checks"
         case .migrateApply: return "migrate-apply: \(pending.isEmpty ? "nothing pending" : pending.joined(separator: ", "))"
         case .swap: return target.strategy.describeSwap(target, image: facts.imageRef)

@@ -149,6 +149,7 @@ extension DeployPipeline {
     /// 5. A container of the new image on the test port against the staging copy, with production's
     /// settings and its mounts read-only: health, log scan, smoke checks.
     func runTestInstance(_ facts: DeployFacts, database copy: String) throws {
+        if swarmMode { return try runSwarmTestInstance(facts, database: copy) }
         try AppContainers.removeIfPresent(engine, target.test)
         guard let image = try engine.image(facts.imageID) else { throw TMEOpsError("image \(facts.imageID) is not in the engine of \(env)") }
         let testPorts = try target.testInstance?.publish ?? [PortMapping(parsing: "3001:3000")]

@@ -129,6 +129,7 @@ extension DeployPipeline {
     func cleanupSwarm() throws {
         let swarm = swarmConfig
         let engine = try SwarmCluster(target.environment, context: context).managerEngine()
+        try removeSwarmTestInstance(engine)
         guard let service = try engine.service(swarm.service) else { return }
         var inUse = Set<String>()
         for key in ["Spec", "PreviousSpec"] {
@@ -201,9 +202,9 @@ extension Recovery {
                 outcome.healthy = outcome.healthy || back.healthy
             }
         }
-        if try database.engine.container(database.test) != nil {
-            try database.engine.removeContainer(database.test, force: true)
-            act("removed the test instance \(database.test)")
+        if try engine.service("\(swarm.service)-test") != nil {
+            try engine.removeService("\(swarm.service)-test")
+            act("removed the test instance \(swarm.service)-test")
         }
         try dropStaging(journal, release: release, target: database, act: act)
         let finishedNew = release != nil && serving == release

@@ -31,6 +31,14 @@ public struct SwarmAppSpec: Sendable {
     public var memoryBytes: Int64?
     /// Labels on the service only (not its containers), e.g. how its env file was read.
     public var serviceLabels: [String: String] = [:]
+    /// `app` for production's tasks, `test` for the test instance's (whose containers `validate` and
+    /// `logs` leave alone).
+    public var role = "app"
+    /// Ports published in host mode on the task's node (the test instance's; production's tasks publish
+    /// nothing, the front door holds the port).
+    public var publish: [PortMapping] = []
+    /// Placement constraints (`node.id == …`).
+    public var constraints: [String] = []
 
     public init(
         service: String, environment: String, release: String, imageID: String, imageRef: String, command: [String], secret: (id: String, name: String),
@@ -80,7 +88,10 @@ public struct SwarmAppSpec: Sendable {
 
     /// The labels that say which release a service (and each of its containers) runs.
     public var releaseLabels: [String: String] {
-        ["tmeops.release": release, "tmeops.environment": environment, "tmeops.image": imageRef, "tmeops.image-id": imageID, "tmeops.managed": "true"]
+        [
+            "tmeops.release": release, "tmeops.environment": environment, "tmeops.image": imageRef, "tmeops.image-id": imageID, "tmeops.managed": "true",
+            "tmeops.role": role,
+        ]
     }
 
     /// The service's whole spec (`POST /services/create`, or the body of an update).
@@ -116,6 +127,17 @@ public struct SwarmAppSpec: Sendable {
             "RestartPolicy": .object(["Condition": .string("any"), "Delay": Self.nanoseconds(1), "MaxAttempts": .number(0)]),
         ]
         if let memoryBytes { template["Resources"] = .object(["Limits": .object(["MemoryBytes": .number(Double(memoryBytes))])]) }
+        if !constraints.isEmpty { template["Placement"] = .object(["Constraints": .array(constraints.map { .string($0) })]) }
+        var endpoint: [String: JSONValue] = ["Mode": .string("dnsrr")]
+        if !publish.isEmpty {
+            endpoint["Ports"] = .array(
+                publish.map { mapping in
+                    .object([
+                        "Protocol": .string(mapping.proto), "TargetPort": .number(Double(mapping.containerPort)),
+                        "PublishedPort": .number(Double(mapping.hostPort)), "PublishMode": .string("host"),
+                    ])
+                })
+        }
         let policy: [String: JSONValue] = [
             "Parallelism": .number(Double(update.parallelism)), "Delay": Self.nanoseconds(update.delay.seconds),
             "Monitor": Self.nanoseconds(update.monitor.seconds), "Order": .string(update.order), "MaxFailureRatio": .number(0),
@@ -127,8 +149,8 @@ public struct SwarmAppSpec: Sendable {
             "Mode": .object(["Replicated": .object(["Replicas": .number(Double(replicas))])]),
             "UpdateConfig": .object(policy.merging(["FailureAction": .string(update.failureAction)]) { $1 }),
             "RollbackConfig": .object(policy.merging(["FailureAction": .string("pause")]) { $1 }),
-            // No virtual IP: this kernel class has no IPVS; the front door resolves tasks.SERVICE itself.
-            "EndpointSpec": .object(["Mode": .string("dnsrr")]),
+            // No virtual IP (kernels without IPVS have none); the front door resolves tasks.SERVICE itself.
+            "EndpointSpec": .object(endpoint),
         ])
     }
 

@@ -102,7 +102,8 @@ extension DockerEngine {
     /// The running containers of this node's swarm tasks that tmeops labelled for `environment` (the
     /// app's tasks; a front door's carry no such label), by name.
     public func swarmTaskContainers(environment: String) throws -> [String] {
-        try containers(all: false, filters: ["label": ["tmeops.environment=\(environment)", "com.docker.swarm.task.id"]]).map(\.name).sorted()
+        try containers(all: false, filters: ["label": ["tmeops.environment=\(environment)", "tmeops.role=app", "com.docker.swarm.task.id"]]).map(\.name)
+            .sorted()
     }
 
     public func tasks(filters: [String: [String]]) throws -> [JSONValue] {

@@ -150,6 +150,34 @@ final class SwarmDeployTests: FleetProject {
         for n in 1...3 { XCTAssertEqual(try running(n), "sandbox-2 true", "server \(n)") }
     }
 
+    func testABrokenReleaseIsRefusedByItsTestServiceAndAnUnreachableNodeBeforeAnything() throws {
+        try clusterUp()
+        // Version 3 answers 500: its test instance, a one-replica service against the staging copy, fails.
+        let broken = try tmeops(["deploy", "-e", "cluster", "--image", "tme-portal-server:sandbox-3"])
+        XCTAssertEqual(broken.status, 1, broken.stdout + broken.stderr)
+        XCTAssertTrue(broken.stderr.contains("the test instance of tme-portal-server:sandbox-3 failed"), broken.stderr)
+        XCTAssertTrue(broken.stderr.contains("production was not touched"), broken.stderr)
+        XCTAssertTrue(broken.stderr.contains("GET /api/health 500"), "its log lines: \(broken.stderr)")
+        let services = try fleetDocker(1, ["service", "ls", "--format", "{{.Name}}"])
+        XCTAssertEqual(services.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "", "no service is left behind")
+        let secrets = try fleetDocker(1, ["secret", "ls", "--format", "{{.Name}}"])
+        XCTAssertEqual(secrets.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "", "no secret is left behind")
+        for n in 1...3 { XCTAssertEqual(try running(n), "sandbox-1 true", "server \(n): the plain containers still serve") }
+        XCTAssertEqual(ledger(1).last?["outcome"] as? String, "failed")
+
+        // A node that cannot be reached is named before anything changes.
+        let pidFile = sandbox["SANDBOX_DIR"] + "/fleet/h3/ssh/sshd.pid"
+        let pid = try XCTUnwrap(Int32(String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        kill(pid, SIGTERM)
+        defer { _ = try? ProcessRunner.run("/bin/bash", [Sandbox.script, "up"]) }
+        for _ in 0..<50 where kill(pid, 0) == 0 { usleep(100_000) }
+        let unreachable = try tmeops(["deploy", "-e", "cluster", "--image", "tme-portal-server:sandbox-2"])
+        XCTAssertEqual(unreachable.status, 1, unreachable.stdout + unreachable.stderr)
+        XCTAssertTrue(unreachable.stderr.contains("cannot reach 1 of 3 hosts of cluster") && unreachable.stderr.contains("10.97.150.13"), unreachable.stderr)
+        XCTAssertEqual(try fleetDocker(1, ["service", "ls", "-q"]).stdout, "")
+        for n in 1...3 { XCTAssertEqual(try running(n), "sandbox-1 true", "server \(n)") }
+    }
+
     func testAManagerThatIsAWorkerIsRefusedNamingWhatToDo() throws {
         try clusterUp()
         try editConfig { $0.replacingOccurrences(of: "manager: 10.97.150.11", with: "manager: 10.97.150.12") }
