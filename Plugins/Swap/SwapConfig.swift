@@ -42,7 +42,7 @@ struct DeployReleaseRetention: ReleaseRetention {
 public struct DeployConfig: ConfigSection, Equatable {
     public static let key = "deploy"
     public static let scope = ConfigScope.environment
-    public static let summary = "Swap strategy (replace or proxy), hosts swapped at a time, releases kept and lock expiry."
+    public static let summary = "Swap strategy (replace, proxy or swarm), hosts swapped at a time, releases kept and lock expiry."
 
     /// The name of a registered `DeployStrategy` (`replace`, `proxy`, or one a build adds).
     public var strategy: String
@@ -72,7 +72,9 @@ public struct DeployConfig: ConfigSection, Equatable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         strategy = try c.decode(.strategy, default: ReplaceStrategy.name)
         guard DeployStrategies.named(strategy) != nil else {
-            throw c.invalid(.strategy, "'\(strategy)' is not a strategy; use \(DeployStrategies.names.joined(separator: " or "))")
+            let names = DeployStrategies.names
+            let choices = names.count > 1 ? names.dropLast().joined(separator: ", ") + " or " + (names.last ?? "") : names.joined()
+            throw c.invalid(.strategy, "'\(strategy)' is not a strategy; use \(choices)")
         }
         keepReleases = try c.decode(.keepReleases, default: ReleaseRetentionDefault.keep)
         guard keepReleases >= 1 else { throw c.invalid(.keepReleases, "must keep at least the current release (1)") }

@@ -61,11 +61,19 @@ extension DeployPipeline {
         try swarmRelease.settleEnvFormat(engine)
         let nodes = try engine.nodes()
         for host in hosts {
-            let node = nodes.first { $0["Status"]?["Addr"]?.string == host.host.name }
+            let node = try swarmRelease.node(of: host, in: nodes)
             guard let node, node["Status"]?["State"]?.string == "ready", node["Spec"]?["Availability"]?.string == "active" else {
                 throw DeployError(
                     message:
                         "\(host.host.name) is \(nodes.isEmpty ? "not" : "not a ready, active node") in the swarm of \(env)\(nodeState(node)); run `tmeops cluster up -e \(env)` (or make the node available) first",
+                    rolledBack: false)
+            }
+        }
+        if swarmConfig.front == .none, try engine.service(swarmConfig.service) == nil {
+            for host in hosts where try host.engine.container(host.app.container)?.state.running == true {
+                throw DeployError(
+                    message:
+                        "\(host.app.container) runs on \(host.host.name) and swarm.front is none: nothing would take its ports over from it. Stop the plain containers when your own front door reaches tasks.\(swarmConfig.service), or use swarm.front: proxy",
                     rolledBack: false)
             }
         }
@@ -116,6 +124,14 @@ extension DeployPipeline {
         }
         guard failed.isEmpty else {
             for line in failed { out.line("      \(out.red("✗")) \(line)") }
+            if try engine.service(swarm.service)?["PreviousSpec"] == nil {
+                // The first swarm deploy: there is no earlier spec; the plain containers go back instead.
+                let undone = swarmRelease.undoConversion(engine)
+                let back = !undone.isEmpty && undone.allSatisfy { $0.hasSuffix("back and healthy") }
+                throw DeployError(
+                    message: "post-deploy validation failed (\(failed.joined(separator: "; "))); the conversion was undone: \(undone.joined(separator: ", "))",
+                    rolledBack: back, notRestored: !back)
+            }
             let back = try SwarmFollow(engine: engine, service: swarm.service, release: release, replicas: replicas, context: context, hosts: hosts)
                 .rollBack(budget: swarmRelease.budget)
             throw DeployError(
@@ -195,7 +211,7 @@ extension Recovery {
         let label = SwarmFront.nodeLabel(service: swarm.service)
         let nodes = try engine.nodes()
         for host in hosts {
-            let labelled = nodes.first { $0["Status"]?["Addr"]?.string == host.host.name }?["Spec"]?["Labels"]?[label]?.string == "true"
+            let labelled = try SwarmRelease(hosts: hosts, manager: lead).node(of: host, in: nodes)?["Spec"]?["Labels"]?[label]?.string == "true"
             if !labelled, try host.engine.container(host.app.container) == nil, try host.engine.container(host.old) != nil {
                 let back = try host.restoreOld()
                 act("\(host.host.name): \(host.old) back as \(host.app.container) (\(back.healthy ? "healthy" : "NOT healthy: \(back.detail)"))")

@@ -30,7 +30,8 @@ struct SwarmFollow {
     /// `created`: the service is new (Swarm has no update to report; its tasks are watched). Otherwise an
     /// `UpdateStatus` counts only once it is not the one the service had before (`startedBefore`).
     func run(created: Bool, startedBefore: String?, budget: Double) throws {
-        let deadline = Date().addingTimeInterval(budget)
+        var deadline = Date().addingTimeInterval(budget)
+        var extended = false
         let names = nodeNames()
         var seen: [String: String] = [:]
         var failures = 0
@@ -90,6 +91,11 @@ struct SwarmFollow {
             if created && failures >= 2 * replicas {
                 try? engine.removeService(service)
                 throw failed("the new service's tasks keep failing (\(failures) failed); the service was removed", tasks: tasks, rolledBack: true)
+            }
+            if Date() > deadline && state == "rollback_started" && !extended {
+                // Swarm is rolling back by itself (and has dropped the previous spec doing so): wait for it.
+                deadline = Date().addingTimeInterval(budget)
+                extended = true
             }
             if Date() > deadline {
                 if created {

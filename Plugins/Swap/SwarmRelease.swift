@@ -18,6 +18,38 @@ struct SwarmRelease {
     var env: String { manager.environment.name }
     var swarm: SwarmConfig { manager.environment.section(SwarmConfig.self) ?? SwarmConfig(manager: manager.host.name) }
 
+    /// Each host's node in the swarm, as the host's own engine names it (a manager's node address may
+    /// read 0.0.0.0, and a host may be named by DNS: the node ID is what is certain).
+    func node(of host: DeployTarget, in nodes: [JSONValue]) throws -> JSONValue? {
+        let id = try host.engine.swarmState().nodeID
+        return nodes.first { $0["ID"]?.string == id }
+    }
+
+    /// Undoes the conversion of a first swarm deploy that failed after it began: the front door leaves
+    /// every node (its label removed, its service removed, its tasks gone, so the ports are free), the
+    /// new app service goes, and each plain container kept as `-old` takes its name and port back.
+    /// Returns what it did, each host's outcome named.
+    func undoConversion(_ engine: DockerEngine) -> [String] {
+        var done: [String] = []
+        let label = SwarmFront.nodeLabel(service: swarm.service)
+        for node in (try? engine.nodes()) ?? [] where node["Spec"]?["Labels"]?[label]?.string == "true" { try? engine.labelNode(node, label, "false") }
+        try? engine.removeService(swarm.frontService)
+        try? engine.removeService(swarm.service)
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            let left = hosts.filter { host in
+                ((try? host.engine.containers(all: false, filters: ["label": ["com.docker.swarm.service.name=\(swarm.frontService)"]])) ?? []).count > 0
+            }
+            if left.isEmpty { break }
+            Thread.sleep(forTimeInterval: 0.3)
+        }
+        for host in hosts where ((try? host.engine.container(host.app.container)) ?? nil) == nil && ((try? host.engine.container(host.old)) ?? nil) != nil {
+            let back = (try? host.restoreOld()) ?? HealthWait.Outcome(healthy: false, attempts: 0, seconds: 0, detail: "putting it back failed")
+            done.append("\(host.host.name): \(host.app.container) \(back.healthy ? "back and healthy" : "NOT back: \(back.detail)")")
+        }
+        return done
+    }
+
     /// The image the app's service runs now (nil when there is no service yet).
     func currentImage() throws -> String? {
         let engine = try SwarmCluster(target.environment, context: context).managerEngine()
@@ -167,7 +199,16 @@ struct SwarmRelease {
                 let id = existing["ID"]?.string
             {
                 out.line("      front door \(swarm.frontService): new configuration \(configName)")
+                let before = existing["UpdateStatus"]?["StartedAt"]?.string
                 try engine.updateService(id, version: Int(existing["Version"]?["Index"]?.number ?? 0), spec: spec)
+                // Node by node (stop-first): each node's front door answers again before validation.
+                let deadline = Date().addingTimeInterval(120)
+                while Date() < deadline {
+                    let status = try engine.service(swarm.frontService)?["UpdateStatus"]
+                    if status?["StartedAt"]?.string != before, ["completed", "paused", "rollback_completed"].contains(status?["State"]?.string ?? "") { break }
+                    Thread.sleep(forTimeInterval: 0.3)
+                }
+                for host in hosts { try waitForFront(on: host, port: port) }
             }
         } else {
             out.line(
@@ -177,8 +218,11 @@ struct SwarmRelease {
         }
         let label = SwarmFront.nodeLabel(service: swarm.service)
         var longest = 0.0
+        var converted = false
         for host in hosts {
-            guard let node = try engine.nodes().first(where: { $0["Status"]?["Addr"]?.string == host.host.name }) else { continue }
+            guard let node = try node(of: host, in: try engine.nodes()) else {
+                throw DeployError(message: "\(host.host.name) is not a node of the swarm of \(env); run `tmeops cluster up -e \(env)`", rolledBack: false)
+            }
             if node["Spec"]?["Labels"]?[label]?.string == "true" { continue }
             var stopped: Date?
             if try host.engine.container(host.app.container) != nil {
@@ -188,9 +232,18 @@ struct SwarmRelease {
                 stopped = Date()
                 try host.engine.stopContainer(host.app.container, timeout: host.stopSeconds(for: host.app.container))
                 try host.engine.renameContainer(host.app.container, to: host.old)
+                converted = true
             }
             try engine.labelNode(node, label, "true")
-            try waitForFront(on: host, port: port)
+            do {
+                try waitForFront(on: host, port: port)
+            } catch let error as DeployError where converted {
+                // The plain containers take their ports back: the environment is as it was.
+                let undone = undoConversion(engine)
+                let back = undone.allSatisfy { $0.hasSuffix("back and healthy") }
+                throw DeployError(
+                    message: "\(error.message); the conversion was undone: \(undone.joined(separator: ", "))", rolledBack: back, notRestored: !back)
+            }
             let window = stopped.map { Date().timeIntervalSince($0) }
             longest = max(longest, window ?? 0)
             out.line(

@@ -36,7 +36,7 @@ extension DeployPipeline {
         let command = ((image["Config"]?["Entrypoint"]?.array ?? []) + (image["Config"]?["Cmd"]?.array ?? [])).compactMap(\.string)
         let ownCheck = image["Config"]?["Healthcheck"]?["Test"]?.array.map { !$0.isEmpty && $0.first?.string != "NONE" } ?? false
         let nodes = try engine.nodes()
-        guard let node = nodes.first(where: { $0["Status"]?["Addr"]?.string == target.host.name })?["ID"]?.string else {
+        guard let node = try swarmRelease.node(of: target, in: nodes)?["ID"]?.string else {
             throw DeployError(
                 message: "\(target.host.name) (the database host) is not a node of the swarm; run `tmeops cluster up -e \(env)`", rolledBack: false)
         }

@@ -104,14 +104,11 @@ public struct ClusterDownCommand: TMEOpsCommand {
 
     @OptionGroup public var globals: GlobalOptions
 
-    @Flag(help: "Confirm: the app's service stops on every node.")
-    public var yes = false
-
     public init() {}
 
     public func run(_ context: CommandContext) async throws {
         let (_, environment) = try context.loadEnvironment()
-        guard yes else {
+        guard globals.yes else {
             throw TMEOpsError.usage(
                 "cluster down makes every host of \(environment.name) leave its swarm, stopping the app's service and front door; pass --yes to do it. Nothing was changed."
             )

@@ -79,7 +79,7 @@ public final class SwarmCluster: @unchecked Sendable {
         }
         if !managerState.inSwarm {
             out.line("initialising Swarm on \(config.manager)")
-            _ = try managerEngine.initSwarm(advertise: config.manager)
+            _ = try managerEngine.initSwarm(advertise: Self.advertise(config.manager))
             managerState = try managerEngine.swarmState()
             report.initialized = true
         }
@@ -93,7 +93,7 @@ public final class SwarmCluster: @unchecked Sendable {
                 continue
             }
             out.line("joining \(host.name) to the swarm")
-            try host.engine().joinSwarm(manager: "\(config.manager):2377", advertise: host.name, token: token)
+            try host.engine().joinSwarm(manager: "\(config.manager):2377", advertise: Self.advertise(host.name), token: token)
             report.joined.append(host.name)
         }
         try waitForNodes(managerEngine)
@@ -104,6 +104,14 @@ public final class SwarmCluster: @unchecked Sendable {
         }
         report.databaseAttached = try attachDatabase()
         return report
+    }
+
+    /// The address a node advertises: the host's name when it is an IP address; for a DNS name, empty,
+    /// so that the engine picks its own (Docker accepts only an address or an interface there).
+    static func advertise(_ name: String) -> String {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, name, &v4) == 1 || inet_pton(AF_INET6, name, &v6) == 1 ? name : ""
     }
 
     /// Waits until every host is a ready node (a node that just joined takes a moment).

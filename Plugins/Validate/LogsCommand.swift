@@ -104,6 +104,8 @@ public struct LogsCommand: TMEOpsCommand {
         // lines so far; --follow follows a named container only).
         if let swarmEnvironment, try engine.container(container) == nil {
             let tasks = try engine.swarmTaskContainers(environment: swarmEnvironment)
+            // Swarm places the replicas: a node may run none of them.
+            if tasks.isEmpty, try engine.swarmState().inSwarm { return }
             if !tasks.isEmpty {
                 for task in tasks { try read(engine, task, since: since, tail: tail, follow: false, timestamps: timestamps, line: line) }
                 return

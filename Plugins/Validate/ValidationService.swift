@@ -31,6 +31,10 @@ public enum ValidationService {
         // A swarm environment's app runs as its service's tasks: each one on this host is checked.
         let plain = try engine.container(name)
         let tasks = container == nil && plain == nil ? try engine.swarmTaskContainers(environment: environment.name) : []
+        if container == nil && plain == nil && tasks.isEmpty, try engine.swarmState().inSwarm {
+            // Swarm places the replicas: a node may run none of them.
+            return [CheckResult("tasks on this node", ok: true, "none: Swarm runs the app's tasks on the other nodes")]
+        }
         for (task, prefix) in tasks.isEmpty ? [(name, "")] : tasks.map({ ($0, "\($0): ") }) {
             guard let details = try engine.container(task) else {
                 return [CheckResult("container: running", ok: false, "no container \(name) on \(environment.name)")]

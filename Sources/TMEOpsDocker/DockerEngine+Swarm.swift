@@ -31,16 +31,19 @@ extension DockerEngine {
 
     /// `POST /swarm/init`: makes this engine the first manager; returns its node ID.
     public func initSwarm(advertise address: String) throws -> String {
-        let body: JSONValue = .object(["ListenAddr": .string("0.0.0.0:2377"), "AdvertiseAddr": .string(address)])
+        var fields: [String: JSONValue] = ["ListenAddr": .string("0.0.0.0:2377")]
+        if !address.isEmpty { fields["AdvertiseAddr"] = .string(address) }
+        let body: JSONValue = .object(fields)
         return try json("POST", "/swarm/init", body: body).string ?? ""
     }
 
     /// `POST /swarm/join`: joins the swarm a manager at `manager` (address:port) runs, with `token`.
     public func joinSwarm(manager: String, advertise address: String, token: String) throws {
-        let body: JSONValue = .object([
-            "ListenAddr": .string("0.0.0.0:2377"), "AdvertiseAddr": .string(address), "RemoteAddrs": .array([.string(manager)]),
-            "JoinToken": .string(token),
-        ])
+        var fields: [String: JSONValue] = [
+            "ListenAddr": .string("0.0.0.0:2377"), "RemoteAddrs": .array([.string(manager)]), "JoinToken": .string(token),
+        ]
+        if !address.isEmpty { fields["AdvertiseAddr"] = .string(address) }
+        let body: JSONValue = .object(fields)
         try json("POST", "/swarm/join", body: body)
     }
 

@@ -139,7 +139,7 @@ final class ReferenceConfigTests: XCTestCase {
             ),
             (
                 "deploy: { strategy: blue-green }",
-                "tmeops.yml:5:25: environments.production.deploy.strategy: 'blue-green' is not a strategy; use replace or proxy"
+                "tmeops.yml:5:25: environments.production.deploy.strategy: 'blue-green' is not a strategy; use replace, proxy or swarm"
             ),
             (
                 "backups: { dir: /b, keep_last: 0, keep_daily: 0, keep_weekly: 0 }",

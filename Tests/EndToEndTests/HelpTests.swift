@@ -10,7 +10,7 @@ final class HelpTests: XCTestCase {
             sections,
             [
                 "SUBCOMMANDS:", "TRANSFER PLUGIN SUBCOMMANDS:", "IMAGE PLUGIN SUBCOMMANDS:", "SCHEMA PLUGIN SUBCOMMANDS:",
-                "BACKUP PLUGIN SUBCOMMANDS:", "SWAP PLUGIN SUBCOMMANDS:", "VALIDATE PLUGIN SUBCOMMANDS:",
+                "BACKUP PLUGIN SUBCOMMANDS:", "SWAP PLUGIN SUBCOMMANDS:", "SWARM PLUGIN SUBCOMMANDS:", "VALIDATE PLUGIN SUBCOMMANDS:",
             ])
         XCTAssertTrue(result.stdout.contains("  deploy "), result.stdout)
     }
