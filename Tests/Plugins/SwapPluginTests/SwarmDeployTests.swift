@@ -179,6 +179,24 @@ final class SwarmDeployTests: FleetProject {
         for n in 1...3 { XCTAssertEqual(try running(n), "sandbox-1 true", "server \(n)") }
     }
 
+    func testClusterDownAsksFirstThenEveryNodeLeaves() throws {
+        try clusterUp()
+        let unconfirmed = try tmeops(["cluster", "down", "-e", "cluster"])
+        XCTAssertEqual(unconfirmed.status, 2, unconfirmed.stdout + unconfirmed.stderr)
+        XCTAssertTrue(unconfirmed.stderr.contains("pass --yes") && unconfirmed.stderr.contains("Nothing was changed"), unconfirmed.stderr)
+        XCTAssertEqual((try status()["nodes"] as? [[String: Any]] ?? []).count, 3, "still a swarm of three")
+        let down = try tmeops(["cluster", "down", "-e", "cluster", "--yes"])
+        XCTAssertEqual(down.status, 0, down.stdout + down.stderr)
+        XCTAssertTrue(down.stdout.contains("left the swarm: 10.97.150.12, 10.97.150.13, 10.97.150.11"), down.stdout)
+        for n in 1...3 {
+            XCTAssertEqual(try fleetDocker(n, ["info", "-f", "{{.Swarm.LocalNodeState}}"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines), "inactive")
+            XCTAssertEqual(try running(n), "sandbox-1 true", "server \(n): the plain containers were never touched")
+        }
+        let again = try tmeops(["cluster", "down", "-e", "cluster", "--yes"])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stdout.contains("no host of cluster was in a swarm"), again.stdout)
+    }
+
     func testAManagerThatIsAWorkerIsRefusedNamingWhatToDo() throws {
         try clusterUp()
         try editConfig { $0.replacingOccurrences(of: "manager: 10.97.150.11", with: "manager: 10.97.150.12") }
