@@ -141,18 +141,19 @@ struct SwarmFollow {
         let failing =
             tasks.filter { releaseOf($0) == release && $0["Status"]?["Err"]?.string != nil }
             .max { ($0["UpdatedAt"]?.string ?? "") < ($1["UpdatedAt"]?.string ?? "") }
-        var evidence: [String] = []
-        var detail = ""
-        if let failing {
-            detail = "; a task of \(release) failed: \(failing["Status"]?["Err"]?.string ?? "?")"
-            if let id = failing["ID"]?.string {
-                try? engine.taskLogs(id, tail: 20) { _, data in
-                    evidence += String(decoding: data, as: UTF8.self).split(separator: "\n").map { context.redactor.redact(String($0)) }
-                }
-            }
-        }
+        let detail = failing.map { "; a task of \(release) failed: \($0["Status"]?["Err"]?.string ?? "?")" } ?? ""
         return DeployError(
             message: message + detail + (rolledBack ? "; the previous release serves" : ""), rolledBack: rolledBack, notRestored: !rolledBack,
-            evidence: Array(evidence.suffix(20)))
+            evidence: Self.evidence(of: failing, engine: engine, context: context))
+    }
+
+    /// A task's last 20 log lines, secrets masked: the evidence a failed rollout or test instance keeps.
+    static func evidence(of task: JSONValue?, engine: DockerEngine, context: CommandContext) -> [String] {
+        guard let id = task?["ID"]?.string else { return [] }
+        var lines: [String] = []
+        try? engine.taskLogs(id, tail: 20) { _, data in
+            lines += String(decoding: data, as: UTF8.self).split(separator: "\n").map { context.redactor.redact(String($0)) }
+        }
+        return Array(lines.suffix(20))
     }
 }

@@ -50,6 +50,20 @@ struct SwarmRelease {
         return done
     }
 
+    /// What a task of `imageID` runs (its ENTRYPOINT and CMD, which the env wrapper execs) and whether the
+    /// image brings its own HEALTHCHECK, read from the manager's engine.
+    func imageToRun(_ engine: DockerEngine, imageID: String, imageRef: String) throws -> (command: [String], ownHealthcheck: Bool) {
+        guard let image = try engine.imageDocument(imageID) else {
+            throw DeployError(message: "the manager \(swarm.manager) does not have \(imageID) after the delivery", rolledBack: false)
+        }
+        let command = ((image["Config"]?["Entrypoint"]?.array ?? []) + (image["Config"]?["Cmd"]?.array ?? [])).compactMap(\.string)
+        guard !command.isEmpty else {
+            throw DeployError(message: "\(imageRef) has neither ENTRYPOINT nor CMD: the service's tasks would have nothing to run", rolledBack: false)
+        }
+        let ownCheck = image["Config"]?["Healthcheck"]?["Test"]?.array.map { !$0.isEmpty && $0.first?.string != "NONE" } ?? false
+        return (command, ownCheck)
+    }
+
     /// The image the app's service runs now (nil when there is no service yet).
     func currentImage() throws -> String? {
         let engine = try SwarmCluster(target.environment, context: context).managerEngine()
@@ -117,18 +131,11 @@ struct SwarmRelease {
         try journal("secret", ["secret": secretName])
         let text = try SwarmAppSpec.secretText(try variables(), source: manager.app.envFile ?? "app.env")
         let secretID =
-            try engine.swarmObjects(.secrets, filters: ["name": [secretName]]).first { $0["Spec"]?["Name"]?.string == secretName }?["ID"]?.string
+            try engine.swarmObjectID(.secrets, named: secretName)
             ?? engine.createSwarmObject(
                 .secrets, name: secretName, data: text,
                 labels: ["tmeops.service": swarm.service, "tmeops.release": release, "tmeops.environment": env])
-        guard let image = try engine.imageDocument(imageID) else {
-            throw DeployError(message: "the manager \(swarm.manager) does not have \(imageID) after the delivery", rolledBack: false)
-        }
-        let command = (image["Config"]?["Entrypoint"]?.array ?? []) + (image["Config"]?["Cmd"]?.array ?? [])
-        guard !command.isEmpty else {
-            throw DeployError(message: "\(imageRef) has neither ENTRYPOINT nor CMD: the service's tasks would have nothing to run", rolledBack: false)
-        }
-        let ownCheck = image["Config"]?["Healthcheck"]?["Test"]?.array.map { !$0.isEmpty && $0.first?.string != "NONE" } ?? false
+        let (command, ownCheck) = try imageToRun(engine, imageID: imageID, imageRef: imageRef)
         let existing = try engine.service(swarm.service)
         let carried = try carriedSettings(existing)
         if existing == nil, !carried.shown.isEmpty {
@@ -136,7 +143,7 @@ struct SwarmRelease {
         }
         var spec = SwarmAppSpec(
             service: swarm.service, environment: env, release: release, imageID: imageID, imageRef: imageRef,
-            command: command.compactMap(\.string), secret: (secretID, secretName), health: target.health, imageHasHealthcheck: ownCheck,
+            command: command, secret: (secretID, secretName), health: target.health, imageHasHealthcheck: ownCheck,
             replicas: swarm.replicaCount(hosts: hosts.count), update: swarm.update, network: swarm.network,
             stopGrace: carried.stopGrace, initProcess: target.app.initProcess, volumes: carried.volumes, labels: target.app.labels,
             memoryBytes: carried.memory)
@@ -189,7 +196,7 @@ struct SwarmRelease {
         let digest = SHA256.hex(SHA256.digest(Data(conf.utf8))).prefix(12)
         let configName = "\(swarm.frontService)-\(digest)"
         let configID =
-            try engine.swarmObjects(.configs, filters: ["name": [configName]]).first { $0["Spec"]?["Name"]?.string == configName }?["ID"]?.string
+            try engine.swarmObjectID(.configs, named: configName)
             ?? engine.createSwarmObject(.configs, name: configName, data: Data(conf.utf8), labels: ["tmeops.service": swarm.service, "tmeops.front": "true"])
         let spec = SwarmFront.document(
             name: swarm.frontService, service: swarm.service, image: target.deploy.proxyImage, network: swarm.network, publish: publish,

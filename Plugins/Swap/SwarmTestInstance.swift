@@ -30,11 +30,7 @@ extension DeployPipeline {
             .secrets, name: secretName, data: try SwarmAppSpec.secretText(variables, source: target.app.envFile ?? "app.env"),
             labels: ["tmeops.service": name, "tmeops.release": release, "tmeops.environment": env])
         defer { try? removeSwarmTestInstance(engine) }
-        guard let image = try engine.imageDocument(facts.imageID) else {
-            throw DeployError(message: "the manager \(swarmConfig.manager) does not have \(facts.imageID) after the delivery", rolledBack: false)
-        }
-        let command = ((image["Config"]?["Entrypoint"]?.array ?? []) + (image["Config"]?["Cmd"]?.array ?? [])).compactMap(\.string)
-        let ownCheck = image["Config"]?["Healthcheck"]?["Test"]?.array.map { !$0.isEmpty && $0.first?.string != "NONE" } ?? false
+        let (command, ownCheck) = try swarmRelease.imageToRun(engine, imageID: facts.imageID, imageRef: facts.imageRef)
         let nodes = try engine.nodes()
         guard let node = try swarmRelease.node(of: target, in: nodes)?["ID"]?.string else {
             throw DeployError(
@@ -95,15 +91,9 @@ extension DeployPipeline {
     }
 
     func testFailure(_ what: String, _ task: JSONValue?, engine: DockerEngine) -> DeployError {
-        var evidence: [String] = []
-        if let id = task?["ID"]?.string {
-            try? engine.taskLogs(id, tail: 20) { _, data in
-                evidence += String(decoding: data, as: UTF8.self).split(separator: "\n").map { context.redactor.redact(String($0)) }
-            }
-        }
-        return DeployError(
+        DeployError(
             message: "the test instance of \(options.image ?? target.config.image) failed: \(what); production was not touched", rolledBack: false,
-            evidence: Array(evidence.suffix(20)))
+            evidence: SwarmFollow.evidence(of: task, engine: engine, context: context))
     }
 
     /// The test service and its secrets, if any (the secret goes once no task holds it).

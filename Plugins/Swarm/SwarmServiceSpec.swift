@@ -129,15 +129,7 @@ public struct SwarmAppSpec: Sendable {
         if let memoryBytes { template["Resources"] = .object(["Limits": .object(["MemoryBytes": .number(Double(memoryBytes))])]) }
         if !constraints.isEmpty { template["Placement"] = .object(["Constraints": .array(constraints.map { .string($0) })]) }
         var endpoint: [String: JSONValue] = ["Mode": .string("dnsrr")]
-        if !publish.isEmpty {
-            endpoint["Ports"] = .array(
-                publish.map { mapping in
-                    .object([
-                        "Protocol": .string(mapping.proto), "TargetPort": .number(Double(mapping.containerPort)),
-                        "PublishedPort": .number(Double(mapping.hostPort)), "PublishMode": .string("host"),
-                    ])
-                })
-        }
+        if !publish.isEmpty { endpoint["Ports"] = .array(SwarmFront.hostModePorts(publish)) }
         let policy: [String: JSONValue] = [
             "Parallelism": .number(Double(update.parallelism)), "Delay": Self.nanoseconds(update.delay.seconds),
             "Monitor": Self.nanoseconds(update.monitor.seconds), "Order": .string(update.order), "MaxFailureRatio": .number(0),
@@ -225,16 +217,22 @@ public enum SwarmFront {
     /// Where the configuration is mounted in the front door's tasks.
     public static let configPath = "/etc/tmeops-front/nginx.conf"
 
-    /// The front door's service spec: global (one task per node), each published port in host mode.
-    public static func document(
-        name: String, service: String, image: String, network: String, publish: [PortMapping], config: (id: String, name: String), environment: String
-    ) -> JSONValue {
-        let ports: [JSONValue] = publish.map { mapping in
+    /// Published ports as a service's endpoint lists them, each on its task's node only (host mode: no
+    /// routing mesh, which needs IPVS).
+    static func hostModePorts(_ publish: [PortMapping]) -> [JSONValue] {
+        publish.map { mapping in
             .object([
                 "Protocol": .string(mapping.proto), "TargetPort": .number(Double(mapping.containerPort)),
                 "PublishedPort": .number(Double(mapping.hostPort)), "PublishMode": .string("host"),
             ])
         }
+    }
+
+    /// The front door's service spec: global (one task per node), each published port in host mode.
+    public static func document(
+        name: String, service: String, image: String, network: String, publish: [PortMapping], config: (id: String, name: String), environment: String
+    ) -> JSONValue {
+        let ports = hostModePorts(publish)
         return .object([
             "Name": .string(name),
             "Labels": .object(["tmeops.environment": .string(environment), "tmeops.front": .string("true"), "tmeops.managed": .string("true")]),

@@ -150,6 +150,12 @@ extension DockerEngine {
         return try json("POST", "/\(kind.rawValue)/create", body: body)["ID"]?.string ?? ""
     }
 
+    /// The ID of the secret or config named exactly `name` (the engine's name filter also matches
+    /// prefixes), or nil.
+    public func swarmObjectID(_ kind: SwarmObjectKind, named name: String) throws -> String? {
+        try swarmObjects(kind, filters: ["name": [name]]).first { $0["Spec"]?["Name"]?.string == name }?["ID"]?.string
+    }
+
     public func swarmObjects(_ kind: SwarmObjectKind, filters: [String: [String]]) throws -> [JSONValue] {
         try json("GET", "/\(kind.rawValue)", query: [Self.filters(filters)]).array ?? []
     }

@@ -32,6 +32,14 @@ class FleetProject: SeededDeployProject {
             .filter { $0.hasPrefix("tme-user-app-1-") }
     }
 
+    /// Stops fleet server `n`'s sshd (the server becomes unreachable); `scripts/sandbox up` starts it again.
+    func stopSSHD(_ n: Int) throws {
+        let pidFile = sandbox["SANDBOX_DIR"] + "/fleet/h\(n)/ssh/sshd.pid"
+        let pid = try XCTUnwrap(Int32(String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        kill(pid, SIGTERM)
+        for _ in 0..<50 where kill(pid, 0) == 0 { usleep(100_000) }
+    }
+
     func home(_ n: Int) -> URL { URL(fileURLWithPath: sandbox["SANDBOX_FLEET\(n)_HOME"]).appendingPathComponent(".tmeops/tme-portal") }
 
     func ledger(_ n: Int) -> [[String: Any]] {

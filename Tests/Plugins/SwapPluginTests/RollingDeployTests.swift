@@ -52,11 +52,8 @@ final class RollingDeployTests: FleetProject {
     }
 
     func testAnUnreachableHostIsNamedBeforeAnythingChanges() throws {
-        let pidFile = sandbox["SANDBOX_DIR"] + "/fleet/h3/ssh/sshd.pid"
-        let pid = try XCTUnwrap(Int32(String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
-        kill(pid, SIGTERM)
+        try stopSSHD(3)
         defer { _ = try? ProcessRunner.run("/bin/bash", [Sandbox.script, "up"]) }
-        for _ in 0..<50 where kill(pid, 0) == 0 { usleep(100_000) }
         let deployed = try tmeops(["deploy", "-e", "fleet", "--image", "tme-portal-server:sandbox-2"])
         XCTAssertEqual(deployed.status, 1, deployed.stdout + deployed.stderr)
         XCTAssertTrue(deployed.stderr.contains("cannot reach 1 of 3 hosts of fleet"), deployed.stderr)

@@ -167,11 +167,8 @@ final class SwarmDeployTests: FleetProject {
         XCTAssertEqual(ledger(1).last?["outcome"] as? String, "failed")
 
         // A node that cannot be reached is named before anything changes.
-        let pidFile = sandbox["SANDBOX_DIR"] + "/fleet/h3/ssh/sshd.pid"
-        let pid = try XCTUnwrap(Int32(String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
-        kill(pid, SIGTERM)
+        try stopSSHD(3)
         defer { _ = try? ProcessRunner.run("/bin/bash", [Sandbox.script, "up"]) }
-        for _ in 0..<50 where kill(pid, 0) == 0 { usleep(100_000) }
         let unreachable = try tmeops(["deploy", "-e", "cluster", "--image", "tme-portal-server:sandbox-2"])
         XCTAssertEqual(unreachable.status, 1, unreachable.stdout + unreachable.stderr)
         XCTAssertTrue(unreachable.stderr.contains("cannot reach 1 of 3 hosts of cluster") && unreachable.stderr.contains("10.97.150.13"), unreachable.stderr)
