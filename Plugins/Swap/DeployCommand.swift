@@ -39,6 +39,7 @@ public struct DeployCommand: TMEOpsCommand {
             Examples:
               tmeops deploy -e production --dry-run
               tmeops deploy -e production --image tme-portal-server:20261126-101500 --message "revision numbers"
+              tmeops deploy -e production --lock-wait 15m     # in CI: queue behind a deploy that runs
             """)
 
     @OptionGroup public var globals: GlobalOptions
@@ -52,6 +53,9 @@ public struct DeployCommand: TMEOpsCommand {
     @Flag(help: "Break the deploy lock if it has expired (older than deploy.lock_ttl).")
     public var force = false
 
+    @Option(help: ArgumentHelp("Wait this long for a deploy lock someone else holds (e.g. 10m) instead of refusing at once.", valueName: "duration"))
+    public var lockWait: ConfigDuration?
+
     @Flag(help: "Deploy although the running container wrote files into its own layer, which the new one will not have.")
     public var discardContainerChanges = false
 
@@ -63,7 +67,7 @@ public struct DeployCommand: TMEOpsCommand {
     public func run(_ context: CommandContext) async throws {
         let options = DeployPipeline.Options(
             image: image, message: message, dryRun: context.dryRun, forceLock: force, discardContainerChanges: discardContainerChanges,
-            acceptEnvChanges: acceptEnvChanges)
+            acceptEnvChanges: acceptEnvChanges, lockWait: lockWait?.seconds ?? 0)
         // The push starts before the deploy's own SSH connection: the local engine needs a while before
         // the first byte of its export. It loads nothing on the host until preflight has passed.
         let (config, environment) = try context.loadEnvironment()

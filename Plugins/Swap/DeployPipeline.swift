@@ -21,11 +21,14 @@ public final class DeployPipeline {
         public var discardContainerChanges: Bool
         /// Deploy even though the new container's variables differ from the running one's.
         public var acceptEnvChanges: Bool
+        /// Seconds to wait for a deploy lock another holder has before refusing.
+        public var lockWait: TimeInterval
 
         public init(
             image: String? = nil, message: String = "", dryRun: Bool = false, forceLock: Bool = false, discardContainerChanges: Bool = false,
-            acceptEnvChanges: Bool = false
+            acceptEnvChanges: Bool = false, lockWait: TimeInterval = 0
         ) {
+            self.lockWait = lockWait
             self.image = image
             self.message = message
             self.dryRun = dryRun
@@ -149,7 +152,7 @@ public final class DeployPipeline {
         do {
             progress.lock = try state.acquire(
                 message: options.message.isEmpty ? "deploy \(imageRef)" : options.message, ttl: target.deploy.lockTTL.seconds,
-                force: options.forceLock, context: context)
+                force: options.forceLock, wait: options.lockWait, context: context)
         } catch {
             // A lock left by a deploy that was killed: its journal says what to do.
             if let last = try state.journal().last { throw unfinished(last) }

@@ -40,6 +40,7 @@ public struct LockAcquireCommand: TMEOpsCommand {
         discussion: """
             Examples:
               tmeops lock acquire -e production --message "vacuum full by hand"
+              tmeops lock acquire -e production --lock-wait 10m --message "maintenance after the running deploy"
             """)
 
     @OptionGroup public var globals: GlobalOptions
@@ -50,12 +51,15 @@ public struct LockAcquireCommand: TMEOpsCommand {
     @Flag(help: "Break the lock if it has expired.")
     public var force = false
 
+    @Option(help: ArgumentHelp("Wait this long for a lock someone else holds (e.g. 10m) instead of refusing at once.", valueName: "duration"))
+    public var lockWait: ConfigDuration?
+
     public init() {}
 
     public func run(_ context: CommandContext) async throws {
-        let (message, force) = (self.message, self.force)
+        let (message, force, wait) = (self.message, self.force, self.lockWait?.seconds ?? 0)
         let owner = try await withTarget(context, "lock acquire", host: .first) { target -> RemoteState.LockOwner in
-            let owner = try target.state.acquire(message: message, ttl: target.deploy.lockTTL.seconds, force: force, context: context)
+            let owner = try target.state.acquire(message: message, ttl: target.deploy.lockTTL.seconds, force: force, wait: wait, context: context)
             target.state.audit(action: "lock acquire", environment: target.environment.name, release: nil, outcome: "held", detail: message, context: context)
             return owner
         }

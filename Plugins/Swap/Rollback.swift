@@ -12,11 +12,26 @@ import TMEOpsHosts
 /// and the ledger).
 public enum Rollback {
     public static func run(
-        _ target: DeployTarget, hosts: [DeployTarget] = [], to wanted: String?, withDatabase: Bool, message: String
+        _ target: DeployTarget, hosts: [DeployTarget] = [], to wanted: String?, withDatabase: Bool, message: String, lockWait: TimeInterval = 0
     ) throws -> RemoteState.Release {
         let hosts = hosts.isEmpty ? [target] : hosts
         let lead = hosts[0]
         let state = lead.state
+        // The lock first: the ledger and the journals are read as the holder leaves them (a rollback that
+        // waited for a deploy sees that deploy's release).
+        let lock: RemoteState.LockOwner
+        do {
+            lock = try state.acquire(
+                message: message.isEmpty ? "rollback\(wanted.map { " to \($0)" } ?? "")" : message, ttl: target.deploy.lockTTL.seconds, force: false,
+                wait: lockWait, context: target.context)
+        } catch {
+            // A lock left by a deploy that was killed: its journal says what to do.
+            if let journal = try? state.journal(), !journal.isEmpty, !(try state.lockOwner()?.isLiveProcessHere ?? false) {
+                throw TMEOpsError("\(error); an unfinished deploy journal is on \(state.host): run `tmeops recover -e \(target.environment.name)` first")
+            }
+            throw error
+        }
+        defer { try? state.release(token: lock.token) }
         let releases = try state.releases()
         let good = releases.filter { ["deployed", "recovered", "rollback"].contains($0.outcome) }
         let swarm = lead.strategy is SwarmStrategy
@@ -63,9 +78,6 @@ public enum Rollback {
             }
         }
         let id = "r-" + ImageTag.timestamp()
-        let lock = try state.acquire(
-            message: message.isEmpty ? "rollback to \(destination.id)" : message, ttl: target.deploy.lockTTL.seconds, force: false, context: target.context)
-        defer { try? state.release(token: lock.token) }
         try state.record(.init(release: id, step: "rollback", phase: "start", data: ["to": destination.id]))
         var restored: String?
         if withDatabase {

@@ -22,6 +22,7 @@ public struct RollbackCommand: TMEOpsCommand {
             Examples:
               tmeops rollback -e production
               tmeops rollback -e production --to r-20261126-101500 --with-database --yes
+              tmeops rollback -e production --lock-wait 10m
             """)
 
     @OptionGroup public var globals: GlobalOptions
@@ -35,19 +36,22 @@ public struct RollbackCommand: TMEOpsCommand {
     @Option(help: "Why: kept in the ledger and the audit log.")
     public var message: String = ""
 
+    @Option(help: ArgumentHelp("Wait this long for a deploy lock someone else holds (e.g. 10m) instead of refusing at once.", valueName: "duration"))
+    public var lockWait: ConfigDuration?
+
     public init() {}
 
     public func run(_ context: CommandContext) async throws {
         if withDatabase && !globals.yes {
             throw TMEOpsError.usage("--with-database replaces the database with the release's backup (after a safety backup); pass --yes to confirm")
         }
-        let (to, withDatabase, message) = (self.to, self.withDatabase, self.message)
+        let (to, withDatabase, message, lockWait) = (self.to, self.withDatabase, self.message, self.lockWait?.seconds ?? 0)
         if context.dryRun {
             context.output.line("would roll back to \(to ?? "the previous release")\(withDatabase ? " and restore its database backup" : "")")
             return
         }
         let entry = try await withTargets(context, "rollback") { all, database in
-            try Rollback.run(database, hosts: all, to: to, withDatabase: withDatabase, message: message)
+            try Rollback.run(database, hosts: all, to: to, withDatabase: withDatabase, message: message, lockWait: lockWait)
         }
         let out = context.output
         if context.json { return try out.writeJSON(entry) }

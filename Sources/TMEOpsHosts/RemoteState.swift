@@ -96,11 +96,18 @@ public struct RemoteState {
     /// Takes the lock: mkdir is atomic, so of two deploys exactly one gets it. A lock whose holder has
     /// been idle longer than `ttl` (no step renewed it) is broken only with `force`, atomically: it is
     /// renamed aside first, so of two operators breaking it at once exactly one succeeds.
-    public func acquire(message: String, ttl: TimeInterval, force: Bool, context: CommandContext) throws -> LockOwner {
+    ///
+    /// With `wait`, a lock another holder has is waited for (checked every two seconds) up to that many
+    /// seconds before the refusal: for CI pipelines whose deploys queue.
+    public func acquire(message: String, ttl: TimeInterval, force: Bool, wait: TimeInterval = 0, context: CommandContext) throws -> LockOwner {
         let me = LockOwner(
             owner: context.environment["USER"] ?? NSUserName(), host: ProcessInfo.processInfo.hostName, pid: getpid(),
             at: ISO8601DateFormatter().string(from: Date()), message: redactor.redact(message), token: UUID().uuidString)
-        for _ in 0..<3 {
+        let deadline = Date().addingTimeInterval(wait)
+        var waitingFor: String?
+        var attempts = 0
+        while attempts < 3 {
+            attempts += 1
             let output = try session.capture(
                 [
                     "sh", "-c", #"mkdir -p -m 700 -- "$(dirname -- "$1")" && mkdir -m 700 -- "$1" 2>/dev/null && umask 077 && cat > "$1/owner.json""#, "tmeops",
@@ -115,13 +122,27 @@ public struct RemoteState {
                 try breakLock(holder)
                 continue
             }
+            if Date() < deadline {
+                // Someone else's lock while there is time left: wait for it, saying so once per holder.
+                if waitingFor != holder.token {
+                    waitingFor = holder.token
+                    context.logger.info(
+                        "waiting up to \(Int(deadline.timeIntervalSinceNow.rounded(.up))) s for the deploy lock on \(host), held by \(holder.owner)@\(holder.host) since \(holder.at): \"\(holder.message)\""
+                    )
+                }
+                Thread.sleep(forTimeInterval: min(2, max(0.1, deadline.timeIntervalSinceNow)))
+                attempts = 0
+                continue
+            }
             let expiry =
                 holder.isLiveProcessHere
                 ? "; that process is still running on this machine"
                 : idle.map { $0 > ttl ? "; it expired \(Int($0 - ttl)) s ago, so --force may break it" : "; it expires in \(Int(ttl - $0)) s unless renewed" }
                     ?? ""
+            let waited = wait > 0 ? " (waited \(ConfigDuration(seconds: wait.rounded())) for it; --lock-wait waits longer)" : ""
             throw TMEOpsError(
-                "the deploy lock on \(host) is held by \(holder.owner)@\(holder.host) (pid \(holder.pid)) since \(holder.at): \"\(holder.message)\"\(expiry)")
+                "the deploy lock on \(host) is held by \(holder.owner)@\(holder.host) (pid \(holder.pid)) since \(holder.at): \"\(holder.message)\"\(expiry)\(waited)"
+            )
         }
         throw TMEOpsError("could not take the deploy lock on \(host)")
     }

@@ -57,4 +57,21 @@ final class HelpTests: XCTestCase {
         XCTAssertTrue(bash.stdout.contains("_tmeops"), bash.stdout)
         XCTAssertEqual(try project.tmeops("completion", "tcsh").status, 2)
     }
+
+    /// `-e <TAB>` offers the environments of the tmeops.yml the command would read, as the generated
+    /// scripts ask for them (`tmeops ---completion ...`); a folder without one offers nothing.
+    func testCompletionOffersEnvironmentNames() throws {
+        let project = try Project()
+        let bash = try project.tmeops("completion", "bash").stdout
+        XCTAssertTrue(bash.contains("---completion deploy -- --env"), "the deploy's -e asks tmeops for candidates")
+        XCTAssertEqual(try project.tmeops("---completion", "deploy", "--", "--env", "3", "0", "tmeops", "deploy", "-e", "").stdout, "")
+        try project.write("tmeops.yml", "app: shop\nimage: shop\nenvironments:\n  production: {}\n  staging: {}\n  development: {}\n")
+        try project.write("other.yml", "app: shop\nimage: shop\nenvironments:\n  qa: {}\n")
+        let all = try project.tmeops("---completion", "deploy", "--", "--env", "3", "0", "tmeops", "deploy", "-e", "")
+        XCTAssertEqual(all.stdout.split(separator: "\n"), ["production", "staging", "development"], all.stderr)
+        let some = try project.tmeops("---completion", "deploy", "--", "--env", "3", "1", "tmeops", "deploy", "-e", "s")
+        XCTAssertEqual(some.stdout.split(separator: "\n"), ["staging"])
+        let other = try project.tmeops("---completion", "deploy", "--", "--env", "5", "0", "tmeops", "deploy", "--config", "other.yml", "-e", "")
+        XCTAssertEqual(other.stdout.split(separator: "\n"), ["qa"])
+    }
 }

@@ -6,7 +6,9 @@ public struct GlobalOptions: ParsableArguments, Sendable {
     @Option(name: .long, help: ArgumentHelp("Path of the config file.", valueName: "path"), completion: .file(extensions: ["yml", "yaml"]))
     public var config: String?
 
-    @Option(name: [.short, .customLong("env")], help: ArgumentHelp("Environment to act on (default: $TMEOPS_ENV).", valueName: "name"))
+    @Option(
+        name: [.short, .customLong("env")], help: ArgumentHelp("Environment to act on (default: $TMEOPS_ENV).", valueName: "name"),
+        completion: .custom(EnvironmentCompletion.candidates))
     public var environment: String?
 
     @Flag(name: .shortAndLong, help: "More log output (-vv for trace).")
@@ -40,5 +42,13 @@ public struct GlobalOptions: ParsableArguments, Sendable {
         case 1: return .debug
         default: return .trace
         }
+    }
+}
+
+/// Durations on the command line are written as in tmeops.yml: `90s`, `5m`, `1h30m`.
+extension ConfigDuration: ExpressibleByArgument {
+    public init?(argument: String) {
+        guard let parsed = try? ConfigDuration(parsing: argument) else { return nil }
+        self = parsed
     }
 }

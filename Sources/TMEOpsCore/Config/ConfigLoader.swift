@@ -5,7 +5,7 @@ import Yams
 /// the process environment and `.tmeops/secrets.env`, every secret handed to the ``Redactor``.
 public struct ConfigLoader: Sendable {
     /// Top-level keys the core itself owns.
-    static let coreRootKeys = ["app", "image", "environments"]
+    static let coreRootKeys = ["app", "image", "environments", SecretsCommand.key]
 
     public let rootSections: [any ConfigSection.Type]
     public let environmentSections: [any ConfigSection.Type]
@@ -74,13 +74,21 @@ public struct ConfigLoader: Sendable {
         } catch let error as YamlError {
             throw Self.syntaxError(error, file: displayPath)
         }
-        let context = DecodeContext(file: displayPath, interpolator: Interpolator(secrets: secrets, environment: processEnvironment), redactor: redactor)
+        var context = DecodeContext(file: displayPath, interpolator: Interpolator(secrets: secrets, environment: processEnvironment), redactor: redactor)
         guard case .mapping(let mapping) = root else {
             throw context.error(root, [], "the top level must be a mapping with app, image and environments")
         }
 
         let rootKeys = Self.coreRootKeys + rootSections.map { $0.key }
         let entries = try checkedEntries(mapping, allowed: rootKeys, path: [], context: context, what: "top-level key")
+        if let node = entries[SecretsCommand.key]?.value,
+            let values = try SecretsCommand.values(
+                node, fileSecrets: secrets, directory: url.deletingLastPathComponent(), environment: processEnvironment, context: context)
+        {
+            context = DecodeContext(
+                file: displayPath, interpolator: Interpolator(secrets: secrets.merging(values) { old, _ in old }, environment: processEnvironment),
+                redactor: redactor)
+        }
 
         let app = try decodeCoreString("app", entries: entries, root: root, context: context)
         guard app.range(of: #"^[a-z0-9][a-z0-9_.-]*$"#, options: .regularExpression) != nil else {

@@ -42,10 +42,10 @@ class SeededDeployProject: XCTestCase {
 
     /// The binary deploying `image` in the background (the local engine as its DOCKER_HOST); its
     /// standard error is collected in `errors` when given.
-    func startDeploy(_ image: String, errors: Pipe? = nil, environment: [String: String] = [:]) throws -> Process {
+    func startDeploy(_ image: String, errors: Pipe? = nil, environment: [String: String] = [:], arguments: [String] = []) throws -> Process {
         let deploy = Process()
         deploy.executableURL = TMEOpsBinary.url
-        deploy.arguments = ["deploy", "-e", environmentName, "--image", image]
+        deploy.arguments = ["deploy", "-e", environmentName, "--image", image] + arguments
         deploy.currentDirectoryURL = project
         var env = ProcessInfo.processInfo.environment
         env["DOCKER_HOST"] = "unix://\(sandbox["SANDBOX_LOCAL_DOCKER_SOCKET"])"
@@ -179,10 +179,29 @@ final class DeploySandboxTests: SeededDeployProject {
         XCTAssertEqual(result.status, 1)
         XCTAssertTrue(result.stderr.contains("the deploy lock on 10.97.149.2 is held by"), result.stderr)
         XCTAssertTrue(result.stderr.contains("\"vacuum by hand\""), result.stderr)
+        let waited = try tmeops(["lock", "acquire", "-e", "sandbox", "--lock-wait", "2s"])
+        XCTAssertEqual(waited.status, 1)
+        XCTAssertTrue(waited.stderr.contains("(waited 2s for it; --lock-wait waits longer)"), waited.stderr)
         let refused = try tmeops(["lock", "release", "-e", "sandbox"])
         XCTAssertEqual(refused.status, 2, "a held lock needs --force")
         XCTAssertEqual(try tmeops(["lock", "release", "-e", "sandbox", "--force"]).status, 0)
         try assertOneHealthyApp("sandbox-1")
+    }
+
+    /// A CI pipeline's deploy queues behind a held lock with --lock-wait and goes on when it is released.
+    func testADeployWithLockWaitQueuesBehindTheHolder() throws {
+        XCTAssertEqual(try tmeops(["lock", "acquire", "-e", "sandbox", "--message", "the deploy before"]).status, 0)
+        let errors = Pipe()
+        let deploy = try startDeploy("tme-portal-server:sandbox-2", errors: errors, arguments: ["--lock-wait", "2m"])
+        sleep(4)
+        XCTAssertTrue(deploy.isRunning, "the deploy waits for the lock")
+        try assertOneHealthyApp("sandbox-1")
+        XCTAssertEqual(try tmeops(["lock", "release", "-e", "sandbox", "--force"]).status, 0)
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        deploy.waitUntilExit()
+        XCTAssertEqual(deploy.terminationStatus, 0, stderr)
+        XCTAssertTrue(stderr.contains("waiting up to") && stderr.contains("\"the deploy before\""), stderr)
+        try assertOneHealthyApp("sandbox-2")
     }
 
     func testPreflightRefusesAMissingEnvFileAndATooSmallBackupDisk() throws {
