@@ -155,8 +155,11 @@ public final class DeployPipeline {
                 force: options.forceLock, wait: options.lockWait, context: context)
         } catch {
             // A lock left by a deploy that was killed: its journal says what to do.
-            if let last = try state.journal().last { throw unfinished(last) }
-            throw error
+            let refusal: Error = (try? state.journal().last).flatMap { $0 }.map { unfinished($0) } ?? error
+            // Appended without the lock: an audit line is one small write, and whoever holds the lock
+            // never reads the log.
+            state.audit(action: "deploy", environment: target.environment.name, release: nil, outcome: "refused", detail: "\(refusal)", context: context)
+            throw refusal
         }
         do {
             return try runLocked(push)

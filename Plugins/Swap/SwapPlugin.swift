@@ -20,7 +20,7 @@ public enum SwapPlugin: Plugin {
         ])
 
     public static let commands: [any ParsableCommand.Type] = [
-        DeployCommand.self, RollbackCommand.self, RecoverCommand.self, ReleasesCommand.self, LockCommand.self, TestInstanceCommand.self,
+        DeployCommand.self, RollbackCommand.self, RecoverCommand.self, ReleasesCommand.self, AuditCommand.self, LockCommand.self, TestInstanceCommand.self,
     ]
     public static let configSections: [any ConfigSection.Type] = [TestInstanceConfig.self, DeployConfig.self]
     public static let services = [

@@ -309,6 +309,9 @@ public struct RemoteState {
         }
     }
 
+    /// Every line of the audit log, oldest first (lines that are not an audit entry are skipped).
+    public func auditLines() throws -> [AuditLine] { try readLines(auditPath, as: AuditLine.self) }
+
     public func audit(action: String, environment: String, release: String?, outcome: String, detail: String, context: CommandContext) {
         let line = AuditLine(
             at: ISO8601DateFormatter().string(from: Date()), action: action, environment: environment, release: release, outcome: outcome,
