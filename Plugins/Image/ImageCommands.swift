@@ -62,7 +62,9 @@ public struct ImageBuildCommand: TMEOpsCommand {
             The context is tarred as the docker CLI would (honouring .dockerignore) and streamed to the \
             engine while it is written. Tags: IMAGE:YYYYMMDD-HHMMSS and IMAGE:latest, or --tag. Build args \
             and platform come from the build section. Uses the local engine (DOCKER_HOST, else \
-            /var/run/docker.sock), or an environment's with -e.
+            /var/run/docker.sock), or an environment's with -e. With build.command the team's own tool \
+            builds instead (run by /bin/sh in the context with TMEOPS_IMAGE, TMEOPS_TAG and \
+            TMEOPS_IMAGE_REF set; it must leave $TMEOPS_IMAGE_REF in the engine), and tmeops adds the other tags.
 
             Examples:
               tmeops image build
@@ -77,26 +79,18 @@ public struct ImageBuildCommand: TMEOpsCommand {
 
     public init() {}
 
-    struct Report: Encodable {
-        let imageID: String
-        let tags: [String]
-        let contextFiles: Int
-        let contextBytes: Int64
-        let excluded: Int
-        let seconds: Double
-    }
-
     public func run(_ context: CommandContext) async throws {
         let config = try context.loadConfig()
         let build = config.section(BuildConfig.self) ?? BuildConfig()
-        let directory = ConfigLoader.resolve(build.context, in: context.configURL.deletingLastPathComponent())
-        guard FileManager.default.fileExists(atPath: directory.appendingPathComponent(build.dockerfile).path) else {
-            throw TMEOpsError.usage(
-                "\(build.dockerfile) not found in the build context \(directory.path) (build.context and build.dockerfile in \(config.displayPath))")
-        }
+        let directory = try ImageBuilder.contextDirectory(config, context: context)
         let stamp = ImageTag.timestamp()
         let tags = tag.isEmpty ? ["\(config.image):\(stamp)", "\(config.image):latest"] : tag
         if context.dryRun {
+            if let command = build.command {
+                context.output.line("would run build.command in \(directory.path): \(command)")
+                context.output.line("would tag \(tags.joined(separator: ", "))")
+                return
+            }
             let devNull = open("/dev/null", O_WRONLY)
             defer { close(devNull) }
             let writer = try TarWriter(fd: devNull, destination: "/dev/null")
@@ -110,30 +104,10 @@ public struct ImageBuildCommand: TMEOpsCommand {
             )
             return
         }
-        let errorSink = context.errorSink
-        let started = Date()
-        let report = try await runBlocking("image build") { () -> Report in
+        let report = try await runBlocking("image build") { () -> ImageBuilder.Result in
             let (engine, session) = try DockerEngines.forCommand(context)
             defer { session?.close() }
-            nonisolated(unsafe) var summary = BuildContext.Summary()
-            let (source, finish) = try pipedArchive(name: "build context") { fd in
-                let writer = try TarWriter(fd: fd, destination: "the build context")
-                summary = try BuildContext.write(directory: directory, dockerfile: build.dockerfile, to: writer)
-                try writer.close()
-            }
-            let id: String
-            do {
-                id = try engine.build(context: source, tags: tags, dockerfile: build.dockerfile, buildArgs: build.args, platform: build.platform) {
-                    errorSink.write($0)
-                }
-            } catch {
-                try? finish()
-                throw error
-            }
-            try finish()
-            return Report(
-                imageID: id, tags: tags, contextFiles: summary.files, contextBytes: summary.bytes, excluded: summary.excluded,
-                seconds: Date().timeIntervalSince(started))
+            return try ImageBuilder.build(config, tags: tags, engine: engine, context: context)
         }
         if context.json {
             try context.output.writeJSON(report)
@@ -141,9 +115,13 @@ public struct ImageBuildCommand: TMEOpsCommand {
             context.output.line(
                 "\(context.output.green("✓")) built \(report.imageID.prefix(19)) in \(String(format: "%.1f", report.seconds)) s, tagged \(report.tags.joined(separator: ", "))"
             )
-            context.output.line(
-                "  context: \(report.contextFiles) files, \(ProgressReporter.bytes(UInt64(report.contextBytes))), \(report.excluded) left out (.dockerignore, .tmeops/)"
-            )
+            if let command = report.command {
+                context.output.line("  with build.command: \(command)")
+            } else {
+                context.output.line(
+                    "  context: \(report.contextFiles) files, \(ProgressReporter.bytes(UInt64(report.contextBytes))), \(report.excluded) left out (.dockerignore, .tmeops/)"
+                )
+            }
         }
     }
 }

@@ -29,23 +29,28 @@ enum ImageSource {
         case .engine(let reference):
             let (engine, session) = try DockerEngines.forCommand(context)
             defer { session?.close() }
-            guard try engine.image(reference) != nil else {
-                throw TMEOpsError("no image \(reference) in the Docker engine at \(engine.location), and no file of that name")
-            }
-            let (source, finish) = try pipedArchive(name: "export of \(reference)") { fd in
-                try engine.exportImage(reference) { try writeAll($0, to: fd) }
-            }
-            let reader = try TarReader(source: "the export of \(reference)") { buffer in try source.read(into: buffer) }
-            let archive: DockerArchive
-            do {
-                archive = try DockerArchive.read(reader, listLayers: listLayers)
-            } catch {
-                try? finish()
-                throw error
-            }
-            try finish()
-            return archive
+            return try Self.archive(of: reference, in: engine, listLayers: listLayers)
         }
+    }
+
+    /// `reference` as a docker-archive, read from `engine`'s export through a pipe as it streams.
+    static func archive(of reference: String, in engine: DockerEngine, listLayers: Bool) throws -> DockerArchive {
+        guard try engine.image(reference) != nil else {
+            throw TMEOpsError("no image \(reference) in the Docker engine at \(engine.location), and no file of that name")
+        }
+        let (source, finish) = try pipedArchive(name: "export of \(reference)") { fd in
+            try engine.exportImage(reference) { try writeAll($0, to: fd) }
+        }
+        let reader = try TarReader(source: "the export of \(reference)") { buffer in try source.read(into: buffer) }
+        let archive: DockerArchive
+        do {
+            archive = try DockerArchive.read(reader, listLayers: listLayers)
+        } catch {
+            try? finish()
+            throw error
+        }
+        try finish()
+        return archive
     }
 }
 
@@ -154,7 +159,7 @@ public struct ImageVerifyCommand: TMEOpsCommand {
     public func run(_ context: CommandContext) async throws {
         let config = try? context.loadConfig()
         let build = config?.section(BuildConfig.self) ?? BuildConfig()
-        let verifier = ImageVerifier(forbid: build.forbid, require: build.require, expectedNodeEnv: build.args["NODE_ENV"] ?? "production")
+        let verifier = ImageVerifier(build)
         let reference = image
         let (problems, notes) = try await runBlocking("image verify") {
             verifier.report(on: try ImageSource(reference, context: context).archive(listLayers: true, context: context))

@@ -1,5 +1,6 @@
 import Foundation
 import TMEOpsArchive
+import TMEOpsHosts
 
 /// The checks of `image verify`: nothing forbidden in any layer, every required path present, and
 /// NODE_ENV as the build intends.
@@ -11,21 +12,36 @@ public struct ImageVerifier: Sendable {
     }
 
     public let forbid: [PathPattern]
+    /// As build.require has them: absolute, or relative to the image's working directory (`WORKDIR`).
     public let require: [String]
     public let expectedNodeEnv: String?
 
     public init(forbid: [String], require: [String], expectedNodeEnv: String?) {
         self.forbid = forbid.map(PathPattern.init)
-        self.require = require.map { PathPattern.clean($0) }
+        self.require = require
         self.expectedNodeEnv = expectedNodeEnv
     }
 
+    /// The checks tmeops.yml's build section asks for (NODE_ENV: build.args.NODE_ENV, else production).
+    public init(_ build: BuildConfig) {
+        self.init(forbid: build.forbid, require: build.require, expectedNodeEnv: build.args["NODE_ENV"] ?? "production")
+    }
+
+    /// The image config's `config`, from the archive's config JSON.
+    static func settings(fromConfig data: Data) -> [String: Any] {
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
+        return object["config"] as? [String: Any] ?? object["Config"] as? [String: Any] ?? [:]
+    }
+
     /// The image config's `config.Env`, from the archive's config JSON.
-    static func environment(fromConfig data: Data) -> [String] {
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-            let config = object["config"] as? [String: Any] ?? object["Config"] as? [String: Any]
-        else { return [] }
-        return config["Env"] as? [String] ?? []
+    static func environment(fromConfig data: Data) -> [String] { settings(fromConfig: data)["Env"] as? [String] ?? [] }
+
+    /// A required path inside the image: an absolute one as written, a relative one under `workingDir`
+    /// (the image's `WORKDIR`; `/` when it has none), as the container's process would look it up.
+    static func requiredPath(_ path: String, workingDir: String?) -> String {
+        if path.hasPrefix("/") { return PathPattern.clean(path) }
+        let base = workingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/"
+        return PathPattern.clean(base + "/" + path)
     }
 
     /// Every problem with the first image of `archive`; empty when it passes.
@@ -60,8 +76,13 @@ public struct ImageVerifier: Sendable {
                 }
             }
         }
-        for required in require where !files.contains(required) {
-            problems.append(Problem(rule: "required", detail: "/\(required) is missing from the image"))
+        let workingDir = Self.settings(fromConfig: archive.configs[image.config] ?? Data())["WorkingDir"] as? String
+        for written in require {
+            let required = Self.requiredPath(written, workingDir: workingDir)
+            guard !files.contains(required) else { continue }
+            let relative =
+                written.hasPrefix("/") ? "" : " (build.require \(written), relative to WORKDIR \(workingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/"))"
+            problems.append(Problem(rule: "required", detail: "/\(required) is missing from the image\(relative)"))
         }
         if let expectedNodeEnv {
             let environment = Self.environment(fromConfig: archive.configs[image.config] ?? Data())

@@ -36,7 +36,12 @@ public struct DeployCommand: TMEOpsCommand {
             its configuration. Preflight compares the variables key by key with the running container's and \
             refuses on a difference (keys named, values never shown) unless --accept-env-changes.
 
+            Without --image, the build context is built first (build.command when set, else through the \
+            Docker engine), tagged IMAGE:<git commit> (with -dirty for uncommitted changes; the time \
+            outside git) and IMAGE:latest, and verified as `image verify` does; a failing image stops there.
+
             Examples:
+              tmeops deploy -e production                     # build the working tree, verify, deploy
               tmeops deploy -e production --dry-run
               tmeops deploy -e production --image tme-portal-server:20261126-101500 --message "revision numbers"
               tmeops deploy -e production --lock-wait 15m     # in CI: queue behind a deploy that runs
@@ -44,7 +49,7 @@ public struct DeployCommand: TMEOpsCommand {
 
     @OptionGroup public var globals: GlobalOptions
 
-    @Option(help: "The local image to deploy (default: IMAGE:latest).")
+    @Option(help: "A local image to deploy (default: build the working tree, verify it, and deploy that).")
     public var image: String?
 
     @Option(help: "Why: kept in the lock, the ledger and the audit log.")
@@ -65,6 +70,16 @@ public struct DeployCommand: TMEOpsCommand {
     public init() {}
 
     public func run(_ context: CommandContext) async throws {
+        var image = self.image
+        if image == nil {
+            let config = try context.loadConfig()
+            image = try await Self.buildWorkingTree(config, context: context)
+            if image == nil, try await runBlocking("deploy", { try DockerEngines.local(context).image("\(config.image):latest") == nil }) {
+                // A dry run builds nothing, and there is no earlier build to plan with.
+                context.output.line("the rest of the plan needs an image: build one with `tmeops image build`, or pass --image")
+                return
+            }
+        }
         let options = DeployPipeline.Options(
             image: image, message: message, dryRun: context.dryRun, forceLock: force, discardContainerChanges: discardContainerChanges,
             acceptEnvChanges: acceptEnvChanges, lockWait: lockWait?.seconds ?? 0)
@@ -100,5 +115,36 @@ public struct DeployCommand: TMEOpsCommand {
         out.line(
             "  steps: "
                 + DeployPipeline.steps.compactMap { step in release.steps[step].map { "\(step) \(String(format: "%.1f", $0)) s" } }.joined(separator: ", "))
+    }
+
+    /// Without --image: the working tree built (tagged with its git commit, `-dirty` when it has
+    /// uncommitted changes, else the time) in the local engine, then verified as `image verify` does.
+    /// Returns the tag to deploy; nil on a dry run, whose plan shows IMAGE:latest (when there is one) in
+    /// its place.
+    static func buildWorkingTree(_ config: LoadedConfig, context: CommandContext) async throws -> String? {
+        let build = config.section(BuildConfig.self) ?? BuildConfig()
+        let directory = try ImageBuilder.contextDirectory(config, context: context)
+        let reference = "\(config.image):\(ImageBuilder.workingTreeTag(in: directory))"
+        let how = build.command.map { "with build.command (\($0))" } ?? "through the Docker engine"
+        if context.dryRun {
+            context.output.line(
+                "would build \(reference) from \(directory.path) \(how), verify it, then deploy it; a plan with \(config.image):latest in its place follows if there is one"
+            )
+            return nil
+        }
+        context.logger.info("no --image: building \(reference) from \(directory.path) \(how)")
+        return try await runBlocking("build") { () -> String in
+            let engine = try DockerEngines.local(context)
+            let result = try ImageBuilder.build(config, tags: [reference, "\(config.image):latest"], engine: engine, context: context)
+            let (problems, notes) = try ImageBuilder.verify(config, image: reference, engine: engine)
+            for note in notes { context.logger.notice("image verify: \(note)") }
+            guard problems.isEmpty else {
+                throw TMEOpsError(
+                    "the image built from the working tree, \(reference) (\(result.imageID.prefix(19))), fails verification: \(problems.map(\.description).joined(separator: "; ")); nothing was deployed"
+                )
+            }
+            context.logger.info("built and verified \(reference) (\(result.imageID.prefix(19))) in \(String(format: "%.1f", result.seconds)) s")
+            return reference
+        }
     }
 }

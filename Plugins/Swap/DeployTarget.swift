@@ -302,7 +302,7 @@ public final class DeployTarget {
         return "/" + common.joined(separator: "/")
     }
 
-    public var out: Output { context.output }
+    public var out: Output { context.progress }
     var old: String { "\(app.container)-old" }
     var new: String { "\(app.container)-new" }
     var test: String { "\(app.container)-test" }

@@ -18,7 +18,7 @@ final class RollingSwap {
         self.context = context
     }
 
-    var out: Output { context.output }
+    var out: Output { context.progress }
     var deploy: DeployConfig { hosts[0].deploy }
     var batches: [[DeployTarget]] { DeployBatches.plan(hosts, size: deploy.batch) }
 

@@ -15,7 +15,7 @@ struct SwarmFollow {
     let context: CommandContext
     let hosts: [DeployTarget]
 
-    var out: Output { context.output }
+    var out: Output { context.progress }
 
     /// The node addresses by node ID, to name each task's host.
     func nodeNames() -> [String: String] {

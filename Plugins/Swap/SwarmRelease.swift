@@ -14,7 +14,7 @@ struct SwarmRelease {
 
     var target: DeployTarget { manager }
     var context: CommandContext { manager.context }
-    var out: Output { context.output }
+    var out: Output { context.progress }
     var env: String { manager.environment.name }
     var swarm: SwarmConfig { manager.environment.section(SwarmConfig.self) ?? SwarmConfig(manager: manager.host.name) }
 

@@ -5,14 +5,18 @@ import TMEOpsArchive
 /// from images: links, hard links and whiteouts exactly as a test wants them, with no engine involved.
 public enum ImageArchiveFixture {
     /// Writes the archive to `path`; each closure fills one layer, bottom first.
-    public static func write(to path: String, env: [String] = ["NODE_ENV=production"], layers: [(TarWriter) throws -> Void]) throws {
+    public static func write(
+        to path: String, env: [String] = ["NODE_ENV=production"], workingDir: String? = nil, layers: [(TarWriter) throws -> Void]
+    ) throws {
         var layerNames: [String] = []
         var layerData: [Data] = []
         for (index, fill) in layers.enumerated() {
             layerNames.append("layer\(index)/layer.tar")
             layerData.append(try tarData(fill))
         }
-        let config = try JSONSerialization.data(withJSONObject: ["config": ["Env": env], "rootfs": ["type": "layers"]])
+        var settings: [String: Any] = ["Env": env]
+        if let workingDir { settings["WorkingDir"] = workingDir }
+        let config = try JSONSerialization.data(withJSONObject: ["config": settings, "rootfs": ["type": "layers"]])
         let manifest = try JSONSerialization.data(withJSONObject: [["Config": "config.json", "RepoTags": ["fixture:latest"], "Layers": layerNames]])
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         defer { close(fd) }

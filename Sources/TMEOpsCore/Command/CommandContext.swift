@@ -38,6 +38,13 @@ public struct CommandContext: Sendable {
         self.connections = connections
     }
 
+    /// Where a long command's running account (steps, plans, per-host lines) goes: with the results on
+    /// standard output, or on standard error with `--json`, so that standard output holds only JSON.
+    public var progress: Output {
+        guard options.json else { return output }
+        return Output(sink: errorSink, redactor: redactor, json: false, color: false)
+    }
+
     public var dryRun: Bool { options.dryRun }
     public var assumeYes: Bool { options.yes }
     public var json: Bool { options.json }

@@ -233,6 +233,8 @@ name: {{name}}
         "tmeops.yml": ####"""
 # tmeops configuration. Reference: README.md, "Configuration".
 # ${VAR} comes from the environment or from .tmeops/secrets.env (KEY=value lines, never committed).
+# secrets:
+#   command: sops -d secrets.enc.env     # or a password manager's CLI: KEY=value lines, held in memory only
 app: {{app}}                     # used in labels, lock and ledger names
 image: {{image}}                 # image repository name
 
@@ -241,8 +243,9 @@ build:
   dockerfile: Dockerfile
   platform: linux/amd64
   args: { NODE_ENV: production }
-  require: [".next/standalone"]          # paths that must exist in the build output
+  require: [".next/standalone"]          # paths that must exist in the image (relative: under its WORKDIR)
   forbid: ["**/*turbopack*"]             # globs that must not appear in the image
+  # command: docker buildx build --load -t "$TMEOPS_IMAGE_REF" .   # your own build (BuildKit), then verified
 
 migrations:
   dir: database/migrations               # NNN_name.sql files

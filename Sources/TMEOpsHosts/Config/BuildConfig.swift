@@ -14,9 +14,13 @@ public struct BuildConfig: ConfigSection, Equatable {
     public var forbid: [String]
     /// The build output folder inside the context that `preflight` checks (`.next` for Next.js).
     public var output: String
+    /// The team's own build (e.g. `docker buildx build --load -t "$TMEOPS_IMAGE_REF" .` for a
+    /// BuildKit-only Dockerfile), run by /bin/sh in the build context instead of the Engine API build;
+    /// it must leave `$TMEOPS_IMAGE_REF` in the local engine.
+    public var command: String?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case context, dockerfile, platform, args, require, forbid, output
+        case context, dockerfile, platform, args, require, forbid, output, command
     }
 
     public init(from decoder: Decoder) throws {
@@ -31,6 +35,10 @@ public struct BuildConfig: ConfigSection, Equatable {
         require = try c.decode(.require, default: [])
         forbid = try c.decode(.forbid, default: Self.defaultForbid)
         output = try c.decode(.output, default: ".next")
+        command = try c.decodeIfPresent(String.self, forKey: .command)
+        if let command, command.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw c.invalid(.command, "is empty; remove it to build through the Engine API, or write the command")
+        }
     }
 
     /// What the runbook checks for: a development (turbopack) build shipped to production.

@@ -12,9 +12,9 @@ final class ImageVerifierTests: XCTestCase {
     override func setUpWithError() throws { scratch = try TemporaryDirectory.make(prefix: "tmeops-verify") }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: scratch) }
 
-    func archive(_ layers: [(TarWriter) throws -> Void]) throws -> DockerArchive {
+    func archive(workingDir: String? = nil, _ layers: [(TarWriter) throws -> Void]) throws -> DockerArchive {
         let path = scratch.appendingPathComponent("image.tar").path
-        try ImageArchiveFixture.write(to: path, layers: layers)
+        try ImageArchiveFixture.write(to: path, workingDir: workingDir, layers: layers)
         return try DockerArchive.read(TarReader(path: path), listLayers: true)
     }
 
@@ -35,8 +35,19 @@ final class ImageVerifierTests: XCTestCase {
             forbid: ["**/*turbopack*"], require: [".next/standalone", "/app/.next/standalone", "bin/python3"], expectedNodeEnv: "production")
         let required = ImageVerifier(forbid: [], require: ["/app/.next/standalone/server.py", "/etc/localtime"], expectedNodeEnv: nil)
         let image = try archive([base])
-        XCTAssertEqual(verifier.problems(in: image).map(\.description), ["required: /.next/standalone is missing from the image"])
+        XCTAssertEqual(
+            verifier.problems(in: image).map(\.description),
+            ["required: /.next/standalone is missing from the image (build.require .next/standalone, relative to WORKDIR /)"])
         XCTAssertEqual(required.problems(in: image), [])
+    }
+
+    /// A relative build.require path is looked up where the app runs: under the image's WORKDIR.
+    func testARelativeRequiredPathIsResolvedAgainstTheImagesWorkdir() throws {
+        let verifier = ImageVerifier(forbid: [], require: [".next/standalone", "./.next/standalone/server.py", "/etc/localtime"], expectedNodeEnv: nil)
+        XCTAssertEqual(verifier.problems(in: try archive(workingDir: "/app", [base])), [])
+        XCTAssertEqual(
+            ImageVerifier(forbid: [], require: ["server.js"], expectedNodeEnv: nil).problems(in: try archive(workingDir: "/app/", [base])).map(\.description),
+            ["required: /app/server.js is missing from the image (build.require server.js, relative to WORKDIR /app/)"])
     }
 
     func testAForbiddenFileDeletedByALaterLayerPassesWithANote() throws {

@@ -198,6 +198,67 @@ final class DeploySandboxTests: SeededDeployProject {
         try assertOneHealthyApp("sandbox-1")
     }
 
+    /// `deploy` without --image builds the working tree (a git repository here), tags it with its commit
+    /// (`-dirty` with uncommitted files), verifies it and deploys it; an image that fails verification
+    /// stops before production; `build.command` builds with the team's own tool.
+    func testDeployWithoutAnImageBuildsTheWorkingTreeVerifiesAndDeploysIt() throws {
+        func git(_ arguments: [String]) throws {
+            let result = try ProcessRunner.run("/usr/bin/git", ["-C", project.path, "-c", "user.name=ci", "-c", "user.email=ci@example.com"] + arguments)
+            XCTAssertEqual(result.status, 0, result.stderr)
+        }
+        let dockerfile = project.appendingPathComponent("Dockerfile")
+        try Data("FROM tme-portal-server:sandbox-2\nLABEL org.example.built-from=working-tree\n".utf8).write(to: dockerfile)
+        try git(["init", "-q"])
+        try git(["add", "Dockerfile", "tmeops.yml", "database"])
+        try git(["commit", "-q", "-m", "app"])
+        let commit = try ProcessRunner.run("/usr/bin/git", ["-C", project.path, "rev-parse", "--short=12", "HEAD"]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        try git(["add", "-A"])
+        try git(["commit", "-q", "-m", "the rest"])
+        let head = try ProcessRunner.run("/usr/bin/git", ["-C", project.path, "rev-parse", "--short=12", "HEAD"]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertNotEqual(commit, head)
+
+        let planned = try tmeops(["deploy", "-e", "sandbox", "--dry-run"])
+        XCTAssertEqual(planned.status, 0, planned.stderr)
+        XCTAssertTrue(planned.stdout.contains("would build tme-portal-server:\(head) from "), planned.stdout)
+
+        // An uncommitted change: the tag says so.
+        try Data("FROM tme-portal-server:sandbox-2\nLABEL org.example.built-from=working-tree-changed\n".utf8).write(to: dockerfile)
+        let deployed = try tmeops(["deploy", "-e", "sandbox", "--json"])
+        XCTAssertEqual(deployed.status, 0, deployed.stderr)
+        let release = try XCTUnwrap(try? JSONDecoder().decode(RemoteState.Release.self, from: Data(deployed.stdout.utf8)), deployed.stdout)
+        XCTAssertEqual(release.image, "tme-portal-server:\(head)-dirty")
+        XCTAssertTrue(deployed.stderr.contains("built and verified tme-portal-server:\(head)-dirty"), deployed.stderr)
+        try assertOneHealthyApp("sandbox-2")
+
+        // An image that fails verification (a development build) never reaches the host.
+        try Data("FROM tme-portal-server:sandbox-2\nENV NODE_ENV=development\n".utf8).write(to: dockerfile)
+        let refused = try tmeops(["deploy", "-e", "sandbox"])
+        XCTAssertEqual(refused.status, 1, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("fails verification: NODE_ENV: the image config has NODE_ENV=development"), refused.stderr)
+        XCTAssertEqual(try tmeops(["releases", "-e", "sandbox", "--json"]).stdout.components(separatedBy: "\"id\"").count - 1, 1, "no new release")
+
+        // build.command: the team's own tool builds; tmeops verifies and tags. One that leaves no image is named.
+        try editConfig {
+            $0.replacingOccurrences(
+                of: "  dockerfile: Dockerfile\n", with: "  dockerfile: Dockerfile\n  command: docker tag tme-portal-server:sandbox-2 \"$TMEOPS_IMAGE_REF\"\n")
+        }
+        let built = try tmeops(["image", "build", "--tag", "tme-portal-server:by-command"])
+        XCTAssertEqual(built.status, 0, built.stderr)
+        XCTAssertTrue(built.stdout.contains("with build.command: docker tag"), built.stdout)
+        let local = try ProcessRunner.run(
+            "/usr/bin/docker", ["image", "inspect", "-f", "{{.Id}}", "tme-portal-server:by-command", "tme-portal-server:sandbox-2"],
+            environment: ["DOCKER_HOST": "unix://\(sandbox["SANDBOX_LOCAL_DOCKER_SOCKET"])"])
+        let ids = local.stdout.split(separator: "\n")
+        XCTAssertEqual(ids.count, 2, local.stderr)
+        XCTAssertEqual(ids.first, ids.last)
+        try editConfig { $0.replacingOccurrences(of: "docker tag tme-portal-server:sandbox-2", with: "true || docker tag tme-portal-server:sandbox-2") }
+        let nothing = try tmeops(["image", "build", "--tag", "tme-portal-server:never-made"])
+        XCTAssertEqual(nothing.status, 1)
+        XCTAssertTrue(nothing.stderr.contains("build.command finished but the local engine has no image tme-portal-server:never-made"), nothing.stderr)
+    }
+
     /// A CI pipeline's deploy queues behind a held lock with --lock-wait and goes on when it is released.
     func testADeployWithLockWaitQueuesBehindTheHolder() throws {
         XCTAssertEqual(try tmeops(["lock", "acquire", "-e", "sandbox", "--message", "the deploy before"]).status, 0)
