@@ -234,20 +234,29 @@ extension DockerEngine {
 
     /// Runs `argv` in a running container, handing its output over as it arrives (a pg_dump of any size
     /// in constant memory); returns the exit code.
+    ///
+    /// `input`, when given, is the command's standard input: sent once the engine has switched the
+    /// connection to a raw stream, then closed, so the command reads it to its end. It is all sent
+    /// before the output is read: a command that writes more than the connection buffers before it has
+    /// read all of its input would wait (exec -i is for scripts and dumps fed in, not for a conversation).
     public func execStreaming(
-        _ container: String, _ argv: [String], environment: [String] = [], user: String? = nil, onStdout: (Data) throws -> Void,
-        onStderr: (Data) throws -> Void
+        _ container: String, _ argv: [String], environment: [String] = [], user: String? = nil, workingDir: String? = nil, input: ByteSource? = nil,
+        onStdout: (Data) throws -> Void, onStderr: (Data) throws -> Void
     ) throws -> Int {
         struct Create: Encodable {
             let cmd: [String]
             let env: [String]
             let user: String?
+            let workingDir: String?
+            let attachStdin: Bool
             let attachStdout = true
             let attachStderr = true
             enum CodingKeys: String, CodingKey {
                 case cmd = "Cmd"
                 case env = "Env"
                 case user = "User"
+                case workingDir = "WorkingDir"
+                case attachStdin = "AttachStdin"
                 case attachStdout = "AttachStdout"
                 case attachStderr = "AttachStderr"
             }
@@ -266,9 +275,20 @@ extension DockerEngine {
         }
         let created = try decode(
             Created.self, "POST", "/containers/\(Self.escape(container))/exec",
-            body: .json(try JSONEncoder().encode(Create(cmd: argv, env: environment, user: user))))
+            body: .json(try JSONEncoder().encode(Create(cmd: argv, env: environment, user: user, workingDir: workingDir, attachStdin: input != nil))))
         var decoder = MultiplexedStreamDecoder()
-        try perform("POST", "/exec/\(created.id)/start", body: .json(Data(#"{"Detach":false,"Tty":false}"#.utf8))) { chunk in
+        let send: Upgrade? = input.map { input in
+            Upgrade { stream in
+                var buffer = [UInt8](repeating: 0, count: 64 << 10)
+                while true {
+                    let count = try buffer.withUnsafeMutableBytes { try input.read(into: $0) }
+                    if count == 0 { break }
+                    try stream.write(Data(buffer[0..<count]))
+                }
+                try stream.closeWrite()
+            }
+        }
+        try perform("POST", "/exec/\(created.id)/start", body: .json(Data(#"{"Detach":false,"Tty":false}"#.utf8)), upgrade: send) { chunk in
             for (stream, data) in try decoder.feed(chunk) {
                 if stream == .stderr { try onStderr(data) } else { try onStdout(data) }
             }

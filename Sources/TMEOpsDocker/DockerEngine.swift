@@ -95,11 +95,21 @@ public final class DockerEngine: @unchecked Sendable {
 
     // MARK: - HTTP
 
+    /// What to send once the engine has turned a connection into a raw stream (see `perform`).
+    public struct Upgrade {
+        public let send: (ByteStream) throws -> Void
+        public init(send: @escaping (ByteStream) throws -> Void) { self.send = send }
+    }
+
     /// Sends one request and streams the response body to `onBody`; throws the daemon's error for a status of 400 or more.
+    ///
+    /// With `upgrade`, the request asks the engine to turn the connection into a raw stream (an attached
+    /// exec's standard input): once the engine answers 101, `upgrade` writes to it (and closes its
+    /// writing side) before the rest of the answer is read.
     @discardableResult
     public func perform(
         _ method: String, _ path: String, query: [(String, String)] = [], body: RequestBody = .none,
-        onBody: (Data) throws -> Void = { _ in }
+        upgrade: Upgrade? = nil, onBody: (Data) throws -> Void = { _ in }
     ) throws -> HTTPResponseParser.Head {
         if !negotiated, path != "/_ping" { try negotiate() }
         let versioned = path == "/_ping" ? path : "/v\(apiVersion)\(path)"
@@ -113,11 +123,12 @@ public final class DockerEngine: @unchecked Sendable {
         case .data(let data, let type): head += "Content-Type: \(type)\r\nContent-Length: \(data.count)\r\n"
         case .stream(_, let type): head += "Content-Type: \(type)\r\nTransfer-Encoding: chunked\r\n"
         }
+        if upgrade != nil { head += "Connection: Upgrade\r\nUpgrade: tcp\r\n" }
         head += "\r\n"
 
         // A kept connection the engine has closed meanwhile answers nothing at all; the request is then
         // sent once more on a new one. A streamed body cannot be sent twice, so it always gets a new one.
-        var replayable = true
+        var replayable = upgrade == nil
         if case .stream = body { replayable = false }
         while true {
             let kept = replayable ? idleLock.withLock { idle.popLast() } : nil
@@ -127,7 +138,8 @@ public final class DockerEngine: @unchecked Sendable {
                 if reusable { idleLock.withLock { idle.append(stream) } } else { stream.close() }
             }
             do {
-                let answer = try exchange(stream, head: head, headRequest: method == "HEAD", body: body, description: description, onBody: onBody)
+                let answer = try exchange(
+                    stream, head: head, headRequest: method == "HEAD", body: body, description: description, upgrade: upgrade, onBody: onBody)
                 reusable = answer.reusable
                 // An error answer read to its end leaves the connection as good as a success does.
                 if let daemonError = answer.daemonError { throw daemonError }
@@ -147,7 +159,8 @@ public final class DockerEngine: @unchecked Sendable {
     /// One request and its response on `stream`: the response head, whether the connection may serve
     /// another request, and the daemon's error for a status of 400 or more.
     private func exchange(
-        _ stream: ByteStream, head: String, headRequest: Bool, body: RequestBody, description: String, onBody: (Data) throws -> Void
+        _ stream: ByteStream, head: String, headRequest: Bool, body: RequestBody, description: String, upgrade: Upgrade? = nil,
+        onBody: (Data) throws -> Void
     ) throws -> (head: HTTPResponseParser.Head, reusable: Bool, daemonError: DockerError?) {
         var writeFailure: Error?
         do {
@@ -170,7 +183,9 @@ public final class DockerEngine: @unchecked Sendable {
         func handle(_ events: [HTTPResponseParser.Event]) throws {
             for event in events {
                 switch event {
-                case .head(let received): responseHead = received
+                case .head(let received):
+                    responseHead = received
+                    if received.status == 101, let upgrade { try upgrade.send(stream) }
                 case .body(let chunk):
                     if let status = responseHead?.status, status >= 400 {
                         if errorBody.count < 1 << 20 { errorBody.append(chunk) }

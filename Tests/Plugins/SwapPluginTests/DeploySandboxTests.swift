@@ -259,6 +259,34 @@ final class DeploySandboxTests: SeededDeployProject {
         XCTAssertTrue(nothing.stderr.contains("build.command finished but the local engine has no image tme-portal-server:never-made"), nothing.stderr)
     }
 
+    /// `tmeops exec`: in the running app container through the Engine API, as the app runs (its user and
+    /// env file's variables), exit status passed through, standard input with -i.
+    func testExecRunsInTheAppContainerWithItsStatusAndInput() throws {
+        let ran = try tmeops(["exec", "-e", "sandbox", "--", "sh", "-c", "id -u; test -n \"$DATABASE_URL\" && echo has-database-url; echo oops >&2; exit 7"])
+        XCTAssertEqual(ran.status, 7, ran.stderr)
+        XCTAssertEqual(ran.stdout, "1000\nhas-database-url\n")
+        XCTAssertTrue(ran.stderr.contains("oops"), ran.stderr)
+        let input = Pipe()
+        let process = Process()
+        process.executableURL = TMEOpsBinary.url
+        process.arguments = ["exec", "-e", "sandbox", "-i", "--", "sh", "-c", "tr a-z A-Z; echo done"]
+        process.currentDirectoryURL = project
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        input.fileHandleForWriting.write(Data(String(repeating: "fed through stdin\n", count: 10_000).utf8))
+        try input.fileHandleForWriting.close()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0)
+        XCTAssertEqual(text, String(repeating: "FED THROUGH STDIN\n", count: 10_000) + "done\n")
+        let missing = try tmeops(["exec", "-e", "sandbox", "--container", "nothing-here", "--", "true"])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.stderr.contains("there is no container nothing-here"), missing.stderr)
+        XCTAssertEqual(try tmeops(["exec", "-e", "sandbox"]).status, 2, "no command")
+    }
+
     /// A CI pipeline's deploy queues behind a held lock with --lock-wait and goes on when it is released.
     func testADeployWithLockWaitQueuesBehindTheHolder() throws {
         XCTAssertEqual(try tmeops(["lock", "acquire", "-e", "sandbox", "--message", "the deploy before"]).status, 0)
