@@ -144,7 +144,11 @@ public enum BackupService {
         }
         let writer = try BackupWriter(store: store, part: part)
         var dumpErrors = Data()
+        // Bytes and rate as the dump is written (its size is not known ahead).
+        let progress = ProgressReporter(
+            label: "backup \(name) to \(store.host)", sink: context.errorSink, logger: context.logger, quiet: context.options.quiet || context.json)
         func cleanUp() {
+            progress.finish()
             writer.abort()
             _ = try? store.sh(#"rm -f -- "$1" "$2""#, [part, store.path("\(id).json.part")], what: "removing \(file).part")
             if localFD >= 0 { close(localFD) }
@@ -155,6 +159,7 @@ public enum BackupService {
                 guard bytes.count > 0 else { return }
                 hasher.update(bytes)
                 size += UInt64(bytes.count)
+                progress.update(size, 0)
                 try writer.write(bytes)
                 if localFD >= 0, let code = Descriptor.writeAll(bytes, to: localFD) {
                     throw TMEOpsError("writing \(localPart!) failed: \(String(cString: strerror(code)))")
@@ -193,6 +198,7 @@ public enum BackupService {
             }
             try compressor?.close()
             try writer.finish()
+            progress.finish()
             let metadata = BackupMetadata(
                 id: id, file: file, database: name, serverVersion: connection.serverVersion, format: options.format.rawValue, compression: compression,
                 size: size, sha256: hasher.finishHex(), durationMs: Int(Date().timeIntervalSince(started) * 1000), label: options.label,
@@ -257,7 +263,7 @@ public enum BackupService {
     }
 
     /// Fetches a backup to a private temporary file here, checking size and SHA-256 against its metadata.
-    static func fetch(_ metadata: BackupMetadata, store: BackupStore, report: inout VerifyReport) throws -> URL? {
+    static func fetch(_ metadata: BackupMetadata, store: BackupStore, report: inout VerifyReport, context: CommandContext) throws -> URL? {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tmeops-backup-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let local = folder.appendingPathComponent(metadata.file)
@@ -269,7 +275,10 @@ public enum BackupService {
             return nil
         }
         guard report.checkSize(info.size, of: remote, expected: metadata.size) else { return nil }
-        let transfer = try FileTransfer(session: session).download(remote, to: local.path, mode: 0o600)
+        let progress = ProgressReporter(
+            label: "fetch \(metadata.file)", sink: context.errorSink, logger: context.logger, quiet: context.options.quiet || context.json)
+        defer { progress.finish() }
+        let transfer = try FileTransfer(session: session, progress: progress.update).download(remote, to: local.path, mode: 0o600)
         return report.checkSHA256(transfer.sha256, expected: metadata.sha256) ? local : nil
     }
 
@@ -307,7 +316,7 @@ public enum BackupService {
         let store = opened.store
         var metadata = try store.find(id)
         var report = VerifyReport(id: metadata.id)
-        guard let file = try fetch(metadata, store: store, report: &report) else {
+        guard let file = try fetch(metadata, store: store, report: &report, context: context) else {
             try record(&metadata, report: report, store: store)
             return report
         }
@@ -398,7 +407,7 @@ public enum BackupService {
             )
         }
         var report = VerifyReport(id: metadata.id)
-        guard let file = try fetch(metadata, store: store, report: &report) else {
+        guard let file = try fetch(metadata, store: store, report: &report, context: context) else {
             throw TMEOpsError(
                 "backup \(metadata.id) failed its checks, nothing was restored: \(report.checks.filter { !$0.ok }.map(\.detail).joined(separator: "; "))")
         }

@@ -105,7 +105,7 @@ public enum DbPull {
         if let chosen, let opened {
             guard chosen.format == "custom" else { throw TMEOpsError.usage("backup \(chosen.id) is plain SQL; db pull restores custom-format backups") }
             var report = BackupService.VerifyReport(id: chosen.id)
-            guard let fetched = try BackupService.fetch(chosen, store: opened.store, report: &report) else {
+            guard let fetched = try BackupService.fetch(chosen, store: opened.store, report: &report, context: context) else {
                 throw TMEOpsError(
                     "backup \(chosen.id) failed its checks: \(report.checks.filter { !$0.ok }.map(\.detail).joined(separator: "; ")); nothing was changed")
             }

@@ -24,6 +24,9 @@ final class BackgroundPush: @unchecked Sendable {
     private var cancelled = false
     private var thread: Thread?
 
+    /// Called with the bytes sent so far and the bytes to send, as the push goes.
+    var progress: @Sendable (UInt64, UInt64) -> Void = { _, _ in }
+
     init(environment: EnvironmentConfig, context: CommandContext, image: String, host: String? = nil) {
         self.environment = environment
         self.context = context
@@ -41,6 +44,7 @@ final class BackgroundPush: @unchecked Sendable {
                     let (remote, session) = try DockerEngines.remote(environment, host.map { .named($0) } ?? .only, context: context)
                     defer { session.close() }
                     var push = ImagePush(local: local, remote: remote, logger: context.logger)
+                    push.progress = progress
                     push.beforeLoading = { [self] in
                         gate.wait()
                         gate.signal()
@@ -83,11 +87,28 @@ final class BackgroundPush: @unchecked Sendable {
 /// lacks, on its own SSH connection).
 struct PushGroup {
     let pushes: [BackgroundPush]
+    /// One bar for all of them (bytes sent to every host over bytes to send to every host), drawn on a
+    /// terminal only while the deploy waits for the pushes (`showProgress()`); in CI, a log line each quarter.
+    let progress: ProgressReporter
 
     /// One push per host of `hosts` (a single host is reached as the environment's only one).
     init(environment: EnvironmentConfig, context: CommandContext, image: String, hosts: [String]) {
         pushes = hosts.map { BackgroundPush(environment: environment, context: context, image: image, host: hosts.count > 1 ? $0 : nil) }
+        let reporter = ProgressReporter(
+            label: "push \(image)\(hosts.count > 1 ? " to \(hosts.count) hosts" : "")", sink: context.errorSink, logger: context.logger,
+            quiet: context.options.quiet || context.json, muted: true)
+        progress = reporter
+        let totals = ProgressTotals(count: pushes.count)
+        for (index, push) in pushes.enumerated() {
+            push.progress = { done, total in
+                let (sum, whole) = totals.set(index, done, total)
+                reporter.update(sum, whole)
+            }
+        }
     }
+
+    /// The bar from now on, while the deploy waits; ended by `wait()`.
+    func showProgress() { progress.unmute() }
 
     func start() {
         for push in pushes { push.start() }
@@ -104,6 +125,7 @@ struct PushGroup {
 
     /// Waits for every push; the first failure, naming its host when there are several.
     func wait() throws -> [ImagePush.Report] {
+        defer { progress.finish() }
         var reports: [ImagePush.Report] = []
         var failure: Error?
         for push in pushes {
@@ -115,5 +137,25 @@ struct PushGroup {
         }
         if let failure { throw failure }
         return reports
+    }
+}
+
+/// The bytes each push of a group has sent and has to send, summed for one bar.
+final class ProgressTotals: @unchecked Sendable {
+    private let lock = NSLock()
+    private var done: [UInt64]
+    private var total: [UInt64]
+
+    init(count: Int) {
+        done = Array(repeating: 0, count: count)
+        total = Array(repeating: 0, count: count)
+    }
+
+    func set(_ index: Int, _ sent: UInt64, _ whole: UInt64) -> (UInt64, UInt64) {
+        lock.withLock {
+            done[index] = sent
+            total[index] = whole
+            return (done.reduce(0, +), total.reduce(0, +))
+        }
     }
 }

@@ -112,6 +112,8 @@ extension DeployPipeline {
                     facts.database, environment: target.environment, context: context, files: facts.migrations.files, copyName: copyName)
             }
         }
+        // The push's bar (on a terminal) only now, while nothing else is printed.
+        push.showProgress()
         let reports = try push.wait()
         for (host, report) in zip(hosts, reports) {
             try host.engine.tagImage(facts.imageID, repository: target.config.image, tag: release)

@@ -16,25 +16,44 @@ public final class ProgressReporter: @unchecked Sendable {
     private var lastLoggedFraction = -1
     private var lastLogTime = Date()
     private let lock = NSLock()
+    /// While muted, a terminal's bar is not drawn (another part of the command is printing lines).
+    private var muted: Bool
+    private var last: (done: UInt64, total: UInt64)?
 
-    public init(label: String, sink: TextSink, logger: Logger, quiet: Bool = false) {
+    /// `muted`: the bar waits for `unmute()` before it is drawn (log lines in CI are written anyway).
+    public init(label: String, sink: TextSink, logger: Logger, quiet: Bool = false, muted: Bool = false) {
         self.label = label
         self.sink = sink
         self.logger = logger
         self.interactive = sink.isTerminal && !quiet
+        self.muted = muted
+    }
+
+    /// Draws the bar from now on (at once, with what is known so far).
+    public func unmute() {
+        let known = lock.withLock { () -> (done: UInt64, total: UInt64)? in
+            muted = false
+            lastDraw = .distantPast
+            return last
+        }
+        if let known, interactive { update(known.done, known.total) }
     }
 
     /// Reports `done` of `total` bytes; cheap to call for every chunk.
     public func update(_ done: UInt64, _ total: UInt64) {
         lock.withLock {
             let now = Date()
-            let fraction = total == 0 ? 1 : Double(done) / Double(total)
+            last = (done, total)
+            // A total of 0 with bytes done: the size is not known ahead (a dump as it is written).
+            let unknown = total == 0 && done > 0
+            let fraction = total == 0 ? (unknown ? 0 : 1) : Double(done) / Double(total)
             if interactive {
+                guard !muted else { return }
                 guard now.timeIntervalSince(lastDraw) >= 0.1 || done == total else { return }
                 lastDraw = now
                 sink.write("\r\u{1B}[2K" + Self.line(label: label, done: done, total: total, elapsed: now.timeIntervalSince(started)))
             } else {
-                let quarter = Int(fraction * 4)
+                let quarter = unknown ? lastLoggedFraction : Int(fraction * 4)
                 guard quarter > lastLoggedFraction || now.timeIntervalSince(lastLogTime) >= 10 else { return }
                 lastLoggedFraction = quarter
                 lastLogTime = now
@@ -45,11 +64,21 @@ public final class ProgressReporter: @unchecked Sendable {
 
     /// Ends the bar's line on a terminal.
     public func finish() {
-        lock.withLock { if interactive { sink.write("\n") } }
+        lock.withLock {
+            if interactive && !muted && lastDraw != .distantPast {
+                sink.write("\n")
+                lastDraw = .distantPast
+            }
+        }
     }
 
     /// `label [=====>    ]  45%  123.4 MiB / 275.0 MiB  85.3 MiB/s  ETA 2s`.
+    /// With a total of 0 and bytes done (a size not known ahead): `label  123.4 MiB  85.3 MiB/s  12s`.
     public static func line(label: String, done: UInt64, total: UInt64, elapsed: TimeInterval, width: Int = 24) -> String {
+        if total == 0 && done > 0 {
+            let rate = elapsed > 0 ? Double(done) / elapsed : 0
+            return "\(label)  \(bytes(done))  \(bytes(UInt64(rate)))/s  \(duration(elapsed))"
+        }
         let fraction = total == 0 ? 1 : min(1, Double(done) / Double(total))
         let filled = Int(fraction * Double(width))
         let bar = String(repeating: "=", count: filled) + (filled < width ? ">" + String(repeating: " ", count: width - filled - 1) : "")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import TMEOpsCore
 import TMEOpsSSH
 import TMEOpsTestSupport
@@ -106,6 +107,31 @@ final class TransferPluginTests: XCTestCase {
         let line = ProgressReporter.line(label: "upload x", done: 512 << 20, total: 1 << 30, elapsed: 4)
         XCTAssertEqual(line, "upload x [============>           ]  50%  512.0 MiB / 1.0 GiB  128.0 MiB/s  ETA 4s")
         XCTAssertTrue(ProgressReporter.line(label: "u", done: 0, total: 10, elapsed: 0).hasSuffix("ETA --"))
+        // A size not known ahead (a dump as it is written): bytes, rate and time so far.
+        XCTAssertEqual(ProgressReporter.line(label: "backup db", done: 300 << 20, total: 0, elapsed: 3), "backup db  300.0 MiB  100.0 MiB/s  3s")
+    }
+
+    /// A muted bar (a deploy's push while other steps print) is drawn only once unmuted, from what is
+    /// known by then, and ends its line once.
+    func testAMutedBarIsDrawnOnlyAfterUnmute() {
+        let terminal = BufferSink(isTerminal: true)
+        let bar = ProgressReporter(label: "push app:1", sink: terminal, logger: Logger(label: "test"), muted: true)
+        bar.update(10, 100)
+        bar.update(50, 100)
+        XCTAssertEqual(terminal.text, "")
+        bar.unmute()
+        XCTAssertTrue(terminal.text.hasPrefix("\r\u{1B}[2Kpush app:1 ["), terminal.text)
+        XCTAssertTrue(terminal.text.contains(" 50%"), terminal.text)
+        bar.update(100, 100)
+        bar.finish()
+        bar.finish()
+        XCTAssertTrue(terminal.text.contains("100%"), terminal.text)
+        XCTAssertTrue(terminal.text.hasSuffix("\n") && !terminal.text.hasSuffix("\n\n"), terminal.text)
+        let silent = BufferSink(isTerminal: true)
+        let never = ProgressReporter(label: "x", sink: silent, logger: Logger(label: "test"), muted: true)
+        never.update(1, 2)
+        never.finish()
+        XCTAssertEqual(silent.text, "", "a bar never shown leaves no empty line")
     }
 }
 
