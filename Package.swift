@@ -49,10 +49,13 @@ let package = Package(
         .executable(name: "tmeops", targets: ["tmeops"]),
         .library(name: "TMEOpsCore", targets: ["TMEOpsCore"]),
     ],
+    // Exact versions: every build (a release, CI, a contributor's) gets the same code. They are pinned
+    // here rather than by a committed Package.resolved, whose commit IDs would tie the build to one
+    // mirror of these repositories.
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
     ],
     targets: [
         // C libraries, found through pkg-config; the providers tell SwiftPM which Debian package to suggest.
