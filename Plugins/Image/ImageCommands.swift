@@ -83,6 +83,11 @@ public struct ImageBuildCommand: TMEOpsCommand {
         let config = try context.loadConfig()
         let build = config.section(BuildConfig.self) ?? BuildConfig()
         let directory = try ImageBuilder.contextDirectory(config, context: context)
+        if build.command != nil, let name = context.environmentName {
+            throw TMEOpsError.usage(
+                "build.command builds with your own tool on this machine, not in \(name)'s engine; run `tmeops image build` without -e (and TMEOPS_ENV), then `tmeops image push -e \(name)`"
+            )
+        }
         let stamp = ImageTag.timestamp()
         let tags = tag.isEmpty ? ["\(config.image):\(stamp)", "\(config.image):latest"] : tag
         if context.dryRun {

@@ -80,6 +80,17 @@ public struct ImageVerifier: Sendable {
         for written in require {
             let required = Self.requiredPath(written, workingDir: workingDir)
             guard !files.contains(required) else { continue }
+            // Written for the image's root (as relative paths were once read): kept, with a note.
+            let fromRoot = PathPattern.clean(written)
+            if !written.hasPrefix("/"), fromRoot != required, files.contains(fromRoot) {
+                notes.append(
+                    Problem(
+                        rule: "required",
+                        detail:
+                            "\(written) is at /\(fromRoot), not under WORKDIR \(workingDir ?? "/"); write /\(fromRoot) in build.require (a relative path is looked up under WORKDIR)"
+                    ))
+                continue
+            }
             let relative =
                 written.hasPrefix("/") ? "" : " (build.require \(written), relative to WORKDIR \(workingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/"))"
             problems.append(Problem(rule: "required", detail: "/\(required) is missing from the image\(relative)"))

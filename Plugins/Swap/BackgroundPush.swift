@@ -26,12 +26,15 @@ final class BackgroundPush: @unchecked Sendable {
 
     /// Called with the bytes sent so far and the bytes to send, as the push goes.
     var progress: @Sendable (UInt64, UInt64) -> Void = { _, _ in }
+    /// `transfer.compression`.
+    let compression: TransferConfig.Compression
 
-    init(environment: EnvironmentConfig, context: CommandContext, image: String, host: String? = nil) {
+    init(environment: EnvironmentConfig, context: CommandContext, image: String, host: String? = nil, compression: TransferConfig.Compression = .auto) {
         self.environment = environment
         self.context = context
         self.image = image
         self.host = host
+        self.compression = compression
     }
 
     func start() {
@@ -45,6 +48,9 @@ final class BackgroundPush: @unchecked Sendable {
                     defer { session.close() }
                     var push = ImagePush(local: local, remote: remote, logger: context.logger)
                     push.progress = progress
+                    push.compression = { [compression, context] in
+                        WireCompression.choose(compression, session: session, engine: remote, logger: context.logger)
+                    }
                     push.beforeLoading = { [self] in
                         gate.wait()
                         gate.signal()
@@ -92,8 +98,10 @@ struct PushGroup {
     let progress: ProgressReporter
 
     /// One push per host of `hosts` (a single host is reached as the environment's only one).
-    init(environment: EnvironmentConfig, context: CommandContext, image: String, hosts: [String]) {
-        pushes = hosts.map { BackgroundPush(environment: environment, context: context, image: image, host: hosts.count > 1 ? $0 : nil) }
+    init(environment: EnvironmentConfig, context: CommandContext, image: String, hosts: [String], compression: TransferConfig.Compression = .auto) {
+        pushes = hosts.map {
+            BackgroundPush(environment: environment, context: context, image: image, host: hosts.count > 1 ? $0 : nil, compression: compression)
+        }
         let reporter = ProgressReporter(
             label: "push \(image)\(hosts.count > 1 ? " to \(hosts.count) hosts" : "")", sink: context.errorSink, logger: context.logger,
             quiet: context.options.quiet || context.json, muted: true)

@@ -70,13 +70,14 @@ public struct DeployCommand: TMEOpsCommand {
     public init() {}
 
     public func run(_ context: CommandContext) async throws {
+        // The environment first: a mistyped -e is named before minutes of building.
+        let (config, environment) = try context.loadEnvironment()
         var image = self.image
         if image == nil {
-            let config = try context.loadConfig()
             image = try await Self.buildWorkingTree(config, context: context)
             if image == nil, try await runBlocking("deploy", { try DockerEngines.local(context).image("\(config.image):latest") == nil }) {
                 // A dry run builds nothing, and there is no earlier build to plan with.
-                context.output.line("the rest of the plan needs an image: build one with `tmeops image build`, or pass --image")
+                context.progress.line("the rest of the plan needs an image: build one with `tmeops image build`, or pass --image")
                 return
             }
         }
@@ -85,12 +86,15 @@ public struct DeployCommand: TMEOpsCommand {
             acceptEnvChanges: acceptEnvChanges, lockWait: lockWait?.seconds ?? 0)
         // The push starts before the deploy's own SSH connection: the local engine needs a while before
         // the first byte of its export. It loads nothing on the host until preflight has passed.
-        let (config, environment) = try context.loadEnvironment()
         // One push per host, each on its own SSH connection.
         let hosts = environment.section(SSHConfig.self)?.hosts ?? []
+        // With --lock-wait the pipeline starts them once it holds the lock.
         let pushes =
-            context.dryRun || hosts.isEmpty
-            ? nil : PushGroup(environment: environment, context: context, image: image ?? "\(config.image):latest", hosts: hosts)
+            context.dryRun || hosts.isEmpty || (lockWait?.seconds ?? 0) > 0
+            ? nil
+            : PushGroup(
+                environment: environment, context: context, image: image ?? "\(config.image):latest", hosts: hosts,
+                compression: config.section(TransferConfig.self)?.compression ?? .auto)
         pushes?.start()
         let release: RemoteState.Release?
         do {
@@ -127,7 +131,7 @@ public struct DeployCommand: TMEOpsCommand {
         let reference = "\(config.image):\(ImageBuilder.workingTreeTag(in: directory))"
         let how = build.command.map { "with build.command (\($0))" } ?? "through the Docker engine"
         if context.dryRun {
-            context.output.line(
+            context.progress.line(
                 "would build \(reference) from \(directory.path) \(how), verify it, then deploy it; a plan with \(config.image):latest in its place follows if there is one"
             )
             return nil

@@ -130,42 +130,52 @@ public final class DeployPipeline {
             out.line("dry run: nothing was changed")
             return nil
         }
-        let push: PushGroup
-        if let pushes {
-            push = pushes
-        } else {
-            // Started first, as the lock and the plan take about as long as the local engine needs to
-            // begin its export; it loads nothing on the host until preflight has passed (runSteps).
-            push = PushGroup(environment: target.environment, context: context, image: imageRef, hosts: hosts.map(\.host.name))
-            push.start()
-        }
+        // Started first, as the lock and the plan take about as long as the local engine needs to begin
+        // its export; it loads nothing on the host until preflight has passed (runSteps). With
+        // --lock-wait it starts once the lock is held: a connection left idle while another deploy runs
+        // may be dropped by a firewall on the way.
+        var push: PushGroup? = pushes
+        if push == nil, options.lockWait <= 0 { push = startedPush() }
         do {
-            return try lockAndRun(push)
+            try takeLock()
+            let group = push ?? startedPush()
+            push = group
+            do {
+                return try runLocked(group)
+            } catch {
+                if let lock = progress.lock, try state.lockOwner()?.token == lock.token { try? state.release(token: lock.token) }
+                throw error
+            }
         } catch {
-            push.cancel()
+            push?.cancel()
             throw error
         }
     }
 
-    func lockAndRun(_ push: PushGroup) throws -> RemoteState.Release {
+    /// The image pushes to every host, started.
+    func startedPush() -> PushGroup {
+        let push = PushGroup(
+            environment: target.environment, context: context, image: imageRef, hosts: hosts.map(\.host.name),
+            compression: target.config.section(TransferConfig.self)?.compression ?? .auto)
+        push.start()
+        return push
+    }
+
+    func takeLock() throws {
         // The lock first: while another deploy runs, its journal is not ours to judge or write to.
         do {
             progress.lock = try state.acquire(
                 message: options.message.isEmpty ? "deploy \(imageRef)" : options.message, ttl: target.deploy.lockTTL.seconds,
                 force: options.forceLock, wait: options.lockWait, context: context)
         } catch {
-            // A lock left by a deploy that was killed: its journal says what to do.
-            let refusal: Error = (try? state.journal().last).flatMap { $0 }.map { unfinished($0) } ?? error
+            // A lock left by a deploy that was killed: its journal says what to do. A deploy that still
+            // runs (elsewhere, renewing its lock) has a journal too, and is only waited for.
+            let abandoned = (try? state.lockOwner())??.isAbandoned(ttl: target.deploy.lockTTL.seconds) ?? false
+            let refusal: Error = abandoned ? (try? state.journal().last).flatMap { $0 }.map { unfinished($0) } ?? error : error
             // Appended without the lock: an audit line is one small write, and whoever holds the lock
             // never reads the log.
             state.audit(action: "deploy", environment: target.environment.name, release: nil, outcome: "refused", detail: "\(refusal)", context: context)
             throw refusal
-        }
-        do {
-            return try runLocked(push)
-        } catch {
-            if let lock = progress.lock, try state.lockOwner()?.token == lock.token { try? state.release(token: lock.token) }
-            throw error
         }
     }
 

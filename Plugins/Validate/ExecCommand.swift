@@ -14,8 +14,10 @@ public struct ExecCommand: TMEOpsCommand {
         discussion: """
             The command runs as the container's own processes do (its user, working directory and \
             environment, the env file's variables included), as an argument vector: nothing is split or \
-            expanded on the way. With -i this process's standard input is the command's (read to its end \
-            and then closed, so a script or dump can be fed in; it is not a terminal). On an environment of \
+            expanded on the way. With -i this process's standard input is the command's: it is all sent, then \
+            closed, before the output is read, which suits a script or dump fed in (a command that prints \
+            more than about a megabyte before it has read all of its input would wait; send such output \
+            to a file in the container). It is not a terminal. On an environment of \
             several hosts name one with --host; on a swarm, the first of the app's tasks on that host runs it.
 
             Examples:

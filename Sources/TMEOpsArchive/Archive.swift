@@ -20,6 +20,19 @@ public enum ArchiveCompression: String, Sendable, CaseIterable {
     case none, gzip, zstd
 }
 
+/// Adds `compression`'s filter to a libarchive writer, at `level` when given (1 is the fastest: what
+/// a stream on the wire wants; libarchive's defaults are gzip 6 and zstd 3).
+func addFilter(_ archive: OpaquePointer, _ compression: ArchiveCompression, level: Int?) {
+    switch compression {
+    case .none: archive_write_add_filter_none(archive)
+    case .gzip: archive_write_add_filter_gzip(archive)
+    case .zstd: archive_write_add_filter_zstd(archive)
+    }
+    if let level, compression != .none {
+        archive_write_set_filter_option(archive, compression.rawValue, "compression-level", String(level))
+    }
+}
+
 /// File types as libarchive reports them (`AE_IF*`, which Swift cannot import because they are casts).
 enum FileType {
     static let mask: UInt32 = 0o170000
@@ -307,16 +320,12 @@ public final class TarWriter {
     /// Written for every entry: the build cache and image digests must not depend on who built when.
     public var modificationTime: Int = 0
 
-    public init(fd: Int32, destination: String, compression: ArchiveCompression = .none) throws {
+    public init(fd: Int32, destination: String, compression: ArchiveCompression = .none, level: Int? = nil) throws {
         guard let archive = archive_write_new() else { throw ArchiveError(.library, "libarchive could not allocate a writer") }
         self.archive = archive
         self.destination = destination
         archive_write_set_format_pax_restricted(archive)
-        switch compression {
-        case .none: archive_write_add_filter_none(archive)
-        case .gzip: archive_write_add_filter_gzip(archive)
-        case .zstd: archive_write_add_filter_zstd(archive)
-        }
+        addFilter(archive, compression, level: level)
         archive_write_set_bytes_in_last_block(archive, 1)
         guard archive_write_open_fd(archive, fd) == ARCHIVE_OK else {
             let message = TarReader.message(archive)
@@ -458,17 +467,13 @@ public final class CompressedStreamWriter {
     private let sink: Sink?
 
     /// The raw format with `compression`, opened by `open` (a file descriptor or a callback), one entry begun.
-    private init(destination: String, compression: ArchiveCompression, sink: Sink?, open: (OpaquePointer) -> Int32) throws {
+    private init(destination: String, compression: ArchiveCompression, level: Int?, sink: Sink?, open: (OpaquePointer) -> Int32) throws {
         guard let archive = archive_write_new() else { throw ArchiveError(.library, "libarchive could not allocate a writer") }
         self.archive = archive
         self.destination = destination
         self.sink = sink
         archive_write_set_format_raw(archive)
-        switch compression {
-        case .none: archive_write_add_filter_none(archive)
-        case .gzip: archive_write_add_filter_gzip(archive)
-        case .zstd: archive_write_add_filter_zstd(archive)
-        }
+        addFilter(archive, compression, level: level)
         guard open(archive) == ARCHIVE_OK, let entry = archive_entry_new() else {
             closed = true
             throw ArchiveError(.io, "cannot write \(destination): \(TarReader.message(archive))")
@@ -482,15 +487,22 @@ public final class CompressedStreamWriter {
         }
     }
 
-    public convenience init(fd: Int32, destination: String, compression: ArchiveCompression) throws {
-        try self.init(destination: destination, compression: compression, sink: nil) { archive_write_open_fd($0, fd) }
+    public convenience init(fd: Int32, destination: String, compression: ArchiveCompression, level: Int? = nil) throws {
+        try self.init(destination: destination, compression: compression, level: level, sink: nil) { archive in
+            // No padding after the compressed stream: a gzip reader takes trailing zeros for a damaged
+            // next member (the Docker engine's load does).
+            archive_write_set_bytes_in_last_block(archive, 1)
+            return archive_write_open_fd(archive, fd)
+        }
     }
 
     /// Compresses into `sink` (called with each compressed piece) instead of a file descriptor: a backup
     /// streamed to the host is compressed on the way without touching a disk here.
-    public convenience init(destination: String, compression: ArchiveCompression, sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws {
+    public convenience init(
+        destination: String, compression: ArchiveCompression, level: Int? = nil, sink: @escaping (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
         let box = Sink(sink)
-        try self.init(destination: destination, compression: compression, sink: box) { archive in
+        try self.init(destination: destination, compression: compression, level: level, sink: box) { archive in
             archive_write_set_bytes_in_last_block(archive, 1)
             return archive_write_open2(
                 archive, Unmanaged.passUnretained(box).toOpaque(), nil,

@@ -283,9 +283,12 @@ extension DockerEngine {
                 while true {
                     let count = try buffer.withUnsafeMutableBytes { try input.read(into: $0) }
                     if count == 0 { break }
-                    try stream.write(Data(buffer[0..<count]))
+                    // A refused write: the command stopped reading (it exited, or closed its input). What
+                    // it wrote and its exit status are still to be read; a connection that failed fails
+                    // that read too.
+                    guard (try? stream.write(Data(buffer[0..<count]))) != nil else { break }
                 }
-                try stream.closeWrite()
+                try? stream.closeWrite()
             }
         }
         try perform("POST", "/exec/\(created.id)/start", body: .json(Data(#"{"Detach":false,"Tty":false}"#.utf8)), upgrade: send) { chunk in

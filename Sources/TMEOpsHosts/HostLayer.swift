@@ -15,6 +15,6 @@ public enum HostLayer: Plugin {
     public static let commands: [any ParsableCommand.Type] = []
     public static let configSections: [any ConfigSection.Type] = [
         BuildConfig.self, SSHConfig.self, DockerConfig.self, AppContainerConfig.self, DatabaseConfig.self, HealthConfig.self, BackupsConfig.self,
-        ProtectedConfig.self,
+        ProtectedConfig.self, TransferConfig.self,
     ]
 }

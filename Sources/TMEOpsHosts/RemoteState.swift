@@ -72,6 +72,13 @@ public struct RemoteState {
         public var isLiveProcessHere: Bool {
             host == ProcessInfo.processInfo.hostName && pid > 0 && (kill(pid, 0) == 0 || errno == EPERM)
         }
+
+        /// Whether a deploy's lock (one with a journal beside it) was left by a deploy that no longer
+        /// runs: its process on this machine is gone, or it has not been renewed for longer than `ttl`.
+        public func isAbandoned(ttl: TimeInterval) -> Bool {
+            guard !isLiveProcessHere else { return false }
+            return host == ProcessInfo.processInfo.hostName || (idleSeconds ?? 0) > ttl
+        }
     }
 
     /// Who holds the lock, or nil. The owner file is read on its own, so no text in a lock message can
@@ -122,7 +129,9 @@ public struct RemoteState {
                 try breakLock(holder)
                 continue
             }
-            if Date() < deadline {
+            // Waiting is for a lock someone may still release: an expired one (not renewed for longer
+            // than the TTL) is refused at once.
+            if Date() < deadline, !(idle.map { $0 > ttl } ?? false) {
                 // Someone else's lock while there is time left: wait for it, saying so once per holder.
                 if waitingFor != holder.token {
                     waitingFor = holder.token

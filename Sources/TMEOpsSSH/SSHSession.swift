@@ -64,6 +64,7 @@ public final class SSHSession {
             }
             try verifyHostKey()
             try authenticate()
+            SSHStatistics.shared.sessionOpened()
             if options.keepaliveInterval > 0 {
                 libssh2_keepalive_config(session, 1, UInt32(options.keepaliveInterval))
             }
@@ -182,7 +183,10 @@ public final class SSHSession {
     func pointer<T>(_ what: String, deadline: Date? = nil, kind: SSHError.Kind = .library, _ body: () -> T?) throws -> T {
         try ensureOpen(what)
         while true {
-            if let value = body() { return value }
+            if let value = body() {
+                if kind == .channel { SSHStatistics.shared.channelOpened() }
+                return value
+            }
             let (code, message) = lastError()
             if code == LIBSSH2_ERROR_EAGAIN {
                 try waitForSocket(deadline: deadline, what: what)
@@ -394,4 +398,20 @@ enum IdentityFile {
         guard bytes.count >= offset + 4 + length else { return false }
         return String(decoding: bytes[(offset + 4)..<(offset + 4 + length)], as: UTF8.self) != "none"
     }
+}
+
+/// What this process did over SSH, for measuring (a deploy logs it at debug level): sessions opened
+/// (each a TCP connection, key exchange and login) and channels opened (each a round trip: a command,
+/// a forwarded socket or TCP connection).
+public final class SSHStatistics: @unchecked Sendable {
+    public static let shared = SSHStatistics()
+    private let lock = NSLock()
+    private var sessions = 0
+    private var channels = 0
+
+    func sessionOpened() { lock.withLock { sessions += 1 } }
+    func channelOpened() { lock.withLock { channels += 1 } }
+
+    /// (sessions, channels) so far.
+    public var counts: (sessions: Int, channels: Int) { lock.withLock { (sessions, channels) } }
 }

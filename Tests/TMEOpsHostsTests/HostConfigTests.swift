@@ -86,4 +86,20 @@ final class HostConfigTests: XCTestCase {
             XCTAssertThrowsError(try load(text), text) { error in XCTAssertEqual("\(error)", expected, text) }
         }
     }
+
+    /// `transfer.compression`: auto by default; a word it does not know is named at its key.
+    func testTransferCompressionIsReadAndCheckedAtItsKey() throws {
+        func config(_ text: String) throws -> LoadedConfig {
+            let harness = try TestHarness()
+            try registerPlugins(into: harness.registry)
+            try harness.write("tmeops.yml", "app: demo\nimage: demo-server\n\(text)environments:\n  production: {}\n")
+            return try harness.context.loadConfig(selecting: .all)
+        }
+        XCTAssertNil(try config("").section(TransferConfig.self))
+        XCTAssertEqual(try config("transfer: {}\n").section(TransferConfig.self)?.compression, .auto)
+        XCTAssertEqual(try config("transfer: { compression: zstd }\n").section(TransferConfig.self)?.compression, .zstd)
+        XCTAssertThrowsError(try config("transfer: { compression: fast }\n")) { error in
+            XCTAssertEqual("\(error)", "tmeops.yml:3:26: transfer.compression: 'fast' is not one of auto, none, gzip, zstd")
+        }
+    }
 }

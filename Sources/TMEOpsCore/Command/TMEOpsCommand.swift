@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import TMEOpsSSH
 
 /// A tmeops command: an argument-parser command that is handed a ``CommandContext``.
 ///
@@ -14,7 +15,12 @@ public protocol TMEOpsCommand: AsyncParsableCommand {
 extension TMEOpsCommand {
     public mutating func run() async throws {
         let context = CommandContext.live(options: globals, registry: .shared, command: Self.self)
-        defer { context.connections.closeAll() }
+        defer {
+            context.connections.closeAll()
+            // For measuring round trips (bench/wan counts a deploy's): each channel is one.
+            let (sessions, channels) = SSHStatistics.shared.counts
+            if sessions > 0 { context.logger.debug("SSH: \(sessions) session\(sessions == 1 ? "" : "s") and \(channels) channels opened") }
+        }
         do {
             try await run(context)
         } catch {

@@ -7,7 +7,7 @@ import Yams
 ///
 /// A string runs through `/bin/sh -c` (pipes and `$VAR` work as in a shell); a list runs as an argument
 /// vector. Its standard input and standard error are the operator's (a password manager may ask for a
-/// passphrase), and it runs in the config file's folder.
+/// passphrase; its standard input only when that is a terminal), and it runs in the config file's folder.
 enum SecretsCommand {
     static let key = "secrets"
 
@@ -57,9 +57,19 @@ enum SecretsCommand {
             throw context.error(
                 commandNode, commandPath, "`\(shown)` exited with status \(status) (its own messages are above); no command was run with partial secrets")
         }
-        // Its lines are parsed as secrets.env is; a parse error names the line, never a value.
+        // Its lines are parsed as secrets.env is. A line that is not KEY=value may be a bare secret
+        // (`pass show` prints the password first): the error names its number, never its text.
+        let pairs: [(key: String, value: String)]
+        do {
+            pairs = try DotEnv.parse(String(decoding: output, as: UTF8.self), file: "the output of secrets.command")
+        } catch let error as ConfigError {
+            throw context.error(
+                commandNode, commandPath,
+                "line \(error.line.map(String.init) ?? "?") of the output of `\(shown)` is not KEY=value (each line must be NAME=value, as in .tmeops/secrets.env)"
+            )
+        }
         var values: [String: String] = [:]
-        for (name, value) in try DotEnv.parse(String(decoding: output, as: UTF8.self), file: "the output of secrets.command") {
+        for (name, value) in pairs {
             context.redactor.add(value)
             values[name] = value
         }
@@ -93,6 +103,9 @@ enum SecretsCommand {
         }
         process.currentDirectoryURL = directory
         process.environment = environment
+        // A terminal is passed on (a password manager may ask for a passphrase); piped input is not
+        // the command's to eat (it may be a dump fed to `tmeops exec -i`).
+        if isatty(STDIN_FILENO) != 1 { process.standardInput = FileHandle.nullDevice }
         let pipe = Pipe()
         process.standardOutput = pipe
         try process.run()

@@ -119,7 +119,7 @@ final class ImagePluginTests: XCTestCase {
             "tmeops.yml",
             try String(contentsOf: harness.directory.appendingPathComponent("tmeops.yml"), encoding: .utf8)
                 .replacingOccurrences(
-                    of: "  args: { NODE_ENV: production }", with: "  args: { NODE_ENV: production }\n  require: [\".next/standalone\", app/server.py]"))
+                    of: "  args: { NODE_ENV: production }", with: "  args: { NODE_ENV: production }\n  require: [\".next/standalone\", server.py]"))
         try await build("FROM \(sandbox["SANDBOX_APP_IMAGE"])\nENV NODE_ENV=production\n", tag: tag)
         harness.stdout.clear()
         do {
@@ -128,8 +128,12 @@ final class ImagePluginTests: XCTestCase {
         } catch let exit as ExitCode {
             XCTAssertEqual(exit.rawValue, 3)
         }
-        XCTAssertTrue(harness.stdout.text.contains("required: /.next/standalone is missing from the image"), harness.stdout.text)
-        XCTAssertFalse(harness.stdout.text.contains("app/server.py"), harness.stdout.text)
+        // Relative paths are looked up under the image's WORKDIR (/app), where the app runs.
+        XCTAssertTrue(
+            harness.stdout.text.contains(
+                "required: /app/.next/standalone is missing from the image (build.require .next/standalone, relative to WORKDIR /app)"),
+            harness.stdout.text)
+        XCTAssertFalse(harness.stdout.text.contains("server.py"), "server.py is /app/server.py: \(harness.stdout.text)")
     }
 
     func testSaveWritesAnArchiveThatDockerLoadsAndInspectReads() async throws {

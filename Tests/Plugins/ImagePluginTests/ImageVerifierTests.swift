@@ -48,6 +48,14 @@ final class ImageVerifierTests: XCTestCase {
         XCTAssertEqual(
             ImageVerifier(forbid: [], require: ["server.js"], expectedNodeEnv: nil).problems(in: try archive(workingDir: "/app/", [base])).map(\.description),
             ["required: /app/server.js is missing from the image (build.require server.js, relative to WORKDIR /app/)"])
+        // Written for the image's root: still found, with a note saying how to write it.
+        let rooted = ImageVerifier(forbid: [], require: ["srv/build/standalone"], expectedNodeEnv: nil).report(on: try archive(workingDir: "/app", [base]))
+        XCTAssertEqual(rooted.problems, [])
+        XCTAssertEqual(
+            rooted.notes.map(\.description),
+            [
+                "required: srv/build/standalone is at /srv/build/standalone, not under WORKDIR /app; write /srv/build/standalone in build.require (a relative path is looked up under WORKDIR)"
+            ])
     }
 
     func testAForbiddenFileDeletedByALaterLayerPassesWithANote() throws {

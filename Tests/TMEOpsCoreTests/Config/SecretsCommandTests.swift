@@ -56,8 +56,13 @@ final class SecretsCommandTests: XCTestCase {
         }
         // A line that is not KEY=value is named by its number, its text never shown.
         XCTAssertThrowsError(try load(config(command: #"'echo bm90LWEtcGFpcgo= | base64 -d'"#))) { error in
-            XCTAssertTrue("\(error)".contains("the output of secrets.command"), "\(error)")
+            XCTAssertTrue("\(error)".contains("secrets.command: line 1 of the output of"), "\(error)")
             XCTAssertFalse("\(error)".contains("not-a-pair"), "\(error)")
+        }
+        // A bare token with base64 padding: the text before '=' would be nearly all of it.
+        XCTAssertThrowsError(try load(config(command: #"'echo czNjcjN0LXQwazNuPT0K | base64 -d'"#))) { error in
+            XCTAssertTrue("\(error)".contains("is not KEY=value"), "\(error)")
+            XCTAssertFalse("\(error)".contains("s3cr3t"), "\(error)")
         }
         XCTAssertThrowsError(try load(config(command: #"'printf "TMEOPS_DB_PASSWORD=x\n"'"#), secrets: ["TMEOPS_DB_PASSWORD": "y"])) { error in
             XCTAssertTrue("\(error)".contains("TMEOPS_DB_PASSWORD comes from both .tmeops/secrets.env and secrets.command"), "\(error)")
