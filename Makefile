@@ -147,6 +147,7 @@ bench: build sandbox-up
 	TMEOPS_BINARY=$(CURDIR)/.build/release/tmeops bench/pull
 	TMEOPS_BINARY=$(CURDIR)/.build/release/tmeops bench/hosts
 	TMEOPS_BINARY=$(CURDIR)/.build/release/tmeops bench/swarm
+	TMEOPS_BINARY=$(CURDIR)/.build/release/tmeops bench/wan
 	bench/sandbox-up
 
 clean:
