@@ -42,17 +42,8 @@ public enum ImageBuilder {
     }
 
     static func git(_ arguments: [String], in directory: URL) -> String? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["git", "-C", directory.path] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return nil }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { return nil }
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let result = try? LocalProcess.run(["git", "-C", directory.path] + arguments), result.status == 0 else { return nil }
+        return String(decoding: result.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Builds and tags `tags` (the first is the one `build.command` must produce) in `engine` (the
@@ -70,7 +61,7 @@ public enum ImageBuilder {
                 )
             }
             for other in tags.dropFirst() {
-                let (repository, tag) = split(other)
+                let (repository, tag) = ImagePush.split(other)
                 try engine.tagImage(image.id, repository: repository, tag: tag)
             }
             return Result(
@@ -104,19 +95,12 @@ public enum ImageBuilder {
         ImageVerifier(config.section(BuildConfig.self) ?? BuildConfig()).report(on: try ImageSource.archive(of: reference, in: engine, listLayers: true))
     }
 
-    /// `repository:tag` split at the last colon after the last slash (a registry's port is no tag).
-    static func split(_ reference: String) -> (String, String) {
-        let slash = reference.lastIndex(of: "/") ?? reference.startIndex
-        guard let colon = reference[slash...].lastIndex(of: ":") else { return (reference, "latest") }
-        return (String(reference[..<colon]), String(reference[reference.index(after: colon)...]))
-    }
-
     /// Runs build.command through /bin/sh in the build context, with TMEOPS_IMAGE (the repository),
     /// TMEOPS_TAG and TMEOPS_IMAGE_REF (repository:tag) set; its output goes to standard error.
     static func runCommand(_ command: String, tag reference: String, image: String, directory: URL, context: CommandContext) throws {
         var environment = context.environment
         environment["TMEOPS_IMAGE"] = image
-        environment["TMEOPS_TAG"] = split(reference).1
+        environment["TMEOPS_TAG"] = ImagePush.split(reference).1
         environment["TMEOPS_IMAGE_REF"] = reference
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")

@@ -237,17 +237,8 @@ public struct ImagePush {
                 }
                 try writer.close()
             }
-            let counted = CountingSource(compressed) { _ in }
-            do {
-                try remote.loadImage(counted)
-            } catch {
-                try finishCompressed()
-                try? finishExport()
-                throw error
-            }
-            try finishCompressed()
-            try finishExport()
-            return (counted.count, exportBytes, exportBytes)
+            let sent = try load(compressed, finishing: finishCompressed, export: finishExport)
+            return (sent, exportBytes, exportBytes)
         }
         if skip == 0 {
             // Nothing to leave out: the export goes to the remote engine byte for byte, not re-written.
@@ -273,8 +264,7 @@ public struct ImagePush {
                 progress(exportBytes, max(exportBytes, expectedSize))
                 return count
             }
-            let writer = try TarWriter(
-                fd: fd, destination: "the remote engine", compression: compression, level: compression == .none ? nil : WireCompression.level)
+            let writer = try TarWriter(fd: fd, destination: "the remote engine", compression: compression, level: WireCompression.level)
             let layers = LayerChain(diffIDs: diffIDs)
             while let entry = try reader.next() {
                 let folder = entry.path.split(separator: "/").first.map(String.init) ?? ""
@@ -305,18 +295,25 @@ public struct ImagePush {
             try writer.close()
             logger.debug("read the export of \(reference) to its end (\(exportBytes) bytes); the thin archive is written")
         }
-        let counted = CountingSource(thin) { _ in }
+        let sent = try load(thin, finishing: finishThin, export: finishExport)
+        return (sent, exportBytes, exportBytes - min(skippedBytes, exportBytes))
+    }
+
+    /// Streams `archive` (written by a producer thread from the export) into the remote engine; returns
+    /// the bytes sent. The producer is waited for either way: when it failed, the engine saw a cut
+    /// stream, and the producer's error is the cause.
+    private func load(_ archive: ByteSource, finishing producer: () throws -> Void, export finishExport: () throws -> Void) throws -> UInt64 {
+        let counted = CountingSource(archive) { _ in }
         do {
             try remote.loadImage(counted)
         } catch {
-            // When the archive writer failed, the engine saw a cut stream; the writer's error is the cause.
-            try finishThin()
+            try producer()
             try? finishExport()
             throw error
         }
-        try finishThin()
+        try producer()
         try finishExport()
-        return (counted.count, exportBytes, exportBytes - min(skippedBytes, exportBytes))
+        return counted.count
     }
 }
 
