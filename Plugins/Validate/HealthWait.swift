@@ -33,23 +33,52 @@ public enum HTTPProbe {
         try request(route: .ssh(session), host: host, port: port, method: method, path: path, headers: headers, timeout: timeout)
     }
 
+    /// One exchange. Over SSH the connection is kept alive on the session afterwards, so a health wait's
+    /// probes (and the next ones to the same address) share one channel instead of opening one each;
+    /// a kept connection the app has closed meanwhile is replaced by a fresh one at once.
     public static func request(
         route: Route, host: String, port: Int, method: String = "GET", path: String, headers: [String: String] = [:], timeout: TimeInterval = 5
     ) throws -> Response {
         let deadline = Date().addingTimeInterval(timeout)
-        let stream: any ProbeStream
         switch route {
-        case .ssh(let session): stream = try session.openTCP(host: host, port: port, deadline: deadline)
-        case .direct: stream = try DirectTCPStream(host: host, port: port, deadline: deadline)
+        case .direct:
+            let stream = try DirectTCPStream(host: host, port: port, deadline: deadline)
+            defer { stream.close() }
+            return try exchange(on: stream, host: host, port: port, method: method, path: path, headers: headers, keepAlive: false, deadline: deadline)
+                .response
+        case .ssh(let session):
+            let key = "http \(host):\(port)"
+            if let kept = session.takeKept(key) {
+                if let (response, reusable) = try? exchange(
+                    on: kept, host: host, port: port, method: method, path: path, headers: headers, keepAlive: true, deadline: deadline)
+                {
+                    if reusable { session.keep(kept, as: key) } else { kept.close() }
+                    return response
+                }
+                kept.close()
+            }
+            let stream = try session.openTCP(host: host, port: port, deadline: deadline)
+            let (response, reusable) = try exchange(
+                on: stream, host: host, port: port, method: method, path: path, headers: headers, keepAlive: true, deadline: deadline)
+            if reusable { session.keep(stream, as: key) } else { stream.close() }
+            return response
         }
-        defer { stream.close() }
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nUser-Agent: tmeops\r\nConnection: close\r\nAccept: */*\r\n"
+    }
+
+    /// Sends one request on `stream` and reads its response; `reusable` when the response had its own
+    /// end (a length or chunks) and neither side asked to close.
+    static func exchange(
+        on stream: any ProbeStream, host: String, port: Int, method: String, path: String, headers: [String: String], keepAlive: Bool, deadline: Date
+    ) throws -> (response: Response, reusable: Bool) {
+        var head =
+            "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nUser-Agent: tmeops\r\nConnection: \(keepAlive ? "keep-alive" : "close")\r\nAccept: */*\r\n"
         for (name, value) in headers.sorted(by: { $0.key < $1.key }) { head += "\(name): \(value)\r\n" }
         try stream.write(Data((head + "Content-Length: 0\r\n\r\n").utf8))
         var parser = HTTPResponseParser(headRequest: method == "HEAD")
         var status: Int?
         var headers: [String: String] = [:]
         var body = Data()
+        var endedByClose = false
         func handle(_ events: [HTTPResponseParser.Event]) {
             for event in events {
                 switch event {
@@ -64,13 +93,15 @@ public enum HTTPProbe {
         while !parser.isDone {
             let chunk = try stream.read(deadline: deadline)
             if chunk.isEmpty {
+                endedByClose = true
                 handle(try parser.finish())
                 break
             }
             handle(try parser.feed(chunk))
         }
         guard let status else { throw TMEOpsError("\(method) \(path) on \(host):\(port): no HTTP response") }
-        return Response(status: status, body: body, headers: headers)
+        let reusable = keepAlive && !endedByClose && headers["connection"]?.lowercased().contains("close") != true && body.count < 1 << 20
+        return (Response(status: status, body: body, headers: headers), reusable)
     }
 }
 

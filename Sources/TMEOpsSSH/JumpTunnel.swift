@@ -30,7 +30,7 @@ final class JumpTunnel: @unchecked Sendable {
         do {
             channel = try bastion.pointer(
                 "open a tunnel from the jump host \(options.host) to \(host):\(port)", deadline: Date().addingTimeInterval(options.connectTimeout),
-                kind: .channel
+                kind: .channel, channel: .tunnel
             ) { [bastion] in
                 libssh2_channel_direct_tcpip_ex(bastion.raw, host, Int32(port), "127.0.0.1", 0)
             }

@@ -87,7 +87,9 @@ public final class LocalPortForward: @unchecked Sendable {
                 _ = fcntl(client, F_SETFD, FD_CLOEXEC)
                 _ = fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK)
                 do {
-                    let channel = try session.pointer("open a tunnel to \(remoteHost):\(remotePort)", deadline: Date().addingTimeInterval(10), kind: .channel) {
+                    let channel = try session.pointer(
+                        "open a tunnel to \(remoteHost):\(remotePort)", deadline: Date().addingTimeInterval(10), kind: .channel, channel: .tunnel
+                    ) {
                         libssh2_channel_direct_tcpip_ex(session.raw, remoteHost, Int32(remotePort), "127.0.0.1", Int32(localPort))
                     }
                     connections.append(ChannelPipe(fd: client, channel: channel))

@@ -120,7 +120,9 @@ extension SSHSession {
         let what = "open a tunnel to \(host):\(port) through \(options.host)"
         let channel: OpaquePointer
         do {
-            channel = try pointer(what, deadline: deadline, kind: .channel) { libssh2_channel_direct_tcpip_ex(raw, host, Int32(port), "127.0.0.1", 0) }
+            channel = try pointer(what, deadline: deadline, kind: .channel, channel: .tcp) {
+                libssh2_channel_direct_tcpip_ex(raw, host, Int32(port), "127.0.0.1", 0)
+            }
         } catch let error as SSHError where error.message.contains("(connect failed)") {
             // The server tried and was refused: an app not listening yet, not a forwarding setting.
             throw SSHError(.channel, "\(what): nothing accepts connections there (\(options.host) could not connect)")
@@ -148,7 +150,7 @@ extension SSHSession {
         let channel = try message.withUnsafeBytes { bytes in
             try pointer(
                 "open \(path) on \(options.host) (is AllowStreamLocalForwarding on, and may \(options.user) use the socket?)", deadline: deadline,
-                kind: .channel
+                kind: .channel, channel: .socket
             ) {
                 libssh2_channel_open_ex(
                     self.raw, type, UInt32(type.utf8.count), Self.channelWindow, Self.channelPacket,

@@ -18,6 +18,9 @@ public final class SSHSession {
     /// Set by `close()`: libssh2 has freed the session and every channel on it.
     public private(set) var isClosed = false
     private var lastKeepalive = Date()
+    /// Channels kept open between uses, by what they reach: an app's HTTP connection kept alive, a
+    /// command that serves one request after another. Each reuse saves a channel open (a round trip).
+    private var kept: [(key: String, stream: SSHChannelStream)] = []
 
     /// The server's host key as OpenSSH prints it: `ED25519 SHA256:...`.
     public private(set) var hostKeyDescription = ""
@@ -111,9 +114,24 @@ public final class SSHSession {
     /// Disconnects politely; safe to call more than once.
     public func close() { shutdown(reason: "tmeops: done") }
 
+    /// A channel kept for `key` by ``keep(_:as:)``, taken out of the keeping (nil when there is none).
+    public func takeKept(_ key: String) -> SSHChannelStream? {
+        guard let index = kept.firstIndex(where: { $0.key == key }) else { return nil }
+        return kept.remove(at: index).stream
+    }
+
+    /// Keeps `stream` open for the next use of `key`. At most eight are kept; the oldest is closed.
+    public func keep(_ stream: SSHChannelStream, as key: String) {
+        guard !isClosed else { return }
+        kept.append((key, stream))
+        while kept.count > 8 { kept.removeFirst().stream.close() }
+    }
+
     private func shutdown(reason: String) {
         guard !isClosed else { return }
         isClosed = true
+        // libssh2_session_free frees the kept channels with every other one.
+        kept.removeAll()
         libssh2_session_set_blocking(raw, 1)
         // A dead connection must not hang the disconnect; libssh2 cannot time it out itself.
         libssh2_session_set_timeout(raw, 2000)
@@ -180,11 +198,13 @@ public final class SSHSession {
     }
 
     /// Runs a libssh2 call that returns a pointer until it stops failing with EAGAIN.
-    func pointer<T>(_ what: String, deadline: Date? = nil, kind: SSHError.Kind = .library, _ body: () -> T?) throws -> T {
+    func pointer<T>(_ what: String, deadline: Date? = nil, kind: SSHError.Kind = .library, channel: SSHStatistics.Channel = .command, _ body: () -> T?)
+        throws -> T
+    {
         try ensureOpen(what)
         while true {
             if let value = body() {
-                if kind == .channel { SSHStatistics.shared.channelOpened() }
+                if kind == .channel { SSHStatistics.shared.channelOpened(channel) }
                 return value
             }
             let (code, message) = lastError()
@@ -405,13 +425,35 @@ enum IdentityFile {
 /// a forwarded socket or TCP connection).
 public final class SSHStatistics: @unchecked Sendable {
     public static let shared = SSHStatistics()
+
+    /// What a channel was opened for.
+    public enum Channel: String, CaseIterable, Sendable {
+        /// A command run on the server.
+        case command
+        /// A TCP connection made by the server (an app's health probe, the database's port).
+        case tcp
+        /// A Unix socket on the server (the Docker engine's).
+        case socket
+        /// A forwarded port or a jump host's tunnel.
+        case tunnel
+    }
+
     private let lock = NSLock()
     private var sessions = 0
-    private var channels = 0
+    private var channels: [Channel: Int] = [:]
 
     func sessionOpened() { lock.withLock { sessions += 1 } }
-    func channelOpened() { lock.withLock { channels += 1 } }
+    func channelOpened(_ kind: Channel) { lock.withLock { channels[kind, default: 0] += 1 } }
 
     /// (sessions, channels) so far.
-    public var counts: (sessions: Int, channels: Int) { lock.withLock { (sessions, channels) } }
+    public var counts: (sessions: Int, channels: Int) { lock.withLock { (sessions, channels.values.reduce(0, +)) } }
+
+    /// Channels of one kind opened so far.
+    public func count(_ kind: Channel) -> Int { lock.withLock { channels[kind] ?? 0 } }
+
+    /// Channels opened so far by what they were for, e.g. "12 commands, 3 tcp, 2 socket".
+    public var channelSummary: String {
+        let counted = lock.withLock { channels }
+        return Channel.allCases.compactMap { kind in counted[kind].map { "\($0) \(kind.rawValue)" } }.joined(separator: ", ")
+    }
 }

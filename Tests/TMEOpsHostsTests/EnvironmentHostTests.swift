@@ -68,3 +68,41 @@ final class EnvironmentHostTests: XCTestCase {
         XCTAssertEqual(counter.count, 0)
     }
 }
+
+/// What a deploy keeps on the host is written through one kept command, whatever the number of steps.
+final class RemoteStateAppenderTests: XCTestCase {
+    func testJournalLinesGoThroughOneKeptChannelByteForByteAndAFailureNamesTheFile() throws {
+        _ = try Sandbox.require()
+        let harness = try TestHarness(environment: ["HOME": NSHomeDirectory()], arguments: ["-e", "sandbox"])
+        try registerPlugins(into: harness.registry)
+        try harness.writeSandboxConfig()
+        let context = harness.context
+        defer { context.connections.closeAll() }
+        let (config, environment) = try context.loadEnvironment()
+        let host = try XCTUnwrap(try context.hosts(environment).first)
+        let session = try host.session()
+        let state = try host.state(app: config.app + "-appender-test")
+        _ = try session.capture(["rm", "-rf", state.base, "/tmp/tmeops-appender-pwned"])
+        defer { _ = try? session.capture(["rm", "-rf", state.base]) }
+
+        let tricky = #"back\slash "quoted" $(touch /tmp/tmeops-appender-pwned) `id` 'single'  two spaces\#ttab ünïcode ; | & > \n"#
+        let before = SSHStatistics.shared.count(.command)
+        for step in 0..<20 {
+            try state.record(RemoteState.JournalEntry(release: "r1", step: "step-\(step)", phase: "done", data: ["note": tricky]))
+        }
+        XCTAssertEqual(SSHStatistics.shared.count(.command) - before, 1, "twenty journal lines over one channel")
+        let journal = try state.journal()
+        XCTAssertEqual(journal.map(\.step), (0..<20).map { "step-\($0)" })
+        XCTAssertEqual(journal.last?.data["note"], tricky, "every byte kept")
+        XCTAssertNotEqual(try session.capture(["test", "-e", "/tmp/tmeops-appender-pwned"]).exit.status, 0, "a value is never run")
+
+        // An unwritable journal is an error that names it; the kept appender serves the next line.
+        _ = try session.capture(["chmod", "400", state.journalPath])
+        XCTAssertThrowsError(try state.record(RemoteState.JournalEntry(release: "r1", step: "refused", phase: "done"))) { error in
+            XCTAssertTrue("\(error)".contains("journal.jsonl"), "\(error)")
+        }
+        _ = try session.capture(["chmod", "600", state.journalPath])
+        try state.record(RemoteState.JournalEntry(release: "r1", step: "after", phase: "done"))
+        XCTAssertEqual(try state.journal().map(\.step).suffix(2), ["step-19", "after"])
+    }
+}

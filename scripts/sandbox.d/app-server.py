@@ -80,18 +80,19 @@ DATABASE = Database(os.environ.get("DATABASE_URL", ""))
 
 
 class Handler(BaseHTTPRequestHandler):
+    # Connections are kept alive between requests, closed after 5 idle seconds (as Node's HTTP server,
+    # under Next.js, does by default).
     protocol_version = "HTTP/1.1"
+    timeout = 5
 
     def respond(self, status, content_type, body):
         data = body.encode()
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
-        self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
-        self.close_connection = True
 
     def log_message(self, format, *args):
         pass  # one line per request is written by `route`

@@ -19,7 +19,10 @@ extension TMEOpsCommand {
             context.connections.closeAll()
             // For measuring round trips (bench/wan counts a deploy's): each channel is one.
             let (sessions, channels) = SSHStatistics.shared.counts
-            if sessions > 0 { context.logger.debug("SSH: \(sessions) session\(sessions == 1 ? "" : "s") and \(channels) channels opened") }
+            if sessions > 0 {
+                context.logger.debug(
+                    "SSH: \(sessions) session\(sessions == 1 ? "" : "s") and \(channels) channels opened (\(SSHStatistics.shared.channelSummary))")
+            }
         }
         do {
             try await run(context)

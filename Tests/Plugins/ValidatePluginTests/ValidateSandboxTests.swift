@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TMEOpsCore
 import TMEOpsHosts
+import TMEOpsSSH
 import TMEOpsTestSupport
 import XCTest
 
@@ -29,6 +30,27 @@ final class ValidateSandboxTests: XCTestCase {
         let started = try sandbox.docker(["run", "-d", "--name", name, "--network", sandbox["SANDBOX_NETWORK"]] + arguments)
         XCTAssertEqual(started.status, 0, started.stderr)
         addTeardownBlock { _ = try? sandbox.docker(["rm", "-f", name]) }
+    }
+
+    func testProbesShareOneKeptConnectionUntilTheAppClosesIt() throws {
+        let sandbox = try Sandbox.require()
+        let h = try harness()
+        let context = h.context
+        defer { context.connections.closeAll() }
+        let environment = try context.loadConfig(selecting: .named("sandbox")).environment("sandbox")
+        let host = try XCTUnwrap(try context.hosts(environment).first)
+        let session = try host.session()
+        let details = try XCTUnwrap(try host.engine().container(sandbox["SANDBOX_APP_CONTAINER"]))
+        let address = try XCTUnwrap(containerAddress(details, network: nil))
+        let before = SSHStatistics.shared.count(.tcp)
+        for _ in 0..<10 {
+            XCTAssertEqual(try HTTPProbe.request(session: session, host: address, port: 3000, path: "/api/health").status, 200)
+        }
+        XCTAssertEqual(SSHStatistics.shared.count(.tcp) - before, 1, "ten probes over one kept connection")
+        // The app closes a connection idle for 5 s (as Node's server does): the next probe opens a fresh one.
+        Thread.sleep(forTimeInterval: 6)
+        XCTAssertEqual(try HTTPProbe.request(session: session, host: address, port: 3000, path: "/api/health").status, 200)
+        XCTAssertEqual(SSHStatistics.shared.count(.tcp) - before, 2)
     }
 
     func testTheChecklistPassesOnAHealthySandbox() async throws {
