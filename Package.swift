@@ -62,6 +62,8 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CLibSSH2", pkgConfig: "libssh2", providers: [.apt(["libssh2-1-dev"])]),
         .systemLibrary(name: "CLibArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        // zlib: gzip streams on the wire (file transfers), compressed and decompressed as bytes flow.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // OpenSSL's libcrypto, which libssh2 links here already: SHA-256 for checksums and fingerprints.
         .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
@@ -71,7 +73,7 @@ let package = Package(
         .testTarget(name: "TMEOpsSSHTests", dependencies: ["TMEOpsSSH", "TMEOpsCrypto", "TMEOpsTestSupport"]),
         .target(name: "TMEOpsPostgres", dependencies: ["CLibPQ", "TMEOpsCrypto"]),
         .testTarget(name: "TMEOpsPostgresTests", dependencies: ["TMEOpsPostgres", "TMEOpsSSH", "TMEOpsDocker", "TMEOpsTestSupport"]),
-        .target(name: "TMEOpsArchive", dependencies: ["CLibArchive"]),
+        .target(name: "TMEOpsArchive", dependencies: ["CLibArchive", "CZlib"]),
         .testTarget(name: "TMEOpsArchiveTests", dependencies: ["TMEOpsArchive", "TMEOpsDocker", "TMEOpsSSH", "TMEOpsTestSupport"]),
         .target(name: "TMEOpsDocker", dependencies: ["TMEOpsSSH", logging]),
         .testTarget(name: "TMEOpsDockerTests", dependencies: ["TMEOpsDocker", "TMEOpsSSH", "TMEOpsTestSupport"]),
@@ -88,7 +90,7 @@ let package = Package(
         // session, engine, database, remote state), opened once per command.
         .target(
             name: "TMEOpsHosts",
-            dependencies: ["TMEOpsCore", "TMEOpsSSH", "TMEOpsDocker", "TMEOpsPostgres", argumentParser, logging]),
+            dependencies: ["TMEOpsCore", "TMEOpsSSH", "TMEOpsDocker", "TMEOpsPostgres", "TMEOpsArchive", argumentParser, logging]),
 
         // The thin executable: the composition root.
         .executableTarget(name: "tmeops", dependencies: ["TMEOpsCore", "TMEOpsHosts", argumentParser] + allPlugins.map { .target(name: "\($0)Plugin") }),

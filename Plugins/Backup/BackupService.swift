@@ -278,7 +278,12 @@ public enum BackupService {
         let progress = ProgressReporter(
             label: "fetch \(metadata.file)", sink: context.errorSink, logger: context.logger, quiet: context.options.quiet || context.json)
         defer { progress.finish() }
-        let transfer = try FileTransfer(session: session, progress: progress.update).download(remote, to: local.path, mode: 0o600)
+        var download = FileTransfer(session: session, progress: progress.update)
+        // Custom-format dumps are compressed already (auto measures and sends them as they are); plain
+        // SQL ones shrink several-fold.
+        let setting = (try? context.loadEnvironment())?.config.section(TransferConfig.self)?.compression ?? .auto
+        download.encoding = { size in TransferCompression.forDownload(setting, remote: remote, size: size, session: session, logger: context.logger) }
+        let transfer = try download.download(remote, to: local.path, mode: 0o600)
         return report.checkSHA256(transfer.sha256, expected: metadata.sha256) ? local : nil
     }
 

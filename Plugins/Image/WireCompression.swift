@@ -67,18 +67,6 @@ public enum WireCompression {
         }
     }
 
-    /// Bytes a second the SSH link to `session`'s host carries: 1 MiB of random bytes into `cat` on
-    /// the host, timed (one exec round trip included, as every transfer has one).
-    public static func linkRate(_ session: SSHSession) throws -> Double {
-        var random = [UInt8](repeating: 0, count: 1 << 20)
-        var generator = SystemRandomNumberGenerator()
-        for index in random.indices { random[index] = UInt8.random(in: 0...255, using: &generator) }
-        let started = Date()
-        _ = try session.capture(["sh", "-c", "cat >/dev/null"], stdin: Data(random))
-        let elapsed = Date().timeIntervalSince(started)
-        return Double(random.count) / max(elapsed, 1e-6)
-    }
-
     /// The compression for an image push to `engine` through `session`, as `setting` asks; the
     /// measurements are logged at debug level.
     public static func choose(_ setting: TransferConfig.Compression, session: SSHSession?, engine: DockerEngine, logger: Logger) -> ArchiveCompression {
@@ -87,7 +75,7 @@ public enum WireCompression {
         if setting != .auto { return decide(setting, linkBytesPerSecond: nil, compressorBytesPerSecond: 0, engineReadsZstd: zstd) }
         let candidate: ArchiveCompression = zstd ? .zstd : .gzip
         let compressor = compressorRate(candidate)
-        let link = session.flatMap { try? linkRate($0) }
+        let link = session.flatMap { try? $0.measureLinkRate(upload: true) }
         let chosen = decide(.auto, linkBytesPerSecond: link, compressorBytesPerSecond: compressor, engineReadsZstd: zstd)
         logger.debug(
             "transfer.compression auto: link \(link.map { ProgressReporter.bytes(UInt64($0)) + "/s" } ?? "not measured"), \(candidate.rawValue) \(ProgressReporter.bytes(UInt64(compressor)))/s here: \(chosen.rawValue)"

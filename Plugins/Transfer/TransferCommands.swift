@@ -25,10 +25,26 @@ public struct TransferOptions: ParsableArguments, Sendable {
     @Option(help: "On an environment of several hosts, the one to transfer with (required there).")
     public var host: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "auto (gzip when it is measured to pay), none or gzip (default: transfer.compression, else auto).", valueName: "how"))
+    public var compression: String?
+
     public init() {}
+
+    public func validate() throws {
+        if let compression, TransferConfig.Compression(rawValue: compression) == nil || compression == "zstd" {
+            throw ValidationError("--compression \(compression) is not one of auto, none, gzip")
+        }
+    }
 
     /// The host to reach: `--host`, else the environment's only one.
     var choice: RemoteHost.Choice { host.map { .named($0) } ?? .only }
+
+    /// `--compression`, else the config's `transfer.compression`.
+    func setting(_ config: LoadedConfig) -> TransferConfig.Compression {
+        compression.flatMap(TransferConfig.Compression.init(rawValue:)) ?? config.section(TransferConfig.self)?.compression ?? .auto
+    }
 }
 
 /// `tmeops transfer put LOCAL REMOTE -e ENV`.
@@ -62,7 +78,8 @@ public struct TransferPutCommand: TMEOpsCommand {
     public init() {}
 
     public func run(_ context: CommandContext) async throws {
-        let (_, environment) = try context.loadEnvironment()
+        let (config, environment) = try context.loadEnvironment()
+        let setting = transfer.setting(config)
         let localPath = ConfigLoader.resolve(local, in: context.workingDirectory).path
         guard FileManager.default.isReadableFile(atPath: localPath) else {
             throw TMEOpsError.usage("\(local) does not exist or cannot be read")
@@ -81,8 +98,9 @@ public struct TransferPutCommand: TMEOpsCommand {
             let session = try RemoteHost.connect(environment, choice, context: context)
             defer { session.close() }
             do {
-                return try FileTransfer(session: session, progress: progress.update)
-                    .upload(localPath, to: remote, resume: options.resume, mode: options.mode, createDirectories: options.mkdir)
+                var transfer = FileTransfer(session: session, progress: progress.update)
+                transfer.encoding = { _ in TransferCompression.forUpload(setting, file: localPath, session: session, logger: context.logger) }
+                return try transfer.upload(localPath, to: remote, resume: options.resume, mode: options.mode, createDirectories: options.mkdir)
             } catch let error as SSHError {
                 progress.finish()
                 throw TMEOpsError(error.message)
@@ -120,7 +138,8 @@ public struct TransferGetCommand: TMEOpsCommand {
     public init() {}
 
     public func run(_ context: CommandContext) async throws {
-        let (_, environment) = try context.loadEnvironment()
+        let (config, environment) = try context.loadEnvironment()
+        let setting = transfer.setting(config)
         let localPath = ConfigLoader.resolve(local, in: context.workingDirectory).path
         if context.dryRun {
             context.output.line("would download \(environment.name):\(remote) to \(local) (via .part, verified by SHA-256)")
@@ -144,7 +163,11 @@ public struct TransferGetCommand: TMEOpsCommand {
                 mode = 0o600
             }
             do {
-                return try FileTransfer(session: session, progress: progress.update).download(remote, to: localPath, resume: options.resume, mode: mode)
+                var transfer = FileTransfer(session: session, progress: progress.update)
+                transfer.encoding = { size in
+                    TransferCompression.forDownload(setting, remote: remote, size: size, session: session, logger: context.logger)
+                }
+                return try transfer.download(remote, to: localPath, resume: options.resume, mode: mode)
             } catch let error as SSHError {
                 progress.finish()
                 throw TMEOpsError(error.message)
@@ -162,6 +185,9 @@ enum TransferReportPrinter {
         let resumedFrom: UInt64
         let sha256: String
         let seconds: Double
+        /// Bytes that crossed the link, and how they were encoded (null: as they are).
+        let wireBytes: UInt64
+        let compression: String?
     }
 
     static func print(_ report: TransferReport, verb: String, environment: String, context: CommandContext) throws {
@@ -169,7 +195,7 @@ enum TransferReportPrinter {
             try context.output.writeJSON(
                 JSONReport(
                     destination: report.destination, bytes: report.bytes, resumedFrom: report.resumedFrom,
-                    sha256: report.sha256, seconds: report.seconds))
+                    sha256: report.sha256, seconds: report.seconds, wireBytes: report.wireBytes, compression: report.encoding))
             return
         }
         let rate = report.seconds > 0 ? Double(report.bytes - report.resumedFrom) / report.seconds : 0
@@ -177,6 +203,10 @@ enum TransferReportPrinter {
         var line = "\(context.output.green("✓")) \(verb) \(ProgressReporter.bytes(report.bytes)) \(place)"
         line += " in \(String(format: "%.2f", report.seconds)) s (\(ProgressReporter.bytes(UInt64(rate)))/s)"
         if report.resumedFrom > 0 { line += ", resumed after \(ProgressReporter.bytes(report.resumedFrom))" }
+        if let encoding = report.encoding, report.bytes > report.resumedFrom {
+            let ratio = Double(report.wireBytes) / Double(report.bytes - report.resumedFrom)
+            line += "; \(ProgressReporter.bytes(report.wireBytes)) on the wire (\(encoding), \(String(format: "%.0f%%", ratio * 100)))"
+        }
         context.output.line(line)
         context.output.line("  sha256 \(report.sha256) (verified on both ends)")
     }

@@ -11,6 +11,10 @@ public struct TransferReport: Sendable, Equatable {
     /// SHA-256 of the whole file, checked on both ends.
     public let sha256: String
     public let seconds: Double
+    /// Bytes that crossed the link (fewer than `bytes - resumedFrom` when compressed).
+    public var wireBytes: UInt64 = 0
+    /// How the bytes travelled: `gzip`, or nil as they are.
+    public var encoding: String?
 }
 
 /// Uploads and downloads over one session, with the guarantees an operator needs: the destination
@@ -26,6 +30,10 @@ public struct FileTransfer {
     public var progress: (UInt64, UInt64) -> Void
     /// Whether the server may write and hash with Python 3 when it has it (else `tee | openssl dgst`).
     var serverPython = true
+    /// How the bytes travel, chosen once the number of bytes to move is known: nil as they are, or
+    /// encoded (compressed) by one end and decoded by the other. Either way the SHA-256 checked is the
+    /// file's own.
+    public var encoding: (UInt64) -> WireEncoding? = { _ in nil }
 
     public init(session: SSHSession, progress: @escaping (UInt64, UInt64) -> Void = { _, _ in }) {
         self.session = session
@@ -89,12 +97,15 @@ public struct FileTransfer {
         // (a full disk truncates the file, not the stream). A resumed one is hashed whole afterwards.
         let quotedPart = ShellQuote.quote(part.hasPrefix("/") ? part : "./" + part)
         let shortWrite = "the file on the server holds fewer bytes than were sent (is its disk full?)"
+        // Encoded bytes pass through the server's decoder first (a fixed command of the encoding's).
+        let encoding = self.encoding(size - offset)
+        let decode = encoding.map { "\($0.serverDecoder) | " } ?? ""
         let script =
             offset > 0
-            ? "umask 077 && cat >> \(quotedPart) && { openssl dgst -sha256 -r \(quotedPart) 2>/dev/null || sha256sum \(quotedPart); }"
-            : "umask 077; if \(serverPython ? "command -v python3 >/dev/null 2>&1" : "false"); then exec python3 -c \(ShellQuote.quote(Self.writeAndHash)) \(quotedPart) \(size); fi; "
+            ? "umask 077 && \(encoding?.serverDecoder ?? "cat") >> \(quotedPart) && { openssl dgst -sha256 -r \(quotedPart) 2>/dev/null || sha256sum \(quotedPart); }"
+            : "umask 077; if \(serverPython ? "command -v python3 >/dev/null 2>&1" : "false"); then \(decode)python3 -c \(ShellQuote.quote(Self.writeAndHash)) \(quotedPart) \(size); exit $?; fi; "
                 + "command -v openssl >/dev/null 2>&1 && h='openssl dgst -sha256 -r' || h=sha256sum; "
-                + "tee -- \(quotedPart) | $h && [ \"$(wc -c < \(quotedPart))\" -eq \(size) ] || { echo \(ShellQuote.quote(shortWrite)) >&2; exit 1; }"
+                + "\(decode)tee -- \(quotedPart) | $h && [ \"$(wc -c < \(quotedPart))\" -eq \(size) ] || { echo \(ShellQuote.quote(shortWrite)) >&2; exit 1; }"
         let wholeHash = SHA256()
         if offset > 0 { try feed(wholeHash, fromFile: local, limit: offset) }
         var sent = offset
@@ -102,15 +113,19 @@ public struct FileTransfer {
         // The local file is read and hashed on a thread of its own, beside the one that encrypts and sends.
         let source = try PrefetchingFileSource(path: local, offset: offset, hasher: wholeHash)
         defer { source.cancel() }
+        let encoded = try encoding.map { EncodingSource(source, coder: try $0.makeEncoder()) }
+        var wire: UInt64 = 0
         let output: RemoteOutput
         do {
             var out = Data()
             var err = Data()
             let exit = try session.runScript(
-                script, display: "cat > \(part)", stdin: source, timeout: nil,
+                script, display: "cat > \(part)", stdin: encoded ?? source, timeout: nil,
                 stdout: { out.append(contentsOf: $0) }, stderr: { err.append(contentsOf: $0) },
                 onInput: { count in
-                    sent += UInt64(count)
+                    wire += UInt64(count)
+                    // Progress counts the file's bytes, however many travel for them.
+                    sent = offset + (encoded?.consumed ?? wire)
                     progress(sent, size)
                 })
             output = RemoteOutput(exit: exit, stdout: out, stderr: err)
@@ -118,6 +133,8 @@ public struct FileTransfer {
             throw SSHError(
                 error.kind,
                 "\(error.message); \(sent) of \(size) bytes were sent and kept in \(part) (the destination is untouched); run again with --resume to continue")
+        } catch {
+            throw SSHError(.transfer, "upload of \(local) to \(host):\(part) failed: \(error); \(target) is untouched")
         }
         let problem = output.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)
         let remoteHash = String(output.stdoutText.prefix(64))
@@ -134,7 +151,9 @@ public struct FileTransfer {
         try finish(
             script: "chmod \(String(mode, radix: 8)) -- \(ShellQuote.quote(part)) && mv -f -- \(ShellQuote.quote(part)) \(ShellQuote.quote(target))",
             what: "move \(part) into place")
-        return TransferReport(destination: target, bytes: size, resumedFrom: offset, sha256: localHash, seconds: Date().timeIntervalSince(started))
+        return TransferReport(
+            destination: target, bytes: size, resumedFrom: offset, sha256: localHash, seconds: Date().timeIntervalSince(started), wireBytes: wire,
+            encoding: encoding?.name)
     }
 
     // MARK: - Download
@@ -211,25 +230,37 @@ public struct FileTransfer {
 
         // The server hashes the whole file beside the stream (stderr), so verification costs no extra pass.
         let quoted = ShellQuote.quote(remote)
-        let reader = offset > 0 ? "tail -c +\(offset + 1) -- \(quoted)" : "cat -- \(quoted)"
+        let encoding = self.encoding(size - offset)
+        let reader = (offset > 0 ? "tail -c +\(offset + 1) -- \(quoted)" : "cat -- \(quoted)") + (encoding.map { " | \($0.serverEncoder)" } ?? "")
         let script = "sha256sum -- \(quoted) >&2 & \(reader); status=$?; wait $! || exit 1; exit $status"
         var received = offset
+        var wire: UInt64 = 0
         var errors = Data()
         progress(received, size)
+        let decoder = try encoding?.makeDecoder()
+        let store: (UnsafeRawBufferPointer) throws -> Void = { chunk in
+            if let code = Descriptor.writeAll(chunk, to: fd) {
+                throw SSHError(.transfer, "cannot write \(part): \(String(cString: strerror(code)))")
+            }
+            wholeHash.update(chunk)
+            received += UInt64(chunk.count)
+            progress(received, size)
+        }
         let exit: RemoteExit
         do {
             exit = try session.runScript(
                 script, display: "cat \(remote)", stdin: nil, timeout: nil,
                 stdout: { chunk in
-                    if let code = Descriptor.writeAll(chunk, to: fd) {
-                        throw SSHError(.transfer, "cannot write \(part): \(String(cString: strerror(code)))")
-                    }
-                    wholeHash.update(chunk)
-                    received += UInt64(chunk.count)
-                    progress(received, size)
+                    wire += UInt64(chunk.count)
+                    if let decoder { try decoder.process(chunk, emit: store) } else { try store(chunk) }
                 }, stderr: { errors.append(contentsOf: $0) })
+            if exit.succeeded { try decoder?.finish(emit: store) }
         } catch let error as SSHError {
             throw SSHError(error.kind, "\(error.message); \(received) of \(size) bytes were kept in \(part); run again with --resume to continue")
+        } catch {
+            throw SSHError(
+                .transfer,
+                "download of \(host):\(remote) failed: \(error); \(received) of \(size) bytes were kept in \(part); run again with --resume to continue")
         }
         guard fsync(fd) == 0 else { throw SSHError(.transfer, "cannot write \(part): \(String(cString: strerror(errno)))") }
         close(fd)
@@ -250,7 +281,9 @@ public struct FileTransfer {
         }
         chmod(part, mode_t(mode))
         guard rename(part, target) == 0 else { throw SSHError(.transfer, "cannot move \(part) to \(target): \(String(cString: strerror(errno)))") }
-        return TransferReport(destination: target, bytes: size, resumedFrom: offset, sha256: localHash, seconds: Date().timeIntervalSince(started))
+        return TransferReport(
+            destination: target, bytes: size, resumedFrom: offset, sha256: localHash, seconds: Date().timeIntervalSince(started), wireBytes: wire,
+            encoding: encoding?.name)
     }
 
     // MARK: - Helpers

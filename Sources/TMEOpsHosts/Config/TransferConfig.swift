@@ -1,13 +1,14 @@
 import TMEOpsCore
 
-/// `transfer`: how bytes travel to the hosts (image delivery for now).
+/// `transfer`: how bytes travel to and from the hosts (image delivery, file transfers, backup downloads).
 public struct TransferConfig: ConfigSection, Equatable {
     public static let key = "transfer"
     public static let scope = ConfigScope.root
-    public static let summary = "How images travel to the hosts: compression on the wire."
+    public static let summary = "How images and files travel to and from the hosts: compression on the wire."
 
-    /// `auto` compresses when the link is slower than the compressor (measured), `none` never; `gzip`
-    /// and `zstd` always (zstd only where the host's engine can read it, else gzip).
+    /// `auto` compresses when the link is slower than the compressor (measured) and, for files, when a
+    /// sample of the file shrinks; `none` never; `gzip` and `zstd` always (zstd only for images, where the
+    /// host's engine can read it, else gzip).
     public enum Compression: String, Codable, Sendable, CaseIterable {
         case auto, none, gzip, zstd
     }
