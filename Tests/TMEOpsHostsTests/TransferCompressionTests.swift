@@ -27,6 +27,14 @@ final class TransferCompressionTests: XCTestCase {
         XCTAssertFalse(TransferCompression.decide(.none, size: big, sample: text, linkBytesPerSecond: 1))
     }
 
+    func testASlowLinkGetsTheStrongerLevelWhileTheCompressorKeepsAhead() {
+        let mib = 1024.0 * 1024
+        let fast = Sample(ratio: 0.26, bytesPerSecond: 75 * mib)
+        let strong = Sample(ratio: 0.21, bytesPerSecond: 25 * mib)
+        XCTAssertEqual(TransferCompression.level(fast: fast, strong: strong, linkBytesPerSecond: 2.4 * mib), 6, "20 Mbit/s: fewer bytes win")
+        XCTAssertEqual(TransferCompression.level(fast: fast, strong: strong, linkBytesPerSecond: 12 * mib), 1, "100 Mbit/s: level 6 could not keep up")
+    }
+
     func testARandomFileSamplesIncompressibleAndATextFileDoesNot() throws {
         let folder = try TemporaryDirectory.make(prefix: "tmeops-sample")
         defer { try? FileManager.default.removeItem(at: folder) }
