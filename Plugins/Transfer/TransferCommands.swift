@@ -55,7 +55,9 @@ public struct TransferPutCommand: TMEOpsCommand {
         discussion: """
             The bytes go to REMOTE.part, which the server hashes as it writes; REMOTE is replaced only \
             when that hash and the size match the local file. After a failure, --resume continues the \
-            .part (its existing bytes are hashed and compared first).
+            .part (its existing bytes are hashed and compared first). A file of 4 MiB or more travels \
+            gzip-compressed when a sample of it shrinks and the link is slower than the compressor \
+            (transfer.compression, or --compression); the hash checked is the file's own.
 
             Examples:
               tmeops transfer put release.tar /home/tme-user/releases/ -e production
@@ -119,7 +121,8 @@ public struct TransferGetCommand: TMEOpsCommand {
         discussion: """
             The server hashes the file while it streams; LOCAL.part becomes LOCAL only when the hashes \
             match. --resume continues LOCAL.part after checking it against the start of the remote file. \
-            A file under the environment's backups.dir is written owner-only (0600), as with --sensitive.
+            A file under the environment's backups.dir is written owner-only (0600), as with --sensitive. \
+            As with put, a large file that shrinks travels gzip-compressed when that is faster.
 
             Examples:
               tmeops transfer get /home/tme-user/backups/latest.dump ./backups/ -e production
