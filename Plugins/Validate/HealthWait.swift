@@ -48,20 +48,18 @@ public enum HTTPProbe {
                 .response
         case .ssh(let session):
             let key = "http \(host):\(port)"
+            // One exchange on `stream`, which is kept for the next probe when the answer allows it.
+            func exchanging(on stream: SSHChannelStream) throws -> Response {
+                let (response, reusable) = try exchange(
+                    on: stream, host: host, port: port, method: method, path: path, headers: headers, keepAlive: true, deadline: deadline)
+                if reusable { session.keep(stream, as: key) } else { stream.close() }
+                return response
+            }
             if let kept = session.takeKept(key) {
-                if let (response, reusable) = try? exchange(
-                    on: kept, host: host, port: port, method: method, path: path, headers: headers, keepAlive: true, deadline: deadline)
-                {
-                    if reusable { session.keep(kept, as: key) } else { kept.close() }
-                    return response
-                }
+                if let response = try? exchanging(on: kept) { return response }
                 kept.close()
             }
-            let stream = try session.openTCP(host: host, port: port, deadline: deadline)
-            let (response, reusable) = try exchange(
-                on: stream, host: host, port: port, method: method, path: path, headers: headers, keepAlive: true, deadline: deadline)
-            if reusable { session.keep(stream, as: key) } else { stream.close() }
-            return response
+            return try exchanging(on: try session.openTCP(host: host, port: port, deadline: deadline))
         }
     }
 

@@ -451,7 +451,7 @@ public final class SSHStatistics: @unchecked Sendable {
     /// Channels of one kind opened so far.
     public func count(_ kind: Channel) -> Int { lock.withLock { channels[kind] ?? 0 } }
 
-    /// Channels opened so far by what they were for, e.g. "12 commands, 3 tcp, 2 socket".
+    /// Channels opened so far by what they were for, e.g. "12 command, 3 tcp, 2 socket".
     public var channelSummary: String {
         let counted = lock.withLock { channels }
         return Channel.allCases.compactMap { kind in counted[kind].map { "\($0) \(kind.rawValue)" } }.joined(separator: ", ")
