@@ -161,9 +161,12 @@ public struct BackupVerifyCommand: TMEOpsCommand {
     public init() {}
 
     public func run(_ context: CommandContext) async throws {
-        let (_, environment) = try context.loadEnvironment()
+        let (config, environment) = try context.loadEnvironment()
         let id = self.id
-        let report = try await runBlocking("backup verify") { try BackupService.verify(id, environment: environment, context: context) }
+        let compression = config.section(TransferConfig.self)?.compression ?? .auto
+        let report = try await runBlocking("backup verify") {
+            try BackupService.verify(id, environment: environment, context: context, compression: compression)
+        }
         let out = context.output
         if context.json {
             try out.writeJSON(report)
@@ -202,7 +205,8 @@ public struct BackupRestoreCommand: TMEOpsCommand {
     public init() {}
 
     public func run(_ context: CommandContext) async throws {
-        let (_, environment) = try context.loadEnvironment()
+        let (config, environment) = try context.loadEnvironment()
+        let compression = config.section(TransferConfig.self)?.compression ?? .auto
         guard toDb != nil || globals.yes else {
             throw TMEOpsError.usage(
                 "restoring \(id) replaces the database of \(environment.name) (after a safety backup); pass --yes to do it, or --to-db NAME to restore alongside"
@@ -214,7 +218,8 @@ public struct BackupRestoreCommand: TMEOpsCommand {
             return
         }
         let outcome = try await runBlocking("backup restore") {
-            try BackupService.restore(id, environment: environment, context: context, toDatabase: toDb, log: { context.logger.info("\($0)") })
+            try BackupService.restore(
+                id, environment: environment, context: context, toDatabase: toDb, compression: compression, log: { context.logger.info("\($0)") })
         }
         let out = context.output
         if context.json { return try out.writeJSON(outcome) }

@@ -263,7 +263,10 @@ public enum BackupService {
     }
 
     /// Fetches a backup to a private temporary file here, checking size and SHA-256 against its metadata.
-    static func fetch(_ metadata: BackupMetadata, store: BackupStore, report: inout VerifyReport, context: CommandContext) throws -> URL? {
+    /// `compression` is the config's `transfer.compression`, which the caller has loaded already.
+    static func fetch(
+        _ metadata: BackupMetadata, store: BackupStore, report: inout VerifyReport, compression: TransferConfig.Compression, context: CommandContext
+    ) throws -> URL? {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tmeops-backup-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let local = folder.appendingPathComponent(metadata.file)
@@ -281,8 +284,7 @@ public enum BackupService {
         var download = FileTransfer(session: session, progress: progress.update)
         // Custom-format dumps are compressed already (auto measures and sends them as they are); plain
         // SQL ones shrink several-fold.
-        let setting = (try? context.loadEnvironment())?.config.section(TransferConfig.self)?.compression ?? .auto
-        download.encoding = { size in TransferCompression.forDownload(setting, remote: remote, size: size, session: session, logger: context.logger) }
+        download.encoding = { size in TransferCompression.forDownload(compression, remote: remote, size: size, session: session, logger: context.logger) }
         let transfer = try download.download(remote, to: local.path, mode: 0o600)
         return report.checkSHA256(transfer.sha256, expected: metadata.sha256) ? local : nil
     }
@@ -314,14 +316,16 @@ public enum BackupService {
 
     /// The checks of `backup verify`: checksum, table of contents, restore into `<name>_tmeops_verify`, row
     /// counts; the result is recorded in the metadata.
-    public static func verify(_ id: String, environment: EnvironmentConfig, context: CommandContext) throws -> VerifyReport {
+    public static func verify(
+        _ id: String, environment: EnvironmentConfig, context: CommandContext, compression: TransferConfig.Compression = .auto
+    ) throws -> VerifyReport {
         let name = try databaseName(environment)
         let opened = try openStore(environment, context: context)
         defer { opened.close() }
         let store = opened.store
         var metadata = try store.find(id)
         var report = VerifyReport(id: metadata.id)
-        guard let file = try fetch(metadata, store: store, report: &report, context: context) else {
+        guard let file = try fetch(metadata, store: store, report: &report, compression: compression, context: context) else {
             try record(&metadata, report: report, store: store)
             return report
         }
@@ -397,7 +401,8 @@ public enum BackupService {
     /// current database: a safety backup first, then a restore into a new database and a swap of names,
     /// so a failed restore leaves the current database as it was.
     public static func restore(
-        _ id: String, environment: EnvironmentConfig, context: CommandContext, toDatabase: String?, log: (String) -> Void
+        _ id: String, environment: EnvironmentConfig, context: CommandContext, toDatabase: String?, compression: TransferConfig.Compression = .auto,
+        log: (String) -> Void
     ) throws -> RestoreOutcome {
         let name = try databaseName(environment)
         let opened = try openStore(environment, context: context)
@@ -412,7 +417,7 @@ public enum BackupService {
             )
         }
         var report = VerifyReport(id: metadata.id)
-        guard let file = try fetch(metadata, store: store, report: &report, context: context) else {
+        guard let file = try fetch(metadata, store: store, report: &report, compression: compression, context: context) else {
             throw TMEOpsError(
                 "backup \(metadata.id) failed its checks, nothing was restored: \(report.checks.filter { !$0.ok }.map(\.detail).joined(separator: "; "))")
         }

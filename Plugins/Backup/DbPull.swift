@@ -14,6 +14,8 @@ public enum DbPull {
         public var schemaOnly = false
         public var excludeTableData: [String] = []
         public var force = false
+        /// The config's `transfer.compression`, for fetching the backup.
+        public var compression: TransferConfig.Compression = .auto
 
         public init(backup: String? = nil, fresh: Bool = false, schemaOnly: Bool = false, excludeTableData: [String] = [], force: Bool = false) {
             self.backup = backup
@@ -105,7 +107,8 @@ public enum DbPull {
         if let chosen, let opened {
             guard chosen.format == "custom" else { throw TMEOpsError.usage("backup \(chosen.id) is plain SQL; db pull restores custom-format backups") }
             var report = BackupService.VerifyReport(id: chosen.id)
-            guard let fetched = try BackupService.fetch(chosen, store: opened.store, report: &report, context: context) else {
+            guard let fetched = try BackupService.fetch(chosen, store: opened.store, report: &report, compression: options.compression, context: context)
+            else {
                 throw TMEOpsError(
                     "backup \(chosen.id) failed its checks: \(report.checks.filter { !$0.ok }.map(\.detail).joined(separator: "; ")); nothing was changed")
             }
@@ -211,7 +214,8 @@ public struct DbPullCommand: TMEOpsCommand {
 
     public func run(_ context: CommandContext) async throws {
         // Each environment is loaded on its own, so only its own ${VARS} need to be set.
-        let source = try context.loadConfig(selecting: .named(from)).environment(from)
+        let sourceConfig = try context.loadConfig(selecting: .named(from))
+        let source = try sourceConfig.environment(from)
         let target = try context.loadConfig(selecting: .named(to)).environment(to)
         try ProtectedConfig.refuseIfProtected(target, command: "db pull")
         if context.dryRun {
@@ -221,7 +225,9 @@ public struct DbPullCommand: TMEOpsCommand {
             return
         }
         try context.confirm("Replace the database of \(to) with \(from)'s (after a backup of it)?")
-        let options = DbPull.Options(backup: backup, fresh: fresh, schemaOnly: schemaOnly, excludeTableData: excludeTableData, force: force)
+        var pull = DbPull.Options(backup: backup, fresh: fresh, schemaOnly: schemaOnly, excludeTableData: excludeTableData, force: force)
+        pull.compression = sourceConfig.section(TransferConfig.self)?.compression ?? .auto
+        let options = pull
         let outcome = try await runBlocking("db pull") {
             try DbPull.run(from: source, to: target, context: context, options: options, log: { context.logger.info("\($0)") })
         }

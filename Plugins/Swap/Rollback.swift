@@ -90,7 +90,8 @@ public enum Rollback {
             }
             target.out.line("restoring the database from \(backup) (a safety backup is taken first)")
             let outcome = try BackupService.restore(
-                backup, environment: target.environment, context: target.context, toDatabase: nil, log: { target.out.line("  \($0)") })
+                backup, environment: target.environment, context: target.context, toDatabase: nil,
+                compression: target.config.section(TransferConfig.self)?.compression ?? .auto, log: { target.out.line("  \($0)") })
             restored = outcome.id
         }
         do {
