@@ -39,6 +39,10 @@ public struct ImagePush {
         public var compression: String = "none"
         /// The uncompressed bytes of what was sent (the thin archive), to compare with `bytesSent`.
         public var archiveBytes: UInt64 = 0
+        /// The loads it took: more than one when the missing layers went in pieces (`PushPieces`).
+        public var pieces: Int = 1
+        /// Of `layersSkipped`, the layers an earlier push that was cut off had left on the remote.
+        public var resumedLayers: Int = 0
     }
 
     public let local: DockerEngine
@@ -128,6 +132,9 @@ public struct ImagePush {
         var report = Report(
             image: reference, imageID: image.id, layers: diffIDs.count, layersSkipped: 0, bytesSent: 0, imageBytes: 0,
             alreadyPresent: false, fellBack: false, seconds: 0)
+        // Partial images of this repository on the remote, left by pushes in pieces: removed once the
+        // image itself is there.
+        var partials: [String] = []
         if !full, try remote.image(image.id) != nil {
             // The remote has this very image: nothing travels, the reference is tagged there.
             try beforeLoading()
@@ -141,7 +148,10 @@ public struct ImagePush {
             // The export starts now (if not already), while the remote is asked which layers it has.
             if export == nil { export = try startExport(reference) }
             if !full {
-                report.layersSkipped = try remoteSharedPrefix(reference, diffIDs: diffIDs)
+                let shared = try remoteSharedPrefix(reference, diffIDs: diffIDs)
+                report.layersSkipped = shared.count
+                report.resumedLayers = shared.fromPartial ? shared.count : 0
+                partials = shared.partials
             }
             logger.debug(
                 "\(remote.location) has \(report.layersSkipped) of \(diffIDs.count) layers of \(reference) (asked in \(Self.elapsed(since: started)))")
@@ -150,22 +160,25 @@ public struct ImagePush {
             let first = export!
             export = nil
             do {
-                (report.bytesSent, report.imageBytes, report.archiveBytes) = try send(
-                    first, diffIDs: diffIDs, skip: report.layersSkipped, expectedSize: UInt64(image.size), compression: wire)
+                let sent = try send(first, image: image, skip: report.layersSkipped, compression: wire, resumable: !full)
+                (report.bytesSent, report.imageBytes, report.archiveBytes, report.pieces) = (sent.wire, sent.export, sent.archive, sent.pieces)
+                partials += sent.partials
             } catch let error as DockerError where wire != .none {
                 // An engine that cannot read the compressed stream (a containerd image store of Docker
                 // 24, say) answers as if the archive were damaged: the same archive goes uncompressed.
                 logger.warning("the remote engine refused the \(wire.rawValue) archive (\(error)); sending it uncompressed")
                 wire = .none
-                (report.bytesSent, report.imageBytes, report.archiveBytes) = try send(
-                    try startExport(reference), diffIDs: diffIDs, skip: report.layersSkipped, expectedSize: UInt64(image.size), compression: .none)
+                let sent = try send(try startExport(reference), image: image, skip: report.layersSkipped, compression: .none, resumable: !full)
+                (report.bytesSent, report.imageBytes, report.archiveBytes, report.pieces) = (sent.wire, sent.export, sent.archive, sent.pieces)
+                partials += sent.partials
             } catch let error as DockerError where report.layersSkipped > 0 {
                 // A newer engine (containerd image store) may refuse archives with missing layers.
                 logger.warning("the remote engine refused the thin archive (\(error)); sending the full image")
                 report.fellBack = true
                 report.layersSkipped = 0
-                (report.bytesSent, report.imageBytes, report.archiveBytes) = try send(
-                    try startExport(reference), diffIDs: diffIDs, skip: 0, expectedSize: UInt64(image.size), compression: wire)
+                report.resumedLayers = 0
+                let sent = try send(try startExport(reference), image: image, skip: 0, compression: wire, resumable: false)
+                (report.bytesSent, report.imageBytes, report.archiveBytes, report.pieces) = (sent.wire, sent.export, sent.archive, sent.pieces)
             }
             report.compression = wire.rawValue
             logger.debug("\(reference) loaded into \(remote.location) after \(Self.elapsed(since: started))")
@@ -173,6 +186,7 @@ public struct ImagePush {
         guard let pushed = try remote.image(reference), pushed.id == image.id else {
             throw TMEOpsError("after loading, \(reference) on \(remote.location) is not \(image.id); the remote's previous images are unchanged")
         }
+        removePartials(partials)
         report.seconds = Date().timeIntervalSince(started)
         return report
     }
@@ -182,19 +196,48 @@ public struct ImagePush {
     /// before it (all of them, when only its config changed). The search stops at a whole match, or at
     /// all-but-one once that repository's images are done; on a host with many images this saves a
     /// round trip per image, at the cost of at most one layer sent that an unrelated image also has.
-    func remoteSharedPrefix(_ reference: String, diffIDs: [String]) throws -> Int {
+    ///
+    /// The partial images an earlier push in pieces of this repository left (`PushPieces`) come first
+    /// of all: resuming from one is the point of them.
+    func remoteSharedPrefix(_ reference: String, diffIDs: [String]) throws -> SharedPrefix {
         let repository = Self.split(reference).0
-        let (same, other) = try remote.images().sorted { $0.created > $1.created }.reduce(into: ([ImageSummary](), [ImageSummary]())) {
+        let images = try remote.images().sorted { $0.created > $1.created }
+        let partials = images.filter { $0.labels?[PushPieces.label] == repository }
+        let (same, other) = images.filter { $0.labels?[PushPieces.label] != repository }.reduce(into: ([ImageSummary](), [ImageSummary]())) {
             if $1.repoTags?.contains(where: { $0.hasPrefix(repository + ":") }) ?? false { $0.0.append($1) } else { $0.1.append($1) }
         }
-        var best = 0
-        for (index, summary) in (same + other).enumerated() {
-            if index == same.count, best >= diffIDs.count - 1 { break }
+        var shared = SharedPrefix(count: 0, fromPartial: false, partials: partials.map(\.id))
+        for (index, summary) in (partials + same + other).enumerated() {
+            if index == partials.count + same.count, shared.count >= diffIDs.count - 1 { break }
             guard let layers = try remote.image(summary.id)?.rootFS.layers else { continue }
-            best = max(best, Self.sharedPrefix(diffIDs, with: [layers]))
-            if best == diffIDs.count { break }
+            let count = Self.sharedPrefix(diffIDs, with: [layers])
+            if count > shared.count { (shared.count, shared.fromPartial) = (count, index < partials.count) }
+            if shared.count == diffIDs.count { break }
         }
-        return best
+        return shared
+    }
+
+    struct SharedPrefix {
+        /// Leading layers the remote has.
+        var count: Int
+        /// Whether the longest chain is a partial image's (an earlier push was cut off).
+        var fromPartial: Bool
+        /// The partial images of this repository on the remote.
+        var partials: [String]
+    }
+
+    /// Removes partial images once the image they were the start of is loaded; one that cannot be
+    /// removed stays (an untagged image `docker image prune` also removes), with a note in the log.
+    func removePartials(_ ids: [String]) {
+        for id in Set(ids) {
+            do {
+                try remote.removeImage(id)
+            } catch let error as DockerError where error.isNotFound {
+                continue
+            } catch {
+                logger.debug("could not remove the partial image \(id.prefix(19)) on \(remote.location): \(error)")
+            }
+        }
     }
 
     /// `name:tag` → (name, tag); a reference without a tag means `latest`.
@@ -213,11 +256,101 @@ public struct ImagePush {
             " (\(report.compression): \(ProgressReporter.bytes(report.archiveBytes)) compressed to \(ProgressReporter.bytes(report.bytesSent)), \(String(format: "%.1f", ratio))x)"
     }
 
+    /// ` (resumed: 12 layers were loaded by an earlier push that was cut off)` when this push resumed one.
+    public static func resumeNote(_ report: Report) -> String {
+        report.resumedLayers > 0 ? " (resumed: \(report.resumedLayers) layers were loaded by an earlier push that was cut off)" : ""
+    }
+
     static func elapsed(since start: Date) -> String { String(format: "%.3f s", Date().timeIntervalSince(start)) }
+
+    /// What `send` sent.
+    struct Sent {
+        /// Bytes on the wire.
+        var wire: UInt64
+        /// Bytes of the whole export read.
+        var export: UInt64
+        /// Bytes of the archives sent, before compression.
+        var archive: UInt64
+        var pieces = 1
+        /// Partial images loaded on the way (`PushPieces`).
+        var partials: [String] = []
+    }
+
+    /// Streams the (thin) archive, compressed as `compression` says. With `resumable`, two or more
+    /// missing layers and room in the temporary folder, it goes in pieces (`PushPieces`).
+    private func send(_ export: PendingExport, image: ImageDetails, skip: Int, compression: ArchiveCompression, resumable: Bool) throws -> Sent {
+        let diffIDs = image.rootFS.layers ?? []
+        let expectedSize = UInt64(max(image.size, 0))
+        if resumable, diffIDs.count - skip >= 2 {
+            if PushPieces.hasRoom(for: expectedSize, in: FileManager.default.temporaryDirectory) {
+                return try sendInPieces(export, image: image, skip: skip, compression: compression)
+            }
+            logger.info(
+                "not enough room in \(FileManager.default.temporaryDirectory.path) to keep \(export.reference)'s layers for a resumable push: it goes in one stream"
+            )
+        }
+        let (sent, exportBytes, archiveBytes) = try sendStream(export, diffIDs: diffIDs, skip: skip, expectedSize: expectedSize, compression: compression)
+        return Sent(wire: sent, export: exportBytes, archive: archiveBytes)
+    }
+
+    /// Sends the missing layers `skip...` in pieces, in layer order, each piece as soon as its layers
+    /// have come out of the export: partial images first, then the image itself (`PushPieces`).
+    private func sendInPieces(_ export: PendingExport, image: ImageDetails, skip: Int, compression: ArchiveCompression) throws -> Sent {
+        let reference = export.reference
+        let diffIDs = image.rootFS.layers ?? []
+        let expected = UInt64(max(image.size, 1))
+        let spool = try LayerSpool(export: export, diffIDs: diffIDs, skip: skip, logger: logger)
+        defer { spool.discard() }
+        let repository = Self.split(reference).0
+        var grouper = PushPieces.Grouper(top: diffIDs.count - 1)
+        var sent = Sent(wire: 0, export: 0, archive: 0, pieces: 0)
+        for index in skip..<diffIDs.count {
+            let layer = try spool.layer(diffIDs[index])
+            guard let piece = grouper.add(index, size: layer.size) else { continue }
+            let config = try PushPieces.partialConfig(
+                diffIDs: diffIDs[0...piece.upTo], os: image.os ?? "linux", architecture: image.architecture ?? "amd64", repository: repository)
+            let manifest = [DockerArchive.ManifestEntry(config: "partial.json", repoTags: nil, layers: (0...piece.upTo).map { "\($0)/layer.tar" })]
+            var files: [(String, LayerSpool.Stored)] = [("partial.json", .memory(config))]
+            for layer in piece.sent { files.append(("\(layer)/layer.tar", try spool.layer(diffIDs[layer]))) }
+            files.append(("manifest.json", .memory(try JSONEncoder().encode(manifest))))
+            try loadPiece(files, of: reference, compression: compression, expected: expected, into: &sent)
+            sent.partials.append("sha256:" + SHA256.hex(SHA256.digest(config)))
+            logger.debug("\(remote.location) has the first \(piece.upTo + 1) of \(diffIDs.count) layers of \(reference) (piece \(sent.pieces))")
+        }
+        try spool.waitForEnd()
+        sent.export = spool.bytesRead
+        guard case .memory(let data)? = spool.file("manifest.json"),
+            let entries = try? JSONDecoder().decode([DockerArchive.ManifestEntry].self, from: data), let entry = entries.first,
+            entry.layers.count == diffIDs.count, let config = spool.file(entry.config)
+        else {
+            throw DockerError.protocolError("the export of \(reference) has no readable manifest.json for its \(diffIDs.count) layers")
+        }
+        var files: [(String, LayerSpool.Stored)] = [(entry.config, config)]
+        for layer in grouper.last().sent { files.append((entry.layers[layer], try spool.layer(diffIDs[layer]))) }
+        files.append(("manifest.json", .memory(data)))
+        try loadPiece(files, of: reference, compression: compression, expected: expected, into: &sent)
+        return sent
+    }
+
+    /// Writes `files` as one docker-archive into the remote engine's load; adds what it sent to `sent`.
+    private func loadPiece(
+        _ files: [(String, LayerSpool.Stored)], of reference: String, compression: ArchiveCompression, expected: UInt64, into sent: inout Sent
+    ) throws {
+        let (archive, finish) = try pipedArchive(name: "piece of \(reference)") { fd in
+            let writer = try TarWriter(fd: fd, destination: "the remote engine", compression: compression, level: WireCompression.level)
+            for (path, stored) in files { try writer.add(path, stored) }
+            try writer.close()
+        }
+        let before = sent.wire
+        let progress = progress
+        sent.wire += try load(archive, finishing: finish, export: {}, progress: { progress(before + $0, max(before + $0, expected)) })
+        sent.archive += files.reduce(0) { $0 + $1.1.size }
+        sent.pieces += 1
+    }
 
     /// Streams the (thin) archive, compressed as `compression` says; returns (bytes sent, bytes of the
     /// full export, bytes of the archive before compression).
-    private func send(
+    private func sendStream(
         _ export: PendingExport, diffIDs: [String], skip: Int, expectedSize: UInt64, compression: ArchiveCompression
     ) throws -> (UInt64, UInt64, UInt64) {
         let (reference, exported, finishExport) = (export.reference, export.source, export.finish)
@@ -302,8 +435,10 @@ public struct ImagePush {
     /// Streams `archive` (written by a producer thread from the export) into the remote engine; returns
     /// the bytes sent. The producer is waited for either way: when it failed, the engine saw a cut
     /// stream, and the producer's error is the cause.
-    private func load(_ archive: ByteSource, finishing producer: () throws -> Void, export finishExport: () throws -> Void) throws -> UInt64 {
-        let counted = CountingSource(archive) { _ in }
+    private func load(
+        _ archive: ByteSource, finishing producer: () throws -> Void, export finishExport: () throws -> Void, progress: @escaping (UInt64) -> Void = { _ in }
+    ) throws -> UInt64 {
+        let counted = CountingSource(archive, onProgress: progress)
         do {
             try remote.loadImage(counted)
         } catch {

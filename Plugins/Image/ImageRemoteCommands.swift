@@ -98,7 +98,7 @@ public struct ImagePushCommand: TMEOpsCommand {
                 "\(out.green("✓")) pushed \(reference) to \(environment.name) in \(String(format: "%.1f", report.seconds)) s: sent \(sent) of \(whole)\(ImagePush.wireNote(report))"
             )
             out.line(
-                "  layers: \(report.layers - report.layersSkipped) sent, \(report.layersSkipped) already there\(report.fellBack ? " (the thin archive was refused; sent in full)" : "")"
+                "  layers: \(report.layers - report.layersSkipped) sent\(report.pieces > 1 ? " in \(report.pieces) pieces" : ""), \(report.layersSkipped) already there\(ImagePush.resumeNote(report))\(report.fellBack ? " (the thin archive was refused; sent in full)" : "")"
             )
         }
         out.line("  remote image ID matches: \(report.imageID)")

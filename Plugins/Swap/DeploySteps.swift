@@ -122,7 +122,7 @@ extension DeployPipeline {
                 try host.engine.tagImage(previous, repository: target.config.image, tag: "backup-\(ImageTag.timestamp(started))")
             }
             out.line(
-                "      \(several ? "\(host.host.name): " : "")sent \(report.bytesSent) bytes\(ImagePush.wireNote(report)): \(report.layers - report.layersSkipped) of \(report.layers) layers; tagged \(target.config.image):\(release)"
+                "      \(several ? "\(host.host.name): " : "")sent \(report.bytesSent) bytes\(ImagePush.wireNote(report)): \(report.layers - report.layersSkipped) of \(report.layers) layers\(ImagePush.resumeNote(report)); tagged \(target.config.image):\(release)"
             )
         }
         return preparedCopy

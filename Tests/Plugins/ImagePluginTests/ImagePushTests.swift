@@ -180,6 +180,71 @@ final class ImagePushTests: XCTestCase {
         XCTAssertEqual(try remote().images().map(\.id).sorted(), before, "the remote keeps exactly its previous images")
     }
 
+    /// A first delivery goes in pieces; cut off after the first piece, the next push sends only the
+    /// layers the host does not have yet, and removes the partial image that held the others.
+    func testAPushCutOffResumesWithTheLayersTheHostAlreadyHasAndTidiesUp() async throws {
+        // Three layers of 40 MB of random bytes: three pieces (PushPieces.pieceBytes is 32 MiB).
+        try harness.write(
+            "Dockerfile",
+            "FROM \(sandbox["SANDBOX_APP_IMAGE"])\nUSER root\n" + (1...3).map { "RUN head -c \(40 << 20) /dev/urandom > /layer-\($0).bin\n" }.joined())
+        try await harness.run(ImageBuildCommand.parse(["--tag", tag]))
+        let docker = try remote()
+        let partials = { try docker.images(filters: ["label": [PushPieces.label]]).map(\.id) }
+        defer { for id in (try? partials()) ?? [] { _ = try? docker.removeImage(id, force: true) } }
+        let local = try DockerEngine.local(environment: harness.environment)
+        let id = try XCTUnwrap(try local.image(tag)?.id)
+        let session = try SSHSession(sandbox.sshOptions())
+        defer { session.close() }
+        var push = ImagePush(
+            local: local, remote: DockerEngine.remote(session: session, socket: sandbox["SANDBOX_DOCKER_SOCKET"]), logger: harness.context.logger)
+        // The moment the first partial image is on the host, the connection goes (a dropped link).
+        var (cut, lastLook) = (false, Date.distantPast)
+        push.progress = { _, _ in
+            guard !cut, Date().timeIntervalSince(lastLook) > 0.02 else { return }
+            lastLook = Date()
+            if let found = try? partials(), !found.isEmpty {
+                cut = true
+                _ = try? ProcessRunner.run("/usr/bin/pkill", ["-KILL", "-f", "^sshd: \(self.sandbox["SANDBOX_SSH_USER"])"])
+            }
+        }
+        XCTAssertThrowsError(try push.push(tag))
+        XCTAssertTrue(cut, "the push was cut off after its first piece")
+        XCTAssertNil(try docker.image(tag), "nothing tagged")
+        XCTAssertEqual(try partials().count, 1, "the first piece stays on the host")
+
+        harness.stdout.clear()
+        try await harness.run(ImagePushCommand.parse([tag, "-e", "sandbox", "--json", "--compression", "none"]))
+        let report = try JSONDecoder().decode(ImagePush.Report.self, from: Data(harness.stdout.text.utf8))
+        let appLayers = try XCTUnwrap(
+            Int(
+                try sandbox.docker(["image", "inspect", "-f", "{{len .RootFS.Layers}}", sandbox["SANDBOX_APP_IMAGE"]]).stdout.trimmingCharacters(
+                    in: .whitespacesAndNewlines)))
+        XCTAssertEqual(report.layers, appLayers + 3)
+        XCTAssertGreaterThanOrEqual(report.resumedLayers, appLayers + 1, "the layers of the first piece were not sent again: \(report)")
+        XCTAssertEqual(report.layersSkipped, report.resumedLayers)
+        XCTAssertLessThan(report.bytesSent, UInt64(Double(80 << 20) * 1.05), "at most the two layers after the cut travel: \(report)")
+        XCTAssertEqual(try docker.image(tag)?.id, id)
+        XCTAssertEqual(try partials(), [], "the partial image is removed once the image is there")
+    }
+
+    /// Pieces close at `pieceBytes`; the last one always ends at the top layer, and a partial image's
+    /// config gives the same ID for the same layers.
+    func testPiecesGroupLayersInOrderAndPartialConfigsAreStable() throws {
+        let sizes: [UInt64] = [10, 10, 40, 5, 5, 50]
+        XCTAssertEqual(
+            PushPieces.plan(sizes: sizes, skip: 1, pieceBytes: 32),
+            [PushPieces.Piece(sent: [1, 2], upTo: 2), PushPieces.Piece(sent: [3, 4, 5], upTo: 5)])
+        XCTAssertEqual(PushPieces.plan(sizes: sizes, skip: 5, pieceBytes: 32), [PushPieces.Piece(sent: [5], upTo: 5)])
+        XCTAssertEqual(
+            PushPieces.plan(sizes: [40, 40, 40], skip: 0, pieceBytes: 32),
+            [PushPieces.Piece(sent: [0], upTo: 0), PushPieces.Piece(sent: [1], upTo: 1), PushPieces.Piece(sent: [2], upTo: 2)])
+        let config = try PushPieces.partialConfig(diffIDs: ["sha256:a", "sha256:b"], os: "linux", architecture: "amd64", repository: "app")
+        XCTAssertEqual(config, try PushPieces.partialConfig(diffIDs: ["sha256:a", "sha256:b"], os: "linux", architecture: "amd64", repository: "app"))
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: config) as? [String: Any])
+        XCTAssertEqual((object["rootfs"] as? [String: Any])?["diff_ids"] as? [String], ["sha256:a", "sha256:b"])
+        XCTAssertEqual(((object["config"] as? [String: Any])?["Labels"] as? [String: String])?[PushPieces.label], "app")
+    }
+
     func testTagBackupTagsTheRunningProductionImage() async throws {
         try await harness.run(ImageTagBackupCommand.parse(["-e", "sandbox"]))
         let line = harness.stdout.text
