@@ -63,6 +63,7 @@ extension SSHSession {
 
     /// A shell script made by tmeops itself, in which every operand was passed through ``ShellQuote``.
     func captureScript(_ script: String, display: String, stdin: Data? = nil, timeout: TimeInterval? = nil) throws -> RemoteOutput {
+        if let output = try captureThroughRunner(script, display: display, stdin: stdin, timeout: timeout) { return output }
         var out = Data()
         var err = Data()
         let exit = try runScript(

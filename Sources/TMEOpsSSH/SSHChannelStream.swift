@@ -6,7 +6,8 @@ import Foundation
 public final class SSHChannelStream {
     let session: SSHSession
     let channel: OpaquePointer
-    public let destination: String
+    /// What the stream reaches, for error messages (a kept command runner names its current command).
+    public internal(set) var destination: String
     private var closed = false
 
     init(session: SSHSession, channel: OpaquePointer, destination: String) {
@@ -85,6 +86,15 @@ public final class SSHChannelStream {
         let status = signal == nil ? libssh2_channel_get_exit_status(channel) : nil
         if let signal { libssh2_free(session.raw, signal) }
         return status
+    }
+
+    /// Frees the channel without waiting for the other side's close (which waits for the remote
+    /// program to end): for a program tmeops stopped waiting for.
+    public func abandon() {
+        guard !closed else { return }
+        closed = true
+        guard !session.isClosed else { return }
+        libssh2_channel_free(channel)
     }
 
     public func close() {

@@ -21,6 +21,8 @@ public final class SSHSession {
     /// Channels kept open between uses, by what they reach: an app's HTTP connection kept alive, a
     /// command that serves one request after another. Each reuse saves a channel open (a round trip).
     private var kept: [(key: String, stream: SSHChannelStream)] = []
+    /// Set when this host could not keep a command runner (`KeptRunner.swift`): captures take a channel each.
+    var runnerUnavailable = false
 
     /// The server's host key as OpenSSH prints it: `ED25519 SHA256:...`.
     public private(set) var hostKeyDescription = ""

@@ -80,4 +80,26 @@ final class RemoteCommandTests: XCTestCase {
             XCTAssertEqual(try session.capture(["echo", "\(index)"]).stdoutText, "\(index)\n")
         }
     }
+
+    /// Captures go through one kept runner: one channel for many commands, each with its own input,
+    /// output, errors and status, every byte kept.
+    func testCapturesShareOneKeptRunnerAndKeepEveryByte() throws {
+        let session = try SSHSession(try Sandbox.require().sshOptions())
+        defer { session.close() }
+        let binary = Data((0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        let before = SSHStatistics.shared.count(.command)
+        for index in 0..<20 {
+            let output = try session.capture(["sh", "-c", "cat; printf 'warn %s\\n' \"$1\" >&2; exit $2", "sh", "\(index)", "\(index % 3)"], stdin: binary)
+            XCTAssertEqual(output.stdout, binary)
+            XCTAssertEqual(output.stderrText, "warn \(index)\n")
+            XCTAssertEqual(output.exit, RemoteExit(status: Int32(index % 3), signal: nil))
+        }
+        XCTAssertEqual(try session.capture(["printf", "no newline at the end"]).stdoutText, "no newline at the end")
+        XCTAssertEqual(try session.capture(["sh", "-c", "read line; echo \"[$line]\""]).stdoutText, "[]\n", "no input: end of file at once")
+        XCTAssertEqual(SSHStatistics.shared.count(.command) - before, 1, "twenty-two commands over one channel")
+        // sshd refuses an exec request this large; through the runner it runs.
+        let large = try session.capture(["sh", "-c", "printf '%s' \"$1\" | wc -c", "sh", String(repeating: "x", count: 100 << 10)])
+        XCTAssertEqual(large.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines), "\(100 << 10)")
+        XCTAssertEqual(SSHStatistics.shared.count(.command) - before, 1)
+    }
 }
