@@ -170,8 +170,7 @@ public final class DeployPipeline {
         } catch {
             // A lock left by a deploy that was killed: its journal says what to do. A deploy that still
             // runs (elsewhere, renewing its lock) has a journal too, and is only waited for.
-            let abandoned = (try? state.lockOwner())??.isAbandoned(ttl: target.deploy.lockTTL.seconds) ?? false
-            let refusal: Error = abandoned ? (try? state.journal().last).flatMap { $0 }.map { unfinished($0) } ?? error : error
+            let refusal: Error = state.abandonedDeployJournal(ttl: target.deploy.lockTTL.seconds).map { unfinished($0) } ?? error
             // Appended without the lock: an audit line is one small write, and whoever holds the lock
             // never reads the log.
             state.audit(action: "deploy", environment: target.environment.name, release: nil, outcome: "refused", detail: "\(refusal)", context: context)

@@ -26,7 +26,7 @@ public enum Rollback {
                 wait: lockWait, context: target.context)
         } catch {
             // A lock left by a deploy that was killed: its journal says what to do.
-            if let journal = try? state.journal(), !journal.isEmpty, (try? state.lockOwner())??.isAbandoned(ttl: target.deploy.lockTTL.seconds) ?? false {
+            if state.abandonedDeployJournal(ttl: target.deploy.lockTTL.seconds) != nil {
                 throw TMEOpsError("\(error); an unfinished deploy journal is on \(state.host): run `tmeops recover -e \(target.environment.name)` first")
             }
             throw error

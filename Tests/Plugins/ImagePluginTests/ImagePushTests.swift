@@ -31,6 +31,12 @@ final class ImagePushTests: XCTestCase {
 
     func remote() throws -> DockerEngine { try DockerEngine.local(environment: ["DOCKER_HOST": "unix://\(sandbox["SANDBOX_DOCKER_SOCKET"])"]) }
 
+    /// How many layers the sandbox's app image (which the server has) is made of.
+    func appImageLayers() throws -> Int {
+        let output = try sandbox.docker(["image", "inspect", "-f", "{{len .RootFS.Layers}}", sandbox["SANDBOX_APP_IMAGE"]]).stdout
+        return try XCTUnwrap(Int(output.trimmingCharacters(in: .whitespacesAndNewlines)))
+    }
+
     /// A new version on the local engine: the sandbox base plus one layer of `megabytes` random bytes.
     func buildVersion(megabytes: Int = 1) async throws {
         try harness.write(
@@ -81,10 +87,7 @@ final class ImagePushTests: XCTestCase {
         harness.stdout.clear()
         try await harness.run(ImagePushCommand.parse([tag, "-e", "sandbox", "--json"]))
         let report = try JSONDecoder().decode(ImagePush.Report.self, from: Data(harness.stdout.text.utf8))
-        let appLayers = try XCTUnwrap(
-            Int(
-                try sandbox.docker(["image", "inspect", "-f", "{{len .RootFS.Layers}}", sandbox["SANDBOX_APP_IMAGE"]]).stdout.trimmingCharacters(
-                    in: .whitespacesAndNewlines)))
+        let appLayers = try appImageLayers()
         XCTAssertEqual(report.layers, appLayers + 4)
         XCTAssertEqual(report.layersSkipped, appLayers + 3)
         XCTAssertLessThanOrEqual(report.bytesSent, UInt64(Double(2 << 20) * 1.1), "only the new layer travels")
@@ -215,10 +218,7 @@ final class ImagePushTests: XCTestCase {
         harness.stdout.clear()
         try await harness.run(ImagePushCommand.parse([tag, "-e", "sandbox", "--json", "--compression", "none"]))
         let report = try JSONDecoder().decode(ImagePush.Report.self, from: Data(harness.stdout.text.utf8))
-        let appLayers = try XCTUnwrap(
-            Int(
-                try sandbox.docker(["image", "inspect", "-f", "{{len .RootFS.Layers}}", sandbox["SANDBOX_APP_IMAGE"]]).stdout.trimmingCharacters(
-                    in: .whitespacesAndNewlines)))
+        let appLayers = try appImageLayers()
         XCTAssertEqual(report.layers, appLayers + 3)
         XCTAssertGreaterThanOrEqual(report.resumedLayers, appLayers + 1, "the layers of the first piece were not sent again: \(report)")
         XCTAssertEqual(report.layersSkipped, report.resumedLayers)
