@@ -11,7 +11,8 @@ import TMEOpsSSH
 ///
 /// The local export (`GET /images/{name}/get`) is re-written on the fly into a thin docker-archive
 /// that leaves out the layer tars the remote already has, and streamed straight into the remote
-/// `POST /images/load` through SSH: no temporary file on either side.
+/// `POST /images/load` through SSH: no temporary file on either side. (Two or more missing layers go in
+/// pieces instead, kept in a local temporary folder on their way: `PushPieces`.)
 ///
 /// `docker save` names layer folders by v1 IDs and writes them sorted by name, not in layer order, and
 /// `manifest.json` (which gives the order) comes last. Each folder's `json` comes before its
@@ -281,16 +282,25 @@ public struct ImagePush {
     private func send(_ export: PendingExport, image: ImageDetails, skip: Int, compression: ArchiveCompression, resumable: Bool) throws -> Sent {
         let diffIDs = image.rootFS.layers ?? []
         let expectedSize = UInt64(max(image.size, 0))
+        var export = export
+        var partials: [String] = []
         if resumable, diffIDs.count - skip >= 2 {
             if PushPieces.hasRoom(for: expectedSize, in: FileManager.default.temporaryDirectory) {
-                return try sendInPieces(export, image: image, skip: skip, compression: compression)
+                do {
+                    return try sendInPieces(export, image: image, skip: skip, compression: compression)
+                } catch let unavailable as PushPieces.Unavailable {
+                    logger.info("\(unavailable.reason): \(export.reference) goes in one stream")
+                    partials = unavailable.partials
+                    export = try startExport(export.reference)
+                }
+            } else {
+                logger.info(
+                    "not enough room in \(FileManager.default.temporaryDirectory.path) to keep \(export.reference)'s layers for a resumable push: it goes in one stream"
+                )
             }
-            logger.info(
-                "not enough room in \(FileManager.default.temporaryDirectory.path) to keep \(export.reference)'s layers for a resumable push: it goes in one stream"
-            )
         }
         let (sent, exportBytes, archiveBytes) = try sendStream(export, diffIDs: diffIDs, skip: skip, expectedSize: expectedSize, compression: compression)
-        return Sent(wire: sent, export: exportBytes, archive: archiveBytes)
+        return Sent(wire: sent, export: exportBytes, archive: archiveBytes, partials: partials)
     }
 
     /// Sends the missing layers `skip...` in pieces, in layer order, each piece as soon as its layers
@@ -305,7 +315,13 @@ public struct ImagePush {
         var grouper = PushPieces.Grouper(top: diffIDs.count - 1)
         var sent = Sent(wire: 0, export: 0, archive: 0, pieces: 0)
         for index in skip..<diffIDs.count {
-            let layer = try spool.layer(diffIDs[index])
+            let layer: LayerSpool.Stored
+            do {
+                layer = try spool.layer(diffIDs[index])
+            } catch var unavailable as PushPieces.Unavailable {
+                unavailable.partials = sent.partials
+                throw unavailable
+            }
             guard let piece = grouper.add(index, size: layer.size) else { continue }
             let config = try PushPieces.partialConfig(
                 diffIDs: diffIDs[0...piece.upTo], os: image.os ?? "linux", architecture: image.architecture ?? "amd64", repository: repository)

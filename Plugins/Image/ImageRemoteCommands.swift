@@ -12,10 +12,18 @@ public struct ImagePushCommand: TMEOpsCommand {
         abstract: "Send an image to an environment's engine: only the layers it lacks, streamed over SSH.",
         discussion: """
             Asks the remote engine which layer chains it has, writes a thin docker-archive without them, \
-            and streams it into the remote POST /images/load (no temporary file on either side). The \
-            remote image ID must then equal the local one. If the remote engine refuses the thin archive, \
-            the full one is sent; --full sends it from the start. An image the remote already has (same \
-            ID) is only tagged there: nothing is exported or sent.
+            and streams it into the remote POST /images/load. The remote image ID must then equal the \
+            local one. If the remote engine refuses the thin archive, the full one is sent; --full sends \
+            it from the start. An image the remote already has (same ID) is only tagged there: nothing is \
+            exported or sent.
+
+            Two or more missing layers go in pieces, in layer order (about 32 MiB of layers each); every \
+            piece but the last is loaded as an untagged image of the first layers, labelled \
+            tmeops.partial-push, which the remote keeps. A push cut off by a dropped connection therefore \
+            resumes: the next push sends only the layers after the last piece loaded, and the partial \
+            images are removed once the image is there. The layers wait in this machine's temporary \
+            folder (TMPDIR) meanwhile; one missing layer, --full, or a TMPDIR without room for the image \
+            streams with no temporary file.
 
             The archive travels compressed when that is faster (transfer.compression: auto measures the \
             link and the compressor; none, gzip or zstd choose; --compression overrides it for one push). \

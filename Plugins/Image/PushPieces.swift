@@ -21,6 +21,14 @@ import TMEOpsSSH
 /// Each layer is found by the digest of its bytes, which is its diff ID: a piece can only carry the
 /// layer it claims to.
 struct PushPieces {
+    /// An export that cannot go in pieces (its layer files are not the layers' own bytes); `partials`
+    /// are the partial images loaded before that was found, to be removed like the others.
+    struct Unavailable: Error, CustomStringConvertible {
+        var reason: String
+        var partials: [String] = []
+        var description: String { reason }
+    }
+
     /// The label on partial images; its value is the image's repository.
     static let label = "tmeops.partial-push"
     /// A piece closes once it holds this many bytes of layers (the last piece takes what is left).
@@ -117,18 +125,29 @@ final class LayerSpool: @unchecked Sendable {
 
     /// Starts reading `export` on a thread of its own. The layer folders of `diffIDs` below `skip` are
     /// left out when their position is known (the remote has them).
-    init(export: ImagePush.PendingExport, diffIDs: [String], skip: Int, logger: Logger) throws {
-        reference = export.reference
+    convenience init(export: ImagePush.PendingExport, diffIDs: [String], skip: Int, logger: Logger) throws {
+        try self.init(
+            reference: export.reference, source: export.source, finish: { try export.finish() }, cancel: { export.cancel() }, diffIDs: diffIDs, skip: skip,
+            logger: logger)
+    }
+
+    /// Reads the docker-archive `source` (an export of `reference`); `finish` is called after its end,
+    /// `cancel` when reading it failed.
+    init(
+        reference: String, source: DescriptorSource, finish: @escaping @Sendable () throws -> Void, cancel: @escaping @Sendable () -> Void,
+        diffIDs: [String], skip: Int,
+        logger: Logger
+    ) throws {
+        self.reference = reference
         Self.removeAbandoned(in: FileManager.default.temporaryDirectory)
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("tmeops-push-\(getpid())-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let source = export.source
         let thread = Thread { [self] in
             do {
                 try read(source, diffIDs: diffIDs, skip: skip)
-                try export.finish()
+                try finish()
             } catch {
-                export.cancel()
+                cancel()
                 condition.withLock { failure = error }
             }
             condition.withLock {
@@ -212,13 +231,15 @@ final class LayerSpool: @unchecked Sendable {
         }
     }
 
-    /// The layer whose bytes hash to `diffID`, once read; throws if the export ended without it.
+    /// The layer whose bytes hash to `diffID`, once read; `PushPieces.Unavailable` if the export ended
+    /// without one (an engine with the containerd image store exports its layers compressed, so no file
+    /// hashes to a diff ID: such an export goes in one stream).
     func layer(_ diffID: String) throws -> Stored {
         try condition.withLock {
             while layers[diffID] == nil, !ended { condition.wait() }
             if let stored = layers[diffID] { return stored }
             if let failure { throw failure }
-            throw DockerError.protocolError("the export of \(reference) has no layer \(diffID)")
+            throw PushPieces.Unavailable(reason: "no file of the export of \(reference) is the layer \(diffID)")
         }
     }
 
@@ -238,9 +259,12 @@ final class LayerSpool: @unchecked Sendable {
             for _ in 0..<8 {
                 if let stored = files[path] { return stored }
                 guard let target = links[path] else { return nil }
-                let parent = (path as NSString).deletingLastPathComponent
-                path = ((parent as NSString).appendingPathComponent(target) as NSString).standardizingPath
-                if path.hasPrefix("/") { path.removeFirst() }
+                // Relative to the link's folder; `..` resolved here (Foundation leaves it in relative paths).
+                var parts = target.hasPrefix("/") ? [] : path.split(separator: "/").dropLast().map(String.init)
+                for part in target.split(separator: "/") where part != "." {
+                    if part == ".." { _ = parts.popLast() } else { parts.append(String(part)) }
+                }
+                path = parts.joined(separator: "/")
             }
             return nil
         }

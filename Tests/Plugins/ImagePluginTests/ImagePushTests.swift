@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import TMEOpsArchive
 import TMEOpsCore
+import TMEOpsCrypto
 import TMEOpsDocker
 import TMEOpsHosts
 import TMEOpsSSH
@@ -25,6 +27,7 @@ final class ImagePushTests: XCTestCase {
     }
 
     override func tearDownWithError() throws {
+        guard let sandbox else { return }  // setUp skipped: no sandbox
         _ = try? sandbox.docker(["rmi", "-f", tag])
         _ = try? ProcessRunner.run("/usr/bin/docker", ["-H", "unix://\(sandbox["SANDBOX_LOCAL_DOCKER_SOCKET"])", "rmi", "-f", tag])
     }
@@ -227,24 +230,6 @@ final class ImagePushTests: XCTestCase {
         XCTAssertEqual(try partials(), [], "the partial image is removed once the image is there")
     }
 
-    /// Pieces close at `pieceBytes`; the last one always ends at the top layer, and a partial image's
-    /// config gives the same ID for the same layers.
-    func testPiecesGroupLayersInOrderAndPartialConfigsAreStable() throws {
-        let sizes: [UInt64] = [10, 10, 40, 5, 5, 50]
-        XCTAssertEqual(
-            PushPieces.plan(sizes: sizes, skip: 1, pieceBytes: 32),
-            [PushPieces.Piece(sent: [1, 2], upTo: 2), PushPieces.Piece(sent: [3, 4, 5], upTo: 5)])
-        XCTAssertEqual(PushPieces.plan(sizes: sizes, skip: 5, pieceBytes: 32), [PushPieces.Piece(sent: [5], upTo: 5)])
-        XCTAssertEqual(
-            PushPieces.plan(sizes: [40, 40, 40], skip: 0, pieceBytes: 32),
-            [PushPieces.Piece(sent: [0], upTo: 0), PushPieces.Piece(sent: [1], upTo: 1), PushPieces.Piece(sent: [2], upTo: 2)])
-        let config = try PushPieces.partialConfig(diffIDs: ["sha256:a", "sha256:b"], os: "linux", architecture: "amd64", repository: "app")
-        XCTAssertEqual(config, try PushPieces.partialConfig(diffIDs: ["sha256:a", "sha256:b"], os: "linux", architecture: "amd64", repository: "app"))
-        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: config) as? [String: Any])
-        XCTAssertEqual((object["rootfs"] as? [String: Any])?["diff_ids"] as? [String], ["sha256:a", "sha256:b"])
-        XCTAssertEqual(((object["config"] as? [String: Any])?["Labels"] as? [String: String])?[PushPieces.label], "app")
-    }
-
     func testTagBackupTagsTheRunningProductionImage() async throws {
         try await harness.run(ImageTagBackupCommand.parse(["-e", "sandbox"]))
         let line = harness.stdout.text
@@ -342,5 +327,59 @@ final class LayerChainTests: XCTestCase {
         for bad in ["", "[]", #"{"a""#, #"{"a":}"#, #"{"a":{"b":1}"#, #"{"a":1,}"#, #"{"a":"x}"#] {
             XCTAssertNil(LegacyLayerID.topLevelValues(Data(bad.utf8)), bad)
         }
+    }
+}
+
+/// Pushes in pieces, without a sandbox: how layers are grouped, and the spool that keeps the export:
+/// layers found by the digest of their bytes, links followed, and an export whose layer files are not
+/// the layers' own bytes refused for pieces.
+final class PushPiecesTests: XCTestCase {
+    /// Pieces close at `pieceBytes`; the last one always ends at the top layer, and a partial image's
+    /// config gives the same ID for the same layers.
+    func testPiecesGroupLayersInOrderAndPartialConfigsAreStable() throws {
+        let sizes: [UInt64] = [10, 10, 40, 5, 5, 50]
+        XCTAssertEqual(
+            PushPieces.plan(sizes: sizes, skip: 1, pieceBytes: 32),
+            [PushPieces.Piece(sent: [1, 2], upTo: 2), PushPieces.Piece(sent: [3, 4, 5], upTo: 5)])
+        XCTAssertEqual(PushPieces.plan(sizes: sizes, skip: 5, pieceBytes: 32), [PushPieces.Piece(sent: [5], upTo: 5)])
+        XCTAssertEqual(
+            PushPieces.plan(sizes: [40, 40, 40], skip: 0, pieceBytes: 32),
+            [PushPieces.Piece(sent: [0], upTo: 0), PushPieces.Piece(sent: [1], upTo: 1), PushPieces.Piece(sent: [2], upTo: 2)])
+        let config = try PushPieces.partialConfig(diffIDs: ["sha256:a", "sha256:b"], os: "linux", architecture: "amd64", repository: "app")
+        XCTAssertEqual(config, try PushPieces.partialConfig(diffIDs: ["sha256:a", "sha256:b"], os: "linux", architecture: "amd64", repository: "app"))
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: config) as? [String: Any])
+        XCTAssertEqual((object["rootfs"] as? [String: Any])?["diff_ids"] as? [String], ["sha256:a", "sha256:b"])
+        XCTAssertEqual(((object["config"] as? [String: Any])?["Labels"] as? [String: String])?[PushPieces.label], "app")
+    }
+
+    func testLayersAreFoundByTheirBytesAndACompressedExportIsRefusedForPieces() throws {
+        let folder = try TemporaryDirectory.make(prefix: "tmeops-spool")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let large = Data((0..<(2 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 13) })
+        let small = Data("a small layer".utf8)
+        let path = folder.appendingPathComponent("export.tar").path
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        let writer = try TarWriter(fd: fd, destination: path)
+        try writer.addData("b/layer.tar", small)
+        try writer.addData("a/layer.tar", large)
+        try writer.addSymlink("c/layer.tar", target: "../a/layer.tar")
+        try writer.addData("manifest.json", Data("[]".utf8))
+        try writer.close()
+        close(fd)
+        let digest = { (data: Data) in "sha256:" + SHA256.hex(SHA256.digest(data)) }
+        let input = open(path, O_RDONLY)
+        let spool = try LayerSpool(
+            reference: "app:test", source: DescriptorSource(fileDescriptor: input, name: path), finish: {}, cancel: {},
+            diffIDs: [digest(large), digest(small)], skip: 0, logger: try TestHarness(environment: [:]).context.logger)
+        guard case .file(let kept, let size) = try spool.layer(digest(large)) else { return XCTFail("a large layer is kept on disk") }
+        XCTAssertEqual(size, UInt64(large.count))
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: kept)), large)
+        guard case .memory(let data) = try spool.layer(digest(small)) else { return XCTFail("a small one in memory") }
+        XCTAssertEqual(data, small)
+        try spool.waitForEnd()
+        XCTAssertEqual(spool.file("c/layer.tar")?.size, UInt64(large.count), "a link leads to its target")
+        XCTAssertThrowsError(try spool.layer(digest(Data("gzip of a layer".utf8)))) { XCTAssertTrue($0 is PushPieces.Unavailable, "\($0)") }
+        spool.discard()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: spool.directory.path), "the temporary folder is removed")
     }
 }
