@@ -162,7 +162,7 @@ public struct ImagePush {
             export = nil
             do {
                 let sent = try send(first, image: image, skip: report.layersSkipped, compression: wire, resumable: !full)
-                (report.bytesSent, report.imageBytes, report.archiveBytes, report.pieces) = (sent.wire, sent.export, sent.archive, sent.pieces)
+                report.record(sent)
                 partials += sent.partials
             } catch let error as DockerError where wire != .none {
                 // An engine that cannot read the compressed stream (a containerd image store of Docker
@@ -170,7 +170,7 @@ public struct ImagePush {
                 logger.warning("the remote engine refused the \(wire.rawValue) archive (\(error)); sending it uncompressed")
                 wire = .none
                 let sent = try send(try startExport(reference), image: image, skip: report.layersSkipped, compression: .none, resumable: !full)
-                (report.bytesSent, report.imageBytes, report.archiveBytes, report.pieces) = (sent.wire, sent.export, sent.archive, sent.pieces)
+                report.record(sent)
                 partials += sent.partials
             } catch let error as DockerError where report.layersSkipped > 0 {
                 // A newer engine (containerd image store) may refuse archives with missing layers.
@@ -179,7 +179,7 @@ public struct ImagePush {
                 report.layersSkipped = 0
                 report.resumedLayers = 0
                 let sent = try send(try startExport(reference), image: image, skip: 0, compression: wire, resumable: false)
-                (report.bytesSent, report.imageBytes, report.archiveBytes, report.pieces) = (sent.wire, sent.export, sent.archive, sent.pieces)
+                report.record(sent)
             }
             report.compression = wire.rawValue
             logger.debug("\(reference) loaded into \(remote.location) after \(Self.elapsed(since: started))")
@@ -543,5 +543,12 @@ final class CountingSource: ByteSource {
 func writeAll(_ data: Data, to fd: Int32) throws {
     if let code = data.withUnsafeBytes({ Descriptor.writeAll($0, to: fd) }) {
         throw TMEOpsError("writing to a pipe: \(String(cString: strerror(code)))")
+    }
+}
+
+extension ImagePush.Report {
+    /// Takes the counts of what `send` sent.
+    fileprivate mutating func record(_ sent: ImagePush.Sent) {
+        (bytesSent, imageBytes, archiveBytes, pieces) = (sent.wire, sent.export, sent.archive, sent.pieces)
     }
 }

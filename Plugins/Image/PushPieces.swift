@@ -45,7 +45,7 @@ struct PushPieces {
     /// `pieceBytes`; the rest, up to the top layer, is the last piece.
     struct Grouper {
         let top: Int
-        var pieceBytes: UInt64 = PushPieces.pieceBytes
+        let pieceBytes: UInt64
         private var current: [Int] = []
         private var bytes: UInt64 = 0
 
@@ -121,7 +121,6 @@ final class LayerSpool: @unchecked Sendable {
     private var failure: Error?
     private var abandoned = false
     private(set) var bytesRead: UInt64 = 0
-    private var thread: Thread?
 
     /// Starts reading `export` on a thread of its own. The layer folders of `diffIDs` below `skip` are
     /// left out when their position is known (the remote has them).
@@ -157,7 +156,6 @@ final class LayerSpool: @unchecked Sendable {
             logger.debug("kept the export of \(reference) on disk (\(bytesRead) bytes read)")
         }
         thread.name = "tmeops spool of \(reference)"
-        self.thread = thread
         thread.start()
     }
 

@@ -240,8 +240,6 @@ public struct RemoteState {
         }
     }
 
-    /// The journal of the deploy in progress. A line that cannot be read is an error naming it: a
-    /// journal with a hole in it cannot say what to repair.
     /// The last line of the journal of a deploy that was killed: set when the lock is held by a process
     /// that is gone (`LockOwner.isAbandoned`) and a journal is there; nil otherwise, or when either
     /// cannot be read. A deploy that still runs elsewhere renews its lock, and is only waited for.
@@ -250,6 +248,8 @@ public struct RemoteState {
         return (try? journal())?.last
     }
 
+    /// The journal of the deploy in progress. A line that cannot be read is an error naming it: a
+    /// journal with a hole in it cannot say what to repair.
     public func journal() throws -> [JournalEntry] {
         let output = try sh(#"[ -f "$1" ] && cat -- "$1" || true"#, [journalPath], what: "reading \(journalPath)")
         return try output.stdoutText.split(separator: "\n", omittingEmptySubsequences: false).enumerated().compactMap { index, line in

@@ -48,7 +48,8 @@ extension SSHSession {
         let header: [Int]
         do {
             try stream.write(request)
-            while !received.contains(0x0A) {
+            var newline: Data.Index?
+            while newline == nil {
                 let chunk = try stream.read(deadline: deadline)
                 if chunk.isEmpty {
                     // A runner that ended before answering its first request never ran it (no mktemp,
@@ -61,13 +62,14 @@ extension SSHSession {
                     throw SSHError(.channel, "the command runner on \(options.host) ended without answering")
                 }
                 received.append(chunk)
+                newline = received.firstIndex(of: 0x0A)
             }
-            let line = received.prefix(upTo: received.firstIndex(of: 0x0A)!)
+            let line = received[..<newline!]
             header = String(decoding: line, as: UTF8.self).split(separator: " ").compactMap { Int($0) }
             guard header.count == 3 else {
                 throw SSHError(.channel, "the command runner on \(options.host) answered `\(String(decoding: line.prefix(80), as: UTF8.self))`")
             }
-            received.removeSubrange(...received.firstIndex(of: 0x0A)!)
+            received.removeSubrange(...newline!)
             while received.count < header[1] + header[2] {
                 let chunk = try stream.read(maximum: min(1 << 20, max(64 << 10, header[1] + header[2] - received.count)), deadline: deadline)
                 if chunk.isEmpty { throw SSHError(.channel, "the command runner on \(options.host) ended in the middle of an answer") }
