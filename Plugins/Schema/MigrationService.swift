@@ -110,8 +110,9 @@ public enum MigrationService {
         public let pending: [MigrationFile]
     }
 
-    /// Copies the database to `copyName` (default `<db>_tmeops_test`). Closes `session`'s connection,
-    /// which would otherwise keep CREATE DATABASE … TEMPLATE from using the source.
+    /// Copies the database to `copyName` (default `<db>_tmeops_test`). When nobody else uses the source,
+    /// `session`'s connection is closed for CREATE DATABASE … TEMPLATE (``DatabaseSession/reopened()``
+    /// opens it again).
     public static func prepareCopy(
         _ session: DatabaseSession, environment: EnvironmentConfig, context: CommandContext, files: [MigrationFile], copyName: String?
     ) throws -> PreparedCopy {
@@ -119,7 +120,6 @@ public enum MigrationService {
         let pending = try toApply(files: files, ledger: try MigrationLedger.entries(session.connection), environment: environment.name)
         let hash = try SchemaIntrospector.snapshot(session.connection).schemaHash
         let copy = copyName ?? "\(source)_tmeops_test"
-        session.connection.close()
         let method = try DatabaseCopy.copy(session, environment: environment, context: context, source: source, copy: copy)
         return PreparedCopy(copy: copy, method: method, schemaHash: hash, pending: pending)
     }
@@ -155,8 +155,7 @@ public enum MigrationService {
             if !keep { try? DatabaseCopy.drop(session, copy) }
             throw error
         }
-        let real = try session.connect(database: source)
-        defer { real.close() }
+        let real = try session.reopened()
         let result = outcome.passed ? "passed" : "failed: \(outcome.expectedDiff?.count ?? 0) differences from the expected schema"
         let host = ProcessInfo.processInfo.hostName
         for file in pending {

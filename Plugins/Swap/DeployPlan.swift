@@ -41,7 +41,9 @@ struct DeployFacts {
         let onHost = try target.engine.image(image.id) != nil ? layers.count : 0
         let current = try target.engine.container(target.app.container)
         let setup = try MigrationSetup(target.config)
-        let database = try Databases.open(target.environment, context: context)
+        // Where the database runs on this host, its container is found through the engine held already.
+        let databaseHere = (try? RemoteHost.host(.database, in: target.environment)) == target.host.name
+        let database = try Databases.open(target.environment, context: context, engine: databaseHere ? target.engine : nil)
         do {
             let pending = try MigrationService.toApply(
                 files: setup.files, ledger: try MigrationLedger.entries(database.connection), environment: target.environment.name)

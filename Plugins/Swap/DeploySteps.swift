@@ -138,7 +138,7 @@ extension DeployPipeline {
         let outcome = try MigrationService.test(
             facts.database, environment: target.environment, context: context, files: migrations.files, settings: migrations.settings,
             expect: expected, copyName: copyName, keep: true, prepared: try prepared?.get(), log: { self.context.logger.debug("\($0)") })
-        try facts.database.reconnect()
+        try facts.database.reopened()
         guard outcome.passed else {
             throw DeployError(
                 message:

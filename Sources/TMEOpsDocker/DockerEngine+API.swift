@@ -305,6 +305,62 @@ extension DockerEngine {
         return state.exitCode ?? -1
     }
 
+    /// Runs `argv` in a running container without attaching to it (`Detach: true`), for a command whose
+    /// output is not wanted: an attached exec takes its connection over for the output stream and the
+    /// engine closes it at the end, so the next request needs a new one (over SSH a channel opened on
+    /// the server); a detached one leaves the connection kept. Its standard output is discarded; its
+    /// standard error goes to a private file in the container's /tmp, read back (then removed) only
+    /// when the command fails. Waits for the end, polling the exec's state. Needs `sh` in the container.
+    public func execDetached(_ container: String, _ argv: [String]) throws -> (exitCode: Int, stderr: Data) {
+        let errors = "/tmp/tmeops-exec-\(UUID().uuidString.lowercased()).err"
+        let wrapper = #"umask 077; e=$1; shift; "$@" >/dev/null 2>"$e"; s=$?; if [ "$s" -eq 0 ]; then rm -f -- "$e"; fi; exit "$s""#
+        let id = try startDetached(container, ["sh", "-c", wrapper, "tmeops", errors] + argv)
+        var pause: useconds_t = 20_000
+        while true {
+            let state = try decode(ExecState.self, "GET", "/exec/\(id)/json")
+            if !state.running {
+                let code = state.exitCode ?? -1
+                guard code != 0 else { return (0, Data()) }
+                let text = (try? containerArchive(container, path: errors, limit: 1 << 20)).map(Self.firstFileOfTar) ?? Data()
+                _ = try? startDetached(container, ["rm", "-f", "--", errors])
+                return (code, text)
+            }
+            usleep(pause)
+            pause = min(pause * 3 / 2, 500_000)
+        }
+    }
+
+    private struct ExecState: Decodable {
+        let exitCode: Int?
+        let running: Bool
+        enum CodingKeys: String, CodingKey {
+            case exitCode = "ExitCode"
+            case running = "Running"
+        }
+    }
+
+    /// Creates and starts an exec of `argv` in `container` that nothing attaches to; returns its ID.
+    private func startDetached(_ container: String, _ argv: [String]) throws -> String {
+        struct Created: Decodable {
+            let id: String
+            enum CodingKeys: String, CodingKey { case id = "Id" }
+        }
+        let body = try JSONSerialization.data(withJSONObject: ["Cmd": argv, "AttachStdout": false, "AttachStderr": false])
+        let created = try decode(Created.self, "POST", "/containers/\(Self.escape(container))/exec", body: .json(body))
+        try perform("POST", "/exec/\(created.id)/start", body: .json(Data(#"{"Detach":true,"Tty":false}"#.utf8)))
+        return created.id
+    }
+
+    /// The contents of the first file in a tar stream (the engine's archive of one file): its size is
+    /// the header's octal field at offset 124, its bytes follow the 512-byte header.
+    public static func firstFileOfTar(_ tar: Data) -> Data {
+        let bytes = [UInt8](tar.prefix(512))
+        guard bytes.count == 512 else { return Data() }
+        let field = String(decoding: bytes[124..<136].prefix { $0 != 0 && $0 != 0x20 }, as: UTF8.self)
+        guard let size = Int(field, radix: 8), size >= 0 else { return Data() }
+        return Data(tar.dropFirst(512).prefix(size))
+    }
+
     /// A tar stream of `path` inside a container (`GET /containers/{id}/archive`), limited to `limit` bytes.
     public func containerArchive(_ name: String, path: String, limit: Int = 16 << 20) throws -> Data {
         var data = Data()

@@ -30,6 +30,8 @@ public final class DockerEngine: @unchecked Sendable {
     private let idleLock = NSLock()
     /// How many connections were opened (not reused): for tests and -vv.
     public private(set) var connectionsOpened = 0
+    /// Hears the request each new connection is opened for (a remote engine logs it at trace level).
+    public var onNewConnection: ((String) -> Void)?
 
     public init(location: String, connect: @escaping () throws -> ByteStream) {
         self.location = location
@@ -48,8 +50,9 @@ public final class DockerEngine: @unchecked Sendable {
         }
     }
 
-    private func freshConnection() throws -> ByteStream {
+    private func freshConnection(for description: String) throws -> ByteStream {
         let stream = try connect()
+        onNewConnection?(description)
         idleLock.withLock { connectionsOpened += 1 }
         return stream
     }
@@ -72,7 +75,7 @@ public final class DockerEngine: @unchecked Sendable {
     public static func remote(session: SSHSession, socket: String) -> DockerEngine {
         final class Route: @unchecked Sendable { var dialStdio = false }
         let route = Route()
-        return DockerEngine(location: "ssh://\(session.options.host)\(socket)") {
+        let engine = DockerEngine(location: "ssh://\(session.options.host)\(socket)") {
             if !route.dialStdio {
                 do {
                     return try SSHSocketStream.forwarded(session: session, path: socket)
@@ -91,6 +94,9 @@ public final class DockerEngine: @unchecked Sendable {
                 )
             }
         }
+        let (logger, location) = (session.logger, engine.location)
+        engine.onNewConnection = { logger.trace("\(location): a new connection for \($0)") }
+        return engine
     }
 
     // MARK: - HTTP
@@ -129,10 +135,17 @@ public final class DockerEngine: @unchecked Sendable {
         // A kept connection the engine has closed meanwhile answers nothing at all; the request is then
         // sent once more on a new one. A streamed body cannot be sent twice, so it always gets a new one.
         var replayable = upgrade == nil
-        if case .stream = body { replayable = false }
+        var streamed = false
+        if case .stream = body { (replayable, streamed) = (false, true) }
         while true {
-            let kept = replayable ? idleLock.withLock { idle.popLast() } : nil
-            let stream = try kept ?? freshConnection()
+            var kept = replayable || (streamed && upgrade == nil) ? idleLock.withLock { idle.popLast() } : nil
+            if !replayable, let candidate = kept, !answersPing(candidate) {
+                // A streamed body cannot be sent twice, so a kept connection must show it is still open
+                // first: a round trip, as a new connection would cost, without opening a channel.
+                candidate.close()
+                kept = nil
+            }
+            let stream = try kept ?? freshConnection(for: description)
             var reusable = false
             defer {
                 if reusable { idleLock.withLock { idle.append(stream) } } else { stream.close() }
@@ -145,12 +158,21 @@ public final class DockerEngine: @unchecked Sendable {
                 if let daemonError = answer.daemonError { throw daemonError }
                 return answer.head
             } catch Stale.noAnswer(let cause) {
-                if kept != nil { continue }
+                if kept != nil, replayable { continue }
                 if let cause = cause as? DockerError { throw cause }
                 throw DockerError.transport(
                     "\(description) to \(location) failed: " + (cause.map { "\($0)" } ?? "the engine closed the connection without an answer"))
             }
         }
+    }
+
+    /// Whether a kept connection still answers (`GET /_ping`) and stays open for a request.
+    private func answersPing(_ stream: ByteStream) -> Bool {
+        let head = "GET /_ping HTTP/1.1\r\nHost: docker\r\nUser-Agent: tmeops\r\nContent-Length: 0\r\n\r\n"
+        guard let answer = try? exchange(stream, head: head, headRequest: false, body: .none, description: "GET /_ping", onBody: { _ in }) else {
+            return false
+        }
+        return answer.reusable && answer.daemonError == nil
     }
 
     /// Not a byte of answer: on a kept connection, the engine had closed it.

@@ -14,13 +14,17 @@ public enum DatabaseCopy {
         // The copy's name is dropped first: it must never be the database copied, nor the one this
         // environment runs on (a typo in test_instance.database or --copy-name would drop production).
         try refuseToReplace(copy, session: session, doing: "copy \(source) onto it", source: source)
-        let admin = try session.connect(database: "postgres")
-        defer { admin.close() }
+        var admin = try session.administration(avoiding: copy)
         try drop(admin, copy)
         // With anyone connected, CREATE DATABASE … TEMPLATE waits 5 s and fails ("being accessed by other
-        // users"), so ask first; it can still lose a race, and then the dump below runs.
-        let others = try admin.query("SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE datname = $1", [source]).scalar
+        // users"), so ask first (the session's own connection does not count: it is closed for the copy);
+        // it can still lose a race, and then the dump below runs.
+        let others = try admin.query(
+            "SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()", [source]
+        ).scalar
         if others == "0" {
+            if session.target.database == source { session.connection.close() }
+            admin = try session.administration(avoiding: source)
             do {
                 try admin.execute("CREATE DATABASE \(try admin.quoteIdentifier(copy)) TEMPLATE \(try admin.quoteIdentifier(source))")
                 return "CREATE DATABASE … TEMPLATE"
@@ -36,7 +40,7 @@ public enum DatabaseCopy {
                     script: """
                         umask 077; f=$(mktemp) || exit 1; trap 'rm -f "$f"' EXIT
                         pg_dump -Fc -U "$1" -d "$2" -f "$f" && pg_restore --exit-on-error --no-owner -U "$1" -d "$3" "$f"
-                        """, arguments: [user, source, copy], what: "copying \(source) to \(copy)")
+                        """, arguments: [user, source, copy], what: "copying \(source) to \(copy)", output: false)
             case .url(let url):
                 let target = try PostgresTarget(url: url)
                 // A dump is the database's data: in a folder only this user can read (pg_dump's file follows the umask).
@@ -70,8 +74,7 @@ public enum DatabaseCopy {
     /// swap is two renames; if the second fails the first is undone, so `name` always exists.
     public static func swapIn(_ session: DatabaseSession, name: String, staging: String, previous: String, terminate: Bool) throws {
         if session.target.database == name { session.connection.close() }
-        let admin = try session.connect(database: "postgres")
-        defer { admin.close() }
+        let admin = try session.administration(avoiding: name)
         let others = try otherSessions(admin, name)
         if !others.isEmpty && !terminate {
             throw SchemaError(
@@ -113,17 +116,14 @@ public enum DatabaseCopy {
     /// Creates an empty scratch database (dropping an older one of that name).
     public static func createEmpty(_ session: DatabaseSession, _ name: String) throws {
         try refuseToReplace(name, session: session, doing: "create an empty database in its place")
-        let admin = try session.connect(database: "postgres")
-        defer { admin.close() }
+        let admin = try session.administration(avoiding: name)
         try drop(admin, name)
         try admin.execute("CREATE DATABASE \(try admin.quoteIdentifier(name)) TEMPLATE template0")
     }
 
     public static func drop(_ session: DatabaseSession, _ name: String) throws {
         try refuseToReplace(name, session: session, doing: "leave it dropped")
-        let admin = try session.connect(database: "postgres")
-        defer { admin.close() }
-        try drop(admin, name)
+        try drop(try session.administration(avoiding: name), name)
     }
 
     static func drop(_ admin: PostgresConnection, _ name: String) throws {

@@ -52,7 +52,9 @@ public final class EnvironmentHost: @unchecked Sendable {
     /// `database.url`): one connection per command, closed with it.
     public func database() throws -> DatabaseSession {
         try context.connections.value("\(key):database") {
-            let database = try Databases.open(environment, context: context)
+            // The container is found through this host's engine when the database runs here.
+            let here = environment.section(SSHConfig.self) != nil && (try? RemoteHost.host(.database, in: environment)) == name
+            let database = try Databases.open(environment, context: context, engine: here ? try engine() : nil)
             return (database, { database.close() })
         }
     }

@@ -17,9 +17,12 @@ public enum PostgresTools {
         """
     }
 
-    /// Runs `script` (with positional `arguments`) in the environment's database container.
+    /// Runs `script` (with positional `arguments`) in the environment's database container; returns its
+    /// standard output, or with `output: false` discards it and runs the script detached (see
+    /// `DockerEngine.execDetached`: the engine's connection is kept for the next request).
+    @discardableResult
     public static func execInContainer(
-        _ environment: EnvironmentConfig, context: CommandContext, script: String, arguments: [String], what: String
+        _ environment: EnvironmentConfig, context: CommandContext, script: String, arguments: [String], what: String, output: Bool = true
     ) throws -> Data {
         let database = try environment.require(DatabaseConfig.self, for: "reaching its database")
         guard case .container(let container, _, _) = try database.location(environment: environment.name) else {
@@ -28,7 +31,14 @@ public enum PostgresTools {
         // The command's engine on the database host (one SSH session per host per command, shared), or
         // this machine's for a local environment.
         let engine = try context.databaseHost(environment)?.engine() ?? DockerEngines.local(context)
-        let result = try engine.exec(container, ["sh", "-c", containerScript(port: database.port, script), "tmeops"] + arguments)
+        let argv = ["sh", "-c", containerScript(port: database.port, script), "tmeops"] + arguments
+        let result: (exitCode: Int, stdout: Data, stderr: Data)
+        if output {
+            result = try engine.exec(container, argv)
+        } else {
+            let detached = try engine.execDetached(container, argv)
+            result = (detached.exitCode, Data(), detached.stderr)
+        }
         guard result.exitCode == 0 else {
             throw TMEOpsError(
                 "\(what) in \(container) on \(environment.name) failed (exit \(result.exitCode)): \(String(decoding: result.stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))"

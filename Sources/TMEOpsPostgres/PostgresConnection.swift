@@ -169,6 +169,9 @@ public final class PostgresConnection: @unchecked Sendable {
     /// The connection to the server is gone (closed by us, or lost).
     public var isBroken: Bool { closed || PQstatus(connection) == CONNECTION_BAD }
 
+    /// Open, and not inside a transaction block (where CREATE and DROP DATABASE are refused).
+    public var isIdle: Bool { !isBroken && PQtransactionStatus(connection) == PQTRANS_IDLE }
+
     // MARK: - Queries
 
     /// Runs one statement with `$1`-style parameters sent separately (never spliced into the SQL).

@@ -77,7 +77,7 @@ extension SSHSession {
         stdout: (UnsafeRawBufferPointer) throws -> Void, stderr: (UnsafeRawBufferPointer) throws -> Void, onInput: (Int) -> Void = { _ in }
     ) throws -> RemoteExit {
         let deadline = timeout.map { Date().addingTimeInterval($0) }
-        let channel = try openSessionChannel(deadline: deadline)
+        let channel = try openSessionChannel(deadline: deadline, for: display)
         defer { libssh2_channel_free(channel) }
         try call("start `\(display)` on \(options.host)", deadline: deadline, kind: .exec) {
             libssh2_channel_process_startup(channel, "exec", 4, script, UInt32(script.utf8.count))
@@ -156,8 +156,9 @@ extension SSHSession {
         return exitOf(channel)
     }
 
-    func openSessionChannel(deadline: Date?) throws -> OpaquePointer {
-        try pointer("open a channel to \(options.host)", deadline: deadline, kind: .channel) {
+    /// A channel for running `display` (named in the trace log and in the error).
+    func openSessionChannel(deadline: Date?, for display: String) throws -> OpaquePointer {
+        try pointer("open a channel to \(options.host) for `\(display)`", deadline: deadline, kind: .channel) {
             libssh2_channel_open_ex(raw, "session", 7, Self.channelWindow, Self.channelPacket, nil, 0)
         }
     }

@@ -112,7 +112,7 @@ public final class SSHChannelStream {
 extension SSHSession {
     /// A remote program's standard input and output as a byte stream (its argv quoted by ``ShellQuote``).
     public func openExecStream(_ argv: [String], deadline: Date? = nil) throws -> SSHChannelStream {
-        let channel = try openSessionChannel(deadline: deadline)
+        let channel = try openSessionChannel(deadline: deadline, for: argv.joined(separator: " "))
         let command = ShellQuote.command(argv)
         do {
             try call("start `\(argv.joined(separator: " "))` on \(options.host)", deadline: deadline, kind: .exec) {

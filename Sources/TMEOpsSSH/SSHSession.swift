@@ -206,7 +206,10 @@ public final class SSHSession {
         try ensureOpen(what)
         while true {
             if let value = body() {
-                if kind == .channel { SSHStatistics.shared.channelOpened(channel) }
+                if kind == .channel {
+                    SSHStatistics.shared.channelOpened(channel)
+                    logger.trace("\(options.host): \(channel.rawValue) channel: \(what)")
+                }
                 return value
             }
             let (code, message) = lastError()

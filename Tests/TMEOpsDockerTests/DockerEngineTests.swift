@@ -157,6 +157,20 @@ final class DockerConnectionReuseTests: XCTestCase {
             XCTAssertThrowsError(try engine.removeContainer("no-such-container"), name)
             XCTAssertNotNil(try engine.container(sandbox["SANDBOX_APP_CONTAINER"]), name)
             XCTAssertEqual(engine.connectionsOpened, 1, "/_ping, version, inspects and error answers on one connection: \(name)")
+            // A command whose output is not wanted runs detached: the connection stays kept.
+            let postgres = sandbox["SANDBOX_PG_CONTAINER"]
+            XCTAssertEqual(try engine.execDetached(postgres, ["sh", "-c", "echo ignored; exit 0"]).exitCode, 0, name)
+            let failed = try engine.execDetached(postgres, ["sh", "-c", "echo 'pg_restore: error: it broke' >&2; exit 4"])
+            XCTAssertEqual(failed.exitCode, 4, name)
+            XCTAssertEqual(String(decoding: failed.stderr, as: UTF8.self), "pg_restore: error: it broke\n", name)
+            XCTAssertEqual(engine.connectionsOpened, 1, "detached commands keep the connection: \(name)")
+            let left = try engine.exec(postgres, ["sh", "-c", "ls /tmp | grep -c '^tmeops-exec-' || true"]).stdout
+            XCTAssertEqual(String(decoding: left, as: UTF8.self), "0\n", "no error file left behind: \(name)")
+            // A streamed body goes on the kept connection once it has answered a ping.
+            let opened = engine.connectionsOpened
+            XCTAssertThrowsError(try engine.loadImage(DataSource(Data(count: 1024))), name)
+            XCTAssertNotNil(try engine.image(sandbox["SANDBOX_APP_IMAGE"]), name)
+            XCTAssertEqual(engine.connectionsOpened, opened, "a load and the next request on the kept connection: \(name)")
             // The session may close while the engine still keeps a channel on it.
             session.close()
             engine.closeIdle()
@@ -229,5 +243,20 @@ final class DialStdioTests: XCTestCase {
         XCTAssertThrowsError(try engine.version()) { error in
             XCTAssertTrue("\(error)".contains("/nonexistent/docker.sock"), "\(error)")
         }
+    }
+}
+
+/// The error file of a failed detached exec comes back as the engine's one-file tar archive.
+final class ExecArchiveTests: XCTestCase {
+    func testTheFirstFileOfATarIsItsBytes() {
+        var header = [UInt8](repeating: 0, count: 512)
+        for (index, byte) in "tmeops-exec.err".utf8.enumerated() { header[index] = byte }
+        for (index, byte) in "00000000013 ".utf8.enumerated() { header[124 + index] = byte }
+        var tar = Data(header)
+        tar.append(Data("pg_restore!".utf8))
+        tar.append(Data(count: 512 - 11 + 1024))
+        XCTAssertEqual(DockerEngine.firstFileOfTar(tar), Data("pg_restore!".utf8))
+        XCTAssertEqual(DockerEngine.firstFileOfTar(Data(count: 100)), Data(), "too short: nothing")
+        XCTAssertEqual(DockerEngine.firstFileOfTar(Data(count: 1024)), Data(), "no size: nothing")
     }
 }
