@@ -129,13 +129,20 @@ final class BackupWriter {
     let store: BackupStore
     let part: String
     private var channel: SSHChannelStream?
+    /// The write through the session's kept command runner (no channel of its own), where it can keep one.
+    private var upload: RunnerUpload?
     private var fd: Int32 = -1
 
     init(store: BackupStore, part: String) throws {
         self.store = store
         self.part = part
         if let session = store.session {
-            channel = try session.openExecStream(["sh", "-c", #"umask 077 && exec cat > "$1""#, "tmeops-backup", part])
+            let argv = ["sh", "-c", #"umask 077 && exec cat > "$1""#, "tmeops-backup", part]
+            if let upload = try session.openUploadThroughRunner(argv) {
+                self.upload = upload
+            } else {
+                channel = try session.openExecStream(argv)
+            }
         } else {
             fd = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
             guard fd >= 0 else { throw TMEOpsError("cannot write \(part): \(String(cString: strerror(errno)))") }
@@ -143,7 +150,13 @@ final class BackupWriter {
     }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
-        if let channel {
+        if let upload {
+            do {
+                try upload.write(bytes)
+            } catch {
+                throw TMEOpsError("writing \(part) on \(store.host) failed: \(error)")
+            }
+        } else if let channel {
             do {
                 try channel.write(Data(bytes))
             } catch {
@@ -158,7 +171,13 @@ final class BackupWriter {
     }
 
     func finish() throws {
-        if let channel {
+        if let upload {
+            let output = try upload.finish()
+            guard output.exit.succeeded else {
+                throw TMEOpsError(
+                    "writing \(part) on \(store.host) failed (\(output.exit)): \(output.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))")
+            }
+        } else if let channel {
             let status = try channel.finish()
             guard status == 0 else {
                 let said = String(decoding: channel.errorOutput, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -171,6 +190,7 @@ final class BackupWriter {
     }
 
     func abort() {
+        upload?.abort()
         channel?.close()
         if fd >= 0 {
             close(fd)

@@ -41,51 +41,27 @@ public struct RemoteState {
         try appendLine(try Self.json(value), to: path, renewing: nil)
     }
 
-    /// The command a session keeps open for every line it appends (journal, ledger, audit): three lines
-    /// in (the file, the lock whose heartbeat to renew or an empty line, the JSON line), one line out:
-    /// `ok`, or `error` and what went wrong. A deploy's steps then cost no channel opens of their own.
-    /// JSON lines hold no raw newline, and `read -r` with an empty IFS keeps every other byte.
-    static let appenderScript = #"""
-        while IFS= read -r path && IFS= read -r lock && IFS= read -r line; do
-            problem=$( { mkdir -p -m 700 -- "$(dirname -- "$path")" && umask 077 && printf '%s\n' "$line" >> "$path"; } 2>&1 ) || {
-                printf 'error %s\n' "$(printf '%s' "${problem:-cannot append to $path}" | tr '\n' ' ')"
-                continue
-            }
-            sync -- "$path" 2>/dev/null
-            [ -n "$lock" ] && [ -d "$lock" ] && touch -- "$lock/heartbeat" 2>/dev/null
-            echo ok
-        done
+    /// Appends the line on standard input to `$1` (creating its folder), syncs it, and renews the
+    /// heartbeat of the lock folder `$2` when one is named. A line under cat's 128 KiB block is one
+    /// O_APPEND write.
+    static let appendScript = #"""
+        mkdir -p -m 700 -- "$(dirname -- "$1")" && umask 077 && cat >> "$1" || exit 1
+        sync -- "$1" 2>/dev/null
+        if [ -n "$2" ] && [ -d "$2" ]; then touch -- "$2/heartbeat" 2>/dev/null; fi
+        exit 0
         """#
 
-    /// Appends `line` (one JSON document, no newline) to `path` through the session's kept appender, and
-    /// renews the heartbeat of `lock` when given. Not written is an error naming the file, never silence.
+    /// Appends `line` (one JSON document, no newline) to `path`, and renews the heartbeat of `lock` when
+    /// given. It goes through the session's kept command runner, so a deploy's journal, ledger and audit
+    /// lines cost no channel opens of their own; the line travels as standard input, never as an
+    /// argument, and is never sent twice. Not written is an error naming the file, never silence.
     func appendLine(_ line: Data, to path: String, renewing lock: String?) throws {
-        let key = "tmeops appender"
-        let stream = try session.takeKept(key) ?? session.openExecStream(["sh", "-c", Self.appenderScript])
-        var request = Data("\(path)\n\(lock ?? "")\n".utf8)
-        request.append(line)
-        request.append(0x0A)
-        var answer = Data()
+        var input = line
+        input.append(0x0A)
         do {
-            try stream.write(request)
-            let deadline = Date().addingTimeInterval(120)
-            while !answer.contains(0x0A) {
-                let chunk = try stream.read(maximum: 4096, deadline: deadline)
-                if chunk.isEmpty {
-                    throw TMEOpsError(
-                        "the appender ended without an answer\(stream.errorOutput.isEmpty ? "" : ": \(String(decoding: stream.errorOutput, as: UTF8.self))")")
-                }
-                answer.append(chunk)
-            }
-        } catch {
-            // Whether the line reached the file is unknown: never retried, so never written twice.
-            stream.close()
-            throw TMEOpsError("appending to \(path) on \(host) failed: \(error)")
-        }
-        session.keep(stream, as: key)
-        let text = String(decoding: answer, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard text == "ok" else {
-            throw TMEOpsError("appending to \(path) on \(host) failed: \(text.hasPrefix("error ") ? String(text.dropFirst(6)) : text)")
+            try sh(Self.appendScript, [path, lock ?? ""], stdin: input, what: "appending to \(path)")
+        } catch let error as SSHError {
+            throw TMEOpsError("appending to \(path) on \(host) failed: \(error.message)")
         }
     }
 

@@ -69,7 +69,7 @@ final class EnvironmentHostTests: XCTestCase {
     }
 }
 
-/// What a deploy keeps on the host is written through one kept command, whatever the number of steps.
+/// What a deploy keeps on the host is written through the session's kept command runner, whatever the number of steps.
 final class RemoteStateAppenderTests: XCTestCase {
     func testJournalLinesGoThroughOneKeptChannelByteForByteAndAFailureNamesTheFile() throws {
         _ = try Sandbox.require()
@@ -90,13 +90,13 @@ final class RemoteStateAppenderTests: XCTestCase {
         for step in 0..<20 {
             try state.record(RemoteState.JournalEntry(release: "r1", step: "step-\(step)", phase: "done", data: ["note": tricky]))
         }
-        XCTAssertEqual(SSHStatistics.shared.count(.command) - before, 1, "twenty journal lines over one channel")
+        XCTAssertEqual(SSHStatistics.shared.count(.command) - before, 0, "twenty journal lines over the runner the session already keeps")
         let journal = try state.journal()
         XCTAssertEqual(journal.map(\.step), (0..<20).map { "step-\($0)" })
         XCTAssertEqual(journal.last?.data["note"], tricky, "every byte kept")
         XCTAssertNotEqual(try session.capture(["test", "-e", "/tmp/tmeops-appender-pwned"]).exit.status, 0, "a value is never run")
 
-        // An unwritable journal is an error that names it; the kept appender serves the next line.
+        // An unwritable journal is an error that names it; the kept runner serves the next line.
         _ = try session.capture(["chmod", "400", state.journalPath])
         XCTAssertThrowsError(try state.record(RemoteState.JournalEntry(release: "r1", step: "refused", phase: "done"))) { error in
             XCTAssertTrue("\(error)".contains("journal.jsonl"), "\(error)")

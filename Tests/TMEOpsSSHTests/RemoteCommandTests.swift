@@ -102,4 +102,48 @@ final class RemoteCommandTests: XCTestCase {
         XCTAssertEqual(large.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines), "\(100 << 10)")
         XCTAssertEqual(SSHStatistics.shared.count(.command) - before, 1)
     }
+
+    func testAnUploadStreamsThroughTheKeptRunnerAndAFailedWriterLeavesItInStep() throws {
+        let session = try SSHSession(try Sandbox.require().sshOptions())
+        defer { session.close() }
+        _ = try session.capture(["true"])
+        let before = SSHStatistics.shared.count(.command)
+        // 5 MiB and a bit, in odd sizes: whole chunks, a partial one, every byte kept.
+        let bytes = Data((0..<((5 << 20) + 12345)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
+        let upload = try XCTUnwrap(
+            try session.openUploadThroughRunner([
+                "sh", "-c", #"t=$(mktemp) && cat > "$t" && wc -c < "$t" && sha256sum < "$t" | cut -d' ' -f1; rm -f "$t"; echo done >&2"#,
+            ]))
+        var offset = 0
+        while offset < bytes.count {
+            let end = min(bytes.count, offset + 70_001)
+            try bytes[offset..<end].withUnsafeBytes { try upload.write($0) }
+            offset = end
+        }
+        let output = try upload.finish()
+        XCTAssertEqual(output.exit, RemoteExit(status: 0, signal: nil), output.stderrText)
+        let lines = output.stdoutText.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.first?.trimmingCharacters(in: .whitespaces), "\(bytes.count)")
+        let hasher = SHA256()
+        bytes.withUnsafeBytes { hasher.update($0) }
+        XCTAssertEqual(lines.last, hasher.finishHex())
+        XCTAssertEqual(output.stderrText, "done\n")
+
+        // A writer that stops reading early (a full disk, say) fails with its own words; the rest of the
+        // input is still taken from the channel, so the runner serves the next command.
+        let early = try XCTUnwrap(try session.openUploadThroughRunner(["sh", "-c", "head -c 10 > /dev/null; echo 'No space left on device' >&2; exit 3"]))
+        for _ in 0..<4 { try bytes.withUnsafeBytes { try early.write($0) } }
+        let failed = try early.finish()
+        XCTAssertEqual(failed.exit, RemoteExit(status: 3, signal: nil))
+        XCTAssertEqual(failed.stderrText, "No space left on device\n")
+        XCTAssertEqual(try session.capture(["echo", "next"]).stdoutText, "next\n")
+        XCTAssertEqual(SSHStatistics.shared.count(.command) - before, 0, "uploads and commands on the runner the session kept")
+
+        // Given up midway, the runner is closed; the next command starts a new one.
+        let abandoned = try XCTUnwrap(try session.openUploadThroughRunner(["sh", "-c", "cat > /dev/null"]))
+        try bytes.withUnsafeBytes { try abandoned.write($0) }
+        abandoned.abort()
+        XCTAssertEqual(try session.capture(["echo", "again"]).stdoutText, "again\n")
+        XCTAssertEqual(SSHStatistics.shared.count(.command) - before, 1)
+    }
 }
