@@ -27,7 +27,8 @@ public struct TransferOptions: ParsableArguments, Sendable {
 
     @Option(
         help: ArgumentHelp(
-            "auto (gzip when it is measured to pay), none or gzip (default: transfer.compression, else auto).", valueName: "how"))
+            "auto (compressed when it is measured to pay: gzip, or zstd for an upload to a server that has it), none or gzip (default: transfer.compression, else auto).",
+            valueName: "how"))
     public var compression: String?
 
     public init() {}
@@ -56,8 +57,9 @@ public struct TransferPutCommand: TMEOpsCommand {
             The bytes go to REMOTE.part, which the server hashes as it writes; REMOTE is replaced only \
             when that hash and the size match the local file. After a failure, --resume continues the \
             .part (its existing bytes are hashed and compared first). A file of 4 MiB or more travels \
-            gzip-compressed when a sample of it shrinks and the link is slower than the compressor \
-            (transfer.compression, or --compression); the hash checked is the file's own.
+            compressed when a sample of it shrinks and the link is slower than the compressor \
+            (transfer.compression, or --compression): gzip, or zstd where the server has a zstd \
+            program and it is the faster; the hash checked is the file's own.
 
             Examples:
               tmeops transfer put release.tar /home/tme-user/releases/ -e production

@@ -1,9 +1,10 @@
 import Foundation
 import TMEOpsCrypto
-import TMEOpsHosts
 import TMEOpsSSH
 import TMEOpsTestSupport
 import XCTest
+
+@testable import TMEOpsHosts
 
 /// When a file transfer compresses, and that a compressed transfer keeps every guarantee of a plain one.
 final class TransferCompressionTests: XCTestCase {
@@ -33,6 +34,22 @@ final class TransferCompressionTests: XCTestCase {
         let strong = Sample(ratio: 0.21, bytesPerSecond: 25 * mib)
         XCTAssertEqual(TransferCompression.level(fast: fast, strong: strong, linkBytesPerSecond: 2.4 * mib), 6, "20 Mbit/s: fewer bytes win")
         XCTAssertEqual(TransferCompression.level(fast: fast, strong: strong, linkBytesPerSecond: 12 * mib), 1, "100 Mbit/s: level 6 could not keep up")
+    }
+
+    func testTheCheapestEncodingForTheLinkWinsOnlyByAMargin() {
+        let mib = 1024.0 * 1024
+        let gzip6 = Sample(ratio: 0.20, bytesPerSecond: 25 * mib)
+        let zstd6 = Sample(ratio: 0.16, bytesPerSecond: 60 * mib)
+        let slowZstd = Sample(ratio: 0.15, bytesPerSecond: 2 * mib)
+        XCTAssertEqual(
+            TransferCompression.cheapest([("gzip", gzip6), ("zstd -6", zstd6)], linkBytesPerSecond: 2.4 * mib), "zstd -6", "20 Mbit/s: a fifth fewer bytes")
+        XCTAssertEqual(
+            TransferCompression.cheapest([("gzip", gzip6), ("zstd -19", slowZstd)], linkBytesPerSecond: 2.4 * mib), "gzip",
+            "a compressor slower than the link loses")
+        XCTAssertEqual(
+            TransferCompression.cheapest([("gzip", gzip6), ("same", Sample(ratio: 0.195, bytesPerSecond: 25 * mib))], linkBytesPerSecond: 2.4 * mib), "gzip",
+            "2% is not enough to change")
+        XCTAssertNil(TransferCompression.cheapest([(String, Sample)](), linkBytesPerSecond: 1))
     }
 
     func testARandomFileSamplesIncompressibleAndATextFileDoesNot() throws {
@@ -96,6 +113,20 @@ final class CompressedTransferSandboxTests: XCTestCase {
         XCTAssertEqual(down.encoding, "gzip")
         XCTAssertLessThan(down.wireBytes, down.bytes / 2)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: back)), try Data(contentsOf: URL(fileURLWithPath: file)))
+    }
+
+    func testAZstdUploadToAServerWithZstdKeepsEveryByte() throws {
+        XCTAssertTrue(TransferCompression.zstdOnServer(session), "the sandbox's hosts have zstd, as a server may")
+        let file = try textFile("log.txt", bytes: 7 << 20)
+        var transfer = FileTransfer(session: session)
+        transfer.encoding = { _ in .zstd(level: 6) }
+        let up = try transfer.upload(file, to: "\(remote!)/log.txt")
+        XCTAssertEqual(up.encoding, "zstd")
+        XCTAssertLessThan(up.wireBytes, up.bytes / 3, "text travels compressed")
+        XCTAssertEqual(String(try session.capture(["sha256sum", "\(remote!)/log.txt"]).stdoutText.prefix(64)), try SHA256.hexOfFile(atPath: file))
+        let zstd = try XCTUnwrap(TransferCompression.sample(localFile: file) { try ZstdCompressor(level: 6) })
+        let gzip = try XCTUnwrap(TransferCompression.sample(localFile: file, level: 6))
+        XCTAssertLessThan(zstd.ratio, gzip.ratio, "zstd -6 shrinks text more than gzip -6")
     }
 
     func testACompressedUploadResumesAPartAndAStreamTheServerCannotReadLeavesTheDestinationUntouched() throws {
