@@ -97,8 +97,10 @@ struct PushGroup {
     /// terminal only while the deploy waits for the pushes (`showProgress()`); in CI, a log line each quarter.
     let progress: ProgressReporter
 
-    /// One push per host of `hosts` (a single host is reached as the environment's only one).
-    init(environment: EnvironmentConfig, context: CommandContext, image: String, hosts: [String], compression: TransferConfig.Compression = .auto) {
+    /// One push per host of `hosts` (a single host is reached as the environment's only one), each on
+    /// the wire as `config`'s `transfer.compression` says.
+    init(environment: EnvironmentConfig, config: LoadedConfig, context: CommandContext, image: String, hosts: [String]) {
+        let compression = config.section(TransferConfig.self)?.compression ?? .auto
         pushes = hosts.map {
             BackgroundPush(environment: environment, context: context, image: image, host: hosts.count > 1 ? $0 : nil, compression: compression)
         }

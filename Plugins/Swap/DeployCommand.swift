@@ -92,9 +92,7 @@ public struct DeployCommand: TMEOpsCommand {
         let pushes =
             context.dryRun || hosts.isEmpty || (lockWait?.seconds ?? 0) > 0
             ? nil
-            : PushGroup(
-                environment: environment, context: context, image: image ?? "\(config.image):latest", hosts: hosts,
-                compression: config.section(TransferConfig.self)?.compression ?? .auto)
+            : PushGroup(environment: environment, config: config, context: context, image: image ?? "\(config.image):latest", hosts: hosts)
         pushes?.start()
         let release: RemoteState.Release?
         do {

@@ -154,9 +154,7 @@ public final class DeployPipeline {
 
     /// The image pushes to every host, started.
     func startedPush() -> PushGroup {
-        let push = PushGroup(
-            environment: target.environment, context: context, image: imageRef, hosts: hosts.map(\.host.name),
-            compression: target.config.section(TransferConfig.self)?.compression ?? .auto)
+        let push = PushGroup(environment: target.environment, config: target.config, context: context, image: imageRef, hosts: hosts.map(\.host.name))
         push.start()
         return push
     }

@@ -42,8 +42,7 @@ struct DeployFacts {
         let current = try target.engine.container(target.app.container)
         let setup = try MigrationSetup(target.config)
         // Where the database runs on this host, its container is found through the engine held already.
-        let databaseHere = (try? RemoteHost.host(.database, in: target.environment)) == target.host.name
-        let database = try Databases.open(target.environment, context: context, engine: databaseHere ? target.engine : nil)
+        let database = try Databases.open(target.environment, context: context, engine: target.host.runsDatabase ? target.engine : nil)
         do {
             let pending = try MigrationService.toApply(
                 files: setup.files, ledger: try MigrationLedger.entries(database.connection), environment: target.environment.name)

@@ -261,20 +261,8 @@ extension DockerEngine {
                 case attachStderr = "AttachStderr"
             }
         }
-        struct Created: Decodable {
-            let id: String
-            enum CodingKeys: String, CodingKey { case id = "Id" }
-        }
-        struct Inspect: Decodable {
-            let exitCode: Int?
-            let running: Bool
-            enum CodingKeys: String, CodingKey {
-                case exitCode = "ExitCode"
-                case running = "Running"
-            }
-        }
         let created = try decode(
-            Created.self, "POST", "/containers/\(Self.escape(container))/exec",
+            ExecCreated.self, "POST", "/containers/\(Self.escape(container))/exec",
             body: .json(try JSONEncoder().encode(Create(cmd: argv, env: environment, user: user, workingDir: workingDir, attachStdin: input != nil))))
         var decoder = MultiplexedStreamDecoder()
         let send: Upgrade? = input.map { input in
@@ -297,10 +285,10 @@ extension DockerEngine {
             }
         }
         try decoder.finish()
-        var state = try decode(Inspect.self, "GET", "/exec/\(created.id)/json")
+        var state = try decode(ExecState.self, "GET", "/exec/\(created.id)/json")
         for _ in 0..<50 where state.running {
             usleep(20_000)
-            state = try decode(Inspect.self, "GET", "/exec/\(created.id)/json")
+            state = try decode(ExecState.self, "GET", "/exec/\(created.id)/json")
         }
         return state.exitCode ?? -1
     }
@@ -330,23 +318,10 @@ extension DockerEngine {
         }
     }
 
-    private struct ExecState: Decodable {
-        let exitCode: Int?
-        let running: Bool
-        enum CodingKeys: String, CodingKey {
-            case exitCode = "ExitCode"
-            case running = "Running"
-        }
-    }
-
     /// Creates and starts an exec of `argv` in `container` that nothing attaches to; returns its ID.
     private func startDetached(_ container: String, _ argv: [String]) throws -> String {
-        struct Created: Decodable {
-            let id: String
-            enum CodingKeys: String, CodingKey { case id = "Id" }
-        }
         let body = try JSONSerialization.data(withJSONObject: ["Cmd": argv, "AttachStdout": false, "AttachStderr": false])
-        let created = try decode(Created.self, "POST", "/containers/\(Self.escape(container))/exec", body: .json(body))
+        let created = try decode(ExecCreated.self, "POST", "/containers/\(Self.escape(container))/exec", body: .json(body))
         try perform("POST", "/exec/\(created.id)/start", body: .json(Data(#"{"Detach":true,"Tty":false}"#.utf8)))
         return created.id
     }
@@ -395,5 +370,21 @@ extension DockerEngine {
     public func disconnect(_ container: String, fromNetwork network: String, force: Bool = false) throws {
         let body: [String: Any] = ["Container": container, "Force": force]
         try perform("POST", "/networks/\(Self.escape(network))/disconnect", body: .json(try JSONSerialization.data(withJSONObject: body)))
+    }
+}
+
+/// The engine's answer to `POST /containers/{id}/exec`: the new exec's ID.
+private struct ExecCreated: Decodable {
+    let id: String
+    enum CodingKeys: String, CodingKey { case id = "Id" }
+}
+
+/// What `GET /exec/{id}/json` tells of an exec: whether it still runs, and its exit code once it ended.
+private struct ExecState: Decodable {
+    let exitCode: Int?
+    let running: Bool
+    enum CodingKeys: String, CodingKey {
+        case exitCode = "ExitCode"
+        case running = "Running"
     }
 }

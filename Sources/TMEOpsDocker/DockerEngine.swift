@@ -133,15 +133,14 @@ public final class DockerEngine: @unchecked Sendable {
         head += "\r\n"
 
         // A kept connection the engine has closed meanwhile answers nothing at all; the request is then
-        // sent once more on a new one. A streamed body cannot be sent twice, so it always gets a new one.
+        // sent once more on a new one. A streamed body cannot be sent twice, so before it goes on a kept
+        // connection that connection must show it is still open. An upgraded connection is never kept.
         var replayable = upgrade == nil
-        var streamed = false
-        if case .stream = body { (replayable, streamed) = (false, true) }
+        if case .stream = body { replayable = false }
         while true {
-            var kept = replayable || (streamed && upgrade == nil) ? idleLock.withLock { idle.popLast() } : nil
+            var kept = upgrade == nil ? idleLock.withLock { idle.popLast() } : nil
             if !replayable, let candidate = kept, !answersPing(candidate) {
-                // A streamed body cannot be sent twice, so a kept connection must show it is still open
-                // first: a round trip, as a new connection would cost, without opening a channel.
+                // A round trip, as a new connection would cost, without opening a channel.
                 candidate.close()
                 kept = nil
             }

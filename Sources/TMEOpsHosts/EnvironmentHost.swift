@@ -53,10 +53,14 @@ public final class EnvironmentHost: @unchecked Sendable {
     public func database() throws -> DatabaseSession {
         try context.connections.value("\(key):database") {
             // The container is found through this host's engine when the database runs here.
-            let here = environment.section(SSHConfig.self) != nil && (try? RemoteHost.host(.database, in: environment)) == name
-            let database = try Databases.open(environment, context: context, engine: here ? try engine() : nil)
+            let database = try Databases.open(environment, context: context, engine: runsDatabase ? try engine() : nil)
             return (database, { database.close() })
         }
+    }
+
+    /// Whether this host runs the environment's database container (`database.host`, else the first host).
+    public var runsDatabase: Bool {
+        environment.section(SSHConfig.self) != nil && (try? RemoteHost.host(.database, in: environment)) == name
     }
 
     /// Where this environment's backups are kept on the host (`backups.dir`).

@@ -92,20 +92,27 @@ public enum TransferCompression {
         }
     }
 
-    /// The gzip level, once compressing pays: the default level (6) when the link is slow enough that
-    /// its smaller output arrives sooner than level 1's while the compressor keeps ahead of the link (the
-    /// two overlap: a byte's cost is the slower of compressing it and sending what is left of it), else 1.
-    public static func level(fast: Sample, strong: Sample, linkBytesPerSecond link: Double) -> Int32 {
-        func cost(_ sample: Sample) -> Double { max(1 / max(sample.bytesPerSecond, 1), sample.ratio / max(link, 1)) }
-        return cost(strong) < cost(fast) * 0.95 ? 6 : 1
+    /// What a byte of the file costs on a link of `link` bytes a second once compressed as `sample`
+    /// says: the compressor and the link overlap, so the slower of compressing it and sending what is
+    /// left of it.
+    static func cost(_ sample: Sample, linkBytesPerSecond link: Double) -> Double {
+        max(1 / max(sample.bytesPerSecond, 1), sample.ratio / max(link, 1))
     }
 
-    /// The cheapest of `candidates` (sampled encodings) for a link of `link` bytes a second, by the cost
-    /// ``level(fast:strong:linkBytesPerSecond:)`` uses; the first unless another is 5% cheaper.
+    /// The gzip level, once compressing pays: the default level (6) when the link is slow enough that
+    /// its smaller output arrives sooner than level 1's while the compressor keeps ahead of the link, else 1.
+    public static func level(fast: Sample, strong: Sample, linkBytesPerSecond link: Double) -> Int32 {
+        cheapest([(Int32(1), fast), (Int32(6), strong)], linkBytesPerSecond: link) ?? 1
+    }
+
+    /// The cheapest of `candidates` (sampled encodings) for a link of `link` bytes a second, by
+    /// ``cost(_:linkBytesPerSecond:)``; the first unless another is 5% cheaper.
     public static func cheapest<T>(_ candidates: [(T, Sample)], linkBytesPerSecond link: Double) -> T? {
-        func cost(_ sample: Sample) -> Double { max(1 / max(sample.bytesPerSecond, 1), sample.ratio / max(link, 1)) }
         guard var best = candidates.first else { return nil }
-        for candidate in candidates.dropFirst() where cost(candidate.1) < cost(best.1) * 0.95 { best = candidate }
+        for candidate in candidates.dropFirst()
+        where cost(candidate.1, linkBytesPerSecond: link) < cost(best.1, linkBytesPerSecond: link) * 0.95 {
+            best = candidate
+        }
         return best.0
     }
 
