@@ -153,23 +153,45 @@ public final class DeployTarget {
         public var killed: Bool
         public var signal: String
         public var timeout: Int
+        /// Killed before its timeout because the signal changed nothing and no request was open (``StopDrain``).
+        public var drained = false
     }
 
     /// Stops `container` as `docker stop` does (its stop signal, SIGKILL after the stop timeout), probing
     /// its health endpoint meanwhile, so the deploy reports the time users were really without an answer.
+    /// When the kernel shows that the signal changes nothing for it (``StopDrain``), it is killed as soon
+    /// as no request is open on its ports instead (`app.stop_when_idle`).
     public func stopWatching(_ container: ContainerDetails) throws -> StopReport {
         let document = try engine.containerDocument(container.id)
         let signal = document?["Config"]?["StopSignal"]?.string ?? "SIGTERM"
         let timeout = stopSeconds(for: container.id)
         let address = containerAddress(container, network: app.network)
+        let drain = app.stopWhenIdle ? document.flatMap { StopDrain.prepare(session: session, document: $0, signal: signal, ports: appPorts($0)) } : nil
         let started = Date()
         var report = StopReport(seconds: 0, answeredUntil: nil, killed: false, signal: signal, timeout: timeout)
         try engine.killContainer(container.id, signal: signal)
+        if let drain {
+            // It serves on as before; this deploy's own kept probe connection to it would count as a request.
+            if let address { HTTPProbe.forget(session: session, host: address, port: health.port) }
+            while Date().timeIntervalSince(started) < Double(timeout), let open = drain.openRequests() {
+                if open == 0 {
+                    report.answeredUntil = Date()
+                    try? engine.killContainer(container.id, signal: "KILL")
+                    (report.killed, report.drained) = (true, true)
+                    break
+                }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+        }
         while try engine.container(container.id)?.state.running == true {
             if Date().timeIntervalSince(started) >= Double(timeout) {
-                if !report.killed { try? engine.killContainer(container.id, signal: "KILL") }
+                if !report.killed {
+                    // Not probed while it drained: it ignored the signal, so it served until now.
+                    if drain != nil { report.answeredUntil = Date() }
+                    try? engine.killContainer(container.id, signal: "KILL")
+                }
                 report.killed = true
-            } else if let address,
+            } else if !report.drained, let address,
                 let response = try? HTTPProbe.request(route: .ssh(session), host: address, port: health.port, path: health.path, timeout: 0.5),
                 response.status == health.expectStatus
             {
@@ -179,6 +201,17 @@ public final class DeployTarget {
         }
         report.seconds = Date().timeIntervalSince(started)
         return report
+    }
+
+    /// The container ports `document`'s app serves on: those it publishes or exposes, and the health
+    /// endpoint's.
+    func appPorts(_ document: JSONValue) -> Set<Int> {
+        var ports: Set<Int> = [health.port]
+        for key in [document["HostConfig"]?["PortBindings"], document["Config"]?["ExposedPorts"]].compactMap({ $0?.object?.keys }).joined()
+        where key.hasSuffix("/tcp") {
+            if let port = Int(key.dropLast(4)) { ports.insert(port) }
+        }
+        return ports
     }
 
     /// Creates an app container: `spec` over the settings carried from `settings`, then the env file's
@@ -344,7 +377,7 @@ public final class DeployTarget {
         try AppContainers.removeIfPresent(engine, aside)
         let current = try engine.container(app.container)
         if let current {
-            if current.state.running { try engine.stopContainer(current.id, timeout: stopSeconds(for: current.id)) }
+            if current.state.running { _ = try stopWatching(current) }
             try engine.renameContainer(current.id, to: aside)
         }
         try engine.renameContainer(old, to: app.container)
@@ -393,7 +426,11 @@ public final class DeployTarget {
                 throw putOldBack(current.id, removing: newID, because: "stopping the old container failed (\(error))", journal: journal)
             }
             stopped = stop.answeredUntil ?? stopped
-            if stop.killed {
+            if stop.drained {
+                out.line(
+                    "      the old container ignores \(stop.signal), so it was stopped once no request was open on its ports "
+                        + "(after \(String(format: "%.1f", stop.seconds)) s, not its \(stop.timeout) s stop timeout)")
+            } else if stop.killed {
                 out.line(
                     "      the old container did not exit on \(stop.signal) within \(stop.timeout) s and was killed (it served until then); "
                         + "to stop it sooner, let the app exit on \(stop.signal) (app.init: true passes signals to a process that would be PID 1) or lower app.stop_timeout"

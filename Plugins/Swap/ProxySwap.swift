@@ -146,11 +146,11 @@ extension DeployTarget {
         try pointProxy(at: upstream)
         if proxyRunning {
             try journal("switched", ["upstream": upstream])
-            if current.state.running { try engine.stopContainer(current.id, timeout: stopSeconds(for: current.id)) }
+            if current.state.running { _ = try stopWatching(current) }
         } else {
             // The first proxy deploy: the old container holds the published ports until it stops.
             let stopped = Date()
-            if current.state.running { try engine.stopContainer(current.id, timeout: stopSeconds(for: current.id)) }
+            if current.state.running { _ = try stopWatching(current) }
             try startProxy()
             try journal("switched", ["upstream": upstream, "proxy": "started"])
             let through = try proxyHealth()

@@ -232,12 +232,12 @@ struct SwarmRelease {
             }
             if node["Spec"]?["Labels"]?[label]?.string == "true" { continue }
             var stopped: Date?
-            if try host.engine.container(host.app.container) != nil {
+            if let details = try host.engine.container(host.app.container) {
                 // Converting from a plain container: the port is its until this node's front door takes it.
                 try journal("retire", ["host": host.host.name, "container": host.app.container])
                 try AppContainers.removeIfPresent(host.engine, host.old)
                 stopped = Date()
-                try host.engine.stopContainer(host.app.container, timeout: host.stopSeconds(for: host.app.container))
+                if details.state.running { _ = try host.stopWatching(details) }
                 try host.engine.renameContainer(host.app.container, to: host.old)
                 converted = true
             }

@@ -47,7 +47,7 @@ public enum HTTPProbe {
             return try exchange(on: stream, host: host, port: port, method: method, path: path, headers: headers, keepAlive: false, deadline: deadline)
                 .response
         case .ssh(let session):
-            let key = "http \(host):\(port)"
+            let key = keptKey(host: host, port: port)
             // One exchange on `stream`, which is kept for the next probe when the answer allows it.
             func exchanging(on stream: SSHChannelStream) throws -> Response {
                 let (response, reusable) = try exchange(
@@ -61,6 +61,14 @@ public enum HTTPProbe {
             }
             return try exchanging(on: try session.openTCP(host: host, port: port, deadline: deadline))
         }
+    }
+
+    static func keptKey(host: String, port: Int) -> String { "http \(host):\(port)" }
+
+    /// Closes the connection kept for probes of `host`:`port` on `session`, if any (before the app's own
+    /// connections are counted, say).
+    public static func forget(session: SSHSession, host: String, port: Int) {
+        session.takeKept(keptKey(host: host, port: port))?.close()
     }
 
     /// Sends one request on `stream` and reads its response; `reusable` when the response had its own

@@ -114,6 +114,15 @@ class Handler(BaseHTTPRequestHandler):
             return 200, "application/json", dumps({"status": "ok", "app": "tme-portal", "version": VERSION})
         if path == "/api/version":
             return 200, "application/json", dumps({"version": VERSION})
+        if path == "/api/slow":
+            # A request that takes a while (a report, an export): ?ms= how long, at most 30 s.
+            query = dict(part.split("=", 1) for part in self.path.partition("?")[2].split("&") if "=" in part)
+            try:
+                milliseconds = min(max(int(query.get("ms", "1000")), 0), 30000)
+            except ValueError:
+                return 400, "text/plain", "ms must be a whole number of milliseconds"
+            time.sleep(milliseconds / 1000)
+            return 200, "application/json", dumps({"slept_ms": milliseconds, "version": VERSION})
         return 404, "text/plain", "not found: %s" % path
 
     def handle_request(self):

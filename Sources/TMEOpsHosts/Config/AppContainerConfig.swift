@@ -19,6 +19,9 @@ public struct AppContainerConfig: ConfigSection, Equatable {
     public var stopTimeout: ConfigDuration
     /// Whether tmeops.yml sets `stop_timeout`.
     public var stopTimeoutIsSet: Bool
+    /// When the app ignores its stop signal (the kernel shows it), stop it once no request is open on
+    /// its ports rather than after the whole stop timeout (default true).
+    public var stopWhenIdle: Bool
     /// Mounts (`SOURCE:TARGET[:ro]`, a host path or a named volume) that replace the running container's
     /// mount at the same target or add one; every other mount is carried over.
     public var volumes: [String]
@@ -37,6 +40,7 @@ public struct AppContainerConfig: ConfigSection, Equatable {
         case env
         case initProcess = "init"
         case stopTimeout = "stop_timeout"
+        case stopWhenIdle = "stop_when_idle"
         case volumes, labels, options
     }
 
@@ -54,6 +58,7 @@ public struct AppContainerConfig: ConfigSection, Equatable {
         initProcess = try c.decode(.initProcess, default: true)
         stopTimeout = try c.decode(.stopTimeout, default: ConfigDuration(seconds: 10))
         stopTimeoutIsSet = c.contains(.stopTimeout)
+        stopWhenIdle = try c.decode(.stopWhenIdle, default: true)
         volumes = try c.decode(.volumes, default: [])
         for volume in volumes where VolumeSpec(volume) == nil {
             throw c.invalid(.volumes, "'\(volume)' is not SOURCE:TARGET[:ro|rw] with an absolute TARGET")
