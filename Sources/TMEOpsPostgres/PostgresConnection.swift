@@ -116,6 +116,11 @@ public final class PostgresConnection: @unchecked Sendable {
             ("client_encoding", "UTF8"),
             // An empty search_path, so every name tmeops uses is schema-qualified and nothing resolves by accident.
             ("options", "-c search_path="),
+            // No GSS encryption unless the URL asks for it (`?gssencmode=prefer`): libpq's default looks for
+            // a Kerberos credential cache on every connect, through an SSH forward where it cannot apply,
+            // and runs Kerberos's library on the connecting thread, which was seen to abort the process
+            // (an assertion on a destroyed mutex) when it exited while a connection was being opened.
+            ("gssencmode", "disable"),
         ]
         if let password = target.password { pairs.append(("password", password)) }
         for (key, value) in target.parameters.sorted(by: { $0.key < $1.key }) {
