@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import TMEOpsArchive
 import TMEOpsCore
+import TMEOpsCrypto
 import TMEOpsDocker
 import TMEOpsHosts
 import TMEOpsSSH
@@ -46,17 +47,11 @@ public enum WireCompression {
     }
 
     /// Bytes a second `compression` at `level` achieves here on layer-like data (half text, half
-    /// random), measured once per process on 8 MiB.
+    /// random), measured once per process on 4 MiB.
     public static func compressorRate(_ compression: ArchiveCompression) -> Double {
         rates.value(compression) {
             guard compression != .none else { return .infinity }
-            var sample = Data(capacity: 8 << 20)
-            let text = Data(String(repeating: "module.exports = function render(props) { return props.children; };\n", count: 64).utf8)
-            var generator = SystemRandomNumberGenerator()
-            while sample.count < 8 << 20 {
-                sample.append(text)
-                sample.append(contentsOf: (0..<text.count).map { _ in UInt8.random(in: 0...255, using: &generator) })
-            }
+            let sample = layerLikeSample(size: 4 << 20)
             let started = Date()
             guard let writer = try? CompressedStreamWriter(destination: "a sample", compression: compression, level: level, sink: { _ in }) else {
                 return 0
@@ -65,6 +60,20 @@ public enum WireCompression {
             try? writer.close()
             return Double(sample.count) / max(Date().timeIntervalSince(started), 1e-6)
         }
+    }
+
+    /// `size` bytes of text and random bytes in turns, as a layer of code and media would compress.
+    static func layerLikeSample(size: Int) -> Data {
+        let text = Data(String(repeating: "module.exports = function render(props) { return props.children; };\n", count: 64).utf8)
+        let noise = RandomBytes.make(size / 2 + text.count)
+        var sample = Data(capacity: size + 2 * text.count)
+        var offset = 0
+        while sample.count < size {
+            sample.append(text)
+            sample.append(noise[offset..<offset + text.count])
+            offset += text.count
+        }
+        return sample.prefix(size)
     }
 
     /// The compression for an image push to `engine` through `session`, as `setting` asks; the

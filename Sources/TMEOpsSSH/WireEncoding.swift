@@ -1,4 +1,5 @@
 import Foundation
+import TMEOpsCrypto
 
 /// A transformation of a byte stream run by this end of a transfer (a compressor or decompressor); the
 /// server runs its counterpart as a program.
@@ -80,15 +81,13 @@ extension SSHSession {
     /// time of an empty command (a channel's open and start: on a fast link most of the 1 MiB's time).
     public func measureLinkRate(upload: Bool = true) throws -> Double {
         let size = 1 << 20
-        var random = [UInt8](repeating: 0, count: upload ? size : 0)
-        var generator = SystemRandomNumberGenerator()
-        for index in random.indices { random[index] = UInt8.random(in: 0...255, using: &generator) }
+        let random = RandomBytes.make(upload ? size : 0)
         var started = Date()
         _ = try capture(["true"])
         let overhead = Date().timeIntervalSince(started)
         started = Date()
         if upload {
-            _ = try capture(["sh", "-c", "cat >/dev/null"], stdin: Data(random))
+            _ = try capture(["sh", "-c", "cat >/dev/null"], stdin: random)
         } else {
             _ = try capture(["head", "-c", String(size), "/dev/urandom"])
         }
