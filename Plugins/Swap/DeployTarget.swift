@@ -166,18 +166,20 @@ public final class DeployTarget {
         let signal = document?["Config"]?["StopSignal"]?.string ?? "SIGTERM"
         let timeout = stopSeconds(for: container.id)
         let address = containerAddress(container, network: app.network)
-        let drain = app.stopWhenIdle ? document.flatMap { StopDrain.prepare(session: session, document: $0, signal: signal, ports: appPorts($0)) } : nil
+        let drain =
+            app.stopWhenIdle ? document.flatMap { StopDrain.prepare(session: session, engine: engine, document: $0, signal: signal, ports: appPorts($0)) } : nil
         let started = Date()
         var report = StopReport(seconds: 0, answeredUntil: nil, killed: false, signal: signal, timeout: timeout)
         try engine.killContainer(container.id, signal: signal)
         if let drain {
             // It serves on as before; this deploy's own kept probe connection to it would count as a request.
             if let address { HTTPProbe.forget(session: session, host: address, port: health.port) }
+            // Until its tables cannot be read (it ended by itself), it runs and serves as before.
             while Date().timeIntervalSince(started) < Double(timeout), let open = drain.openRequests() {
+                report.answeredUntil = Date()
                 if open == 0 {
-                    report.answeredUntil = Date()
-                    try? engine.killContainer(container.id, signal: "KILL")
-                    (report.killed, report.drained) = (true, true)
+                    // A kill that fails leaves it to the wait below, which kills it at the timeout.
+                    if (try? engine.killContainer(container.id, signal: "KILL")) != nil { (report.killed, report.drained) = (true, true) }
                     break
                 }
                 Thread.sleep(forTimeInterval: 0.05)

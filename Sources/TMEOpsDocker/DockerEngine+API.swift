@@ -183,6 +183,21 @@ extension DockerEngine {
         try perform("POST", "/containers/\(Self.escape(name))/stop", query: [("t", "\(timeout)")])
     }
 
+    /// The processes of a running container as the host's `ps` shows them with `psArgs`
+    /// (`GET /containers/{id}/top`): each row's fields by the column titles `ps` printed.
+    public func processes(_ name: String, psArgs: String) throws -> [[String: String]] {
+        struct Top: Decodable {
+            let titles: [String]
+            let processes: [[String]]
+            enum CodingKeys: String, CodingKey {
+                case titles = "Titles"
+                case processes = "Processes"
+            }
+        }
+        let top = try decode(Top.self, "GET", "/containers/\(Self.escape(name))/top", query: [("ps_args", psArgs)])
+        return top.processes.map { Dictionary(zip(top.titles, $0), uniquingKeysWith: { first, _ in first }) }
+    }
+
     public func killContainer(_ name: String, signal: String = "KILL") throws {
         try perform("POST", "/containers/\(Self.escape(name))/kill", query: [("signal", signal)])
     }

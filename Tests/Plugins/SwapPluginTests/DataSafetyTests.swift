@@ -292,9 +292,14 @@ final class InjectedFaultTests: SeededDeployProject {
     }
 
     /// A deploy that runs longer than `lock_ttl` renews its lock at every step, so the lock a second
-    /// operator sees is never expired while it runs.
+    /// operator sees is never expired while it runs. A pre-swap hook of 5 s makes it longer than the
+    /// 6 s TTL however fast the rest is, each step still shorter than it.
     func testADeployLongerThanTheLockTTLKeepsItsLockAlive() throws {
         try editConfig { $0.replacingOccurrences(of: "lock_ttl: 30m", with: "lock_ttl: 6s") }
+        let hooks = project.appendingPathComponent(".tmeops/hooks")
+        try FileManager.default.createDirectory(at: hooks, withIntermediateDirectories: true)
+        try Data("#!/bin/sh\nsleep 5\n".utf8).write(to: hooks.appendingPathComponent("pre-swap"))
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: hooks.appendingPathComponent("pre-swap").path)
         let deploy = try startDeploy("tme-portal-server:sandbox-2")
         waitForJournal("validate", while: deploy)
         let status = try tmeops(["lock", "status", "-e", "sandbox", "--json"])
