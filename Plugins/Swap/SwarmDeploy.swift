@@ -69,6 +69,11 @@ extension DeployPipeline {
                     rolledBack: false)
             }
         }
+        do {
+            try cluster.requireNetworkAgents(engine, wait: 10)
+        } catch let error as TMEOpsError {
+            throw DeployError(message: error.message + " Nothing was changed.", rolledBack: false)
+        }
         if swarmConfig.front == .none, try engine.service(swarmConfig.service) == nil {
             for host in hosts where try host.engine.container(host.app.container)?.state.running == true {
                 throw DeployError(

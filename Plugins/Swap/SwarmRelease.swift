@@ -249,7 +249,8 @@ struct SwarmRelease {
                 let undone = undoConversion(engine)
                 let back = undone.allSatisfy { $0.hasSuffix("back and healthy") }
                 throw DeployError(
-                    message: "\(error.message); the conversion was undone: \(undone.joined(separator: ", "))", rolledBack: back, notRestored: !back)
+                    message: "\(error.message); the conversion was undone: \(undone.joined(separator: ", "))", rolledBack: back, notRestored: !back,
+                    evidence: error.evidence)
             }
             let window = stopped.map { Date().timeIntervalSince($0) }
             longest = max(longest, window ?? 0)
@@ -258,6 +259,16 @@ struct SwarmRelease {
                     + (window.map { "; \(host.app.container) kept stopped as \(host.old) (port unanswered there for \(String(format: "%.2f", $0)) s)" } ?? ""))
         }
         return longest
+    }
+
+    /// The last log lines of the front door's task on `host` (nginx logs why it answers 502: an upstream
+    /// it cannot resolve or connect to), read through the manager.
+    func frontEvidence(on host: DeployTarget) -> [String] {
+        guard let id = try? host.engine.swarmState().nodeID,
+            let tasks = try? manager.engine.tasks(filters: ["service": [swarm.frontService], "node": [id]])
+        else { return [] }
+        let newest = tasks.max { ($0["UpdatedAt"]?.string ?? "") < ($1["UpdatedAt"]?.string ?? "") }
+        return SwarmFollow.evidence(of: newest, engine: manager.engine, context: context)
     }
 
     /// The front door on `host` answers the health endpoint through the published port.
@@ -270,7 +281,7 @@ struct SwarmRelease {
                 throw DeployError(
                     message:
                         "the front door \(swarm.frontService) on \(host.host.name):\(port) does not answer \(target.health.path) with \(target.health.expectStatus) (\(probe.problem ?? probe.status.map { "status \($0)" } ?? "no answer")); see `tmeops cluster status -e \(env)`",
-                    rolledBack: false, notRestored: true)
+                    rolledBack: false, notRestored: true, evidence: frontEvidence(on: host))
             }
             Thread.sleep(forTimeInterval: 0.2)
         }

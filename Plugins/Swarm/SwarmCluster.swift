@@ -97,6 +97,7 @@ public final class SwarmCluster: @unchecked Sendable {
             report.joined.append(host.name)
         }
         try waitForNodes(managerEngine)
+        try requireNetworkAgents(managerEngine, wait: 20)
         if try managerEngine.network(config.network) == nil {
             out.line("creating the overlay network \(config.network)")
             try managerEngine.createOverlayNetwork(config.network, labels: ["tmeops.environment": environment.name])
@@ -128,6 +129,45 @@ public final class SwarmCluster: @unchecked Sendable {
             }
             Thread.sleep(forTimeInterval: 0.5)
         }
+    }
+
+    /// Docker's network agent on every node: the gossip (port 7946) that carries the overlay networks'
+    /// addresses and the names tasks resolve at 127.0.0.11. A node whose agent did not start is ready in
+    /// the swarm and runs tasks, but they resolve and reach nothing: a front door there answers 502.
+    /// Docker 20.10 leaves a node so when, after it left a swarm, its engine still holds the gossip port
+    /// (its log: "error in agentInit ... port 7946: address already in use"); only restarting that
+    /// engine frees it. The swarm's `ingress` network lists every node whose agent runs as a peer:
+    /// waits up to `wait` seconds for all, then names those missing. Without an `ingress` network
+    /// (an operator may remove it) nothing can be told and nothing is refused.
+    public func requireNetworkAgents(_ managerEngine: DockerEngine, wait: Double) throws {
+        let ids = try hosts.map { ($0.name, try $0.engine().swarmState().nodeID) }
+        let deadline = Date().addingTimeInterval(wait)
+        while true {
+            guard let peers = try managerEngine.networkPeers("ingress") else { return }
+            let missing = Self.withoutNetworkAgent(hosts: ids, nodes: try managerEngine.nodes(), peers: peers)
+            if missing.isEmpty { return }
+            guard Date() < deadline else {
+                let names = missing.joined(separator: ", ")
+                throw TMEOpsError(
+                    "Docker's network agent does not run on \(names): \(missing.count == 1 ? "it is" : "they are") in the swarm of \(environment.name), but no peer of its networks, so tasks there can neither resolve nor reach the others (a front door there would answer 502). A Docker engine that left a swarm can keep its gossip port 7946 and fail so on its next join (its log says \"error in agentInit\"). Restart Docker on \(names) (`systemctl restart docker`), then run `tmeops cluster up -e \(environment.name)` again."
+                )
+            }
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+    }
+
+    /// The hosts (name, node ID) whose node address is not among `peers`. A manager may report its
+    /// node address as 0.0.0.0; its manager address says where it is then.
+    public static func withoutNetworkAgent(hosts: [(name: String, nodeID: String)], nodes: [JSONValue], peers: [String]) -> [String] {
+        let present = Set(peers)
+        return hosts.filter { host in
+            guard let node = nodes.first(where: { $0["ID"]?.string == host.nodeID }) else { return false }
+            var address = node["Status"]?["Addr"]?.string ?? ""
+            if address.isEmpty || address == "0.0.0.0", let manager = node["ManagerStatus"]?["Addr"]?.string {
+                address = manager.split(separator: ":").dropLast().joined(separator: ":")
+            }
+            return !present.contains(address)
+        }.map(\.name)
     }
 
     /// Connects the database container (database.container on its host) to the overlay network, so

@@ -71,6 +71,17 @@ extension DockerEngine {
         try perform("DELETE", "/nodes/\(Self.escape(id))", query: [("force", force ? "1" : "0")])
     }
 
+    /// The nodes whose network agent gossips on `network`, as this engine sees them: each peer's
+    /// address (`GET /networks/{name}?verbose=true`, `Peers`); nil when the engine has no such network.
+    public func networkPeers(_ network: String) throws -> [String]? {
+        do {
+            let document = try json("GET", "/networks/\(Self.escape(network))", query: [("verbose", "true")])
+            return (document["Peers"]?.array ?? []).compactMap { $0["IP"]?.string }
+        } catch let error as DockerError where error.isNotFound {
+            return nil
+        }
+    }
+
     // MARK: Services and tasks
 
     /// The service, or nil when there is none of that name or ID.

@@ -304,6 +304,23 @@ fleet_leave_swarm() {
         [[ $(fleet_docker "$n" info -f '{{.Swarm.LocalNodeState}}' 2>/dev/null) == inactive ]] && continue
         fleet_docker "$n" swarm leave --force >/dev/null 2>&1 || true
     done
+    # Docker 20.10 can start a node's network agent twice when it joins (a race); the extra one keeps
+    # the gossip port 7946 after the node leaves, and every later join then fails to start the agent
+    # ("error in agentInit ... address already in use": tasks on that node resolve nothing). A real
+    # server in that state needs its Docker restarted; so does a fleet server here, to be a fresh one.
+    local restart=()
+    for n in $(seq "$FLEET_SIZE"); do
+        [[ -n $(in_fleet "$n" ss -Hltn 'sport = :7946' 2>/dev/null) ]] && restart+=("$n")
+    done
+    ((${#restart[@]})) || return 0
+    for n in "${restart[@]}"; do
+        log "fleet server $n: its dockerd still holds the swarm's gossip port after leaving; restarting it"
+        kill "$(cat "$(fleet_dir "$n")/docker/docker.pid")" 2>/dev/null || true
+    done
+    for n in "${restart[@]}"; do
+        for _ in $(seq 150); do alive "$(fleet_dir "$n")/docker/docker.pid" || break; sleep 0.1; done
+    done
+    start_fleet_dockerd
 }
 
 # The fleet back to its start: version 1 on every server, no swarm, no deploy state or backups, the

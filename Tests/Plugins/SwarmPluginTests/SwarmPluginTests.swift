@@ -117,6 +117,25 @@ final class SwarmPluginTests: XCTestCase {
         XCTAssertTrue(env.contains("DATABASE_URL=postgresql://u:p@db/x\n"), env)
     }
 
+    func testANodeMissingFromTheNetworkPeersIsNamedAndAManagerAt0000IsFoundByItsManagerAddress() throws {
+        let nodes =
+            try JSONDecoder().decode(
+                JSONValue.self,
+                from: Data(
+                    """
+                    [{"ID": "m", "Status": {"Addr": "0.0.0.0"}, "ManagerStatus": {"Addr": "10.0.0.1:2377"}},
+                     {"ID": "w1", "Status": {"Addr": "10.0.0.2"}},
+                     {"ID": "w2", "Status": {"Addr": "10.0.0.3"}}]
+                    """.utf8)
+            ).array ?? []
+        let hosts = [(name: "one", nodeID: "m"), (name: "two", nodeID: "w1"), (name: "three", nodeID: "w2")]
+        XCTAssertEqual(SwarmCluster.withoutNetworkAgent(hosts: hosts, nodes: nodes, peers: ["10.0.0.1", "10.0.0.2", "10.0.0.3"]), [])
+        XCTAssertEqual(SwarmCluster.withoutNetworkAgent(hosts: hosts, nodes: nodes, peers: ["10.0.0.1", "10.0.0.3"]), ["two"])
+        XCTAssertEqual(SwarmCluster.withoutNetworkAgent(hosts: hosts, nodes: nodes, peers: ["10.0.0.2", "10.0.0.3"]), ["one"])
+        // A host that is no node yet is for the node checks to name, not this one.
+        XCTAssertEqual(SwarmCluster.withoutNetworkAgent(hosts: [(name: "four", nodeID: "x")], nodes: nodes, peers: []), [])
+    }
+
     func testTheFrontDoorIsGlobalPublishesInHostModeAndResolvesTheTasks() throws {
         let publish = [try PortMapping(parsing: "8090:3000")]
         let conf = SwarmFront.nginxConfig(service: "tme-portal", publish: publish)
