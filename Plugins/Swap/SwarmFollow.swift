@@ -66,7 +66,9 @@ struct SwarmFollow {
             let state = fresh ? status?["State"]?.string : nil
             switch state {
             case "rollback_completed":
-                throw failed("Swarm rolled the update back by itself (\(status?["Message"]?.string ?? "update failed"))", tasks: tasks, rolledBack: true)
+                throw failed(
+                    "Swarm rolled the update back by itself (\(status?["Message"]?.string ?? "update failed"))\(settled() ? "" : Self.unsettled)", tasks: tasks,
+                    rolledBack: true)
             case "paused", "rollback_paused":
                 let message = status?["Message"]?.string ?? state ?? "paused"
                 if state == "paused" {
@@ -125,7 +127,7 @@ struct SwarmFollow {
             if status?["StartedAt"]?.string != before, let state = status?["State"]?.string {
                 let back = now?["Spec"]?["Labels"]?["tmeops.release"]?.string == target
                 if state == "rollback_completed" || (state == "completed" && back) {
-                    return "Swarm rolled the service back to the previous release"
+                    return "Swarm rolled the service back to the previous release" + (settled() ? "" : Self.unsettled)
                 }
                 if state == "rollback_paused" {
                     return "the rollback paused (\(status?["Message"]?.string ?? "?")): see `docker service ps \(service)` on the manager"
@@ -134,6 +136,24 @@ struct SwarmFollow {
             Thread.sleep(forTimeInterval: 0.5)
         }
         return "the rollback did not finish in \(Int(budget)) s: see `docker service ps \(service)` on the manager"
+    }
+
+    static let unsettled = " (some of its tasks are still being replaced: see `tmeops cluster status`)"
+
+    /// After Swarm reports a rollback complete, a task of the failed release that its restart policy
+    /// started meanwhile may still run beside the previous release's: waits (a few health checks long)
+    /// until exactly `replicas` tasks run, none of them the failed release, so that what tmeops reports
+    /// is what runs. False if Swarm has not settled by then.
+    func settled() -> Bool {
+        let deadline = Date().addingTimeInterval(Double(hosts[0].health.attempts) * hosts[0].health.interval.seconds + 10)
+        while true {
+            let running = ((try? engine.tasks(filters: ["service": [service], "desired-state": ["running"]])) ?? []).filter {
+                $0["Status"]?["State"]?.string == "running"
+            }
+            if running.count == replicas && !running.contains(where: { releaseOf($0) == release }) { return true }
+            if Date() > deadline { return false }
+            Thread.sleep(forTimeInterval: 0.5)
+        }
     }
 
     /// The error for a failed rollout: the failing task's error and its last log lines as evidence.

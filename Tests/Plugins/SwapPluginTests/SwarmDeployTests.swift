@@ -128,7 +128,8 @@ final class SwarmDeployTests: FleetProject {
         XCTAssertTrue(broken.stderr.contains("FATAL: worker pool exhausted"), "its last log lines: \(broken.stderr)")
         for n in 1...3 { XCTAssertEqual(try running(n), "sandbox-2 true", "server \(n)") }
         XCTAssertEqual(ledger(1).last?["outcome"] as? String, "rolled back")
-        XCTAssertEqual(appTasks(try status()).count, 3)
+        let status = try status()
+        XCTAssertEqual(appTasks(status).count, 3, "Swarm had settled before tmeops reported the rollback: \(appTasks(status))")
     }
 
     func testADeployKilledDuringTheUpdateIsFinishedByRecover() throws {
@@ -174,6 +175,31 @@ final class SwarmDeployTests: FleetProject {
         XCTAssertTrue(unreachable.stderr.contains("cannot reach 1 of 3 hosts of cluster") && unreachable.stderr.contains("10.97.150.13"), unreachable.stderr)
         XCTAssertEqual(try fleetDocker(1, ["service", "ls", "-q"]).stdout, "")
         for n in 1...3 { XCTAssertEqual(try running(n), "sandbox-1 true", "server \(n)") }
+    }
+
+    /// A node whose Docker network agent cannot start (its gossip port held, as a Docker 20.10 engine
+    /// that left a swarm can leave it) runs tasks that resolve nothing: `cluster up` names it, and the
+    /// deploy's preflight refuses before anything changes.
+    func testANodeWithoutItsNetworkAgentIsNamedAndTheDeployRefusedBeforeAnything() throws {
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
+        holder.arguments = ["--net=/var/run/netns/tmeops-fleet3", "/bin/busybox", "nc", "-l", "-p", "7946"]
+        try holder.run()
+        defer {
+            holder.terminate()
+            holder.waitUntilExit()
+        }
+        usleep(300_000)
+        let up = try tmeops(["cluster", "up", "-e", "cluster"])
+        XCTAssertEqual(up.status, 1, up.stdout + up.stderr)
+        XCTAssertTrue(up.stderr.contains("Docker's network agent does not run on 10.97.150.13"), up.stderr)
+        XCTAssertTrue(up.stderr.contains("Restart Docker on 10.97.150.13"), up.stderr)
+        let deploy = try tmeops(["deploy", "-e", "cluster", "--image", "tme-portal-server:sandbox-2"])
+        XCTAssertEqual(deploy.status, 1, deploy.stdout + deploy.stderr)
+        XCTAssertTrue(deploy.stderr.contains("network agent does not run on 10.97.150.13") && deploy.stderr.contains("Nothing was changed"), deploy.stderr)
+        XCTAssertEqual(try fleetDocker(1, ["service", "ls", "-q"]).stdout, "")
+        for n in 1...3 { XCTAssertEqual(try running(n), "sandbox-1 true", "server \(n)") }
+        XCTAssertTrue(ledger(1).isEmpty, "a deploy refused at preflight records no release")
     }
 
     func testClusterDownAsksFirstThenEveryNodeLeaves() throws {
