@@ -141,7 +141,12 @@ public final class DeployTarget {
     /// Seconds `docker stop` waits for `container` before SIGKILL: app.stop_timeout when tmeops.yml sets
     /// it, else the container's own stop timeout, else 10.
     public func stopSeconds(for container: String) -> Int {
-        if !app.stopTimeoutIsSet, let own = (try? engine.containerDocument(container))??["Config"]?["StopTimeout"]?.number { return Int(own) }
+        stopSeconds(document: app.stopTimeoutIsSet ? nil : (try? engine.containerDocument(container)) ?? nil)
+    }
+
+    /// ``stopSeconds(for:)`` from the container's document, already read.
+    func stopSeconds(document: JSONValue?) -> Int {
+        if !app.stopTimeoutIsSet, let own = document?["Config"]?["StopTimeout"]?.number { return Int(own) }
         return Int(app.stopTimeout.seconds.rounded(.up))
     }
 
@@ -164,7 +169,7 @@ public final class DeployTarget {
     public func stopWatching(_ container: ContainerDetails) throws -> StopReport {
         let document = try engine.containerDocument(container.id)
         let signal = document?["Config"]?["StopSignal"]?.string ?? "SIGTERM"
-        let timeout = stopSeconds(for: container.id)
+        let timeout = stopSeconds(document: document)
         let address = containerAddress(container, network: app.network)
         let drain =
             app.stopWhenIdle ? document.flatMap { StopDrain.prepare(session: session, engine: engine, document: $0, signal: signal, ports: appPorts($0)) } : nil
@@ -187,11 +192,8 @@ public final class DeployTarget {
         }
         while try engine.container(container.id)?.state.running == true {
             if Date().timeIntervalSince(started) >= Double(timeout) {
-                if !report.killed {
-                    // Not probed while it drained: it ignored the signal, so it served until now.
-                    if drain != nil { report.answeredUntil = Date() }
-                    try? engine.killContainer(container.id, signal: "KILL")
-                }
+                // While it drained, each read of its tables recorded that it still served.
+                if !report.killed { try? engine.killContainer(container.id, signal: "KILL") }
                 report.killed = true
             } else if !report.drained, let address,
                 let response = try? HTTPProbe.request(route: .ssh(session), host: address, port: health.port, path: health.path, timeout: 0.5),
