@@ -70,7 +70,7 @@ extension DeployPipeline {
             }
         }
         do {
-            try cluster.requireNetworkAgents(engine, wait: 10)
+            try cluster.requireNetworkAgents(engine, wait: 5)
         } catch let error as TMEOpsError {
             throw DeployError(message: error.message + " Nothing was changed.", rolledBack: false)
         }

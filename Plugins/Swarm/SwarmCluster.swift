@@ -97,7 +97,7 @@ public final class SwarmCluster: @unchecked Sendable {
             report.joined.append(host.name)
         }
         try waitForNodes(managerEngine)
-        try requireNetworkAgents(managerEngine, wait: 20)
+        try requireNetworkAgents(managerEngine, wait: 15)
         if try managerEngine.network(config.network) == nil {
             out.line("creating the overlay network \(config.network)")
             try managerEngine.createOverlayNetwork(config.network, labels: ["tmeops.environment": environment.name])
