@@ -1,6 +1,7 @@
 import Foundation
 import TMEOpsCore
 import TMEOpsDocker
+import TMEOpsHosts
 import TMEOpsSSH
 
 /// What a container's stop signal does to it, told by the kernel through the host's `ps` (the Engine
@@ -88,21 +89,10 @@ enum OpenRequests {
     /// TCP states (the kernel's numbering, in hex in the tables) in which a request may still be served.
     static let busyStates: Set<String> = ["01", "03", "08"]
 
-    /// The TCP state a listening socket has in the tables.
-    static let listening = "0A"
-
     /// Connections open on `ports` or on any port the app listens on (a row in state LISTEN).
     static func count(_ tables: String, ports: Set<Int>) -> Int {
-        // sl local_address rem_address st ...: the local port after the address's last colon.
-        let rows: [(port: Int, state: String)] = tables.split(separator: "\n").compactMap { line in
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard fields.count > 3, fields[0].hasSuffix(":"), let colon = fields[1].lastIndex(of: ":"),
-                let port = Int(fields[1][fields[1].index(after: colon)...], radix: 16)
-            else { return nil }
-            return (port, String(fields[3]))
-        }
-        let served = ports.union(rows.filter { $0.state == listening }.map(\.port))
-        return rows.filter { served.contains($0.port) && busyStates.contains($0.state) }.count
+        let served = ports.union(SocketTable.listeningPorts(tables))
+        return SocketTable.rows(tables).filter { served.contains($0.port) && busyStates.contains($0.state) }.count
     }
 }
 

@@ -77,6 +77,16 @@ public final class SwarmCluster: @unchecked Sendable {
                 "\(name) is already in a swarm, and swarm.manager \(config.manager) is not; name one of that swarm's managers in swarm.manager, or run `docker swarm leave` on \(name). Nothing was changed."
             )
         }
+        // An engine out of any swarm whose gossip port is taken (most often by itself, after it left a
+        // swarm) would join without its network agent: refused before anything changes.
+        let joining = hosts.filter { $0 === managerHost ? !managerState.inSwarm : states[$0.name]?.inSwarm != true }
+        let held = try joining.filter { try $0.listeningPorts().contains(Self.gossipPort) }.map(\.name)
+        if !held.isEmpty {
+            let names = held.joined(separator: ", ")
+            throw TMEOpsError(
+                "port \(Self.gossipPort) is taken on \(names), which \(held.count == 1 ? "is" : "are") in no swarm: Docker's network agent needs it (the gossip that gives tasks each other's addresses and names), so a join would leave \(held.count == 1 ? "that node" : "those nodes") without it. A Docker engine that left a swarm can keep the port; restart Docker on \(names) (`systemctl restart docker`), or stop what listens there, then run `tmeops cluster up -e \(environment.name)` again. Nothing was changed."
+            )
+        }
         if !managerState.inSwarm {
             out.line("initialising Swarm on \(config.manager)")
             _ = try managerEngine.initSwarm(advertise: Self.advertise(config.manager))
@@ -130,6 +140,9 @@ public final class SwarmCluster: @unchecked Sendable {
             Thread.sleep(forTimeInterval: 0.5)
         }
     }
+
+    /// The port of Docker's network agent (its gossip between nodes, TCP and UDP).
+    public static let gossipPort = 7946
 
     /// Docker's network agent on every node: the gossip (port 7946) that carries the overlay networks'
     /// addresses and the names tasks resolve at 127.0.0.11. A node whose agent did not start is ready in

@@ -63,6 +63,12 @@ public final class EnvironmentHost: @unchecked Sendable {
         environment.section(SSHConfig.self) != nil && (try? RemoteHost.host(.database, in: environment)) == name
     }
 
+    /// The TCP ports something listens on in the host's network namespace (its `/proc/net/tcp` and
+    /// `tcp6`, read over SSH: no tool needed there; a missing `tcp6` leaves the IPv4 table).
+    public func listeningPorts() throws -> Set<Int> {
+        SocketTable.listeningPorts(try session().capture(["cat", "/proc/net/tcp", "/proc/net/tcp6"]).stdoutText)
+    }
+
     /// Where this environment's backups are kept on the host (`backups.dir`).
     public var backupsDirectory: String { (environment.section(BackupsConfig.self) ?? BackupsConfig()).dir }
 

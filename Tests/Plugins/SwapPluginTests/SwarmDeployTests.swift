@@ -178,8 +178,9 @@ final class SwarmDeployTests: FleetProject {
     }
 
     /// A node whose Docker network agent cannot start (its gossip port held, as a Docker 20.10 engine
-    /// that left a swarm can leave it) runs tasks that resolve nothing: `cluster up` names it, and the
-    /// deploy's preflight refuses before anything changes.
+    /// that left a swarm can leave it) runs tasks that resolve nothing. `cluster up` refuses to join it
+    /// before anything changes; joined all the same (by hand), `cluster up` names it, and the deploy's
+    /// preflight refuses before anything changes.
     func testANodeWithoutItsNetworkAgentIsNamedAndTheDeployRefusedBeforeAnything() throws {
         let holder = Process()
         holder.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
@@ -190,6 +191,20 @@ final class SwarmDeployTests: FleetProject {
             holder.waitUntilExit()
         }
         usleep(300_000)
+        let refused = try tmeops(["cluster", "up", "-e", "cluster"])
+        XCTAssertEqual(refused.status, 1, refused.stdout + refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("port 7946 is taken on 10.97.150.13") && refused.stderr.contains("Nothing was changed"), refused.stderr)
+        for n in 1...3 {
+            XCTAssertEqual(try fleetDocker(n, ["info", "-f", "{{.Swarm.LocalNodeState}}"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines), "inactive")
+        }
+
+        // Joined by hand: the engine starts no network agent there.
+        XCTAssertEqual(try fleetDocker(1, ["swarm", "init", "--advertise-addr", hosts[0]]).status, 0)
+        let token = try fleetDocker(1, ["swarm", "join-token", "-q", "worker"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        for n in 2...3 {
+            let joined = try fleetDocker(n, ["swarm", "join", "--token", token, "--advertise-addr", hosts[n - 1], hosts[0] + ":2377"])
+            XCTAssertEqual(joined.status, 0, joined.stderr)
+        }
         let up = try tmeops(["cluster", "up", "-e", "cluster"])
         XCTAssertEqual(up.status, 1, up.stdout + up.stderr)
         XCTAssertTrue(up.stderr.contains("Docker's network agent does not run on 10.97.150.13"), up.stderr)
