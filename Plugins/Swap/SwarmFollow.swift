@@ -25,6 +25,10 @@ struct SwarmFollow {
             uniquingKeysWith: { a, _ in a })
     }
 
+    /// How long Swarm may take to settle after an update or rollback it called complete: a few health
+    /// checks of the app.
+    var settleSeconds: Double { Double(hosts[0].health.attempts) * hosts[0].health.interval.seconds + 10 }
+
     func releaseOf(_ task: JSONValue) -> String? { task["Spec"]?["ContainerSpec"]?["Labels"]?["tmeops.release"]?.string }
 
     /// `created`: the service is new (Swarm has no update to report; its tasks are watched). Otherwise an
@@ -37,7 +41,6 @@ struct SwarmFollow {
         var failures = 0
         var completed: Date?
         var failuresBefore = 0
-        let settle = Double(hosts[0].health.attempts) * hosts[0].health.interval.seconds + 10
         while true {
             let tasks = try engine.tasks(filters: ["service": [service]])
             for task in tasks {
@@ -83,10 +86,10 @@ struct SwarmFollow {
                 // Swarm finished watching, yet tasks of the release still fail or do not all run: a
                 // release that dies after Swarm's monitor period. tmeops does not call that deployed.
                 if completed == nil { (completed, failuresBefore) = (Date(), failures) }
-                if failures > failuresBefore || Date().timeIntervalSince(completed ?? Date()) > settle {
+                if failures > failuresBefore || Date().timeIntervalSince(completed ?? Date()) > settleSeconds {
                     let back = try rollBack(budget: budget)
                     throw failed(
-                        "Swarm finished the update, but tasks of \(release) \(failures > failuresBefore ? "kept failing after it" : "did not all run within \(Int(settle)) s of it") (swarm.update.monitor may be shorter than the time the app needs to show a fault); \(back)",
+                        "Swarm finished the update, but tasks of \(release) \(failures > failuresBefore ? "kept failing after it" : "did not all run within \(Int(settleSeconds)) s of it") (swarm.update.monitor may be shorter than the time the app needs to show a fault); \(back)",
                         tasks: tasks, rolledBack: back.hasPrefix("Swarm rolled"))
                 }
             }
@@ -145,7 +148,7 @@ struct SwarmFollow {
     /// until exactly `replicas` tasks run, none of them the failed release, so that what tmeops reports
     /// is what runs. False if Swarm has not settled by then.
     func settled() -> Bool {
-        let deadline = Date().addingTimeInterval(Double(hosts[0].health.attempts) * hosts[0].health.interval.seconds + 10)
+        let deadline = Date().addingTimeInterval(settleSeconds)
         while true {
             let running = ((try? engine.tasks(filters: ["service": [service], "desired-state": ["running"]])) ?? []).filter {
                 $0["Status"]?["State"]?.string == "running"

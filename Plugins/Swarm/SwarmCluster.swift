@@ -162,7 +162,7 @@ public final class SwarmCluster: @unchecked Sendable {
             guard Date() < deadline else {
                 let names = missing.joined(separator: ", ")
                 throw TMEOpsError(
-                    "Docker's network agent does not run on \(names): \(missing.count == 1 ? "it is" : "they are") in the swarm of \(environment.name), but no peer of its networks, so tasks there can neither resolve nor reach the others (a front door there would answer 502). A Docker engine that left a swarm can keep its gossip port 7946 and fail so on its next join (its log says \"error in agentInit\"). Restart Docker on \(names) (`systemctl restart docker`), then run `tmeops cluster up -e \(environment.name)` again."
+                    "Docker's network agent does not run on \(names): \(missing.count == 1 ? "it is" : "they are") in the swarm of \(environment.name), but no peer of its networks, so tasks there can neither resolve nor reach the others (a front door there would answer 502). A Docker engine that left a swarm can keep its gossip port \(Self.gossipPort) and fail so on its next join (its log says \"error in agentInit\"). Restart Docker on \(names) (`systemctl restart docker`), then run `tmeops cluster up -e \(environment.name)` again."
                 )
             }
             Thread.sleep(forTimeInterval: 0.5)

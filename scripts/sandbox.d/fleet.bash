@@ -304,10 +304,11 @@ fleet_leave_swarm() {
         [[ $(fleet_docker "$n" info -f '{{.Swarm.LocalNodeState}}' 2>/dev/null) == inactive ]] && continue
         fleet_docker "$n" swarm leave --force >/dev/null 2>&1 || true
     done
-    # Docker 20.10 can start a node's network agent twice when it joins (a race); the extra one keeps
-    # the gossip port 7946 after the node leaves, and every later join then fails to start the agent
-    # ("error in agentInit ... address already in use": tasks on that node resolve nothing). A real
-    # server in that state needs its Docker restarted; so does a fleet server here, to be a fresh one.
+    # A Docker 20.10 engine can keep the gossip port 7946 after it leaves a swarm (seen here after a
+    # join whose log showed the network agent starting twice); every later join then fails to start
+    # the agent ("error in agentInit ... address already in use": tasks on that node resolve nothing).
+    # A real server in that state needs its Docker restarted; so does a fleet server here, to be a
+    # fresh one.
     local restart=()
     for n in $(seq "$FLEET_SIZE"); do
         [[ -n $(in_fleet "$n" ss -Hltn 'sport = :7946' 2>/dev/null) ]] && restart+=("$n")
