@@ -4,7 +4,7 @@ import XCTest
 
 /// The release tarball (`make release`), as a team installs it: unpacked into an empty folder and run
 /// from a folder outside the repository, with no Swift toolchain on PATH.
-final class ReleaseTarballTests: XCTestCase {
+final class ReleaseTarballSerial: XCTestCase {
     var dist: URL { TMEOpsBinary.packageRoot.appendingPathComponent("dist") }
 
     func tarball() throws -> String {

@@ -6,7 +6,7 @@ import XCTest
 /// `ssh.proxy_jump` through the real binary: the sandbox fleet's third server refuses SSH from this
 /// machine (a firewall rule in its namespace), and is reached through the first, as a server behind a
 /// bastion is. Both host keys are checked.
-final class JumpHostTests: XCTestCase {
+final class JumpHostFleetSerial: XCTestCase {
     var sandbox: Sandbox!
     var project: URL!
     let bastion = "10.97.150.11"

@@ -3,7 +3,7 @@ import TMEOpsTestSupport
 import XCTest
 
 /// `tmeops ssh exec` through the real binary: streams, exit status and signals pass through.
-final class SSHCommandEndToEndTests: XCTestCase {
+final class SSHCommandSandboxTests: XCTestCase {
     func project() throws -> URL {
         _ = try Sandbox.require()
         let directory = try TemporaryDirectory.make(prefix: "tmeops-ssh-e2e")

@@ -3,7 +3,7 @@ import TMEOpsTestSupport
 import XCTest
 
 /// tmeops reads the configuration `scripts/sandbox config` writes for the sandbox.
-final class SandboxConfigTests: XCTestCase {
+final class ConfigFileSandboxTests: XCTestCase {
     func testTmeopsChecksAndShowsTheSandboxConfigWithSecretsRedacted() throws {
         let sandbox = try Sandbox.require()
         let project = try TemporaryDirectory.make(prefix: "tmeops-sandbox-config")

@@ -4,7 +4,7 @@ import XCTest
 
 /// The sandbox production host answers as a real server would: sshd with the recorded host key,
 /// a Docker engine, the PostgreSQL container, the sample app and the development database.
-final class SandboxHostTests: XCTestCase {
+final class SandboxHostGlobalSerial: XCTestCase {
     func testStatusReportsEveryComponentUp() throws {
         _ = try Sandbox.require()
         let status = try ProcessRunner.run("/bin/bash", [Sandbox.script, "status"])

@@ -5,7 +5,7 @@ import TMEOpsTestSupport
 import XCTest
 
 /// Reading what the sandbox's real engine exports.
-final class DockerArchiveTests: XCTestCase {
+final class DockerArchiveSandboxTests: XCTestCase {
     func testReadsAnExportedImageWithItsLayers() throws {
         let sandbox = try Sandbox.require()
         let engine = try DockerEngine.local(environment: ["DOCKER_HOST": "unix://\(sandbox["SANDBOX_DOCKER_SOCKET"])"])
@@ -43,7 +43,7 @@ final class DockerArchiveTests: XCTestCase {
 }
 
 /// An OCI image layout (index.json, blobs/sha256/..., a gzip-compressed layer), made from a real export.
-final class OCILayoutTests: XCTestCase {
+final class OCILayoutSandboxTests: XCTestCase {
     func testReadsAnOCILayoutWithACompressedLayer() throws {
         let sandbox = try Sandbox.require()
         let engine = try DockerEngine.local(environment: ["DOCKER_HOST": "unix://\(sandbox["SANDBOX_DOCKER_SOCKET"])"])

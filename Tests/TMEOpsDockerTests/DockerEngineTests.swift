@@ -6,7 +6,7 @@ import XCTest
 
 /// The Docker client against the sandbox's real engine: its socket on this machine, and the same
 /// socket on the sandbox host through SSH.
-final class DockerEngineTests: XCTestCase {
+final class DockerEngineSerial: XCTestCase {
     func engines() throws -> [(String, DockerEngine, SSHSession?)] {
         let sandbox = try Sandbox.require()
         let local = try DockerEngine.local(environment: ["DOCKER_HOST": "unix://\(sandbox["SANDBOX_DOCKER_SOCKET"])"])
@@ -130,20 +130,10 @@ final class DockerEngineTests: XCTestCase {
             XCTAssertEqual(head.count, 512, "a tar header")
         }
     }
-
-    func testAnEngineThatIsNotRunningIsNamed() throws {
-        let engine = try DockerEngine.local(environment: ["DOCKER_HOST": "unix:///nonexistent/docker.sock"])
-        XCTAssertThrowsError(try engine.version()) { error in
-            XCTAssertEqual(
-                "\(error)",
-                "cannot reach the Docker engine at /nonexistent/docker.sock: No such file or directory; is dockerd running, and may this user use its socket?")
-        }
-        XCTAssertThrowsError(try DockerEngine.local(environment: ["DOCKER_HOST": "tcp://10.0.0.1:2375"]))
-    }
 }
 
 /// Keep-alive: connections whose response ended cleanly serve the next requests.
-final class DockerConnectionReuseTests: XCTestCase {
+final class DockerConnectionReuseSerial: XCTestCase {
     func testRequestsShareOneConnectionOnEveryRoute() throws {
         let sandbox = try Sandbox.require()
         var noForward = sandbox.sshOptions()
@@ -176,45 +166,10 @@ final class DockerConnectionReuseTests: XCTestCase {
             engine.closeIdle()
         }
     }
-
-    /// The HTTP side alone, over an in-memory transport: a kept connection that the engine has closed
-    /// meanwhile answers nothing, and the request goes again on a new connection.
-    func testAKeptConnectionClosedByTheEngineIsReplacedOnce() throws {
-        final class Scripted: ByteStream {
-            var answers: [String]
-            var pending = Data()
-            var writes = 0
-            init(_ answers: [String]) { self.answers = answers }
-            func write(_ data: Data) throws {
-                if data.starts(with: Data("GET ".utf8)) || data.starts(with: Data("POST ".utf8)) {
-                    writes += 1
-                    pending = answers.isEmpty ? Data() : Data(answers.removeFirst().utf8)
-                }
-            }
-            func read() throws -> Data {
-                defer { pending = Data() }
-                return pending
-            }
-            func closeWrite() throws {}
-            func close() {}
-        }
-        let ok = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
-        let ping = "HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Length: 2\r\n\r\nOK"
-        // The first connection answers the ping and one request, then is found closed.
-        let first = Scripted([ping, ok])
-        let second = Scripted([ok])
-        var connections = [first, second]
-        let engine = DockerEngine(location: "test") { connections.removeFirst() }
-        XCTAssertEqual(try engine.data("GET", "/info"), Data("{}".utf8))
-        XCTAssertEqual(try engine.data("GET", "/info"), Data("{}".utf8), "sent again on a new connection")
-        XCTAssertEqual(engine.connectionsOpened, 2)
-        XCTAssertEqual(first.writes, 3)
-        XCTAssertEqual(second.writes, 1)
-    }
 }
 
 /// A server that refuses Unix-socket forwarding: Docker is reached through `docker system dial-stdio`.
-final class DialStdioTests: XCTestCase {
+final class DialStdioSandboxTests: XCTestCase {
     func testFallsBackToDialStdioWhenForwardingIsRefused() throws {
         let sandbox = try Sandbox.require()
         var options = sandbox.sshOptions()
@@ -258,5 +213,53 @@ final class ExecArchiveTests: XCTestCase {
         XCTAssertEqual(DockerEngine.firstFileOfTar(tar), Data("pg_restore!".utf8))
         XCTAssertEqual(DockerEngine.firstFileOfTar(Data(count: 100)), Data(), "too short: nothing")
         XCTAssertEqual(DockerEngine.firstFileOfTar(Data(count: 1024)), Data(), "no size: nothing")
+    }
+}
+
+/// Connection handling that needs no engine: a missing one is named, a closed kept connection is replaced.
+final class DockerEngineErrorTests: XCTestCase {
+    func testAnEngineThatIsNotRunningIsNamed() throws {
+        let engine = try DockerEngine.local(environment: ["DOCKER_HOST": "unix:///nonexistent/docker.sock"])
+        XCTAssertThrowsError(try engine.version()) { error in
+            XCTAssertEqual(
+                "\(error)",
+                "cannot reach the Docker engine at /nonexistent/docker.sock: No such file or directory; is dockerd running, and may this user use its socket?")
+        }
+        XCTAssertThrowsError(try DockerEngine.local(environment: ["DOCKER_HOST": "tcp://10.0.0.1:2375"]))
+    }
+
+    /// The HTTP side alone, over an in-memory transport: a kept connection that the engine has closed
+    /// meanwhile answers nothing, and the request goes again on a new connection.
+    func testAKeptConnectionClosedByTheEngineIsReplacedOnce() throws {
+        final class Scripted: ByteStream {
+            var answers: [String]
+            var pending = Data()
+            var writes = 0
+            init(_ answers: [String]) { self.answers = answers }
+            func write(_ data: Data) throws {
+                if data.starts(with: Data("GET ".utf8)) || data.starts(with: Data("POST ".utf8)) {
+                    writes += 1
+                    pending = answers.isEmpty ? Data() : Data(answers.removeFirst().utf8)
+                }
+            }
+            func read() throws -> Data {
+                defer { pending = Data() }
+                return pending
+            }
+            func closeWrite() throws {}
+            func close() {}
+        }
+        let ok = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+        let ping = "HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Length: 2\r\n\r\nOK"
+        // The first connection answers the ping and one request, then is found closed.
+        let first = Scripted([ping, ok])
+        let second = Scripted([ok])
+        var connections = [first, second]
+        let engine = DockerEngine(location: "test") { connections.removeFirst() }
+        XCTAssertEqual(try engine.data("GET", "/info"), Data("{}".utf8))
+        XCTAssertEqual(try engine.data("GET", "/info"), Data("{}".utf8), "sent again on a new connection")
+        XCTAssertEqual(engine.connectionsOpened, 2)
+        XCTAssertEqual(first.writes, 3)
+        XCTAssertEqual(second.writes, 1)
     }
 }

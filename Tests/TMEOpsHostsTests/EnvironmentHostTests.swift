@@ -17,7 +17,7 @@ final class SessionCounter: @unchecked Sendable {
 
 /// The host layer against the sandbox host: one SSH session per host per command, shared by every part
 /// of the command that asks for the host, and closed with the command.
-final class EnvironmentHostTests: XCTestCase {
+final class EnvironmentHostSerial: XCTestCase {
     func context(counting counter: SessionCounter) throws -> (CommandContext, Sandbox) {
         let sandbox = try Sandbox.require()
         let harness = try TestHarness(environment: ["HOME": NSHomeDirectory()], arguments: ["-e", "sandbox"])
@@ -70,7 +70,7 @@ final class EnvironmentHostTests: XCTestCase {
 }
 
 /// What a deploy keeps on the host is written through the session's kept command runner, whatever the number of steps.
-final class RemoteStateAppenderTests: XCTestCase {
+final class RemoteStateAppenderSerial: XCTestCase {
     func testJournalLinesGoThroughOneKeptChannelByteForByteAndAFailureNamesTheFile() throws {
         _ = try Sandbox.require()
         let harness = try TestHarness(environment: ["HOME": NSHomeDirectory()], arguments: ["-e", "sandbox"])

@@ -12,7 +12,7 @@ import XCTest
 /// An environment of two hosts against the sandbox: the sandbox host and an address where nothing
 /// answers. What acts on every host names the one that failed; what acts on one refuses, changing
 /// nothing; the database commands reach `database.host`.
-final class SeveralHostsTests: XCTestCase {
+final class SeveralHostsSerial: XCTestCase {
     let unreachable = "10.97.149.250"
 
     func harness() throws -> (TestHarness, String) {

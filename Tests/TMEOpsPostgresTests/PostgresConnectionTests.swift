@@ -7,7 +7,7 @@ import XCTest
 
 /// libpq against the sandbox's real PostgreSQL servers: the development one on loopback, and the
 /// production container reached through an SSH local forward.
-final class PostgresConnectionTests: XCTestCase {
+final class PostgresConnectionSerial: XCTestCase {
     var sandbox: Sandbox!
 
     override func setUpWithError() throws { sandbox = try Sandbox.require() }

@@ -6,7 +6,7 @@ import XCTest
 @testable import TMEOpsSSH
 
 /// Uploads and downloads against the sandbox's sshd, including the failures an operator meets.
-final class FileTransferTests: XCTestCase {
+final class FileTransferSerial: XCTestCase {
     var sandbox: Sandbox!
     var session: SSHSession!
     var local: URL!
@@ -138,8 +138,8 @@ final class FileTransferTests: XCTestCase {
         let transfer = FileTransfer(session: session) { done, _ in
             if !killed, done > 6 << 20 {
                 killed = true
-                // Kill the sshd processes serving this user's sessions, as a dropped connection would.
-                _ = try? ProcessRunner.run("/usr/bin/pkill", ["-KILL", "-f", "^sshd: \(self.sandbox["SANDBOX_SSH_USER"])"])
+                // Kill the sshd processes serving this test's connections, as a dropped link would.
+                _ = try? Sandbox.cutSSHConnections()
             }
         }
         XCTAssertThrowsError(try transfer.upload(file, to: target)) { error in

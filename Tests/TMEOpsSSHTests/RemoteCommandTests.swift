@@ -5,7 +5,7 @@ import TMEOpsTestSupport
 import XCTest
 
 /// Remote commands over one reused session on the sandbox's sshd.
-final class RemoteCommandTests: XCTestCase {
+final class RemoteCommandSandboxTests: XCTestCase {
     nonisolated(unsafe) static var shared: SSHSession?
 
     func session() throws -> SSHSession {

@@ -5,7 +5,7 @@ import TMEOpsTestSupport
 import XCTest
 
 /// Connecting to the sandbox's real OpenSSH server: host keys, identities, agent, failures.
-final class SSHSessionTests: XCTestCase {
+final class SSHSessionSandboxTests: XCTestCase {
     var scratch: URL!
 
     override func setUpWithError() throws {

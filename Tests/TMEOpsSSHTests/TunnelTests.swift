@@ -5,7 +5,7 @@ import XCTest
 
 /// Channels other plugins use: the Docker socket, the app's loopback port, and a local forward that a
 /// local client (here psql and curl) connects through.
-final class TunnelTests: XCTestCase {
+final class TunnelSerial: XCTestCase {
     func testDockerSocketThroughStreamlocal() throws {
         let sandbox = try Sandbox.require()
         let session = try SSHSession(sandbox.sshOptions())

@@ -46,14 +46,11 @@ public final class FaultInjection {
         FileManager.default.createFile(atPath: directory.appendingPathComponent("\(point).go").path, contents: Data())
     }
 
-    /// Ends every SSH connection of the sandbox's user (the sshd processes serving them), as a dropped
-    /// link would; the server keeps listening, so reconnecting works.
+    /// Ends the SSH connections of the tmeops processes this test started (the sshd processes serving
+    /// them), as a dropped link would; the server keeps listening, so reconnecting works. Tests running
+    /// beside this one keep theirs.
     public func cutSSH() throws {
-        let user = sandbox["SANDBOX_SSH_USER"]
-        let killed = try ProcessRunner.run("/usr/bin/pkill", ["-KILL", "-f", "sshd: \(user)"])
-        XCTAssertEqual(killed.status, 0, "no SSH connection of \(user) to cut")
-        // pkill returns once signalled; the connections are gone once the processes are.
-        for _ in 0..<100 where try ProcessRunner.run("/usr/bin/pgrep", ["-f", "sshd: \(user)"]).status == 0 { usleep(20_000) }
+        XCTAssertGreaterThan(try Sandbox.cutSSHConnections(), 0, "no SSH connection of this test to cut")
     }
 
     /// Makes `path` on the host read-only for its owner (the sandbox user); undone when this is released.

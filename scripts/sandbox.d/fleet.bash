@@ -326,11 +326,15 @@ fleet_leave_swarm() {
 
 # The fleet back to its start: version 1 on every server, no swarm, no deploy state or backups, the
 # database at 009.
-fleet_seed() {
-    local n image
+fleet_seed() { # fleet_seed [--fast]: --fast restores the database from its template (see cmd_seed_save)
+    local n image fast=${1:-}
     fleet_leave_swarm
     for n in $(seq "$FLEET_SIZE"); do
-        fleet_docker "$n" rm -f "$APP_CONTAINER" "$APP_CONTAINER-old" "$APP_CONTAINER-new" "$APP_CONTAINER-test" "$APP_CONTAINER-proxy" >/dev/null 2>&1 || true
+        fleet_docker "$n" rm -f "$APP_CONTAINER-old" "$APP_CONTAINER-new" "$APP_CONTAINER-test" "$APP_CONTAINER-proxy" >/dev/null 2>&1 || true
+        # Version 1's container as the last seed made it (and running) is kept by --fast.
+        if [[ $fast == --fast ]] && seed_app_unchanged "$(cat "$(fleet_dir "$n")/seed-app" 2>/dev/null)" "fleet_docker_$n"; then :; else
+            fleet_docker "$n" rm -f "$APP_CONTAINER" >/dev/null 2>&1 || true
+        fi
         for image in $(fleet_docker "$n" images --format '{{.Repository}}:{{.Tag}}' | grep "^$APP_IMAGE:" | grep -v ":$APP_TAG\$" || true); do
             fleet_docker "$n" rmi "$image" >/dev/null 2>&1 || true
         done
@@ -340,9 +344,18 @@ fleet_seed() {
     done
     ensure_fleet_env_files
     ensure_fleet_containers
+    for n in $(seq "$FLEET_SIZE"); do seed_app_record "fleet_docker_$n" > "$(fleet_dir "$n")/seed-app"; done
+    if [[ $fast == --fast ]]; then
+        fleet_docker 1 exec "$PG_CONTAINER" psql -qX -h /tmp -U "$DB_USER" -d postgres -v ON_ERROR_STOP=1 \
+            -c "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)" -c "CREATE DATABASE $DB_NAME TEMPLATE $SEED_TEMPLATE" >/dev/null
+        log "seeded the fleet from its template: $APP_IMAGE:$APP_TAG on every server, $DB_NAME at 009 (adopted) on the first"
+        return
+    fi
     fleet_seed_database
     log "seeded the fleet: $APP_IMAGE:$APP_TAG on every server, $DB_NAME at 009 on the first"
 }
+# One docker CLI per fleet server, for the helpers that take an engine's command (seed_app_record).
+for n in $(seq "$FLEET_SIZE"); do eval "fleet_docker_$n() { fleet_docker $n \"\$@\"; }"; done
 
 fleet_down() {
     local n

@@ -9,7 +9,7 @@ import XCTest
 @testable import tmeops
 
 /// Backups of the sandbox's production database container, each test in a backups folder of its own.
-final class BackupSandboxTests: XCTestCase {
+final class BackupSerial: XCTestCase {
     struct Setup {
         let harness: TestHarness
         let dir: String

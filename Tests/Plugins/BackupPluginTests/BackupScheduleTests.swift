@@ -7,15 +7,7 @@ import XCTest
 @testable import BackupPlugin
 @testable import tmeops
 
-final class BackupScheduleTests: XCTestCase {
-    func testTimesParse() throws {
-        XCTAssertEqual(try BackupSchedule.parse("Sun 03:00").onCalendar, "Sun *-*-* 03:00:00")
-        XCTAssertEqual(try BackupSchedule.parse("Sun 03:00").cron, "0 3 * * 0")
-        XCTAssertEqual(try BackupSchedule.parse("daily 02:30").cron, "30 2 * * *")
-        XCTAssertEqual(try BackupSchedule.parse("23:05").onCalendar, "*-*-* 23:05:00")
-        XCTAssertThrowsError(try BackupSchedule.parse("Sunday 25:00"))
-        XCTAssertThrowsError(try BackupSchedule.parse("Someday 03:00"))
-    }
+final class BackupScheduleSerial: XCTestCase {
 
     /// Installs the schedule on the sandbox host (a crontab line: the host has no systemd user manager),
     /// runs the job as cron would, and reads its backup back with `backup list` and `backup verify`.
@@ -76,5 +68,17 @@ final class BackupScheduleTests: XCTestCase {
         XCTAssertFalse(left.contains("# tmeops-backup-tme-portal-sandbox\n"), left)
         XCTAssertTrue(left.contains(other), "removing one environment's schedule never removes another's: \(left)")
         XCTAssertFalse(FileManager.default.fileExists(atPath: "/home/\(user)/.tmeops/tme-portal/backup-sandbox.sh"))
+    }
+}
+
+/// The schedule's times (no sandbox).
+final class BackupScheduleTimesTests: XCTestCase {
+    func testTimesParse() throws {
+        XCTAssertEqual(try BackupSchedule.parse("Sun 03:00").onCalendar, "Sun *-*-* 03:00:00")
+        XCTAssertEqual(try BackupSchedule.parse("Sun 03:00").cron, "0 3 * * 0")
+        XCTAssertEqual(try BackupSchedule.parse("daily 02:30").cron, "30 2 * * *")
+        XCTAssertEqual(try BackupSchedule.parse("23:05").onCalendar, "*-*-* 23:05:00")
+        XCTAssertThrowsError(try BackupSchedule.parse("Sunday 25:00"))
+        XCTAssertThrowsError(try BackupSchedule.parse("Someday 03:00"))
     }
 }

@@ -10,7 +10,7 @@ import XCTest
 @testable import tmeops
 
 /// `db pull` and `schema sync` from the sandbox host's production into the sandbox's development database.
-final class DbPullTests: XCTestCase {
+final class DbPullSerial: XCTestCase {
     var harness: TestHarness!
     var sandbox: Sandbox!
 
@@ -115,7 +115,7 @@ final class DbPullTests: XCTestCase {
     }
 }
 
-extension DbPullTests {
+extension DbPullSerial {
     func testSchemaSyncRefusesACheckThatExistingRowsViolate() async throws {
         var result = await run(try DbPullCommand.parse(["--from", "sandbox", "--to", "development", "--yes"]))
         XCTAssertEqual(result.status, 0, result.error)

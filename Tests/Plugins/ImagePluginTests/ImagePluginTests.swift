@@ -10,7 +10,7 @@ import XCTest
 @testable import tmeops
 
 /// The image commands against the sandbox's Docker engine, used as the local engine (DOCKER_HOST).
-final class ImagePluginTests: XCTestCase {
+final class ImageBuildSerial: XCTestCase {
     var sandbox: Sandbox!
     var harness: TestHarness!
     var tags: [String] = []
@@ -184,9 +184,13 @@ final class ImagePluginTests: XCTestCase {
             XCTAssertTrue(error.message.contains("'../../etc/passwd'"), error.message)
         }
     }
+}
 
+/// An engine that cannot be reached is named (no engine needed).
+final class ImageEngineErrorTests: XCTestCase {
     func testAnEngineThatIsNotRunningIsNamed() async throws {
-        harness.environment["DOCKER_HOST"] = "unix:///nonexistent/docker.sock"
+        let harness = try TestHarness(environment: ["HOME": NSHomeDirectory(), "DOCKER_HOST": "unix:///nonexistent/docker.sock"])
+        try registerPlugins(into: harness.registry)
         do {
             try await harness.run(ImageInspectCommand.parse(["tme-portal-server:latest"]))
             XCTFail("expected an error")

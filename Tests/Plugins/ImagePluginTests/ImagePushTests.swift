@@ -13,7 +13,7 @@ import XCTest
 @testable import tmeops
 
 /// Delivery from the sandbox's local engine to its host's engine over SSH.
-final class ImagePushTests: XCTestCase {
+final class ImagePushSerial: XCTestCase {
     var sandbox: Sandbox!
     var harness: TestHarness!
     var tag = ""
@@ -147,24 +147,6 @@ final class ImagePushTests: XCTestCase {
         XCTAssertTrue(harness.stdout.text.contains("(gzip: "), harness.stdout.text)
     }
 
-    /// transfer.compression: auto compresses only when the link is slower than the compressor; zstd is
-    /// used only where the engine reads it.
-    func testWireCompressionChoice() {
-        func decide(_ setting: TransferConfig.Compression, link: Double?, zstd: Bool = true) -> String {
-            WireCompression.decide(setting, linkBytesPerSecond: link, compressorBytesPerSecond: 300e6, engineReadsZstd: zstd).rawValue
-        }
-        XCTAssertEqual(decide(.auto, link: 12.5e6), "zstd", "100 Mbit/s: compress")
-        XCTAssertEqual(decide(.auto, link: 12.5e6, zstd: false), "gzip")
-        XCTAssertEqual(decide(.auto, link: 900e6), "none", "a link faster than the compressor")
-        XCTAssertEqual(decide(.auto, link: nil), "zstd", "not measured: compress")
-        XCTAssertEqual(decide(.none, link: 1e3), "none")
-        XCTAssertEqual(decide(.gzip, link: 900e6), "gzip")
-        XCTAssertEqual(decide(.zstd, link: 900e6, zstd: false), "gzip", "an engine that cannot read zstd gets gzip")
-        XCTAssertFalse(WireCompression.readsZstd(version: "20.10.24+dfsg1"))
-        XCTAssertTrue(WireCompression.readsZstd(version: "23.0.1"))
-        XCTAssertTrue(WireCompression.readsZstd(version: "28.2.2"))
-    }
-
     func testACutConnectionLeavesTheRemoteAsItWas() async throws {
         try await buildVersion(megabytes: 8)
         let before = try remote().images().map(\.id).sorted()
@@ -177,7 +159,7 @@ final class ImagePushTests: XCTestCase {
         push.progress = { sent, _ in
             if !killed, sent > 1 << 20 {
                 killed = true
-                _ = try? ProcessRunner.run("/usr/bin/pkill", ["-KILL", "-f", "^sshd: \(self.sandbox["SANDBOX_SSH_USER"])"])
+                _ = try? Sandbox.cutSSHConnections()
             }
         }
         XCTAssertThrowsError(try push.push(tag))
@@ -210,7 +192,7 @@ final class ImagePushTests: XCTestCase {
             lastLook = Date()
             if let found = try? partials(), !found.isEmpty {
                 cut = true
-                _ = try? ProcessRunner.run("/usr/bin/pkill", ["-KILL", "-f", "^sshd: \(self.sandbox["SANDBOX_SSH_USER"])"])
+                _ = try? Sandbox.cutSSHConnections()
             }
         }
         XCTAssertThrowsError(try push.push(tag))
@@ -247,15 +229,6 @@ final class ImagePushTests: XCTestCase {
         try await harness.run(ImagePruneCommand.parse(["-e", "sandbox", "--dry-run"]))
         XCTAssertTrue(harness.stdout.text.contains("keep image \(tag): test image younger than 48 h"), harness.stdout.text)
         XCTAssertNotNil(try remote().image(tag), "a dry run removes nothing")
-    }
-
-    func testSharedLayerChainsAndReleaseTags() {
-        XCTAssertEqual(ImagePush.sharedPrefix(["a", "b", "c"], with: [["a", "b", "x"], ["a"], []]), 2)
-        XCTAssertEqual(ImagePush.sharedPrefix(["a", "b"], with: [["b", "a"]]), 0, "a layer counts only with its whole chain below it")
-        XCTAssertEqual(ImagePush.sharedPrefix(["a"], with: [["a", "b", "c"]]), 1)
-        XCTAssertTrue(ImagePruneCommand.isRelease("app:20261126-101500", image: "app"))
-        XCTAssertFalse(ImagePruneCommand.isRelease("app:backup-20261126-101500", image: "app"))
-        XCTAssertFalse(ImagePruneCommand.isRelease("other:20261126-101500", image: "app"))
     }
 }
 
@@ -381,5 +354,35 @@ final class PushPiecesTests: XCTestCase {
         XCTAssertThrowsError(try spool.layer(digest(Data("gzip of a layer".utf8)))) { XCTAssertTrue($0 is PushPieces.Unavailable, "\($0)") }
         spool.discard()
         XCTAssertFalse(FileManager.default.fileExists(atPath: spool.directory.path), "the temporary folder is removed")
+    }
+}
+
+/// The push's pure decisions: compression on the wire, shared layer chains, release tags.
+final class ImagePushDecisionTests: XCTestCase {
+    /// transfer.compression: auto compresses only when the link is slower than the compressor; zstd is
+    /// used only where the engine reads it.
+    func testWireCompressionChoice() {
+        func decide(_ setting: TransferConfig.Compression, link: Double?, zstd: Bool = true) -> String {
+            WireCompression.decide(setting, linkBytesPerSecond: link, compressorBytesPerSecond: 300e6, engineReadsZstd: zstd).rawValue
+        }
+        XCTAssertEqual(decide(.auto, link: 12.5e6), "zstd", "100 Mbit/s: compress")
+        XCTAssertEqual(decide(.auto, link: 12.5e6, zstd: false), "gzip")
+        XCTAssertEqual(decide(.auto, link: 900e6), "none", "a link faster than the compressor")
+        XCTAssertEqual(decide(.auto, link: nil), "zstd", "not measured: compress")
+        XCTAssertEqual(decide(.none, link: 1e3), "none")
+        XCTAssertEqual(decide(.gzip, link: 900e6), "gzip")
+        XCTAssertEqual(decide(.zstd, link: 900e6, zstd: false), "gzip", "an engine that cannot read zstd gets gzip")
+        XCTAssertFalse(WireCompression.readsZstd(version: "20.10.24+dfsg1"))
+        XCTAssertTrue(WireCompression.readsZstd(version: "23.0.1"))
+        XCTAssertTrue(WireCompression.readsZstd(version: "28.2.2"))
+    }
+
+    func testSharedLayerChainsAndReleaseTags() {
+        XCTAssertEqual(ImagePush.sharedPrefix(["a", "b", "c"], with: [["a", "b", "x"], ["a"], []]), 2)
+        XCTAssertEqual(ImagePush.sharedPrefix(["a", "b"], with: [["b", "a"]]), 0, "a layer counts only with its whole chain below it")
+        XCTAssertEqual(ImagePush.sharedPrefix(["a"], with: [["a", "b", "c"]]), 1)
+        XCTAssertTrue(ImagePruneCommand.isRelease("app:20261126-101500", image: "app"))
+        XCTAssertFalse(ImagePruneCommand.isRelease("app:backup-20261126-101500", image: "app"))
+        XCTAssertFalse(ImagePruneCommand.isRelease("other:20261126-101500", image: "app"))
     }
 }

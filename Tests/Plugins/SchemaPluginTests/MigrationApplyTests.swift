@@ -9,7 +9,7 @@ import XCTest
 
 /// `migrate test`, `migrate apply` and `migrate adopt` against real PostgreSQL (the sandbox's development
 /// server), with the faults the issue lists.
-final class MigrationApplyTests: XCTestCase {
+final class MigrationApplySandboxTests: XCTestCase {
     static let initial = """
         -- 001_init.sql
         CREATE TABLE applications (id serial PRIMARY KEY, title text NOT NULL);

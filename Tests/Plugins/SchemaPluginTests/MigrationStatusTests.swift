@@ -8,44 +8,7 @@ import XCTest
 @testable import SchemaPlugin
 @testable import tmeops
 
-final class MigrationStatusTests: XCTestCase {
-    func entry(_ version: Int, _ checksum: String = "c", success: Bool = true) -> MigrationLedger.Entry {
-        MigrationLedger.Entry(version: version, name: "m\(version)", checksum: checksum, appliedAt: "2026-11-01", success: success)
-    }
-
-    func file(_ version: Int, _ checksum: String = "c") -> MigrationFile {
-        MigrationFile(version: version, name: "m\(version)", path: "/m/\(version).sql", checksum: checksum)
-    }
-
-    func testGapsChangesFailuresAndUnknownVersions() {
-        let files = (1...16).map { file($0, $0 == 3 ? "edited" : "c") }
-        let ledger = (1...9).map { entry($0) } + [entry(15), entry(16, success: false), entry(20)]
-        let status = MigrationStatus(files: files, ledger: ledger)
-        let states = Dictionary(grouping: status.items, by: \.state).mapValues { $0.map(\.version) }
-        XCTAssertEqual(states["gap"], [10, 11, 12, 13, 14], "the runbook's missing 010-014")
-        XCTAssertEqual(states["changed"], [3])
-        XCTAssertEqual(states["failed"], [16])
-        XCTAssertEqual(states["unknown"], [20])
-        XCTAssertEqual(states["applied"]?.count, 9)
-        XCTAssertTrue(status.hasProblems)
-        XCTAssertFalse(MigrationStatus(files: [file(1), file(2)], ledger: [entry(1)]).hasProblems, "pending alone is not a problem")
-    }
-
-    func testBadFileNamesAndDuplicateVersionsAreRefused() throws {
-        let folder = try TemporaryDirectory.make(prefix: "tmeops-migrations")
-        defer { try? FileManager.default.removeItem(at: folder) }
-        try Data("select 1;".utf8).write(to: folder.appendingPathComponent("001_init.sql"))
-        try Data("select 2;".utf8).write(to: folder.appendingPathComponent("01_again.sql"))
-        XCTAssertThrowsError(try MigrationFile.load(folder: folder, displayFolder: "database/migrations")) {
-            XCTAssertEqual("\($0)", "database/migrations/01_again.sql and 001_init.sql have the same version 1; renumber one")
-        }
-        try FileManager.default.removeItem(at: folder.appendingPathComponent("01_again.sql"))
-        try Data().write(to: folder.appendingPathComponent("fix-users.sql"))
-        XCTAssertThrowsError(try MigrationFile.load(folder: folder, displayFolder: "database/migrations")) {
-            XCTAssertEqual("\($0)", "database/migrations/fix-users.sql is not named NNN_name.sql; rename it so its version comes first")
-        }
-    }
-
+final class MigrationStatusSerial: XCTestCase {
     func testStatusAgainstTheDevelopmentDatabase() async throws {
         let sandbox = try Sandbox.require()
         let harness = try TestHarness(environment: [
@@ -158,5 +121,45 @@ final class MigrationStatusTests: XCTestCase {
         let missing = try tmeops(["migrate", "status", "-e", "nodatabase"])
         XCTAssertEqual(missing.status, 1, missing.stdout + missing.stderr)
         XCTAssertTrue(missing.stderr.contains("no running container no-such-postgres in the local Docker engine"), missing.stderr)
+    }
+}
+
+/// Migration files and their status, worked out without a database.
+final class MigrationFilesTests: XCTestCase {
+    func entry(_ version: Int, _ checksum: String = "c", success: Bool = true) -> MigrationLedger.Entry {
+        MigrationLedger.Entry(version: version, name: "m\(version)", checksum: checksum, appliedAt: "2026-11-01", success: success)
+    }
+
+    func file(_ version: Int, _ checksum: String = "c") -> MigrationFile {
+        MigrationFile(version: version, name: "m\(version)", path: "/m/\(version).sql", checksum: checksum)
+    }
+
+    func testGapsChangesFailuresAndUnknownVersions() {
+        let files = (1...16).map { file($0, $0 == 3 ? "edited" : "c") }
+        let ledger = (1...9).map { entry($0) } + [entry(15), entry(16, success: false), entry(20)]
+        let status = MigrationStatus(files: files, ledger: ledger)
+        let states = Dictionary(grouping: status.items, by: \.state).mapValues { $0.map(\.version) }
+        XCTAssertEqual(states["gap"], [10, 11, 12, 13, 14], "the runbook's missing 010-014")
+        XCTAssertEqual(states["changed"], [3])
+        XCTAssertEqual(states["failed"], [16])
+        XCTAssertEqual(states["unknown"], [20])
+        XCTAssertEqual(states["applied"]?.count, 9)
+        XCTAssertTrue(status.hasProblems)
+        XCTAssertFalse(MigrationStatus(files: [file(1), file(2)], ledger: [entry(1)]).hasProblems, "pending alone is not a problem")
+    }
+
+    func testBadFileNamesAndDuplicateVersionsAreRefused() throws {
+        let folder = try TemporaryDirectory.make(prefix: "tmeops-migrations")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Data("select 1;".utf8).write(to: folder.appendingPathComponent("001_init.sql"))
+        try Data("select 2;".utf8).write(to: folder.appendingPathComponent("01_again.sql"))
+        XCTAssertThrowsError(try MigrationFile.load(folder: folder, displayFolder: "database/migrations")) {
+            XCTAssertEqual("\($0)", "database/migrations/01_again.sql and 001_init.sql have the same version 1; renumber one")
+        }
+        try FileManager.default.removeItem(at: folder.appendingPathComponent("01_again.sql"))
+        try Data().write(to: folder.appendingPathComponent("fix-users.sql"))
+        XCTAssertThrowsError(try MigrationFile.load(folder: folder, displayFolder: "database/migrations")) {
+            XCTAssertEqual("\($0)", "database/migrations/fix-users.sql is not named NNN_name.sql; rename it so its version comes first")
+        }
     }
 }

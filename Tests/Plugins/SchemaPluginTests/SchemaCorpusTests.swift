@@ -17,7 +17,7 @@ import XCTest
 /// difference (a validated plan that fails on real data is the one outcome that may never happen).
 /// And every case listed in `Corpus/PASSING` must pass, so a kind of object that works stays working;
 /// a case not listed may be refused (the plan does not validate), which is safe, and is reported.
-final class SchemaCorpusTests: XCTestCase {
+final class SchemaCorpusSandboxTests: XCTestCase {
     static var corpus: URL { TMEOpsBinary.packageRoot.appendingPathComponent("Tests/Plugins/SchemaPluginTests/Corpus") }
 
     enum Outcome: Equatable {

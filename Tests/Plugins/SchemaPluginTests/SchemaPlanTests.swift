@@ -8,7 +8,7 @@ import XCTest
 @testable import TMEOpsPostgres
 
 /// `schema plan` on real PostgreSQL: every plan printed here was validated on a scratch database.
-final class SchemaPlanTests: XCTestCase {
+final class SchemaPlanSandboxTests: XCTestCase {
     static let production = """
         CREATE TABLE applications (id serial PRIMARY KEY, title text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
         CREATE TABLE user_todos (
@@ -73,7 +73,7 @@ final class SchemaPlanTests: XCTestCase {
     func testEveryKindOfObjectIsPlannedAndValidated() async throws {
         let empty = try ScratchDatabase(self)
         let full = try ScratchDatabase(self)
-        try full.connection.execute(SchemaSnapshotTests.schema)
+        try full.connection.execute(SchemaSnapshotSerial.schema)
         try full.connection.execute(
             """
             CREATE VIEW snap.open_todo_count AS SELECT count(*) AS n FROM snap.open_todos;

@@ -8,7 +8,7 @@ import XCTest
 @testable import tmeops
 
 /// `schema snapshot` on the sandbox's development database, with a schema that has one of everything.
-final class SchemaSnapshotTests: XCTestCase {
+final class SchemaSnapshotSerial: XCTestCase {
     static let schema = """
         DROP SCHEMA IF EXISTS snap CASCADE;
         CREATE SCHEMA snap;
@@ -72,15 +72,6 @@ final class SchemaSnapshotTests: XCTestCase {
         XCTAssertEqual(try SchemaIntrospector.snapshot(connection), try SchemaIntrospector.snapshot(connection))
     }
 
-    func testAFileThatIsNotASnapshotIsRefused() {
-        XCTAssertThrowsError(try SchemaSnapshot.load(Data(#"{"tables": []}"#.utf8), file: "other.json")) { error in
-            XCTAssertEqual(
-                "\(error)",
-                "other.json is not a tmeops schema snapshot (its \"format\" is not tmeops-schema-snapshot/1); make one with `tmeops schema snapshot`")
-        }
-        XCTAssertThrowsError(try SchemaSnapshot.load(Data("not json".utf8), file: "x.json"))
-    }
-
     func testProductionIsReachedThroughItsContainer() async throws {
         _ = try Sandbox.require()
         let harness = try TestHarness(environment: ["HOME": NSHomeDirectory()])
@@ -94,7 +85,7 @@ final class SchemaSnapshotTests: XCTestCase {
 }
 
 /// `schema dump` through pg_dump: in the production container, and locally for a URL.
-final class SchemaDumpTests: XCTestCase {
+final class SchemaDumpSerial: XCTestCase {
     func testDumpsBothWays() async throws {
         let sandbox = try Sandbox.require()
         let harness = try TestHarness(environment: ["HOME": NSHomeDirectory(), "PATH": "/usr/bin:/bin"])
@@ -118,5 +109,17 @@ final class SchemaDumpTests: XCTestCase {
         try await harness.run(SchemaDumpCommand.parse(["-e", "development"]))
         XCTAssertTrue(harness.stdout.text.contains("PostgreSQL database dump"), harness.stdout.text)
         XCTAssertFalse(harness.stdout.text.contains("dumped.widgets"), "development is another database")
+    }
+}
+
+/// Snapshot files read without a database.
+final class SchemaSnapshotFileTests: XCTestCase {
+    func testAFileThatIsNotASnapshotIsRefused() {
+        XCTAssertThrowsError(try SchemaSnapshot.load(Data(#"{"tables": []}"#.utf8), file: "other.json")) { error in
+            XCTAssertEqual(
+                "\(error)",
+                "other.json is not a tmeops schema snapshot (its \"format\" is not tmeops-schema-snapshot/1); make one with `tmeops schema snapshot`")
+        }
+        XCTAssertThrowsError(try SchemaSnapshot.load(Data("not json".utf8), file: "x.json"))
     }
 }

@@ -10,7 +10,7 @@ import XCTest
 /// a named volume, a memory limit, log rotation, compose's labels, a restart policy, a stop grace period,
 /// an env file in compose's format, an app that holds its database connection and ignores SIGTERM):
 /// every deploy path keeps what it had, and nothing it wrote or was given is lost.
-final class ContainerTakeoverTests: SeededDeployProject {
+final class ContainerTakeoverSerial: SeededDeployProject {
     override var projectPrefix: String { "tmeops-takeover" }
 
     /// What the settings under test are, read from the engine.

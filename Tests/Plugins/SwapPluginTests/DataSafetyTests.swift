@@ -7,7 +7,7 @@ import XCTest
 @testable import SwapPlugin
 
 /// The failure paths that could drop, stop or misrecord production, each tried on the sandbox.
-final class DataSafetyTests: SeededDeployProject {
+final class DataSafetySerial: SeededDeployProject {
     override var projectPrefix: String { "tmeops-safety" }
 
     var stateDir: URL { URL(fileURLWithPath: "/home/\(sandbox["SANDBOX_SSH_USER"])/.tmeops/tme-portal") }
@@ -107,7 +107,7 @@ final class DataSafetyTests: SeededDeployProject {
 
 /// Exit codes say what happened to production: 4 when it changed and was put back, 5 when it could not
 /// be put back (with the command that restores it).
-final class DeployExitCodeTests: SeededDeployProject {
+final class DeployExitCodeSerial: SeededDeployProject {
     override var projectPrefix: String { "tmeops-exit-codes" }
 
     /// A check only the post-deploy validation runs (SQL against production), failing: exit 4.
@@ -175,7 +175,7 @@ final class DeployExitCodeTests: SeededDeployProject {
 /// Faults injected at the exact moment they hurt most: a dropped SSH link between stopping the old
 /// container and starting the new one, a journal that can no longer be written mid-swap, a migration
 /// that fails on production after passing on the copy, a clean-up that fails after validation.
-final class InjectedFaultTests: SeededDeployProject {
+final class InjectedFaultSerial: SeededDeployProject {
     override var projectPrefix: String { "tmeops-faults" }
 
     var stateDir: URL { URL(fileURLWithPath: "/home/\(sandbox["SANDBOX_SSH_USER"])/.tmeops/tme-portal") }

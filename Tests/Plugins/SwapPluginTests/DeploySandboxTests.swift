@@ -20,13 +20,10 @@ class SeededDeployProject: XCTestCase {
 
     override func setUpWithError() throws {
         sandbox = try Sandbox.require()
-        let seeded = try ProcessRunner.run("/bin/bash", [Sandbox.script] + seedArguments)
-        XCTAssertEqual(seeded.status, 0, seeded.stderr)
         project = try TemporaryDirectory.make(prefix: projectPrefix)
         let written = try ProcessRunner.run("/bin/bash", [Sandbox.script, "config", "--write", project.path, "--migrations"])
         XCTAssertEqual(written.status, 0, written.stderr)
-        let adopted = try tmeops(["migrate", "adopt", "-e", environmentName])
-        XCTAssertEqual(adopted.status, 0, adopted.stderr)
+        try sandbox.seedAdopted(seedArguments) { try self.tmeops(["migrate", "adopt", "-e", self.environmentName]) }
     }
 
     override func tearDownWithError() throws {
@@ -74,7 +71,7 @@ class SeededDeployProject: XCTestCase {
 
 /// `tmeops deploy`, `recover`, `rollback` and the lock through the real binary against the sandbox host:
 /// production starts each test at version 1 with its database hand-migrated to 009 (`scripts/sandbox seed`).
-final class DeploySandboxTests: SeededDeployProject {
+final class DeploySerial: SeededDeployProject {
 
     func containers() throws -> [String] {
         try sandbox.docker(["ps", "-a", "--format", "{{.Names}} {{.Status}} {{.Image}}"]).stdout.split(separator: "\n").map(String.init)
@@ -397,7 +394,7 @@ final class DeploySandboxTests: SeededDeployProject {
 }
 
 /// The swap's own health gate, on an image that gets past no test instance: production is restored.
-final class SwapRollbackTests: XCTestCase {
+final class SwapRollbackSerial: XCTestCase {
     func testAContainerThatFailsItsHealthGateAfterTheSwapIsReplacedByTheOldOne() async throws {
         let sandbox = try Sandbox.require()
         XCTAssertEqual(try ProcessRunner.run("/bin/bash", [Sandbox.script, "seed"]).status, 0)
@@ -427,7 +424,7 @@ final class SwapRollbackTests: XCTestCase {
 }
 
 /// Hooks, and an SSH connection cut in the middle of the image push.
-final class DeployFaultTests: SeededDeployProject {
+final class DeployFaultSerial: SeededDeployProject {
     override var projectPrefix: String { "tmeops-deploy-faults" }
 
     func appImage() throws -> String {
@@ -469,12 +466,11 @@ final class DeployFaultTests: SeededDeployProject {
         XCTAssertEqual(built.status, 0, built.stderr)
         let before = try appImage()
         let journal = "/home/\(sandbox["SANDBOX_SSH_USER"])/.tmeops/tme-portal/journal.jsonl"
-        let user = sandbox["SANDBOX_SSH_USER"]
         let cutter = Thread {
             for _ in 0..<3000 {
                 if let text = try? String(contentsOfFile: journal, encoding: .utf8), text.contains(#""step":"image""#) {
                     Thread.sleep(forTimeInterval: 0.05)
-                    _ = try? ProcessRunner.run("/usr/bin/pkill", ["-f", "sshd: \(user)"])
+                    _ = try? Sandbox.cutSSHConnections()
                     return
                 }
                 Thread.sleep(forTimeInterval: 0.01)
@@ -493,7 +489,7 @@ final class DeployFaultTests: SeededDeployProject {
 }
 
 /// `test-instance up -e development`: an image on this machine's engine against the development database.
-final class LocalTestInstanceTests: XCTestCase {
+final class LocalTestInstanceSerial: XCTestCase {
     func testAGoodImagePassesABrokenOneShowsItsLogsAndDownRemovesIt() throws {
         let sandbox = try Sandbox.require()
         let project = try TemporaryDirectory.make(prefix: "tmeops-local-test")

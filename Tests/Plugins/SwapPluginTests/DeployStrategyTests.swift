@@ -49,7 +49,7 @@ struct RecordingStrategy: DeployStrategy {
 
 /// The pipeline, the plan, recover and rollback drive whatever strategy the config names: one
 /// registered by this test target works with no other change.
-final class DeployStrategyTests: XCTestCase {
+final class DeployStrategySerial: XCTestCase {
     func testAStrategyRegisteredOutsideThePluginIsDrivenEverywhere() async throws {
         let sandbox = try Sandbox.require()
         XCTAssertEqual(try ProcessRunner.run("/bin/bash", [Sandbox.script, "seed"]).status, 0)
@@ -75,7 +75,10 @@ final class DeployStrategyTests: XCTestCase {
         let version = try sandbox.inNamespace(["curl", "-fsS", "--max-time", "5", "http://127.0.0.1:80/api/version"]).stdout
         XCTAssertTrue(version.contains("sandbox-1"), "rolled back through the recording strategy: \(version)")
     }
+}
 
+/// The strategy registry's own errors (no sandbox).
+final class DeployStrategyRegistryTests: XCTestCase {
     func testAnUnknownStrategyNamesTheRegisteredOnes() {
         XCTAssertTrue(DeployStrategies.names.starts(with: ["replace", "proxy"]))
         XCTAssertNil(DeployStrategies.named("blue-green"))

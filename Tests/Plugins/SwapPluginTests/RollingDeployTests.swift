@@ -7,7 +7,7 @@ import XCTest
 /// own sshd, Docker engine and home folder, behind an nginx load balancer; the database on the first),
 /// through the real binary. Each test starts from `scripts/sandbox seed fleet`: version 1 everywhere,
 /// the database hand-migrated to 009 and adopted.
-final class RollingDeployTests: FleetProject {
+final class RollingDeployFleetSerial: FleetProject {
     func testRollingDeployReachesEveryHostAndTheLoadBalancerFailsNoRequest() throws {
         let prober = try Prober(sandbox["SANDBOX_FLEET_LB"] + "/api/health")
         let deployed = try tmeops(["deploy", "-e", "fleet", "--image", "tme-portal-server:sandbox-2"])
@@ -53,7 +53,7 @@ final class RollingDeployTests: FleetProject {
 
     func testAnUnreachableHostIsNamedBeforeAnythingChanges() throws {
         try stopSSHD(3)
-        defer { _ = try? ProcessRunner.run("/bin/bash", [Sandbox.script, "up"]) }
+        defer { _ = try? ProcessRunner.run("/bin/bash", [Sandbox.script, "up", "fleet"]) }
         let deployed = try tmeops(["deploy", "-e", "fleet", "--image", "tme-portal-server:sandbox-2"])
         XCTAssertEqual(deployed.status, 1, deployed.stdout + deployed.stderr)
         XCTAssertTrue(deployed.stderr.contains("cannot reach 1 of 3 hosts of fleet"), deployed.stderr)
@@ -133,7 +133,7 @@ final class RollingDeployTests: FleetProject {
         stopSSHD()
         defer {
             stopSSHD()
-            _ = try? ProcessRunner.run("/bin/bash", [Sandbox.script, "up"])
+            _ = try? ProcessRunner.run("/bin/bash", [Sandbox.script, "up", "fleet"])
         }
         let script =
             "mount -t tmpfs -o size=1m tmeops-full \(directory)/docker/data && exec /usr/sbin/sshd -f \(directory)/ssh/sshd_config -E \(directory)/ssh/sshd.log"

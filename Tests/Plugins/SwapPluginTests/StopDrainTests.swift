@@ -108,7 +108,7 @@ final class StopDrainLogicTests: XCTestCase {
 /// A container whose app ignores its stop signal is stopped once its open requests are served, not
 /// after its whole stop timeout; one whose app may exit on the signal is left to do so. Real containers
 /// on the sandbox's engine, stopped through the deploy's own code.
-final class StopDrainSandboxTests: XCTestCase {
+final class StopDrainSerial: XCTestCase {
     var sandbox: Sandbox!
     var harness: TestHarness!
     var names: [String] = []

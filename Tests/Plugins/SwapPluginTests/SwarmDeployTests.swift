@@ -8,7 +8,7 @@ import XCTest
 /// replicas behind a front door on every node's port 80, and the fleet's load balancer keeps pointing at
 /// those ports. Each test starts from `scripts/sandbox seed fleet`: no swarm, version 1 as plain
 /// containers on every server (the first swarm deploy converts them).
-final class SwarmDeployTests: FleetProject {
+final class SwarmDeployFleetSerial: FleetProject {
     override var projectPrefix: String { "tmeops-swarm" }
     override var environmentName: String { "cluster" }
 
@@ -169,7 +169,7 @@ final class SwarmDeployTests: FleetProject {
 
         // A node that cannot be reached is named before anything changes.
         try stopSSHD(3)
-        defer { _ = try? ProcessRunner.run("/bin/bash", [Sandbox.script, "up"]) }
+        defer { _ = try? ProcessRunner.run("/bin/bash", [Sandbox.script, "up", "fleet"]) }
         let unreachable = try tmeops(["deploy", "-e", "cluster", "--image", "tme-portal-server:sandbox-2"])
         XCTAssertEqual(unreachable.status, 1, unreachable.stdout + unreachable.stderr)
         XCTAssertTrue(unreachable.stderr.contains("cannot reach 1 of 3 hosts of cluster") && unreachable.stderr.contains("10.97.150.13"), unreachable.stderr)

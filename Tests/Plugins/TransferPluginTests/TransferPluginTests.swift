@@ -9,11 +9,7 @@ import XCTest
 @testable import TransferPlugin
 @testable import tmeops
 
-final class TransferPluginTests: XCTestCase {
-    func testDescribesItself() {
-        XCTAssertEqual(TransferPlugin.description.id, "transfer")
-        XCTAssertEqual(TransferPlugin.commands.map { $0._commandName }, ["ssh", "transfer"])
-    }
+final class TransferCommandsSerial: XCTestCase {
 
     /// A harness whose folder holds the sandbox's tmeops.yml and secrets.
     func sandboxHarness(_ arguments: [String] = []) throws -> (TestHarness, Sandbox) {
@@ -102,6 +98,21 @@ final class TransferPluginTests: XCTestCase {
         try await harness.run(TransferPutCommand.parse(["a.txt", "/tmp/a.txt", "-e", "sandbox", "--dry-run"]))
         XCTAssertEqual(harness.stdout.text, "would upload a.txt to sandbox:/tmp/a.txt (via /tmp/a.txt.part, verified by SHA-256)\n")
     }
+}
+
+enum SHA256Hex {
+    static func ofFile(_ path: String) throws -> String {
+        let output = try ProcessRunner.run("/usr/bin/sha256sum", [path])
+        return String(output.stdout.prefix(64))
+    }
+}
+
+/// The transfer plugin's description and progress lines (no sandbox).
+final class TransferPluginTests: XCTestCase {
+    func testDescribesItself() {
+        XCTAssertEqual(TransferPlugin.description.id, "transfer")
+        XCTAssertEqual(TransferPlugin.commands.map { $0._commandName }, ["ssh", "transfer"])
+    }
 
     func testProgressLineFormat() {
         let line = ProgressReporter.line(label: "upload x", done: 512 << 20, total: 1 << 30, elapsed: 4)
@@ -132,12 +143,5 @@ final class TransferPluginTests: XCTestCase {
         never.update(1, 2)
         never.finish()
         XCTAssertEqual(silent.text, "", "a bar never shown leaves no empty line")
-    }
-}
-
-enum SHA256Hex {
-    static func ofFile(_ path: String) throws -> String {
-        let output = try ProcessRunner.run("/usr/bin/sha256sum", [path])
-        return String(output.stdout.prefix(64))
     }
 }

@@ -9,7 +9,7 @@ import XCTest
 
 /// `preflight` with the sample app's project (package.json and a build output) against the sandbox's
 /// production container, whose image holds /app/package.json.
-final class PreflightTests: XCTestCase {
+final class PreflightSerial: XCTestCase {
     func project() throws -> TestHarness {
         _ = try Sandbox.require()
         XCTAssertEqual(try ProcessRunner.run("/bin/bash", [Sandbox.script, "seed"]).status, 0)

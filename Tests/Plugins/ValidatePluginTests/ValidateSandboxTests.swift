@@ -10,7 +10,7 @@ import XCTest
 @testable import tmeops
 
 /// The validation plugin against the sandbox host's real containers.
-final class ValidateSandboxTests: XCTestCase {
+final class ValidateSerial: XCTestCase {
     func harness(edit: (String) -> String = { $0 }) throws -> TestHarness {
         _ = try Sandbox.require()
         let harness = try TestHarness(environment: ["HOME": NSHomeDirectory()])
