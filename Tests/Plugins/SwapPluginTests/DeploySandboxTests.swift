@@ -23,6 +23,14 @@ class SeededDeployProject: XCTestCase {
         project = try TemporaryDirectory.make(prefix: projectPrefix)
         let written = try ProcessRunner.run("/bin/bash", [Sandbox.script, "config", "--write", project.path, "--migrations"])
         XCTAssertEqual(written.status, 0, written.stderr)
+        // A tight health budget: a failure path's gate gives up after 10 × 0.5 s instead of 10 × 1 s (the
+        // sample app answers within a second of its start, so a healthy one passes as before).
+        if environmentName == "sandbox" {
+            let (slow, tight) = ("interval: 1s\n      expect_status", "interval: 0.5s\n      expect_status")
+            try editConfig { $0.replacingOccurrences(of: slow, with: tight) }
+            let config = try String(contentsOf: project.appendingPathComponent("tmeops.yml"), encoding: .utf8)
+            XCTAssertTrue(config.contains("interval: 0.5s"), "the sandbox's health block changed: \(config)")
+        }
         try sandbox.seedAdopted(seedArguments) { try self.tmeops(["migrate", "adopt", "-e", self.environmentName]) }
     }
 
