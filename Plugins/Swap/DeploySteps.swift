@@ -253,9 +253,9 @@ extension DeployPipeline {
         // Releases beyond keep_releases lose their image tag (the image goes when nothing uses it) and
         // their pin on the pre-deployment backup (backup prune's rules decide about it from then on).
         // One listing of the release tags and one of the pins, so the cost does not grow with the ledger.
-        let kept = try state.releases().filter { $0.outcome == "deployed" } + [ledgerEntry(facts, outcome: "deployed", detail: nil)]
-        let dropped = kept.dropLast(target.deploy.keepReleases)
-        let droppedTags = Set(dropped.map { "\(target.config.image):\($0.id)" })
+        let (droppedTags, droppedBackups) = CleanupChoice.dropped(
+            ledger: try state.releases(), new: ledgerEntry(facts, outcome: "deployed", detail: nil), keep: target.deploy.keepReleases,
+            image: target.config.image)
         for host in hosts {
             let tagged = (try? host.engine.images(filters: ["reference": ["\(target.config.image):r-*"]])) ?? []
             for tag in tagged.flatMap({ $0.repoTags ?? [] }) where droppedTags.contains(tag) { _ = try? host.engine.removeImage(tag) }
@@ -263,8 +263,16 @@ extension DeployPipeline {
         if let backups = target.environment.section(BackupsConfig.self).map({ BackupStore(session: target.session, dir: $0.dir, host: target.state.host) }),
             let pins = try? backups.pins()
         {
-            let droppedBackups = Set(dropped.compactMap(\.backup))
             try? backups.unpin(pins.keys.filter { droppedBackups.contains($0) }.sorted())
         }
+    }
+}
+
+/// What a deploy's clean-up drops, from the ledger alone: among the deployed releases with the new one
+/// last, those beyond `keep` lose their image tag (`image:<release id>`) and their backup's pin.
+enum CleanupChoice {
+    static func dropped(ledger: [RemoteState.Release], new: RemoteState.Release, keep: Int, image: String) -> (tags: Set<String>, backups: Set<String>) {
+        let dropped = (ledger.filter { $0.outcome == "deployed" } + [new]).dropLast(keep)
+        return (Set(dropped.map { "\(image):\($0.id)" }), Set(dropped.compactMap(\.backup)))
     }
 }

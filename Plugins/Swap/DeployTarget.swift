@@ -46,8 +46,7 @@ public final class DeployTarget {
         }
         strategy = strategyType.init()
         let database = environment.section(DatabaseConfig.self)
-        if let test = testInstance?.database, test == (database?.name ?? database?.url.flatMap { URLComponents(string: $0)?.path.dropFirst() }.map(String.init))
-        {
+        if let test = testInstance?.database, Self.isOwnDatabase(test, name: database?.name, url: database?.url) {
             throw TMEOpsError.usage(
                 "environments.\(environment.name).test_instance.database is \(test), the environment's own database: a deploy drops and copies it for the test instance; name another one (e.g. \(test)_test)"
             )
@@ -527,5 +526,14 @@ public final class DeployTarget {
             throw DeployError(
                 message: "hook .tmeops/hooks/\(name) failed (exit \(process.terminationStatus)); nothing in production was changed", rolledBack: false)
         }
+    }
+}
+
+extension DeployTarget {
+    /// Whether `database` (the test instance's) is the environment's own: its `database.name`, or else the
+    /// database its `database.url` names. A deploy drops and copies the test instance's database, so it
+    /// must never be production's.
+    static func isOwnDatabase(_ database: String, name: String?, url: String?) -> Bool {
+        database == (name ?? url.flatMap { URLComponents(string: $0)?.path.dropFirst() }.map(String.init))
     }
 }

@@ -18,8 +18,11 @@ extension DeployTarget {
     func alias(for release: String) -> String { "\(config.app)-\(release)".lowercased() }
 
     /// nginx configuration forwarding every published port to `upstream` (an alias on the network).
-    func proxyConfig(upstream: String) -> String {
-        let ports = Set(app.publish.map(\.containerPort)).sorted()
+    func proxyConfig(upstream: String) -> String { Self.proxyConfig(upstream: upstream, publish: app.publish) }
+
+    /// The proxy's nginx configuration for the published ports `publish`: one server per container port.
+    static func proxyConfig(upstream: String, publish: [PortMapping]) -> String {
+        let ports = Set(publish.map(\.containerPort)).sorted()
         let servers = ports.map { port in
             """
                 server {

@@ -33,7 +33,6 @@ public enum Rollback {
         }
         defer { try? state.release(token: lock.token) }
         let releases = try state.releases()
-        let good = releases.filter { ["deployed", "recovered", "rollback"].contains($0.outcome) }
         let swarm = lead.strategy is SwarmStrategy
         let currentImage: String
         if swarm {
@@ -48,26 +47,8 @@ public enum Rollback {
             }
             currentImage = current.image
         }
-        let chosen: RemoteState.Release?
-        if let wanted {
-            chosen = releases.last { $0.id == wanted }
-            guard chosen != nil else {
-                throw TMEOpsError.usage("no release \(wanted) in the ledger of \(target.environment.name); see `tmeops releases -e \(target.environment.name)`")
-            }
-        } else if let earlier = good.last(where: { $0.imageID != currentImage }) {
-            chosen = earlier
-        } else if let latest = good.last, let previousImage = latest.previousImageID, previousImage != currentImage {
-            // The image production ran before tmeops's first release (tagged backup-… by that deploy).
-            chosen = RemoteState.Release(
-                id: "before-\(latest.id)", image: "the image before \(latest.id)", imageID: previousImage, previous: nil, previousImageID: nil, backup: nil,
-                migrations: [], steps: [:], unavailableSeconds: nil, operatorName: latest.operatorName, message: "", outcome: "deployed", at: latest.at,
-                detail: nil)
-        } else {
-            chosen = nil
-        }
-        guard let destination = chosen else {
-            throw TMEOpsError("there is no earlier release to roll back to on \(target.environment.name) (the ledger has \(releases.count) entries)")
-        }
+        let destination = try RollbackChoice.destination(
+            wanted: wanted, releases: releases, currentImageID: currentImage, environment: target.environment.name)
         for host in hosts {
             guard try host.engine.image(destination.imageID) != nil else {
                 let place = hosts.count > 1 ? host.host.name : target.environment.name
@@ -83,9 +64,7 @@ public enum Rollback {
         if withDatabase {
             // The database as it was while the destination ran: the pre-deployment backup of the release
             // that replaced it.
-            let following =
-                destination.id.hasPrefix("before-") ? releases.first { "before-\($0.id)" == destination.id } : releases.first { $0.previous == destination.id }
-            guard let backup = following?.backup else {
+            guard let backup = RollbackChoice.databaseBackup(for: destination, releases: releases) else {
                 throw TMEOpsError("no pre-deployment backup was taken when \(destination.id) was replaced; cannot roll the database back with it")
             }
             target.out.line("restoring the database from \(backup) (a safety backup is taken first)")
@@ -130,5 +109,43 @@ public enum Rollback {
             state.audit(action: "rollback", environment: target.environment.name, release: id, outcome: "failed", detail: "\(error)", context: target.context)
             throw error
         }
+    }
+}
+
+/// What a rollback returns to, decided from the ledger and the image production runs, with no host
+/// touched: the last release that served (deployed, recovered or a rollback) on another image; else the
+/// image production ran before tmeops's first release; or the release asked for by name.
+public enum RollbackChoice {
+    /// Outcomes of releases that served users, and so may be returned to.
+    public static let served: Set<String> = ["deployed", "recovered", "rollback"]
+
+    public static func destination(
+        wanted: String?, releases: [RemoteState.Release], currentImageID: String, environment: String
+    ) throws -> RemoteState.Release {
+        let good = releases.filter { served.contains($0.outcome) }
+        if let wanted {
+            guard let named = releases.last(where: { $0.id == wanted }) else {
+                throw TMEOpsError.usage("no release \(wanted) in the ledger of \(environment); see `tmeops releases -e \(environment)`")
+            }
+            return named
+        }
+        if let earlier = good.last(where: { $0.imageID != currentImageID }) { return earlier }
+        if let latest = good.last, let previousImage = latest.previousImageID, previousImage != currentImageID {
+            // The image production ran before tmeops's first release (tagged backup-… by that deploy).
+            return RemoteState.Release(
+                id: "before-\(latest.id)", image: "the image before \(latest.id)", imageID: previousImage, previous: nil, previousImageID: nil,
+                backup: nil, migrations: [], steps: [:], unavailableSeconds: nil, operatorName: latest.operatorName, message: "", outcome: "deployed",
+                at: latest.at, detail: nil)
+        }
+        throw TMEOpsError("there is no earlier release to roll back to on \(environment) (the ledger has \(releases.count) entries)")
+    }
+
+    /// The backup that holds the database as it was while `destination` ran: the pre-deployment backup
+    /// of the release that replaced it (nil when none was taken).
+    public static func databaseBackup(for destination: RemoteState.Release, releases: [RemoteState.Release]) -> String? {
+        let following =
+            destination.id.hasPrefix("before-")
+            ? releases.first { "before-\($0.id)" == destination.id } : releases.first { $0.previous == destination.id }
+        return following?.backup
     }
 }

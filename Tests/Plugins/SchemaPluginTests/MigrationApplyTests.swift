@@ -127,12 +127,22 @@ final class MigrationApplySandboxTests: XCTestCase {
         try db.migration("002_slow.sql", "ALTER TABLE applications ADD COLUMN slow text;\nSELECT pg_catalog.pg_sleep(5);\n")
         let killer = try PostgresConnection(db.target)
         defer { killer.close() }
-        DispatchQueue.global().asyncAfter(deadline: .now() + 1) {
-            _ = try? killer.query(
-                "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep%' AND pid <> pg_catalog.pg_backend_pid()",
-                [db.name])
+        // The connection is killed once the migration sleeps in it; the killer's own query is done before
+        // the test uses that connection again (two threads must not share it).
+        let killed = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            defer { killed.signal() }
+            for _ in 0..<100 {
+                usleep(100_000)
+                let terminated = try? killer.query(
+                    "SELECT count(pg_catalog.pg_terminate_backend(pid)) FROM pg_catalog.pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep%' AND pid <> pg_catalog.pg_backend_pid()",
+                    [db.name]
+                ).scalar
+                if let terminated, terminated != "0" { return }
+            }
         }
         let result = await db.run(try MigrateApplyCommand.parse(["-e", "scratch", "--untested"]))
+        killed.wait()
         XCTAssertEqual(result.status, 1)
         XCTAssertTrue(result.error.hasPrefix("002_slow.sql:2:"), result.error)
         XCTAssertTrue(result.error.contains("the connection was lost"), result.error)
