@@ -332,14 +332,16 @@ public final class DeployPipeline {
                 let current = (try? host.engine.container(host.app.container)) ?? nil
                 let oldExists = ((try? host.engine.container(host.old)) ?? nil) != nil
                 var outcome: HealthWait.Outcome?
-                if oldExists && swarmMode && current == nil {
-                    // A plain container retired for the front door: it takes its name and port back.
+                let found = current.map { (release: $0.config.labels?["tmeops.release"], running: $0.state.running) }
+                switch FailureOutcome.putBack(release: release, production: found, oldExists: oldExists, swarm: swarmMode) {
+                case .restoreRetired:
                     outcome = (try? host.restoreOld()) ?? HealthWait.Outcome(healthy: false, attempts: 0, seconds: 0, detail: "putting it back failed")
-                } else if oldExists && (current?.config.labels?["tmeops.release"] == release || current?.state.running != true) {
+                case .putBackOld:
                     outcome = (try? host.putBack()) ?? HealthWait.Outcome(healthy: false, attempts: 0, seconds: 0, detail: "putting it back failed")
-                } else if let current, !current.state.running {
-                    // The container with production's name is stopped and there is nothing to put back: start it.
-                    outcome = host.startAndCheck(current.id)
+                case .startProduction:
+                    if let current { outcome = host.startAndCheck(current.id) }
+                case .nothing:
+                    break
                 }
                 if let outcome, back?.healthy != false {
                     back = outcome
@@ -356,22 +358,64 @@ public final class DeployPipeline {
                     rolledBack: healthy, notRestored: !healthy)
             }
         }
-        let outcome =
-            progress.migrationsPartlyApplied
-            ? "partly migrated" : (error as? DeployError)?.notRestored == true ? "not restored" : rolledBack ? "rolled back" : "failed"
         let failure = error as? DeployError
+        let ending = FailureOutcome(
+            rolledBack: rolledBack, notRestored: failure?.notRestored == true, migrationsPartlyApplied: progress.migrationsPartlyApplied,
+            severalHosts: several)
+        let outcome = ending.ledgerOutcome
         try? state.recordRelease(ledgerEntry(facts, outcome: outcome, detail: failure?.message ?? "\(error)", evidence: failure?.evidence ?? []))
         state.audit(action: "deploy", environment: env, release: release, outcome: outcome, detail: "\(error)", context: context)
-        // Hosts left on different releases: the journals stay, so that `recover` knows the release on
-        // every host (it then brings all of them to one); otherwise they are archived.
-        if !(several && (error as? DeployError)?.notRestored == true && !progress.migrationsPartlyApplied) {
+        if !ending.keepsJournals {
             for host in hosts.dropFirst() { try? host.state.closeJournal(release: release) }
             try? state.closeJournal(release: release)
         }
         try? state.release(token: progress.lock?.token)
-        if rolledBack && !progress.migrationsPartlyApplied {
+        if ending.runsPostRollbackHook {
             try? target.runHook("post-rollback", release: release, image: imageRef, previous: progress.previousRelease?.id)
         }
         return error
+    }
+}
+
+/// How a deploy that failed past its lock ends, decided from what happened (no host is asked): what each
+/// host gets back, the ledger's outcome, whether the journals stay for `recover`, and whether the
+/// `post-rollback` hook runs. The exit status follows from the `DeployError` (1, 4 or 5).
+struct FailureOutcome: Equatable {
+    /// The release was swapped in on some host and production was put back (or the error says so).
+    let rolledBack: Bool
+    /// Production changed and could not be put back.
+    let notRestored: Bool
+    /// A migration failed part-way on production (its ledger line says so, whatever else happened).
+    let migrationsPartlyApplied: Bool
+    let severalHosts: Bool
+
+    /// The word the release ledger and the audit record.
+    var ledgerOutcome: String {
+        migrationsPartlyApplied ? "partly migrated" : notRestored ? "not restored" : rolledBack ? "rolled back" : "failed"
+    }
+
+    /// Hosts left on different releases keep their journals, so that `recover` knows the release on every
+    /// host (it then brings all of them to one); otherwise they are archived.
+    var keepsJournals: Bool { severalHosts && notRestored && !migrationsPartlyApplied }
+
+    var runsPostRollbackHook: Bool { rolledBack && !migrationsPartlyApplied }
+
+    /// What one host needs after a failure once the swap had started.
+    enum PutBack: Equatable {
+        /// A plain container retired for a swarm's front door takes its name and port back.
+        case restoreRetired
+        /// The old container goes back in place of this release's (or of a stopped one).
+        case putBackOld
+        /// Production's container is stopped and there is nothing to put back: it is started.
+        case startProduction
+        case nothing
+    }
+
+    /// `production`: the container named as production (its release label, whether it runs), if any.
+    static func putBack(release: String, production: (release: String?, running: Bool)?, oldExists: Bool, swarm: Bool) -> PutBack {
+        if oldExists && swarm && production == nil { return .restoreRetired }
+        if oldExists && (production?.release == release || production?.running != true) { return .putBackOld }
+        if let production, !production.running { return .startProduction }
+        return .nothing
     }
 }

@@ -101,6 +101,19 @@ public struct RemoteState {
             guard !isLiveProcessHere else { return false }
             return host == ProcessInfo.processInfo.hostName || (idleSeconds ?? 0) > ttl
         }
+
+        /// The lock as the host reports it: the heartbeat's modification time (or `-`) on the first line,
+        /// then owner.json. An owner file that cannot be read still means the lock is held, by "unknown".
+        public static func parse(_ text: String) -> LockOwner {
+            let newline = text.firstIndex(of: "\n") ?? text.endIndex
+            let heartbeat = Double(text[..<newline])
+            let json = newline < text.endIndex ? String(text[text.index(after: newline)...]) : ""
+            var owner =
+                (try? JSONDecoder().decode(LockOwner.self, from: Data(json.utf8)))
+                ?? LockOwner(owner: "unknown", host: "unknown", pid: 0, at: "unknown", message: "the lock has no readable owner.json", token: "")
+            owner.renewed = heartbeat
+            return owner
+        }
     }
 
     /// Who holds the lock, or nil. The owner file is read on its own, so no text in a lock message can
@@ -111,15 +124,7 @@ public struct RemoteState {
             lockDir,
         ])
         if output.exit.status == 3 { return nil }
-        let text = output.stdoutText
-        let newline = text.firstIndex(of: "\n") ?? text.endIndex
-        let heartbeat = Double(text[..<newline])
-        let json = newline < text.endIndex ? String(text[text.index(after: newline)...]) : ""
-        var owner =
-            (try? JSONDecoder().decode(LockOwner.self, from: Data(json.utf8)))
-            ?? LockOwner(owner: "unknown", host: "unknown", pid: 0, at: "unknown", message: "the lock has no readable owner.json", token: "")
-        owner.renewed = heartbeat
-        return owner
+        return LockOwner.parse(output.stdoutText)
     }
 
     /// Takes the lock: mkdir is atomic, so of two deploys exactly one gets it. A lock whose holder has
@@ -214,6 +219,21 @@ public struct RemoteState {
             self.at = ISO8601DateFormatter().string(from: Date())
             self.data = data
         }
+
+        /// A journal's lines as read from `place` (named in the error). A line that cannot be read is an
+        /// error naming it: a journal with a hole in it cannot say what to repair.
+        public static func parse(_ text: String, place: String) throws -> [JournalEntry] {
+            try text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().compactMap { index, line in
+                if line.isEmpty { return nil }
+                do {
+                    return try JSONDecoder().decode(JournalEntry.self, from: Data(line.utf8))
+                } catch {
+                    throw TMEOpsError(
+                        "line \(index + 1) of the deploy journal \(place) cannot be read (\(line.prefix(60))…); repair or remove that line, then run `tmeops recover` again"
+                    )
+                }
+            }
+        }
     }
 
     /// The last line of the journal of a deploy that was killed: set when the lock is held by a process
@@ -224,20 +244,10 @@ public struct RemoteState {
         return (try? journal())?.last
     }
 
-    /// The journal of the deploy in progress. A line that cannot be read is an error naming it: a
-    /// journal with a hole in it cannot say what to repair.
+    /// The journal of the deploy in progress (see `JournalEntry.parse`).
     public func journal() throws -> [JournalEntry] {
         let output = try sh(#"[ -f "$1" ] && cat -- "$1" || true"#, [journalPath], what: "reading \(journalPath)")
-        return try output.stdoutText.split(separator: "\n", omittingEmptySubsequences: false).enumerated().compactMap { index, line in
-            if line.isEmpty { return nil }
-            do {
-                return try JSONDecoder().decode(JournalEntry.self, from: Data(line.utf8))
-            } catch {
-                throw TMEOpsError(
-                    "line \(index + 1) of the deploy journal \(host):~/\(journalPath) cannot be read (\(line.prefix(60))…); repair or remove that line, then run `tmeops recover` again"
-                )
-            }
-        }
+        return try JournalEntry.parse(output.stdoutText, place: "\(host):~/\(journalPath)")
     }
 
     /// Appends to the journal (synced to disk) and, in the same round trip, renews the lock's heartbeat:
