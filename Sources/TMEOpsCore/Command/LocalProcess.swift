@@ -44,13 +44,37 @@ public enum LocalProcess {
             }
         } catch {
             process.terminate()
-            process.waitUntilExit()
+            _ = exitStatus(of: process)
             while !reader.isFinished { usleep(1000) }
             throw error
         }
-        process.waitUntilExit()
+        let (status, signaled) = exitStatus(of: process)
         while !reader.isFinished { usleep(1000) }
-        return Result(
-            status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal, stdout: collected, stderr: errorData)
+        return Result(status: status, signaled: signaled, stdout: collected, stderr: errorData)
+    }
+
+    /// The exit status of a process whose output has ended. `Process.waitUntilExit()` alone is not
+    /// enough on Linux: Foundation learns of the exit when a socket it leaves open in the child closes,
+    /// and a daemon the child started (`dockerd … &` from a script) keeps that socket open after the
+    /// child exits, so the wait never ends. The child is reaped here instead, and Foundation's own
+    /// status is taken where it reaped it first.
+    static func exitStatus(of process: Process) -> (status: Int32, signaled: Bool) {
+        #if os(Linux)
+            let pid = process.processIdentifier
+            while true {
+                var status: Int32 = 0
+                let reaped = waitpid(pid, &status, WNOHANG)
+                if reaped == pid {
+                    // WIFSIGNALED / WTERMSIG / WEXITSTATUS, which Swift does not import.
+                    let signal = status & 0x7f
+                    return signal != 0 && signal != 0x7f ? (signal, true) : ((status >> 8) & 0xff, false)
+                }
+                if reaped == -1 && errno == EINTR { continue }
+                if reaped == -1 { break }  // ECHILD: Foundation reaped it and has its status
+                usleep(5_000)
+            }
+        #endif
+        process.waitUntilExit()
+        return (process.terminationStatus, process.terminationReason == .uncaughtSignal)
     }
 }
