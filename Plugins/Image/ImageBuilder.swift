@@ -115,9 +115,7 @@ public enum ImageBuilder {
         } catch {
             throw TMEOpsError("build.command could not start in \(directory.path): \(error.localizedDescription)")
         }
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw TMEOpsError("build.command exited with status \(process.terminationStatus) (its output is above)")
-        }
+        let status = LocalProcess.exitStatus(of: process).status
+        guard status == 0 else { throw TMEOpsError("build.command exited with status \(status) (its output is above)") }
     }
 }

@@ -521,10 +521,9 @@ public final class DeployTarget {
         process.environment = env
         process.currentDirectoryURL = config.url.deletingLastPathComponent()
         try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw DeployError(
-                message: "hook .tmeops/hooks/\(name) failed (exit \(process.terminationStatus)); nothing in production was changed", rolledBack: false)
+        let status = LocalProcess.exitStatus(of: process).status
+        guard status == 0 else {
+            throw DeployError(message: "hook .tmeops/hooks/\(name) failed (exit \(status)); nothing in production was changed", rolledBack: false)
         }
     }
 }

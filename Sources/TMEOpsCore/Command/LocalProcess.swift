@@ -53,12 +53,13 @@ public enum LocalProcess {
         return Result(status: status, signaled: signaled, stdout: collected, stderr: errorData)
     }
 
-    /// The exit status of a process whose output has ended. `Process.waitUntilExit()` alone is not
+    /// Waits for `process` to end and returns its status (a signal's number when `signaled`): what every
+    /// program tmeops starts is waited with. `Process.waitUntilExit()` alone is not
     /// enough on Linux: Foundation learns of the exit when a socket it leaves open in the child closes,
     /// and a daemon the child started (`dockerd … &` from a script) keeps that socket open after the
     /// child exits, so the wait never ends. The child is reaped here instead, and Foundation's own
     /// status is taken where it reaped it first.
-    static func exitStatus(of process: Process) -> (status: Int32, signaled: Bool) {
+    public static func exitStatus(of process: Process) -> (status: Int32, signaled: Bool) {
         #if os(Linux)
             let pid = process.processIdentifier
             while true {

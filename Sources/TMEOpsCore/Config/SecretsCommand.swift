@@ -110,7 +110,6 @@ enum SecretsCommand {
         process.standardOutput = pipe
         try process.run()
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (data, process.terminationStatus)
+        return (data, LocalProcess.exitStatus(of: process).status)
     }
 }
