@@ -28,9 +28,10 @@ public protocol DeployStrategy: Sendable {
     /// Puts the previous release (`<name>-old`) back in front of users and checks it.
     func putBack(_ target: DeployTarget) throws -> HealthWait.Outcome
 
-    /// After a crash mid-swap, finishes a swap that had already reached users, before the generic
-    /// recovery looks at the containers. Returns what it did, for the operator.
-    func finishInterruptedSwap(_ target: DeployTarget, journal: [RemoteState.JournalEntry], release: String?) throws -> [String]
+    /// After a crash mid-swap, with a `-new` container still there: whether that swap had already
+    /// reached users (or can, as it is), so that `recover` finishes it rather than undoes it. What recover
+    /// then does is decided by `RecoveryPlan`, the same for every strategy.
+    func interruptedSwapServes(_ target: DeployTarget, journal: [RemoteState.JournalEntry], release: String?) throws -> Bool
 
     /// After `recover` left a healthy production: repairs what the strategy owns (a proxy). Returns what
     /// it did, if anything.
@@ -87,19 +88,10 @@ public struct ReplaceStrategy: DeployStrategy {
 
     public func putBack(_ target: DeployTarget) throws -> HealthWait.Outcome { try target.restoreOld() }
 
-    /// Killed between the start of the new container and its rename: if it is healthy the swap is
-    /// finished, else it goes and the old one (still named as production) starts again later.
-    public func finishInterruptedSwap(_ target: DeployTarget, journal: [RemoteState.JournalEntry], release: String?) throws -> [String] {
-        let engine = target.engine
-        let name = target.app.container
-        guard let candidate = try engine.container(target.new), candidate.state.running else { return [] }
-        let health = try target.healthWait(target.new, attempts: 3)
-        if health.healthy {
-            if try engine.container(name) != nil { try engine.renameContainer(name, to: target.old) }
-            try engine.renameContainer(target.new, to: name)
-            return ["\(target.new) was running and healthy: renamed it \(name) (finishing the swap)"]
-        }
-        try engine.removeContainer(target.new, force: true)
-        return ["removed \(target.new), which was not healthy (\(health.detail))"]
+    /// Killed between the start of the new container and its rename: the swap is finished when the new
+    /// container runs and is healthy.
+    public func interruptedSwapServes(_ target: DeployTarget, journal: [RemoteState.JournalEntry], release: String?) throws -> Bool {
+        guard let candidate = try target.engine.container(target.new), candidate.state.running else { return false }
+        return try target.healthWait(target.new, attempts: 3).healthy
     }
 }

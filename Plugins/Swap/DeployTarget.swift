@@ -363,6 +363,16 @@ public final class DeployTarget {
     /// Where the container being put back from waits until the one put back is proven healthy.
     var aside: String { "\(app.container)-aside" }
 
+    /// The container name of a slot of the swap.
+    func name(of slot: RecoveryPlan.Slot) -> String {
+        switch slot {
+        case .production: app.container
+        case .old: old
+        case .new: new
+        case .aside: aside
+        }
+    }
+
     /// Puts the old container back as production. The current one is never deleted first: it is stopped
     /// and renamed `<name>-aside`, `<name>-old` gets production's name and must pass the health gate, and
     /// only then is the aside one removed. If the old one does not come up (after migrations it may not),

@@ -28,15 +28,9 @@ public struct ProxyStrategy: DeployStrategy {
 
     /// Killed after the proxy was switched but before the renames: the new container already serves,
     /// so the swap is finished rather than undone.
-    public func finishInterruptedSwap(_ target: DeployTarget, journal: [RemoteState.JournalEntry], release: String?) throws -> [String] {
-        let engine = target.engine
-        let name = target.app.container
-        guard let release, journal.contains(where: { $0.release == release && $0.step == "swap" && $0.phase == "switched" }),
-            try engine.container(target.new) != nil
-        else { return [] }
-        if try engine.container(name) != nil { try engine.renameContainer(name, to: target.old) }
-        try engine.renameContainer(target.new, to: name)
-        return ["the proxy already served \(target.new): renamed it \(name) (finishing the swap)"]
+    public func interruptedSwapServes(_ target: DeployTarget, journal: [RemoteState.JournalEntry], release: String?) throws -> Bool {
+        guard let release else { return false }
+        return journal.contains { $0.release == release && $0.step == "swap" && $0.phase == "switched" }
     }
 
     /// The proxy (if there is one) runs and points at production's alias.

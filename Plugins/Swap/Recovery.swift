@@ -5,6 +5,7 @@ import SchemaPlugin
 import TMEOpsCore
 import TMEOpsDocker
 import TMEOpsHosts
+import ValidatePlugin
 
 /// `tmeops recover`: after a deploy that was cut off (killed, connection lost), read its journal, look at
 /// the real containers, and bring production to exactly one healthy app container.
@@ -50,54 +51,13 @@ public enum Recovery {
             outcome.actions.append(text)
             target.out.line("  • \(text)")
         }
-        let name = target.app.container
-        // A swap that had already reached users is finished by its strategy, not undone.
-        for action in try target.strategy.finishInterruptedSwap(target, journal: journal, release: release) { act(action) }
-        var production = try engine.container(name)
-        let old = try engine.container(target.old)
-        let new = try engine.container(target.new)
-        let isNew: (ContainerDetails?) -> Bool = { details in release != nil && details?.config.labels?["tmeops.release"] == release }
-
-        let aside = try engine.container(target.aside)
-        if production == nil {
-            if old == nil, aside != nil {
-                try engine.renameContainer(target.aside, to: name)
-                act("renamed \(target.aside) back to \(name) (a put-back was cut off before the old one was renamed)")
-            } else if old != nil {
-                try engine.renameContainer(target.old, to: name)
-                act("renamed \(target.old) back to \(name) (the swap stopped between the renames)")
-            } else if new != nil {
-                try engine.renameContainer(target.new, to: name)
-                act("renamed \(target.new) to \(name) (no old container was left)")
-            }
-            production = try engine.container(name)
-        }
-        guard let current = production else {
-            throw TMEOpsError(
-                "there is no app container on \(target.environment.name) (\(name), \(target.old) and \(target.new) are all missing); deploy a release again")
-        }
-        if !current.state.running {
-            try engine.startContainer(name)
-            act("started \(name) (it was \(current.state.status))")
-        }
-        var health = try target.healthWait(name)
-        if health.healthy {
-            if isNew(current) {
-                act("\(name) runs the new release \(release ?? "") and is healthy: the swap is finished")
-            } else {
-                act("\(name) runs the previous release and is healthy")
-            }
-        } else if isNew(current), try engine.container(target.old) != nil {
-            act("the new release is not healthy (\(health.detail)): restoring \(target.old)")
-            health = try target.putBack()
-        }
-        outcome.healthy = health.healthy
-        if !health.healthy { act("\(name) is NOT healthy: \(health.detail)") }
-        if health.healthy, let repaired = try target.strategy.repair(target) { act(repaired) }
-        try removeLeftovers(target, healthy: outcome.healthy, act: act)
+        let healthy = try settle(target, release: release, aim: .whicheverServes, journal: journal, act: act)
+        outcome.healthy = healthy
         try dropStaging(journal, release: release, target: target, act: act)
+        let running = try engine.container(target.app.container)
         try correctLedger(
-            state, journal: journal, release: release, outcome: outcome, running: try engine.container(name), finishedNew: isNew, context: target.context)
+            state, journal: journal, release: release, outcome: outcome, running: running,
+            servesNew: release != nil && running?.config.labels?["tmeops.release"] == release, context: target.context)
         if !journal.isEmpty, let release { try state.closeJournal(release: release) }
         if try state.lockOwner()?.token == lock.token {
             try state.release(token: lock.token)
@@ -107,6 +67,77 @@ public enum Recovery {
             action: "recover", environment: target.environment.name, release: release, outcome: outcome.healthy ? "healthy" : "unhealthy",
             detail: outcome.actions.joined(separator: "; "), context: target.context)
         return outcome
+    }
+
+    /// The swap's containers on one host as `RecoveryPlan` sees them.
+    static func found(_ host: DeployTarget, release: String?) throws -> [RecoveryPlan.Slot: RecoveryPlan.Found] {
+        var found: [RecoveryPlan.Slot: RecoveryPlan.Found] = [:]
+        for slot in RecoveryPlan.Slot.allCases {
+            guard let details = try host.engine.container(host.name(of: slot)) else { continue }
+            found[slot] = RecoveryPlan.Found(
+                isNew: release != nil && details.config.labels?["tmeops.release"] == release, running: details.state.running)
+        }
+        return found
+    }
+
+    /// Brings one host to one healthy app container of the release `aim` asks for, as `RecoveryPlan`
+    /// decides; whether it is healthy. Repairs what the strategy owns and removes the leftovers.
+    static func settle(
+        _ host: DeployTarget, release: String?, aim: RecoveryPlan.Aim, journal: [RemoteState.JournalEntry], act: (String) -> Void
+    ) throws -> Bool {
+        let engine = host.engine
+        let name = host.app.container
+        let found = try found(host, release: release)
+        var swapServes = false
+        if aim == .whicheverServes, found[.new] != nil {
+            swapServes = try host.strategy.interruptedSwapServes(host, journal: journal, release: release)
+        }
+        let arrangement = RecoveryPlan.arrange(found, aim: aim, swapServes: swapServes)
+        for step in arrangement.steps {
+            switch step {
+            case .promoteNew:
+                if try engine.container(name) != nil { try engine.renameContainer(name, to: host.old) }
+                try engine.renameContainer(host.new, to: name)
+                act("\(host.new) had reached users: renamed it \(name) (finishing the swap)")
+            case .remove(let slot):
+                try engine.removeContainer(host.name(of: slot), force: true)
+                act("removed \(host.name(of: slot)) (the swap had not reached users)")
+            case .rename(let slot):
+                try engine.renameContainer(host.name(of: slot), to: name)
+                act(
+                    "renamed \(host.name(of: slot)) back to \(name) ("
+                        + (slot == .aside ? "a put-back was cut off before the old one was renamed" : "the swap stopped between the renames") + ")")
+            case .startProduction:
+                try engine.startContainer(name)
+                act("started \(name)")
+            }
+        }
+        guard let production = arrangement.production else {
+            throw TMEOpsError(
+                "there is no app container on \(host.host.name) (\(name), \(host.old) and \(host.new) are all missing); deploy a release again")
+        }
+        var health: HealthWait.Outcome?
+        let settlement = try RecoveryPlan.settle(arrangement, aim: aim) {
+            let outcome = try host.healthWait(name)
+            health = outcome
+            return outcome.healthy
+        }
+        let which = production.isNew ? "the new release \(release ?? "")" : "the previous release"
+        switch settlement {
+        case .serves:
+            act("\(name) runs \(which) and is healthy")
+        case .putBack:
+            if let health { act("\(name) runs \(which) and is NOT healthy (\(health.detail)): putting \(host.old) back") }
+            let back = try host.putBack()
+            health = back
+            act(back.healthy ? "put the previous release back (\(host.old) → \(name))" : "putting the previous release back failed: \(back.detail)")
+        case .unhealthy:
+            act("\(name) runs \(which) and is NOT healthy: \(health?.detail ?? "no health answer")")
+        }
+        let healthy = health?.healthy ?? false
+        if healthy, let repaired = try host.strategy.repair(host) { act(repaired) }
+        try removeLeftovers(host, healthy: healthy, act: act)
+        return healthy
     }
 
     /// What a recovered host no longer needs: the swap's other containers once production is healthy
@@ -138,14 +169,16 @@ public enum Recovery {
     }
 
     /// The interrupted release's ledger line, corrected or (when the deploy died before writing it)
-    /// written from what the journal says it planned, backed up and applied.
+    /// written from what the journal says it planned, backed up and applied. Its outcome follows what
+    /// the environment serves now (`servesNew`): a release that is not running is never `recovered`.
     static func correctLedger(
         _ state: RemoteState, journal: [RemoteState.JournalEntry], release: String?, outcome: Outcome, running: ContainerDetails?,
-        finishedNew: (ContainerDetails?) -> Bool, context: CommandContext
+        servesNew: Bool, context: CommandContext
     ) throws {
+        let recorded = RecoveryPlan.ledgerOutcome(servesNew: servesNew, healthy: outcome.healthy)
         if let release, let entry = (try? state.releases())?.last(where: { $0.id == release }) {
             var corrected = entry
-            corrected.outcome = outcome.healthy ? "recovered" : "failed"
+            corrected.outcome = recorded
             corrected.detail = "recover: " + outcome.actions.joined(separator: "; ")
             try state.recordRelease(corrected)
         } else if let release {
@@ -159,7 +192,7 @@ public enum Recovery {
                     backup: lines.last { $0.step == "backup" && $0.phase == "taken" }?.data["backup"],
                     migrations: lines.filter { $0.step == "migrate-apply" && $0.phase == "applied" }.compactMap { $0.data["migration"] }, steps: [:],
                     unavailableSeconds: nil, operatorName: context.environment["USER"] ?? NSUserName(),
-                    message: "interrupted at \(outcome.lastStep ?? "?")", outcome: finishedNew(running) && outcome.healthy ? "recovered" : "rolled back",
+                    message: "interrupted at \(outcome.lastStep ?? "?")", outcome: recorded,
                     at: ISO8601DateFormatter().string(from: Date()), detail: "recover: " + outcome.actions.joined(separator: "; ")))
         }
     }

@@ -47,13 +47,13 @@ extension Recovery {
         }
         var healthy = true
         for (host, hostJournal) in zip(hosts, journals) {
-            healthy = try settle(host, release: release, toNew: toNew, journal: hostJournal, isNew: isNew, act: { act(host, $0) }) && healthy
+            healthy = try settle(host, release: release, aim: toNew ? .new : .previous, journal: hostJournal, act: { act(host, $0) }) && healthy
         }
         outcome.healthy = healthy
         try dropStaging(journal, release: release, target: database, act: { act(nil, $0) })
+        let running = try lead.engine.container(lead.app.container)
         try correctLedger(
-            state, journal: journal, release: release, outcome: outcome, running: try lead.engine.container(lead.app.container), finishedNew: isNew,
-            context: lead.context)
+            state, journal: journal, release: release, outcome: outcome, running: running, servesNew: isNew(running), context: lead.context)
         if let release {
             for (host, hostJournal) in zip(hosts, journals) where !hostJournal.isEmpty { try host.state.closeJournal(release: release) }
         }
@@ -65,49 +65,5 @@ extension Recovery {
             action: "recover", environment: lead.environment.name, release: release, outcome: outcome.healthy ? "healthy" : "unhealthy",
             detail: outcome.actions.joined(separator: "; "), context: lead.context)
         return outcome
-    }
-
-    /// Brings one host to the chosen release with one healthy app container; whether it is healthy.
-    static func settle(
-        _ host: DeployTarget, release: String?, toNew: Bool, journal: [RemoteState.JournalEntry], isNew: (ContainerDetails?) -> Bool,
-        act: (String) -> Void
-    ) throws -> Bool {
-        let engine = host.engine
-        let name = host.app.container
-        if toNew {
-            for action in try host.strategy.finishInterruptedSwap(host, journal: journal, release: release) { act(action) }
-        } else if try engine.container(host.new) != nil {
-            // A new container that had not yet taken production's name: the old one still has it.
-            try engine.removeContainer(host.new, force: true)
-            act("removed \(host.new) (the swap had not reached this host's users)")
-        }
-        if try engine.container(name) == nil {
-            if try engine.container(host.old) != nil {
-                try engine.renameContainer(host.old, to: name)
-                act("renamed \(host.old) back to \(name) (the swap stopped between the renames)")
-            } else if try engine.container(host.aside) != nil {
-                try engine.renameContainer(host.aside, to: name)
-                act("renamed \(host.aside) back to \(name) (a put-back was cut off)")
-            }
-        }
-        guard let current = try engine.container(name) else {
-            throw TMEOpsError("there is no app container on \(host.host.name) (\(name), \(host.old) and \(host.new) are all missing); deploy a release again")
-        }
-        var health: HealthWait.Outcome
-        let oldExists = try engine.container(host.old) != nil
-        if !toNew && isNew(current) && oldExists {
-            health = try host.putBack()
-            act(health.healthy ? "put the previous release back (\(host.old) → \(name))" : "putting the previous release back failed: \(health.detail)")
-        } else {
-            if !current.state.running {
-                try engine.startContainer(name)
-                act("started \(name) (it was \(current.state.status))")
-            }
-            health = try host.healthWait(name)
-            act("\(name) runs the \(isNew(current) ? "new" : "previous") release and is \(health.healthy ? "healthy" : "NOT healthy: \(health.detail)")")
-        }
-        if health.healthy, let repaired = try host.strategy.repair(host) { act(repaired) }
-        try removeLeftovers(host, healthy: health.healthy, act: act)
-        return health.healthy
     }
 }

@@ -46,7 +46,7 @@ public struct SwarmStrategy: DeployStrategy {
 
     public func putBack(_ target: DeployTarget) throws -> HealthWait.Outcome { throw Self.unsupported("putting a container back", target) }
 
-    public func finishInterruptedSwap(_ target: DeployTarget, journal: [RemoteState.JournalEntry], release: String?) throws -> [String] { [] }
+    public func interruptedSwapServes(_ target: DeployTarget, journal: [RemoteState.JournalEntry], release: String?) throws -> Bool { false }
 }
 
 /// The deploy's swap and validation on a swarm.
@@ -228,9 +228,8 @@ extension Recovery {
             act("removed the test instance \(swarm.service)-test")
         }
         try dropStaging(journal, release: release, target: database, act: act)
-        let finishedNew = release != nil && serving == release
         try correctLedger(
-            state, journal: journal, release: release, outcome: outcome, running: nil, finishedNew: { _ in finishedNew }, context: context)
+            state, journal: journal, release: release, outcome: outcome, running: nil, servesNew: release != nil && serving == release, context: context)
         if let release {
             for host in hosts where !(try host.state.journal().isEmpty) { try host.state.closeJournal(release: release) }
         }
