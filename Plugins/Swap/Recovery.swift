@@ -175,25 +175,39 @@ public enum Recovery {
         _ state: RemoteState, journal: [RemoteState.JournalEntry], release: String?, outcome: Outcome, running: ContainerDetails?,
         servesNew: Bool, context: CommandContext
     ) throws {
+        guard let release else { return }
+        // Read with `try`: a ledger that cannot be read must not get a second line for this release.
+        let existing = try state.releases().last { $0.id == release }
+        try state.recordRelease(
+            ledgerLine(
+                release: release, existing: existing, journal: journal, outcome: outcome, servesNew: servesNew,
+                running: (running?.config.image, running?.image), operatorName: context.environment["USER"] ?? NSUserName(),
+                at: ISO8601DateFormatter().string(from: Date())))
+    }
+
+    /// The ledger line `recover` writes for `release` (pure): the existing line with its outcome and
+    /// detail corrected, or one built from the journal (the preflight's plan, the backup taken, the
+    /// migrations applied) and, where the plan is missing, the container that runs.
+    static func ledgerLine(
+        release: String, existing: RemoteState.Release?, journal: [RemoteState.JournalEntry], outcome: Outcome, servesNew: Bool,
+        running: (image: String?, imageID: String?), operatorName: String, at: String
+    ) -> RemoteState.Release {
         let recorded = RecoveryPlan.ledgerOutcome(servesNew: servesNew, healthy: outcome.healthy)
-        if let release, let entry = (try? state.releases())?.last(where: { $0.id == release }) {
-            var corrected = entry
+        let detail = "recover: " + outcome.actions.joined(separator: "; ")
+        if var corrected = existing {
             corrected.outcome = recorded
-            corrected.detail = "recover: " + outcome.actions.joined(separator: "; ")
-            try state.recordRelease(corrected)
-        } else if let release {
-            let lines = journal.filter { $0.release == release }
-            let plan = lines.last { $0.step == "preflight" && $0.phase == "plan" }?.data ?? [:]
-            let nonEmpty = { (key: String) in plan[key].flatMap { $0.isEmpty ? nil : $0 } }
-            try state.recordRelease(
-                RemoteState.Release(
-                    id: release, image: plan["image"] ?? running?.config.image ?? "", imageID: plan["image_id"] ?? running?.image ?? "",
-                    previous: nonEmpty("previous"), previousImageID: nonEmpty("previous_image_id"),
-                    backup: lines.last { $0.step == "backup" && $0.phase == "taken" }?.data["backup"],
-                    migrations: lines.filter { $0.step == "migrate-apply" && $0.phase == "applied" }.compactMap { $0.data["migration"] }, steps: [:],
-                    unavailableSeconds: nil, operatorName: context.environment["USER"] ?? NSUserName(),
-                    message: "interrupted at \(outcome.lastStep ?? "?")", outcome: recorded,
-                    at: ISO8601DateFormatter().string(from: Date()), detail: "recover: " + outcome.actions.joined(separator: "; ")))
+            corrected.detail = detail
+            return corrected
         }
+        let lines = journal.filter { $0.release == release }
+        let plan = lines.last { $0.step == "preflight" && $0.phase == "plan" }?.data ?? [:]
+        let nonEmpty = { (key: String) in plan[key].flatMap { $0.isEmpty ? nil : $0 } }
+        return RemoteState.Release(
+            id: release, image: nonEmpty("image") ?? running.image ?? "", imageID: nonEmpty("image_id") ?? running.imageID ?? "",
+            previous: nonEmpty("previous"), previousImageID: nonEmpty("previous_image_id"),
+            backup: lines.last { $0.step == "backup" && $0.phase == "taken" }?.data["backup"],
+            migrations: lines.filter { $0.step == "migrate-apply" && $0.phase == "applied" }.compactMap { $0.data["migration"] }, steps: [:],
+            unavailableSeconds: nil, operatorName: operatorName, message: "interrupted at \(outcome.lastStep ?? "?")", outcome: recorded, at: at,
+            detail: detail)
     }
 }

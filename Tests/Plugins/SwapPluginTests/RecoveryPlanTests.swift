@@ -1,3 +1,4 @@
+import TMEOpsHosts
 import XCTest
 
 @testable import SwapPlugin
@@ -147,5 +148,50 @@ final class RecoveryPlanTests: XCTestCase {
         XCTAssertEqual(RecoveryPlan.settle(empty, aim: .whicheverServes) { true }, .unhealthy)
         XCTAssertEqual(RecoveryPlan.ledgerOutcome(servesNew: false, healthy: false), "failed")
         XCTAssertEqual(RecoveryPlan.ledgerOutcome(servesNew: true, healthy: false), "failed", "an unhealthy new release is never `recovered`")
+    }
+
+    /// How `recover` corrects the ledger from a journal: an existing line keeps everything but its
+    /// outcome and detail; a missing one is built from the plan, the backup and the migrations applied.
+    func testTheLedgerLineFollowsWhatServesAndTheJournal() {
+        let journal = [
+            RemoteState.JournalEntry(release: "r-0", step: "preflight", phase: "plan", data: ["image": "app:0"]),
+            RemoteState.JournalEntry(
+                release: "r-1", step: "preflight", phase: "plan",
+                data: ["image": "app:2", "image_id": "sha256:2", "previous": "r-0", "previous_image_id": ""]),
+            RemoteState.JournalEntry(release: "r-1", step: "backup", phase: "taken", data: ["backup": "pre-r-1.dump"]),
+            RemoteState.JournalEntry(release: "r-1", step: "migrate-apply", phase: "applied", data: ["migration": "010_a.sql"]),
+            RemoteState.JournalEntry(release: "r-1", step: "migrate-apply", phase: "applied", data: ["migration": "011_b.sql"]),
+            RemoteState.JournalEntry(release: "r-1", step: "swap", phase: "created"),
+        ]
+        var outcome = Recovery.Outcome(release: "r-1", lastStep: "swap created")
+        outcome.actions = ["removed app-new (the swap had not reached users)"]
+        outcome.healthy = true
+        let built = Recovery.ledgerLine(
+            release: "r-1", existing: nil, journal: journal, outcome: outcome, servesNew: false, running: ("app:1", "sha256:1"), operatorName: "ops",
+            at: "2026-12-07T00:00:00Z")
+        XCTAssertEqual(built.outcome, "rolled back", "the previous release serves")
+        XCTAssertEqual(built.image, "app:2")
+        XCTAssertEqual(built.imageID, "sha256:2", "the plan's image, not the running one's")
+        XCTAssertEqual(built.previous, "r-0")
+        XCTAssertNil(built.previousImageID, "an empty value in the plan is no value")
+        XCTAssertEqual(built.backup, "pre-r-1.dump")
+        XCTAssertEqual(built.migrations, ["010_a.sql", "011_b.sql"])
+        XCTAssertEqual(built.message, "interrupted at swap created")
+        XCTAssertEqual(built.detail, "recover: removed app-new (the swap had not reached users)")
+
+        let noPlan = Recovery.ledgerLine(
+            release: "r-2", existing: nil, journal: [], outcome: outcome, servesNew: true, running: ("app:1", "sha256:1"), operatorName: "ops", at: "")
+        XCTAssertEqual(noPlan.image, "app:1", "without a plan, the container that runs names the image")
+        XCTAssertEqual(noPlan.outcome, "recovered")
+
+        var existing = built
+        existing.outcome = "failed"
+        existing.steps = ["backup": 1.5]
+        outcome.healthy = false
+        let corrected = Recovery.ledgerLine(
+            release: "r-1", existing: existing, journal: journal, outcome: outcome, servesNew: true, running: (nil, nil), operatorName: "x", at: "")
+        XCTAssertEqual(corrected.outcome, "failed", "an unhealthy release is never recovered")
+        XCTAssertEqual(corrected.steps, ["backup": 1.5], "the rest of the line stays")
+        XCTAssertEqual(corrected.operatorName, "ops")
     }
 }
