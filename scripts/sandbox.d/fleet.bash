@@ -324,11 +324,35 @@ fleet_leave_swarm() {
     start_fleet_dockerd
 }
 
+# A swarm the fleet formed, kept but emptied: every service and secret removed, the tmeops node labels
+# dropped, and no task container left on any node (their ports free again for the plain containers).
+fleet_clear_swarm() {
+    local n node label services secrets
+    fleet_in_swarm 1 || return 0
+    services=$(fleet_docker 1 service ls -q)
+    [[ -n $services ]] && fleet_docker 1 service rm $services >/dev/null
+    for node in $(fleet_docker 1 node ls -q); do
+        for label in $(fleet_docker 1 node inspect -f '{{range $k, $v := .Spec.Labels}}{{$k}} {{end}}' "$node"); do
+            [[ $label == tmeops.* ]] && fleet_docker 1 node update --label-rm "$label" "$node" >/dev/null
+        done
+    done
+    for n in $(seq "$FLEET_SIZE"); do
+        for _ in $(seq 300); do
+            [[ -z $(fleet_docker "$n" ps -aq --filter label=com.docker.swarm.service.id) ]] && continue 2
+            sleep 0.1
+        done
+        die "fleet server $n: the swarm's task containers did not go within 30 s"
+    done
+    secrets=$(fleet_docker 1 secret ls -q)
+    [[ -n $secrets ]] && fleet_docker 1 secret rm $secrets >/dev/null
+    return 0
+}
+
 # The fleet back to its start: version 1 on every server, no swarm, no deploy state or backups, the
 # database at 009.
 fleet_seed() { # fleet_seed [--fast]: --fast restores the database from its template (see cmd_seed_save)
     local n image fast=${1:-}
-    fleet_leave_swarm
+    if [[ -n ${FLEET_KEEP_SWARM:-} ]]; then fleet_clear_swarm; else fleet_leave_swarm; fi
     for n in $(seq "$FLEET_SIZE"); do
         fleet_docker "$n" rm -f "$APP_CONTAINER-old" "$APP_CONTAINER-new" "$APP_CONTAINER-test" "$APP_CONTAINER-proxy" >/dev/null 2>&1 || true
         # Version 1's container as the last seed made it (and running) is kept by --fast.

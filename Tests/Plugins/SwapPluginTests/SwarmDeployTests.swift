@@ -6,9 +6,9 @@ import XCTest
 /// `deploy.strategy: swarm` through the real binary: the sandbox's three fleet servers form a Docker
 /// Swarm for the environment `cluster` (`tmeops cluster up`), the app becomes a service of three
 /// replicas behind a front door on every node's port 80, and the fleet's load balancer keeps pointing at
-/// those ports. Each test starts from `scripts/sandbox seed fleet`: no swarm, version 1 as plain
-/// containers on every server (the first swarm deploy converts them).
-final class SwarmDeployFleetSerial: FleetProject {
+/// those ports. Version 1 runs as plain containers on every server at the start of each test (the
+/// first swarm deploy converts them).
+class SwarmFleetProject: FleetProject {
     override var projectPrefix: String { "tmeops-swarm" }
     override var environmentName: String { "cluster" }
 
@@ -45,7 +45,11 @@ final class SwarmDeployFleetSerial: FleetProject {
             $0["service"] as? String == "tme-portal" && $0["state"] as? String == "running" && $0["desired"] as? String == "running"
         }
     }
+}
 
+/// The swarm's own lifecycle: formed from nothing, refused while a node cannot take part, left. Each
+/// test starts from `scripts/sandbox seed fleet`, with no swarm.
+final class SwarmClusterFleetSerial: SwarmFleetProject {
     func testClusterUpThenDeployUpdateAndRollbackThroughTheFrontDoorsFailNoRequest() throws {
         let before = try tmeops(["deploy", "-e", "cluster", "--image", "tme-portal-server:sandbox-2"])
         XCTAssertEqual(before.status, 2, before.stdout + before.stderr)
@@ -117,6 +121,71 @@ final class SwarmDeployFleetSerial: FleetProject {
         XCTAssertLessThanOrEqual(secrets.count, 3, "old releases' secrets are removed at clean-up: \(secrets)")
     }
 
+    /// A node whose Docker network agent cannot start (its gossip port held, as a Docker 20.10 engine
+    /// that left a swarm can leave it) runs tasks that resolve nothing. `cluster up` refuses to join it
+    /// before anything changes; joined all the same (by hand), `cluster up` names it, and the deploy's
+    /// preflight refuses before anything changes.
+    func testANodeWithoutItsNetworkAgentIsNamedAndTheDeployRefusedBeforeAnything() throws {
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
+        holder.arguments = ["--net=/var/run/netns/tmeops-fleet3", "/bin/busybox", "nc", "-l", "-p", "7946"]
+        try holder.run()
+        defer {
+            holder.terminate()
+            holder.waitUntilExit()
+        }
+        usleep(300_000)
+        let refused = try tmeops(["cluster", "up", "-e", "cluster"])
+        XCTAssertEqual(refused.status, 1, refused.stdout + refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("port 7946 is taken on 10.97.150.13") && refused.stderr.contains("Nothing was changed"), refused.stderr)
+        for n in 1...3 {
+            XCTAssertEqual(try fleetDocker(n, ["info", "-f", "{{.Swarm.LocalNodeState}}"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines), "inactive")
+        }
+
+        // Joined by hand: the engine starts no network agent there.
+        XCTAssertEqual(try fleetDocker(1, ["swarm", "init", "--advertise-addr", hosts[0]]).status, 0)
+        let token = try fleetDocker(1, ["swarm", "join-token", "-q", "worker"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        for n in 2...3 {
+            let joined = try fleetDocker(n, ["swarm", "join", "--token", token, "--advertise-addr", hosts[n - 1], hosts[0] + ":2377"])
+            XCTAssertEqual(joined.status, 0, joined.stderr)
+        }
+        let up = try tmeops(["cluster", "up", "-e", "cluster"])
+        XCTAssertEqual(up.status, 1, up.stdout + up.stderr)
+        XCTAssertTrue(up.stderr.contains("Docker's network agent does not run on 10.97.150.13"), up.stderr)
+        XCTAssertTrue(up.stderr.contains("Restart Docker on 10.97.150.13"), up.stderr)
+        let deploy = try tmeops(["deploy", "-e", "cluster", "--image", "tme-portal-server:sandbox-2"])
+        XCTAssertEqual(deploy.status, 1, deploy.stdout + deploy.stderr)
+        XCTAssertTrue(deploy.stderr.contains("network agent does not run on 10.97.150.13") && deploy.stderr.contains("Nothing was changed"), deploy.stderr)
+        XCTAssertEqual(try fleetDocker(1, ["service", "ls", "-q"]).stdout, "")
+        for n in 1...3 { XCTAssertEqual(try running(n), "sandbox-1 true", "server \(n)") }
+        XCTAssertTrue(ledger(1).isEmpty, "a deploy refused at preflight records no release")
+    }
+
+    func testClusterDownAsksFirstThenEveryNodeLeaves() throws {
+        try clusterUp()
+        let unconfirmed = try tmeops(["cluster", "down", "-e", "cluster"])
+        XCTAssertEqual(unconfirmed.status, 2, unconfirmed.stdout + unconfirmed.stderr)
+        XCTAssertTrue(unconfirmed.stderr.contains("pass --yes") && unconfirmed.stderr.contains("Nothing was changed"), unconfirmed.stderr)
+        XCTAssertEqual((try status()["nodes"] as? [[String: Any]] ?? []).count, 3, "still a swarm of three")
+        let down = try tmeops(["cluster", "down", "-e", "cluster", "--yes"])
+        XCTAssertEqual(down.status, 0, down.stdout + down.stderr)
+        XCTAssertTrue(down.stdout.contains("left the swarm: 10.97.150.12, 10.97.150.13, 10.97.150.11"), down.stdout)
+        for n in 1...3 {
+            XCTAssertEqual(try fleetDocker(n, ["info", "-f", "{{.Swarm.LocalNodeState}}"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines), "inactive")
+            XCTAssertEqual(try running(n), "sandbox-1 true", "server \(n): the plain containers were never touched")
+        }
+        let again = try tmeops(["cluster", "down", "-e", "cluster", "--yes"])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stdout.contains("no host of cluster was in a swarm"), again.stdout)
+    }
+}
+
+/// Deploys on a swarm formed once for the class: between tests `scripts/sandbox seed fleet --keep-swarm`
+/// removes only the services, secrets and node labels, and each test's `cluster up` finds the swarm
+/// already there.
+final class SwarmDeployFleetSerial: SwarmFleetProject {
+    override var seedArguments: [String] { ["seed", "fleet", "--keep-swarm"] }
+
     func testAReleaseThatDiesAfterItsHealthCheckIsRolledBackBySwarmWithExit4() throws {
         try clusterUp()
         XCTAssertEqual(try tmeops(["deploy", "-e", "cluster", "--image", "tme-portal-server:sandbox-2"]).status, 0)
@@ -175,64 +244,6 @@ final class SwarmDeployFleetSerial: FleetProject {
         XCTAssertTrue(unreachable.stderr.contains("cannot reach 1 of 3 hosts of cluster") && unreachable.stderr.contains("10.97.150.13"), unreachable.stderr)
         XCTAssertEqual(try fleetDocker(1, ["service", "ls", "-q"]).stdout, "")
         for n in 1...3 { XCTAssertEqual(try running(n), "sandbox-1 true", "server \(n)") }
-    }
-
-    /// A node whose Docker network agent cannot start (its gossip port held, as a Docker 20.10 engine
-    /// that left a swarm can leave it) runs tasks that resolve nothing. `cluster up` refuses to join it
-    /// before anything changes; joined all the same (by hand), `cluster up` names it, and the deploy's
-    /// preflight refuses before anything changes.
-    func testANodeWithoutItsNetworkAgentIsNamedAndTheDeployRefusedBeforeAnything() throws {
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
-        holder.arguments = ["--net=/var/run/netns/tmeops-fleet3", "/bin/busybox", "nc", "-l", "-p", "7946"]
-        try holder.run()
-        defer {
-            holder.terminate()
-            holder.waitUntilExit()
-        }
-        usleep(300_000)
-        let refused = try tmeops(["cluster", "up", "-e", "cluster"])
-        XCTAssertEqual(refused.status, 1, refused.stdout + refused.stderr)
-        XCTAssertTrue(refused.stderr.contains("port 7946 is taken on 10.97.150.13") && refused.stderr.contains("Nothing was changed"), refused.stderr)
-        for n in 1...3 {
-            XCTAssertEqual(try fleetDocker(n, ["info", "-f", "{{.Swarm.LocalNodeState}}"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines), "inactive")
-        }
-
-        // Joined by hand: the engine starts no network agent there.
-        XCTAssertEqual(try fleetDocker(1, ["swarm", "init", "--advertise-addr", hosts[0]]).status, 0)
-        let token = try fleetDocker(1, ["swarm", "join-token", "-q", "worker"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        for n in 2...3 {
-            let joined = try fleetDocker(n, ["swarm", "join", "--token", token, "--advertise-addr", hosts[n - 1], hosts[0] + ":2377"])
-            XCTAssertEqual(joined.status, 0, joined.stderr)
-        }
-        let up = try tmeops(["cluster", "up", "-e", "cluster"])
-        XCTAssertEqual(up.status, 1, up.stdout + up.stderr)
-        XCTAssertTrue(up.stderr.contains("Docker's network agent does not run on 10.97.150.13"), up.stderr)
-        XCTAssertTrue(up.stderr.contains("Restart Docker on 10.97.150.13"), up.stderr)
-        let deploy = try tmeops(["deploy", "-e", "cluster", "--image", "tme-portal-server:sandbox-2"])
-        XCTAssertEqual(deploy.status, 1, deploy.stdout + deploy.stderr)
-        XCTAssertTrue(deploy.stderr.contains("network agent does not run on 10.97.150.13") && deploy.stderr.contains("Nothing was changed"), deploy.stderr)
-        XCTAssertEqual(try fleetDocker(1, ["service", "ls", "-q"]).stdout, "")
-        for n in 1...3 { XCTAssertEqual(try running(n), "sandbox-1 true", "server \(n)") }
-        XCTAssertTrue(ledger(1).isEmpty, "a deploy refused at preflight records no release")
-    }
-
-    func testClusterDownAsksFirstThenEveryNodeLeaves() throws {
-        try clusterUp()
-        let unconfirmed = try tmeops(["cluster", "down", "-e", "cluster"])
-        XCTAssertEqual(unconfirmed.status, 2, unconfirmed.stdout + unconfirmed.stderr)
-        XCTAssertTrue(unconfirmed.stderr.contains("pass --yes") && unconfirmed.stderr.contains("Nothing was changed"), unconfirmed.stderr)
-        XCTAssertEqual((try status()["nodes"] as? [[String: Any]] ?? []).count, 3, "still a swarm of three")
-        let down = try tmeops(["cluster", "down", "-e", "cluster", "--yes"])
-        XCTAssertEqual(down.status, 0, down.stdout + down.stderr)
-        XCTAssertTrue(down.stdout.contains("left the swarm: 10.97.150.12, 10.97.150.13, 10.97.150.11"), down.stdout)
-        for n in 1...3 {
-            XCTAssertEqual(try fleetDocker(n, ["info", "-f", "{{.Swarm.LocalNodeState}}"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines), "inactive")
-            XCTAssertEqual(try running(n), "sandbox-1 true", "server \(n): the plain containers were never touched")
-        }
-        let again = try tmeops(["cluster", "down", "-e", "cluster", "--yes"])
-        XCTAssertEqual(again.status, 0, again.stderr)
-        XCTAssertTrue(again.stdout.contains("no host of cluster was in a swarm"), again.stdout)
     }
 
     func testAManagerThatIsAWorkerIsRefusedNamingWhatToDo() throws {
