@@ -10,6 +10,9 @@
 # retried on the next one.
 
 FLEET_SIZE=3
+# Machines made by the functions below: the fleet's three and the server on the containerd image store
+# (store.bash), which is not one of the fleet's servers.
+FLEET_MACHINES=4
 FLEET_BRIDGE=tmeops-br0
 FLEET_GATEWAY=10.97.150.1
 FLEET_RUN=/run/tmeops-fleet   # the persistent mount namespaces (a private mount, as `ip netns` keeps its own)
@@ -32,7 +35,7 @@ ensure_fleet_network() {
     addresses=$(ip addr show dev "$FLEET_BRIDGE")
     [[ $addresses == *"$FLEET_GATEWAY/"* ]] || ip addr add "$FLEET_GATEWAY/24" dev "$FLEET_BRIDGE"
     ip link set "$FLEET_BRIDGE" up
-    for n in $(seq "$FLEET_SIZE"); do
+    for n in $(seq "$FLEET_MACHINES"); do
         ns=tmeops-fleet$n host_if=tmeops-f${n}h ns_if=tmeops-f${n}s
         [[ -e $(fleet_ns_path "$n") ]] || ip netns add "$ns"
         if ! ip link show "$host_if" >/dev/null 2>&1; then
@@ -54,7 +57,7 @@ ensure_fleet_mounts() {
     install -d -m 0755 "$FLEET_RUN" "$FLEET_COMMON_RUN"
     mountpoint -q "$FLEET_RUN" || mount --bind "$FLEET_RUN" "$FLEET_RUN"
     mount --make-private "$FLEET_RUN"
-    for n in $(seq "$FLEET_SIZE"); do
+    for n in $(seq "$FLEET_MACHINES"); do
         local dir file=$FLEET_RUN/h$n.mnt
         dir=$(fleet_dir "$n")
         install -d -m 0755 "$dir" "$dir/run" "$dir/ssh"
@@ -73,7 +76,7 @@ ensure_fleet_mounts() {
 
 ensure_fleet_keys() {
     local n
-    for n in $(seq "$FLEET_SIZE"); do
+    for n in $(seq "$FLEET_MACHINES"); do
         local dir; dir=$(fleet_dir "$n")
         [[ -s $dir/ssh/host_ed25519 ]] || ssh-keygen -q -t ed25519 -N '' -C "tmeops-sandbox-fleet$n" -f "$dir/ssh/host_ed25519"
     done
@@ -81,7 +84,7 @@ ensure_fleet_keys() {
     local lines; lines=$(grep -v '^10\.97\.150\.' "$DIR/client/known_hosts" || true)
     {
         printf '%s\n' "$lines"
-        for n in $(seq "$FLEET_SIZE"); do
+        for n in $(seq "$FLEET_MACHINES"); do
             printf '%s %s\n' "$(fleet_addr "$n")" "$(cut -d' ' -f1,2 "$(fleet_dir "$n")/ssh/host_ed25519.pub")"
         done
     } > "$DIR/client/known_hosts.tmp"
@@ -101,7 +104,7 @@ ensure_fleet_env_files() {
 
 start_fleet_sshd() {
     local n
-    for n in $(seq "$FLEET_SIZE"); do
+    for n in $(seq "$FLEET_MACHINES"); do
         local dir; dir=$(fleet_dir "$n")
         sed -e "s/^ListenAddress $ADDR\$/ListenAddress $(fleet_addr "$n")/" -e "s|^HostKey .*|HostKey $dir/ssh/host_ed25519|" \
             -e "s|^PidFile .*|PidFile $dir/ssh/sshd.pid|" "$DIR/ssh/sshd_config" > "$dir/ssh/sshd_config"
@@ -112,7 +115,7 @@ start_fleet_sshd() {
         cp "$dir/ssh/sshd_config" "$dir/ssh/sshd_config.running"
         alive "$dir/ssh/sshd.pid" || in_fleet "$n" /usr/sbin/sshd -f "$dir/ssh/sshd_config" -E "$dir/ssh/sshd.log"
     done
-    for n in $(seq "$FLEET_SIZE"); do
+    for n in $(seq "$FLEET_MACHINES"); do
         for _ in $(seq 50); do alive "$(fleet_dir "$n")/ssh/sshd.pid" && continue 2; sleep 0.1; done
         die "sshd of fleet server $n did not start; see $(fleet_dir "$n")/ssh/sshd.log"
     done
@@ -120,17 +123,24 @@ start_fleet_sshd() {
 
 start_fleet_dockerd() {
     local n
-    for n in $(seq "$FLEET_SIZE"); do
+    for n in $(seq "$FLEET_MACHINES"); do
         local dir; dir=$(fleet_dir "$n")
         install -d -m 0711 "$dir/docker" "$dir/docker/data" "$dir/docker/exec"
         if alive "$dir/docker/docker.pid" && fleet_docker_ping "$n"; then continue; fi
         alive "$dir/docker/docker.pid" && kill "$(cat "$dir/docker/docker.pid")" && sleep 1
         rm -f "$dir/docker/docker.pid" "$(fleet_socket "$n")"
-        setsid nsenter --net="$(fleet_ns_path "$n")" --mount="$FLEET_RUN/h$n.mnt" dockerd --data-root "$dir/docker/data" \
+        local dockerd=(dockerd) path=$PATH
+        if [[ $n == "$STORE_N" ]]; then
+            # The server on the containerd image store (store.bash): Debian 13's engine, its containerd first on its PATH.
+            local bin; bin=$(trixie_bin)
+            containerd_store_config "$dir/docker/daemon.json"
+            dockerd=("$bin/dockerd" --config-file "$dir/docker/daemon.json") path=$bin:$PATH
+        fi
+        PATH=$path setsid nsenter --net="$(fleet_ns_path "$n")" --mount="$FLEET_RUN/h$n.mnt" "${dockerd[@]}" --data-root "$dir/docker/data" \
             --exec-root "$dir/docker/exec" --pidfile "$dir/docker/docker.pid" --host "unix://$FLEET_SOCK" --group "$REMOTE_USER" \
             >>"$dir/docker/dockerd.log" 2>&1 < /dev/null &
     done
-    for n in $(seq "$FLEET_SIZE"); do
+    for n in $(seq "$FLEET_MACHINES"); do
         for _ in $(seq 300); do fleet_docker_ping "$n" && continue 2; sleep 0.1; done
         tail -n 20 "$(fleet_dir "$n")/docker/dockerd.log" >&2
         die "the dockerd of fleet server $n did not answer within 30 s; see $(fleet_dir "$n")/docker/dockerd.log"
@@ -252,6 +262,7 @@ fleet_up() {
     ensure_fleet_containers
     seed_fleet_database_if_new
     start_load_balancer
+    store_up
 }
 
 fleet_status() {
@@ -384,7 +395,7 @@ for n in $(seq "$FLEET_SIZE"); do eval "fleet_docker_$n() { fleet_docker $n \"\$
 fleet_down() {
     local n
     lb_alive && kill "$(cat "$DIR/lb/nginx.pid")" 2>/dev/null || true
-    for n in $(seq "$FLEET_SIZE"); do
+    for n in $(seq "$FLEET_MACHINES"); do
         local dir; dir=$(fleet_dir "$n")
         if alive "$dir/docker/docker.pid"; then
             fleet_docker "$n" swarm leave --force >/dev/null 2>&1 || true
@@ -393,7 +404,7 @@ fleet_down() {
         fi
         alive "$dir/ssh/sshd.pid" && kill "$(cat "$dir/ssh/sshd.pid")" 2>/dev/null || true
     done
-    for n in $(seq "$FLEET_SIZE"); do
+    for n in $(seq "$FLEET_MACHINES"); do
         for _ in $(seq 100); do alive "$(fleet_dir "$n")/docker/docker.pid" || break; sleep 0.1; done
         umount -l "$FLEET_RUN/h$n.mnt" 2>/dev/null || true
         rm -f "$FLEET_RUN/h$n.mnt"
