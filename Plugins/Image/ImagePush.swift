@@ -44,6 +44,9 @@ public struct ImagePush {
         public var pieces: Int = 1
         /// Of `layersSkipped`, the layers an earlier push that was cut off had left on the remote.
         public var resumedLayers: Int = 0
+        /// What the remote engine names the image: the local ID when both keep images alike, else the
+        /// config's digest (a classic engine) or a manifest's (a containerd one).
+        public var remoteImageID: String = ""
     }
 
     public let local: DockerEngine
@@ -53,6 +56,9 @@ public struct ImagePush {
     /// How the archive is compressed on the wire, asked only when something is to be sent (measuring
     /// the link costs a moment); `WireCompression.choose` decides.
     public var compression: () -> ArchiveCompression = { .none }
+    /// The platform (`os/arch`) to take from a multi-platform image (`build.platform`); nil: the
+    /// remote engine's.
+    public var platform: String?
 
     public init(local: DockerEngine, remote: DockerEngine, logger: Logger) {
         self.local = local
@@ -129,6 +135,12 @@ public struct ImagePush {
         var export = export
         defer { export?.cancel() }
         guard let image = try local.image(reference) else { throw TMEOpsError("no image \(reference) in the Docker engine at \(local.location)") }
+        let remoteStore = try remote.imageStore()
+        if try local.imageStore() != .classic || remoteStore != .classic {
+            let handed = export
+            export = nil
+            return try pushAcrossStores(reference, image: image, full: full, export: handed, remoteStore: remoteStore, started: started)
+        }
         let diffIDs = image.rootFS.layers ?? []
         var report = Report(
             image: reference, imageID: image.id, layers: diffIDs.count, layersSkipped: 0, bytesSent: 0, imageBytes: 0,
@@ -188,6 +200,7 @@ public struct ImagePush {
             throw TMEOpsError("after loading, \(reference) on \(remote.location) is not \(image.id); the remote's previous images are unchanged")
         }
         removePartials(partials)
+        report.remoteImageID = pushed.id
         report.seconds = Date().timeIntervalSince(started)
         return report
     }
@@ -349,7 +362,7 @@ public struct ImagePush {
     }
 
     /// Writes `files` as one docker-archive into the remote engine's load; adds what it sent to `sent`.
-    private func loadPiece(
+    func loadPiece(
         _ files: [(String, LayerSpool.Stored)], of reference: String, compression: ArchiveCompression, expected: UInt64, into sent: inout Sent
     ) throws {
         let (archive, finish) = try pipedArchive(name: "piece of \(reference)") { fd in
@@ -548,7 +561,7 @@ func writeAll(_ data: Data, to fd: Int32) throws {
 
 extension ImagePush.Report {
     /// Takes the counts of what `send` sent.
-    fileprivate mutating func record(_ sent: ImagePush.Sent) {
+    mutating func record(_ sent: ImagePush.Sent) {
         (bytesSent, imageBytes, archiveBytes, pieces) = (sent.wire, sent.export, sent.archive, sent.pieces)
     }
 }

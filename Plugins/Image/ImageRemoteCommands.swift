@@ -69,6 +69,7 @@ public struct ImagePushCommand: TMEOpsCommand {
         let reference = image
         let sendAll = full
         let setting = compression.flatMap(TransferConfig.Compression.init(rawValue:)) ?? config.section(TransferConfig.self)?.compression ?? .auto
+        let platform = config.section(BuildConfig.self)?.platform
         if context.dryRun {
             context.output.line(
                 "would push \(reference) from the local engine to \(environment.name)\(sendAll ? " (every layer)" : ", sending only the layers it lacks")")
@@ -76,7 +77,8 @@ public struct ImagePushCommand: TMEOpsCommand {
         }
         let hosts = try RemoteHost.hosts(host, in: environment)
         if hosts.count > 1 {
-            return try await pushToEach(hosts, environment: environment, reference: reference, sendAll: sendAll, setting: setting, context: context)
+            return try await pushToEach(
+                hosts, environment: environment, reference: reference, sendAll: sendAll, setting: setting, platform: platform, context: context)
         }
         let choice: RemoteHost.Choice = host.map { .named($0) } ?? .only
         let progress = ProgressReporter(
@@ -87,6 +89,7 @@ public struct ImagePushCommand: TMEOpsCommand {
             defer { session.close() }
             var push = ImagePush(local: local, remote: remote, logger: context.logger)
             push.progress = progress.update
+            push.platform = platform
             push.compression = { WireCompression.choose(setting, session: session, engine: remote, logger: context.logger) }
             return try push.push(reference, full: sendAll)
         }
@@ -109,13 +112,17 @@ public struct ImagePushCommand: TMEOpsCommand {
                 "  layers: \(report.layers - report.layersSkipped) sent\(report.pieces > 1 ? " in \(report.pieces) pieces" : ""), \(report.layersSkipped) already there\(ImagePush.resumeNote(report))\(report.fellBack ? " (the thin archive was refused; sent in full)" : "")"
             )
         }
-        out.line("  remote image ID matches: \(report.imageID)")
+        out.line(
+            report.remoteImageID == report.imageID || report.remoteImageID.isEmpty
+                ? "  remote image ID matches: \(report.imageID)"
+                : "  the remote has the same image as \(report.remoteImageID) (its image store names it differently from the local \(report.imageID))")
     }
 
     /// The push to several hosts at once, each on its own connection with its own export of the image
     /// (each host gets only the layers it lacks); a line per host; exit 1 if any failed.
     func pushToEach(
-        _ hosts: [String], environment: EnvironmentConfig, reference: String, sendAll: Bool, setting: TransferConfig.Compression, context: CommandContext
+        _ hosts: [String], environment: EnvironmentConfig, reference: String, sendAll: Bool, setting: TransferConfig.Compression, platform: String?,
+        context: CommandContext
     ) async throws {
         let results = try await runBlocking("image push") {
             OnEachHost.map(hosts) { host -> ImagePush.Report in
@@ -123,6 +130,7 @@ public struct ImagePushCommand: TMEOpsCommand {
                 let (remote, session) = try DockerEngines.remote(environment, .named(host), context: context)
                 defer { session.close() }
                 var push = ImagePush(local: local, remote: remote, logger: context.logger)
+                push.platform = platform
                 push.compression = { WireCompression.choose(setting, session: session, engine: remote, logger: context.logger) }
                 return try push.push(reference, full: sendAll)
             }

@@ -117,6 +117,8 @@ final class LayerSpool: @unchecked Sendable {
     private var files: [String: Stored] = [:]
     private var links: [String: String] = [:]
     private var layers: [String: Stored] = [:]
+    /// Each file's digest, by its path in the export.
+    private var digests: [String: String] = [:]
     private var ended = false
     private var failure: Error?
     private var abandoned = false
@@ -223,6 +225,7 @@ final class LayerSpool: @unchecked Sendable {
             let digest = "sha256:" + hasher.finishHex()
             condition.withLock {
                 files[entry.path] = stored
+                digests[entry.path] = digest
                 if layers[digest] == nil { layers[digest] = stored }
                 condition.broadcast()
             }
@@ -266,6 +269,43 @@ final class LayerSpool: @unchecked Sendable {
             }
             return nil
         }
+    }
+
+    /// The digest of the bytes of the file at `path` (following symbolic links), once read.
+    func digest(_ path: String) -> String? {
+        guard let resolved = resolve(path) else { return nil }
+        return condition.withLock { digests[resolved] }
+    }
+
+    /// `path` with its symbolic links followed, when the file is there.
+    private func resolve(_ path: String) -> String? {
+        condition.withLock {
+            var path = path
+            for _ in 0..<8 {
+                if files[path] != nil { return path }
+                guard let target = links[path] else { return nil }
+                var parts = target.hasPrefix("/") ? [] : path.split(separator: "/").dropLast().map(String.init)
+                for part in target.split(separator: "/") where part != "." {
+                    if part == ".." { _ = parts.popLast() } else { parts.append(String(part)) }
+                }
+                path = parts.joined(separator: "/")
+            }
+            return nil
+        }
+    }
+
+    /// The export as `ImageLayout` reads it (once it has been read to its end).
+    var layoutFiles: ImageLayout.Files {
+        ImageLayout.Files(
+            data: { [self] path in
+                switch file(path) {
+                case .memory(let data)?: return data
+                case .file(let local, let size)? where size <= 16 << 20: return FileManager.default.contents(atPath: local)
+                default: return nil
+                }
+            },
+            size: { [self] path in file(path)?.size },
+            digest: { [self] path in digest(path) })
     }
 
     /// Stops keeping data (the rest of the export is read and dropped, so the engine's export ends),

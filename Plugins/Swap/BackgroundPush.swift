@@ -28,13 +28,19 @@ final class BackgroundPush: @unchecked Sendable {
     var progress: @Sendable (UInt64, UInt64) -> Void = { _, _ in }
     /// `transfer.compression`.
     let compression: TransferConfig.Compression
+    /// `build.platform`: the platform a multi-platform image is delivered for.
+    let platform: String?
 
-    init(environment: EnvironmentConfig, context: CommandContext, image: String, host: String? = nil, compression: TransferConfig.Compression = .auto) {
+    init(
+        environment: EnvironmentConfig, context: CommandContext, image: String, host: String? = nil, compression: TransferConfig.Compression = .auto,
+        platform: String? = nil
+    ) {
         self.environment = environment
         self.context = context
         self.image = image
         self.host = host
         self.compression = compression
+        self.platform = platform
     }
 
     func start() {
@@ -48,6 +54,7 @@ final class BackgroundPush: @unchecked Sendable {
                     defer { session.close() }
                     var push = ImagePush(local: local, remote: remote, logger: context.logger)
                     push.progress = progress
+                    push.platform = platform
                     push.compression = { [compression, context] in
                         WireCompression.choose(compression, session: session, engine: remote, logger: context.logger)
                     }
@@ -101,8 +108,10 @@ struct PushGroup {
     /// the wire as `config`'s `transfer.compression` says.
     init(environment: EnvironmentConfig, config: LoadedConfig, context: CommandContext, image: String, hosts: [String]) {
         let compression = config.section(TransferConfig.self)?.compression ?? .auto
+        let platform = config.section(BuildConfig.self)?.platform
         pushes = hosts.map {
-            BackgroundPush(environment: environment, context: context, image: image, host: hosts.count > 1 ? $0 : nil, compression: compression)
+            BackgroundPush(
+                environment: environment, context: context, image: image, host: hosts.count > 1 ? $0 : nil, compression: compression, platform: platform)
         }
         let reporter = ProgressReporter(
             label: "push \(image)\(hosts.count > 1 ? " to \(hosts.count) hosts" : "")", sink: context.errorSink, logger: context.logger,

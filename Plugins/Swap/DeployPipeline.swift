@@ -59,7 +59,13 @@ public final class DeployPipeline {
         /// Why the clean-up after a validated release failed, if it did.
         var cleanupWarning: String?
         var timings: [(String, Double)] = []
+        /// What the database host's engine names the delivered image (its image store may name it
+        /// differently from the local engine's).
+        var deliveredImageID: String?
     }
+
+    /// The image's ID on the database host: once delivered, as that engine names it.
+    func imageID(_ facts: DeployFacts) -> String { progress.deliveredImageID ?? facts.imageID }
 
     /// The host the database work happens on (backup, staging copy, test instance): the database host.
     let target: DeployTarget
@@ -276,7 +282,7 @@ public final class DeployPipeline {
 
     func ledgerEntry(_ facts: DeployFacts, outcome: String, detail: String?, evidence: [String] = []) -> RemoteState.Release {
         RemoteState.Release(
-            id: release, image: facts.imageRef, imageID: facts.imageID, previous: progress.previousRelease?.id, previousImageID: facts.previousImageID,
+            id: release, image: facts.imageRef, imageID: imageID(facts), previous: progress.previousRelease?.id, previousImageID: facts.previousImageID,
             backup: progress.backup?.id, migrations: progress.appliedMigrations,
             steps: Dictionary(progress.timings.map { ($0.0, ($0.1 * 100).rounded() / 100) }, uniquingKeysWith: { $1 }),
             unavailableSeconds: progress.unavailable, operatorName: progress.lock?.owner ?? NSUserName(), message: options.message, outcome: outcome,
@@ -289,7 +295,7 @@ public final class DeployPipeline {
         try step(.ledger) {
             try state.recordRelease(entry)
             state.audit(
-                action: "deploy", environment: env, release: release, outcome: "deployed", detail: "\(facts.imageRef) \(facts.imageID)", context: context)
+                action: "deploy", environment: env, release: release, outcome: "deployed", detail: "\(facts.imageRef) \(imageID(facts))", context: context)
         }
         // Last, after the step's own journal lines: the journals are archived, then the lock released.
         try state.closeJournal(release: release)

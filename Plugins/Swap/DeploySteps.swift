@@ -116,7 +116,14 @@ extension DeployPipeline {
         push.showProgress()
         let reports = try push.wait()
         for (host, report) in zip(hosts, reports) {
-            try host.engine.tagImage(facts.imageID, repository: target.config.image, tag: release)
+            // As this host's engine names the image: its image store may name it differently from ours.
+            let delivered = report.remoteImageID.isEmpty ? facts.imageID : report.remoteImageID
+            try host.engine.tagImage(delivered, repository: target.config.image, tag: release)
+            // The ledger's host (the database host, else the first) records the image as its engine names it.
+            if host === (hosts.first { $0 === target } ?? hosts[0]) {
+                progress.deliveredImageID = delivered
+                try journal(.image, "delivered", ["image_id": delivered])
+            }
             let previous = host === target ? facts.previousImageID : try host.engine.container(host.app.container)?.image
             if let previous {
                 try host.engine.tagImage(previous, repository: target.config.image, tag: "backup-\(ImageTag.timestamp(started))")
@@ -153,10 +160,10 @@ extension DeployPipeline {
     func runTestInstance(_ facts: DeployFacts, database copy: String) throws {
         if swarmMode { return try runSwarmTestInstance(facts, database: copy) }
         try AppContainers.removeIfPresent(engine, target.test)
-        guard let image = try engine.image(facts.imageID) else { throw TMEOpsError("image \(facts.imageID) is not in the engine of \(env)") }
+        guard let image = try engine.image(imageID(facts)) else { throw TMEOpsError("image \(imageID(facts)) is not in the engine of \(env)") }
         let testPorts = try target.testInstance?.publish ?? [PortMapping(parsing: "3001:3000")]
         let plan = AppContainers.Plan(
-            name: target.test, image: facts.imageID, release: release, publish: testPorts,
+            name: target.test, image: imageID(facts), release: release, publish: testPorts,
             network: target.app.network, aliases: [], test: true, testDatabase: copy)
         _ = try target.createTestContainer(plan: plan, image: image, database: copy)
         let started = Int(Date().timeIntervalSince1970) - 1

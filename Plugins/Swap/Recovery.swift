@@ -202,8 +202,10 @@ public enum Recovery {
         let lines = journal.filter { $0.release == release }
         let plan = lines.last { $0.step == "preflight" && $0.phase == "plan" }?.data ?? [:]
         let nonEmpty = { (key: String) in plan[key].flatMap { $0.isEmpty ? nil : $0 } }
+        // The image as the host's engine names it, once delivered (its store may name it unlike ours).
+        let delivered = lines.last { $0.step == "image" && $0.phase == "delivered" }?.data["image_id"]
         return RemoteState.Release(
-            id: release, image: nonEmpty("image") ?? running.image ?? "", imageID: nonEmpty("image_id") ?? running.imageID ?? "",
+            id: release, image: nonEmpty("image") ?? running.image ?? "", imageID: delivered ?? nonEmpty("image_id") ?? running.imageID ?? "",
             previous: nonEmpty("previous"), previousImageID: nonEmpty("previous_image_id"),
             backup: lines.last { $0.step == "backup" && $0.phase == "taken" }?.data["backup"],
             migrations: lines.filter { $0.step == "migrate-apply" && $0.phase == "applied" }.compactMap { $0.data["migration"] }, steps: [:],

@@ -49,8 +49,17 @@ public enum Rollback {
         }
         let destination = try RollbackChoice.destination(
             wanted: wanted, releases: releases, currentImageID: currentImage, environment: target.environment.name)
+        // The release's tag, which every host's engine gave the image it names its own way (the ledger's
+        // ID is the ledger host's engine's: servers on different image stores name one image differently).
+        let releaseTag = "\(target.config.image):\(destination.id)"
+        var runImage = destination.imageID
+        if !swarm, try !hosts.allSatisfy({ try $0.engine.image(destination.imageID) != nil }),
+            try hosts.allSatisfy({ try $0.engine.image(releaseTag) != nil })
+        {
+            runImage = releaseTag
+        }
         for host in hosts {
-            guard try host.engine.image(destination.imageID) != nil else {
+            guard try host.engine.image(runImage) != nil else {
                 let place = hosts.count > 1 ? host.host.name : target.environment.name
                 throw TMEOpsError("the image of \(destination.id) (\(destination.imageID.prefix(19))) is no longer on \(place); deploy it again instead")
             }
@@ -84,11 +93,11 @@ public enum Rollback {
                     imageID: destination.imageID, imageRef: destination.image, release: id, journal: { phase, data in try journal(lead, phase, data) })
             } else if hosts.count > 1 {
                 let windows = try RollingSwap(hosts: hosts, context: target.context).run(
-                    image: destination.imageID, release: id, shown: destination.image, journal: journal,
+                    image: runImage, release: id, shown: destination.image, journal: journal,
                     batch: { phase, data in try state.record(.init(release: id, step: "swap", phase: phase, data: data)) })
                 window = windows.max() ?? 0
             } else {
-                window = try target.switchTo(image: destination.imageID, release: id) { phase, data in try journal(target, phase, data) }
+                window = try target.switchTo(image: runImage, release: id) { phase, data in try journal(target, phase, data) }
             }
             for host in hosts { try AppContainers.removeIfPresent(host.engine, host.old) }
             let entry = RemoteState.Release(

@@ -98,7 +98,7 @@ extension DeployPipeline {
     /// 7 on a swarm: the release put on the service (see `SwarmRelease.put`).
     func swarmSwap(_ facts: DeployFacts) throws -> Double {
         try swarmRelease.put(
-            imageID: facts.imageID, imageRef: facts.imageRef, release: release, journal: { phase, data in try self.journal(.swap, phase, data) })
+            imageID: imageID(facts), imageRef: facts.imageRef, release: release, journal: { phase, data in try self.journal(.swap, phase, data) })
     }
 
     /// 8 on a swarm: every task of the release runs healthy, and every node's front door passes the

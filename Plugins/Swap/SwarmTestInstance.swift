@@ -30,7 +30,7 @@ extension DeployPipeline {
             .secrets, name: secretName, data: try SwarmAppSpec.secretText(variables, source: target.app.envFile ?? "app.env"),
             labels: ["tmeops.service": name, "tmeops.release": release, "tmeops.environment": env])
         defer { try? removeSwarmTestInstance(engine) }
-        let (command, ownCheck) = try swarmRelease.imageToRun(engine, imageID: facts.imageID, imageRef: facts.imageRef)
+        let (command, ownCheck) = try swarmRelease.imageToRun(engine, imageID: imageID(facts), imageRef: facts.imageRef)
         let nodes = try engine.nodes()
         guard let node = try swarmRelease.node(of: target, in: nodes)?["ID"]?.string else {
             throw DeployError(
@@ -39,7 +39,7 @@ extension DeployPipeline {
         let carried = try swarmRelease.carriedSettings(try engine.service(swarmConfig.service))
         let testPorts = try target.testInstance?.publish ?? [PortMapping(parsing: "3001:3000")]
         var spec = SwarmAppSpec(
-            service: name, environment: env, release: release, imageID: facts.imageID, imageRef: facts.imageRef, command: command,
+            service: name, environment: env, release: release, imageID: imageID(facts), imageRef: facts.imageRef, command: command,
             secret: (secretID, secretName), health: target.health, imageHasHealthcheck: ownCheck, replicas: 1, update: swarmConfig.update,
             network: swarmConfig.network, stopGrace: 1, initProcess: target.app.initProcess,
             // Production's mounts, read-only: the test instance must not write where production keeps data.

@@ -22,6 +22,33 @@ extension DockerEngine {
     /// `GET /info`: the engine's system information (`DockerRootDir`, `Swarm`, …) as a document.
     public func info() throws -> JSONValue { try decode(JSONValue.self, "GET", "/info") }
 
+    /// Which store the engine keeps its images in: `GET /info` names containerd's snapshotter as the
+    /// storage driver's type when it uses containerd's image store (Docker Desktop, Docker Engine 29 on,
+    /// or `"features": {"containerd-snapshotter": true}`). Asked once per engine.
+    public func imageStore() throws -> ImageStore {
+        if let known = knownImageStore { return known }
+        let info = try self.info()
+        let store = Self.imageStore(driverStatus: info["DriverStatus"])
+        knownImageStore = store
+        return store
+    }
+
+    /// The store `GET /info`'s `DriverStatus` (pairs of name and value) describes.
+    static func imageStore(driverStatus: JSONValue?) -> ImageStore {
+        let pairs = driverStatus?.array ?? []
+        let snapshotter = pairs.contains { pair in
+            let values = pair.array?.compactMap(\.string) ?? []
+            return values.count == 2 && values[0] == "driver-type" && values[1] == "io.containerd.snapshotter.v1"
+        }
+        return snapshotter ? .containerd : .classic
+    }
+
+    /// The engine's platform, `os/architecture` (what an image it runs must be built for).
+    public func platform() throws -> String {
+        let version = try version()
+        return "\(version.os ?? "linux")/\(version.arch ?? "amd64")"
+    }
+
     // MARK: Images
 
     public func images(filters: [String: [String]] = [:]) throws -> [ImageSummary] {

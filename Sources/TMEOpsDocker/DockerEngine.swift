@@ -32,6 +32,8 @@ public final class DockerEngine: @unchecked Sendable {
     public private(set) var connectionsOpened = 0
     /// Hears the request each new connection is opened for (a remote engine logs it at trace level).
     public var onNewConnection: ((String) -> Void)?
+    /// The image store, once asked (`imageStore()`).
+    var knownImageStore: ImageStore?
 
     public init(location: String, connect: @escaping () throws -> ByteStream) {
         self.location = location

@@ -15,6 +15,14 @@ public struct EngineVersion: Decodable, Sendable, Equatable {
     }
 }
 
+/// Where an engine keeps its images. The classic store names an image by its config's digest; the
+/// containerd image store by its manifest's (or its index's, for a multi-platform image), and may keep
+/// its layers compressed.
+public enum ImageStore: String, Sendable, Equatable {
+    case classic
+    case containerd
+}
+
 /// One entry of `GET /images/json`.
 public struct ImageSummary: Decodable, Sendable, Equatable {
     public let id: String

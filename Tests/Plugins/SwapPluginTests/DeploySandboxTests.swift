@@ -17,6 +17,8 @@ class SeededDeployProject: XCTestCase {
     /// The environment deployed to, and the `scripts/sandbox` arguments that reset it.
     var environmentName: String { "sandbox" }
     var seedArguments: [String] { ["seed"] }
+    /// The build machine's engine the binary pushes from (the sandbox's classic one unless a class says).
+    var localDockerSocket: String { sandbox["SANDBOX_LOCAL_DOCKER_SOCKET"] }
 
     override func setUpWithError() throws {
         sandbox = try Sandbox.require()
@@ -40,7 +42,7 @@ class SeededDeployProject: XCTestCase {
 
     @discardableResult
     func tmeops(_ arguments: [String], environment: [String: String] = [:]) throws -> ProcessResult {
-        var env = ["DOCKER_HOST": "unix://\(sandbox["SANDBOX_LOCAL_DOCKER_SOCKET"])"]
+        var env = ["DOCKER_HOST": "unix://\(localDockerSocket)"]
         env.merge(environment) { _, new in new }
         return try TMEOpsBinary.run(arguments, in: project, environment: env)
     }
@@ -53,7 +55,7 @@ class SeededDeployProject: XCTestCase {
         deploy.arguments = ["deploy", "-e", environmentName, "--image", image] + arguments
         deploy.currentDirectoryURL = project
         var env = ProcessInfo.processInfo.environment
-        env["DOCKER_HOST"] = "unix://\(sandbox["SANDBOX_LOCAL_DOCKER_SOCKET"])"
+        env["DOCKER_HOST"] = "unix://\(localDockerSocket)"
         env.merge(environment) { _, new in new }
         deploy.environment = env
         deploy.standardOutput = FileHandle.nullDevice
