@@ -136,7 +136,9 @@ public struct ImagePush {
         defer { export?.cancel() }
         guard let image = try local.image(reference) else { throw TMEOpsError("no image \(reference) in the Docker engine at \(local.location)") }
         let remoteStore = try remote.imageStore()
-        if try local.imageStore() != .classic || remoteStore != .classic {
+        // Docker 25 and later export an OCI layout even from the classic store, whose layers the one-stream
+        // path below cannot tell apart: such an export goes the way a containerd one does.
+        if try local.imageStore() != .classic || remoteStore != .classic || Self.exportsOCILayout(apiVersion: try local.version().apiVersion) {
             let handed = export
             export = nil
             return try pushAcrossStores(reference, image: image, full: full, export: handed, remoteStore: remoteStore, started: started)
@@ -252,6 +254,12 @@ public struct ImagePush {
                 logger.debug("could not remove the partial image \(id.prefix(19)) on \(remote.location): \(error)")
             }
         }
+    }
+
+    /// Whether an engine of this API version exports an OCI layout (Docker 25, API 1.44, and later).
+    static func exportsOCILayout(apiVersion: String) -> Bool {
+        let parts = apiVersion.split(separator: ".").compactMap { Int($0) }
+        return parts.count == 2 && (parts[0], parts[1]) >= (1, 44)
     }
 
     /// `name:tag` → (name, tag); a reference without a tag means `latest`.

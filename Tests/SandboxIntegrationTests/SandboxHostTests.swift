@@ -10,8 +10,9 @@ final class SandboxHostGlobalSerial: XCTestCase {
         let status = try ProcessRunner.run("/bin/bash", [Sandbox.script, "status"])
         XCTAssertEqual(status.status, 0, status.stdout)
         // The first host's seven components, then each fleet server's sshd, engine and app, the fleet's
-        // database and its load balancer.
-        XCTAssertEqual(status.stdout.split(separator: "\n").filter { $0.contains(" up ") }.count, 7 + 3 * 3 + 2, status.stdout)
+        // database and its load balancer, then the containerd-store server's sshd, engine and app and
+        // the containerd-store build engine.
+        XCTAssertEqual(status.stdout.split(separator: "\n").filter { $0.contains(" up ") }.count, 7 + 3 * 3 + 2 + 4, status.stdout)
     }
 
     func testSSHDAnswersWithTheRecordedHostKey() throws {

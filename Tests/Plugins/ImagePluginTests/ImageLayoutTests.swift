@@ -154,4 +154,14 @@ final class ImageLayoutTests: XCTestCase {
         XCTAssertEqual(DockerEngine.imageStore(driverStatus: overlay), .classic)
         XCTAssertEqual(DockerEngine.imageStore(driverStatus: nil), .classic)
     }
+
+    /// Docker 25 (API 1.44) and later export an OCI layout even from the classic store.
+    func testWhichEnginesExportAnOCILayout() {
+        XCTAssertFalse(ImagePush.exportsOCILayout(apiVersion: "1.41"))
+        XCTAssertFalse(ImagePush.exportsOCILayout(apiVersion: "1.43"))
+        XCTAssertTrue(ImagePush.exportsOCILayout(apiVersion: "1.44"))
+        XCTAssertTrue(ImagePush.exportsOCILayout(apiVersion: "1.45"))
+        XCTAssertTrue(ImagePush.exportsOCILayout(apiVersion: "2.0"))
+        XCTAssertFalse(ImagePush.exportsOCILayout(apiVersion: "?"))
+    }
 }

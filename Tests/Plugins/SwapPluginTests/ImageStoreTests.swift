@@ -175,4 +175,91 @@ final class ContainerdServerFleetSerial: SeededDeployProject, ImageStoreScenario
         XCTAssertEqual(try server.image(tag)?.rootFS.layers, try local.image(tag)?.rootFS.layers)
         XCTAssertEqual(try partials(), [], "the partial image is removed once the image is there")
     }
+
+    /// A multi-platform image on the containerd build engine (an index of linux/amd64 and
+    /// linux/arm64/v8 manifests over version 2's layers): the server gets build.platform's manifest, and
+    /// a platform the image lacks is refused naming those it has, before anything is sent.
+    func testAMultiPlatformImageIsDeliveredForBuildPlatform() throws {
+        let build = sandbox["SANDBOX_LOCAL_CD_DOCKER_SOCKET"]
+        let tag = "tme-portal-server:multi-\(UUID().uuidString.prefix(6).lowercased())"
+        let folder = try TemporaryDirectory.make(prefix: "tmeops-multi")
+        defer {
+            try? FileManager.default.removeItem(at: folder)
+            _ = try? docker(build, ["rmi", "-f", tag])
+            _ = try? docker(serverSocket, ["rmi", "-f", tag])
+        }
+        // Version 2's own OCI layout, from the build engine.
+        let exported = folder.appendingPathComponent("export")
+        try FileManager.default.createDirectory(at: exported, withIntermediateDirectories: true)
+        let saved = try ProcessRunner.run(
+            "/bin/sh", ["-c", #"docker -H "unix://$1" save tme-portal-server:sandbox-2 | tar -x -C "$2""#, "sh", build, exported.path])
+        XCTAssertEqual(saved.status, 0, saved.stderr)
+        func blob(_ digest: String) -> URL { exported.appendingPathComponent("blobs/sha256/" + digest.dropFirst(7)) }
+        func write(_ data: Data) throws -> String {
+            let digest = ImageLayout.digest(data)
+            try data.write(to: blob(digest))
+            return digest
+        }
+        let index = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: exported.appendingPathComponent("index.json"))) as? [String: Any])
+        let amd = try XCTUnwrap((index["manifests"] as? [[String: Any]])?.first)
+        let amdDigest = try XCTUnwrap(amd["digest"] as? String)
+        var manifest = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: blob(amdDigest))) as? [String: Any])
+        var config = try XCTUnwrap(
+            JSONSerialization.jsonObject(with: Data(contentsOf: blob(try XCTUnwrap((manifest["config"] as? [String: Any])?["digest"] as? String))))
+                as? [String: Any])
+        (config["architecture"], config["variant"]) = ("arm64", "v8")
+        let armConfig = try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys])
+        var configDescriptor = try XCTUnwrap(manifest["config"] as? [String: Any])
+        (configDescriptor["digest"], configDescriptor["size"]) = (try write(armConfig), armConfig.count)
+        manifest["config"] = configDescriptor
+        let armManifest = try JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys])
+        let armDigest = try write(armManifest)
+        let list = try JSONSerialization.data(
+            withJSONObject: [
+                "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                "manifests": [
+                    [
+                        "mediaType": amd["mediaType"] ?? "", "digest": amdDigest, "size": amd["size"] ?? 0,
+                        "platform": ["os": "linux", "architecture": "amd64"],
+                    ],
+                    [
+                        "mediaType": amd["mediaType"] ?? "", "digest": armDigest, "size": armManifest.count,
+                        "platform": ["os": "linux", "architecture": "arm64", "variant": "v8"],
+                    ],
+                ],
+            ], options: [.sortedKeys])
+        let listDigest = try write(list)
+        let (repository, version) = (tag.split(separator: ":")[0], tag.split(separator: ":")[1])
+        let top = try JSONSerialization.data(withJSONObject: [
+            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [
+                [
+                    "mediaType": "application/vnd.oci.image.index.v1+json", "digest": listDigest, "size": list.count,
+                    "annotations": [
+                        "io.containerd.image.name": "docker.io/library/\(repository):\(version)", "org.opencontainers.image.ref.name": String(version),
+                    ],
+                ]
+            ],
+        ])
+        try top.write(to: exported.appendingPathComponent("index.json"))
+        try FileManager.default.removeItem(at: exported.appendingPathComponent("manifest.json"))
+        let loaded = try ProcessRunner.run(
+            "/bin/sh", ["-c", #"tar -C "$2" -c . | docker -H "unix://$1" load"#, "sh", build, exported.path])
+        XCTAssertEqual(loaded.status, 0, loaded.stdout + loaded.stderr)
+        XCTAssertEqual(try docker(build, ["image", "inspect", "-f", "{{.Id}}", tag]).stdout.trimmingCharacters(in: .whitespacesAndNewlines), listDigest)
+
+        let cd = ["DOCKER_HOST": "unix://\(build)"]
+        try editConfig { $0.replacingOccurrences(of: "platform: linux/amd64", with: "platform: linux/s390x") }
+        let refused = try tmeops(["image", "push", tag, "-e", "store"], environment: cd)
+        XCTAssertEqual(refused.status, 1, refused.stdout + refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("has no image for linux/s390x; its platforms: linux/amd64, linux/arm64/v8"), refused.stderr)
+        XCTAssertEqual(try docker(serverSocket, ["image", "inspect", tag]).status, 1, "nothing was sent")
+
+        try editConfig { $0.replacingOccurrences(of: "platform: linux/s390x", with: "platform: linux/amd64") }
+        let pushed = try tmeops(["image", "push", tag, "-e", "store", "--json"], environment: cd)
+        XCTAssertEqual(pushed.status, 0, pushed.stdout + pushed.stderr)
+        XCTAssertEqual(
+            try docker(serverSocket, ["image", "inspect", "-f", "{{.Id}} {{.Architecture}}", tag]).stdout.trimmingCharacters(in: .whitespacesAndNewlines),
+            "\(amdDigest) amd64", "the server has the linux/amd64 manifest, under its own digest")
+    }
 }
