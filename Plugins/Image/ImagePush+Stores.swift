@@ -128,7 +128,8 @@ extension ImagePush {
         reference: String
     ) throws -> Sent {
         var sent = Sent(wire: 0, export: spool.bytesRead, archive: 0, pieces: 0)
-        let expected = UInt64(max(layout.layers.reduce(0) { $0 + $1.size }, 1))
+        // Progress counts what goes on the wire against the layers that are to go (and the config).
+        let expected = UInt64(max(layout.layers[skip...].reduce(UInt64(layout.config.count)) { $0 + $1.size }, 1))
         let top = layout.layers.count - 1
         var last = Array(skip..<layout.layers.count)
         if resumable, layout.layers.count - skip >= 2 {

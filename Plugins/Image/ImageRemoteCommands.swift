@@ -29,6 +29,12 @@ public struct ImagePushCommand: TMEOpsCommand {
             link and the compressor; none, gzip or zstd choose; --compression overrides it for one push). \
             The summary gives the bytes sent and the archive's size before compression.
 
+            Either engine may keep its images in containerd's image store (Docker Desktop, Docker 29): \
+            an image is then the same by its config's digest and its layers' diff IDs, the server gets \
+            an archive in its own store's form, and the summary says when it names the image \
+            differently from this machine. A multi-platform image goes for build.platform (else the \
+            server's platform). The export then waits in TMPDIR while it goes.
+
             Examples:
               tmeops image push tme-portal-server:20261126-101500 -e production
               tmeops image push tme-portal-server:latest -e production --full
