@@ -202,6 +202,9 @@ public struct BackupRestoreCommand: TMEOpsCommand {
     @Option(help: "Restore into this new database instead of replacing the current one.")
     public var toDb: String?
 
+    @Option(help: "Allow a backup of this other database (one another environment made in a shared backups folder).")
+    public var fromDatabase: String?
+
     public init() {}
 
     public func run(_ context: CommandContext) async throws {
@@ -212,14 +215,15 @@ public struct BackupRestoreCommand: TMEOpsCommand {
                 "restoring \(id) replaces the database of \(environment.name) (after a safety backup); pass --yes to do it, or --to-db NAME to restore alongside"
             )
         }
-        let (id, toDb) = (self.id, self.toDb)
+        let (id, toDb, fromDatabase) = (self.id, self.toDb, self.fromDatabase)
         if context.dryRun {
             context.output.line("would restore \(id) into \(toDb ?? "the current database (after a safety backup)") on \(environment.name)")
             return
         }
         let outcome = try await runBlocking("backup restore") {
             try BackupService.restore(
-                id, environment: environment, context: context, toDatabase: toDb, compression: compression, log: { context.logger.info("\($0)") })
+                id, environment: environment, context: context, toDatabase: toDb, compression: compression, fromDatabase: fromDatabase,
+                log: { context.logger.info("\($0)") })
         }
         let out = context.output
         if context.json { return try out.writeJSON(outcome) }

@@ -29,9 +29,11 @@ public struct BackupMetadata: Codable, Sendable, Equatable {
     /// "tmeops backup create" or "scheduled job".
     public var source: String
     public var verified: Verification?
+    /// The environment whose database it is (nil in backups written before tmeops recorded it).
+    public var environment: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, file, database, format, compression, size, sha256, label, source, verified
+        case id, file, database, format, compression, size, sha256, label, source, verified, environment
         case serverVersion = "server_version"
         case durationMs = "duration_ms"
         case createdAt = "created_at"
@@ -41,6 +43,14 @@ public struct BackupMetadata: Codable, Sendable, Equatable {
     }
 
     public var created: Date? { BackupMetadata.parseTime(createdAt) }
+    /// Whether this is a backup of `database` of `environment`: environments that share a server, a
+    /// login and a backups folder (staging beside production) see each other's files, and keep rules,
+    /// restores and rollbacks must count only their own. A backup from before tmeops recorded the
+    /// environment is its database's.
+    public func belongs(toDatabase database: String, environment: String) -> Bool {
+        self.database == database && (self.environment == nil || self.environment == environment)
+    }
+
     /// The major version of the server it came from (15 for 150004).
     public var serverMajor: Int { serverVersion / 10000 }
 

@@ -47,7 +47,8 @@ public enum BackupSchedule {
         let script = try templates.render(
             "backup/tmeops-backup.sh",
             [
-                "app": config.app, "environment": environment.name, "container": q(container), "db_user": q(user), "db_name": q(name),
+                "app": config.app, "environment": environment.name, "environment_quoted": q(environment.name), "container": q(container), "db_user": q(user),
+                "db_name": q(name),
                 "db_port": String(database.port), "dir": q(backups.dir), "keep_last": String(backups.keepLast), "keep_daily": String(backups.keepDaily),
                 "keep_weekly": String(backups.keepWeekly), "keep_monthly": String(backups.keepMonthly), "docker_host": q("unix://\(socket)"),
                 "tmeops_version": TMEOpsVersion.version,

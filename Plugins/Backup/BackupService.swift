@@ -203,7 +203,7 @@ public enum BackupService {
                 id: id, file: file, database: name, serverVersion: connection.serverVersion, format: options.format.rawValue, compression: compression,
                 size: size, sha256: hasher.finishHex(), durationMs: Int(Date().timeIntervalSince(started) * 1000), label: options.label,
                 createdAt: BackupMetadata.timeText(started), tmeopsVersion: TMEOpsVersion.version, schemaHash: schemaHash, tableRows: rows,
-                source: "tmeops backup create", verified: nil)
+                source: "tmeops backup create", verified: nil, environment: environment.name)
             // The file first, its metadata last: a backup is listed only once both are in place.
             try store.sh(
                 #"umask 077 && cat > "$3.part" && mv -f -- "$1" "$2" && mv -f -- "$3.part" "$3""#, [part, store.path(file), store.path("\(id).json")],
@@ -402,13 +402,19 @@ public enum BackupService {
     /// so a failed restore leaves the current database as it was.
     public static func restore(
         _ id: String, environment: EnvironmentConfig, context: CommandContext, toDatabase: String?, compression: TransferConfig.Compression = .auto,
-        log: (String) -> Void
+        fromDatabase: String? = nil, log: (String) -> Void
     ) throws -> RestoreOutcome {
         let name = try databaseName(environment)
         let opened = try openStore(environment, context: context)
         defer { opened.close() }
         let store = opened.store
         let metadata = try store.find(id)
+        // Another environment's backup (a shared backups folder) is never restored by mistake.
+        if !metadata.belongs(toDatabase: name, environment: environment.name), fromDatabase != metadata.database {
+            throw TMEOpsError.usage(
+                "backup \(metadata.id) is of database \(metadata.database)\(metadata.environment.map { " (environment \($0))" } ?? ""), not \(environment.name)'s \(name); nothing was restored. To restore it into \(environment.name) all the same, pass --from-database \(metadata.database)"
+            )
+        }
         let database = try Databases.open(environment, context: context)
         defer { database.close() }
         guard metadata.serverMajor <= database.connection.serverVersion / 10000 else {
@@ -470,8 +476,11 @@ public enum BackupService {
         let opened = try openStore(environment, context: context)
         defer { opened.close() }
         let store = opened.store
-        let (backups, damaged) = try store.list()
+        let (listed, damaged) = try store.list()
         if !damaged.isEmpty { context.logger.warning("unreadable backup metadata, left alone: \(damaged.joined(separator: ", "))") }
+        // Only this environment's backups: another environment may share the folder (staging beside production).
+        let name = try databaseName(environment)
+        let backups = listed.filter { $0.belongs(toDatabase: name, environment: environment.name) }
         let policy = RetentionPolicy(last: config.keepLast, daily: config.keepDaily, weekly: config.keepWeekly, monthly: config.keepMonthly)
         let decisions = policy.decide(backups, pinned: try store.pins(), now: Date())
         var outcome = PruneOutcome(items: decisions.map { .init(id: $0.id, keep: $0.keep, reasons: $0.reasons) })

@@ -17,7 +17,8 @@ import TMEOpsDocker
 /// before they are sent.
 extension ImagePush {
     func pushAcrossStores(
-        _ reference: String, image: ImageDetails, full: Bool, export pending: PendingExport?, remoteStore: ImageStore, started: Date
+        _ reference: String, image: ImageDetails, full: Bool, export pending: PendingExport?, exportName: String, remoteStore: ImageStore,
+        started: Date
     ) throws -> Report {
         var pending = pending
         defer { pending?.cancel() }
@@ -28,7 +29,7 @@ extension ImagePush {
                 "pushing \(reference) between engines on different image stores keeps its export in \(temporary.path) first, which lacks room for about \(ProgressReporter.bytes(size * 2)); set TMPDIR to a folder with room"
             )
         }
-        let export = try pending ?? startExport(reference)
+        let export = try pending ?? startExport(exportName)
         pending = nil
         let spool = try LayerSpool(export: export, diffIDs: [], skip: 0, logger: logger)
         defer { spool.discard() }
@@ -76,9 +77,12 @@ extension ImagePush {
             }
             report.compression = wire.rawValue
         }
-        let (repository, tag) = Self.split(reference)
-        try remote.tagImage(expected, repository: repository, tag: tag)
-        guard let pushed = try remote.image(reference), pushed.id == expected, pushed.rootFS.layers ?? [] == layout.diffIDs else {
+        if tagRemote {
+            let (repository, tag) = Self.split(reference)
+            try remote.tagImage(expected, repository: repository, tag: tag)
+        }
+        guard let pushed = try remote.image(tagRemote ? reference : expected), pushed.id == expected, pushed.rootFS.layers ?? [] == layout.diffIDs
+        else {
             throw TMEOpsError(
                 "after loading, \(reference) on \(remote.location) is not the image sent (\(expected), config \(layout.configDigest)); the remote's previous images are unchanged"
             )
@@ -171,7 +175,7 @@ extension ImagePush {
         case .classic:
             let configPath = partialUpTo == nil ? layout.configPath : "partial.json"
             let entry: [String: Any] = [
-                "Config": configPath, "RepoTags": partialUpTo == nil ? [reference] : NSNull(), "Layers": layers.map(\.path),
+                "Config": configPath, "RepoTags": partialUpTo == nil && tagRemote ? [reference] : NSNull(), "Layers": layers.map(\.path),
             ]
             files.append((configPath, .memory(config)))
             for index in sending { files.append((layers[index].path, try stored(layers[index]))) }
@@ -182,9 +186,9 @@ extension ImagePush {
                 partialUpTo == nil
                 ? layout.targetManifest : ImageLayout.manifest(configDigest: ImageLayout.digest(config), configSize: UInt64(config.count), layers: layers)
             let mediaType = partialUpTo == nil ? layout.targetManifestMediaType : ImageLayout.dockerManifest
-            // A partial image is loaded untagged.
+            // A partial image, and an image delivered untagged, are loaded without a name.
             var index = ImageLayout.index(manifest: manifest, mediaType: mediaType, reference: reference)
-            if partialUpTo != nil {
+            if partialUpTo != nil || !tagRemote {
                 let object: [String: Any] = [
                     "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
                     "manifests": [["mediaType": mediaType, "digest": ImageLayout.digest(manifest), "size": manifest.count]],

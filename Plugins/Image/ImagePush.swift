@@ -59,6 +59,10 @@ public struct ImagePush {
     /// The platform (`os/arch`) to take from a multi-platform image (`build.platform`); nil: the
     /// remote engine's.
     public var platform: String?
+    /// Whether the remote's image gets the reference's tag. A deploy delivers the image untagged (the
+    /// export is of its ID, so it carries no tag) and tags the release itself: `X:latest` on the server
+    /// moves only once the release has passed its gates.
+    public var tagRemote = true
 
     public init(local: DockerEngine, remote: DockerEngine, logger: Logger) {
         self.local = local
@@ -135,13 +139,16 @@ public struct ImagePush {
         var export = export
         defer { export?.cancel() }
         guard let image = try local.image(reference) else { throw TMEOpsError("no image \(reference) in the Docker engine at \(local.location)") }
+        // What is exported: the reference (its tag travels with it), or the bare image.
+        let exportName = tagRemote ? reference : image.id
         let remoteStore = try remote.imageStore()
         // Docker 25 and later export an OCI layout even from the classic store, whose layers the one-stream
         // path below cannot tell apart: such an export goes the way a containerd one does.
         if try local.imageStore() != .classic || remoteStore != .classic || Self.exportsOCILayout(apiVersion: try local.version().apiVersion) {
             let handed = export
             export = nil
-            return try pushAcrossStores(reference, image: image, full: full, export: handed, remoteStore: remoteStore, started: started)
+            return try pushAcrossStores(
+                reference, image: image, full: full, export: handed, exportName: exportName, remoteStore: remoteStore, started: started)
         }
         let diffIDs = image.rootFS.layers ?? []
         var report = Report(
@@ -153,7 +160,7 @@ public struct ImagePush {
         if !full, try remote.image(image.id) != nil {
             // The remote has this very image: nothing travels, the reference is tagged there.
             try beforeLoading()
-            if !image.id.hasPrefix(reference), !image.id.dropFirst(7).hasPrefix(reference) {
+            if tagRemote, !image.id.hasPrefix(reference), !image.id.dropFirst(7).hasPrefix(reference) {
                 let (repository, tag) = Self.split(reference)
                 try remote.tagImage(image.id, repository: repository, tag: tag)
             }
@@ -161,7 +168,7 @@ public struct ImagePush {
             report.layersSkipped = diffIDs.count
         } else {
             // The export starts now (if not already), while the remote is asked which layers it has.
-            if export == nil { export = try startExport(reference) }
+            if export == nil { export = try startExport(exportName) }
             if !full {
                 let shared = try remoteSharedPrefix(reference, diffIDs: diffIDs)
                 report.layersSkipped = shared.count
@@ -183,7 +190,7 @@ public struct ImagePush {
                 // 24, say) answers as if the archive were damaged: the same archive goes uncompressed.
                 logger.warning("the remote engine refused the \(wire.rawValue) archive (\(error)); sending it uncompressed")
                 wire = .none
-                let sent = try send(try startExport(reference), image: image, skip: report.layersSkipped, compression: .none, resumable: !full)
+                let sent = try send(try startExport(exportName), image: image, skip: report.layersSkipped, compression: .none, resumable: !full)
                 report.record(sent)
                 partials += sent.partials
             } catch let error as DockerError where report.layersSkipped > 0 {
@@ -192,13 +199,13 @@ public struct ImagePush {
                 report.fellBack = true
                 report.layersSkipped = 0
                 report.resumedLayers = 0
-                let sent = try send(try startExport(reference), image: image, skip: 0, compression: wire, resumable: false)
+                let sent = try send(try startExport(exportName), image: image, skip: 0, compression: wire, resumable: false)
                 report.record(sent)
             }
             report.compression = wire.rawValue
             logger.debug("\(reference) loaded into \(remote.location) after \(Self.elapsed(since: started))")
         }
-        guard let pushed = try remote.image(reference), pushed.id == image.id else {
+        guard let pushed = try remote.image(tagRemote ? reference : image.id), pushed.id == image.id else {
             throw TMEOpsError("after loading, \(reference) on \(remote.location) is not \(image.id); the remote's previous images are unchanged")
         }
         removePartials(partials)
@@ -263,7 +270,7 @@ public struct ImagePush {
     }
 
     /// `name:tag` → (name, tag); a reference without a tag means `latest`.
-    static func split(_ reference: String) -> (String, String) {
+    public static func split(_ reference: String) -> (String, String) {
         if let colon = reference.lastIndex(of: ":"), !reference[colon...].contains("/") {
             return (String(reference[..<colon]), String(reference[reference.index(after: colon)...]))
         }

@@ -47,14 +47,18 @@ final class BackgroundPush: @unchecked Sendable {
         let thread = Thread { [self] in
             result = Result {
                 let local = try DockerEngines.local(context)
-                // The local engine starts writing its export before the SSH connection is even made.
-                let export = try? ImagePush.startExport(image, from: local, logger: context.logger)
+                // The local engine starts writing its export before the SSH connection is even made. It
+                // is the bare image's (by its ID): the deploy tags the release on the server itself, and
+                // the operator's tag moves there only once the release has passed its gates.
+                let id = try local.image(image)?.id
+                let export = try? ImagePush.startExport(id ?? image, from: local, logger: context.logger)
                 do {
                     let (remote, session) = try DockerEngines.remote(environment, host.map { .named($0) } ?? .only, context: context)
                     defer { session.close() }
                     var push = ImagePush(local: local, remote: remote, logger: context.logger)
                     push.progress = progress
                     push.platform = platform
+                    push.tagRemote = false
                     push.compression = { [compression, context] in
                         WireCompression.choose(compression, session: session, engine: remote, logger: context.logger)
                     }

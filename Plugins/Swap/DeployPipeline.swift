@@ -38,6 +38,20 @@ public final class DeployPipeline {
         }
     }
 
+    /// Writes a record (a journal or ledger line) on a path that is already failing: a write that fails
+    /// is not hidden but shown to the operator as a warning naming what was not recorded and why, and
+    /// does not replace the error being reported. Whether it was written.
+    @discardableResult
+    func recordOrWarn(_ what: String, _ write: () throws -> Void) -> Bool {
+        do {
+            try write()
+            return true
+        } catch {
+            context.logger.warning("\(what) could not be written on \(state.host): \(context.redactor.redact("\(error)"))")
+            return false
+        }
+    }
+
     /// The steps' names, in order, as the journal and the ledger's timings spell them.
     public static let steps = DeployStep.allCases.map(\.rawValue)
 
@@ -62,6 +76,8 @@ public final class DeployPipeline {
         /// What the database host's engine names the delivered image (its image store may name it
         /// differently from the local engine's).
         var deliveredImageID: String?
+        /// The same, for each host (by its name).
+        var deliveredByHost: [String: String] = [:]
     }
 
     /// The image's ID on the database host: once delivered, as that engine names it.
@@ -120,7 +136,7 @@ public final class DeployPipeline {
             return result
         } catch {
             progress.timings.append((name, Date().timeIntervalSince(stepStarted)))
-            _ = try? journal(step, "failed", ["error": context.redactor.redact("\(error)")])
+            recordOrWarn("the journal's line for the failed step \(name)") { try journal(step, "failed", ["error": context.redactor.redact("\(error)")]) }
             out.line("      \(out.red("✗")) \(name) failed after \(String(format: "%.1f", Date().timeIntervalSince(stepStarted))) s")
             throw error
         }
@@ -235,7 +251,7 @@ public final class DeployPipeline {
             }
         } catch {
             // Refused before anything changed: the journal is archived, so no recover is asked for.
-            try? state.closeJournal(release: release + "-refused")
+            recordOrWarn("archiving the journal of the refused deploy") { try state.closeJournal(release: release + "-refused") }
             state.audit(action: "deploy", environment: env, release: release, outcome: "refused", detail: "\(error)", context: context)
             throw error
         }
@@ -291,6 +307,7 @@ public final class DeployPipeline {
     }
 
     func finishSucceeded(_ facts: DeployFacts) throws -> RemoteState.Release {
+        tagOperatorsReference(facts)
         let entry = ledgerEntry(facts, outcome: "deployed", detail: progress.cleanupWarning.map { "deployed; clean-up failed: \($0)" })
         try step(.ledger) {
             try state.recordRelease(entry)
@@ -307,6 +324,23 @@ public final class DeployPipeline {
         try state.release(token: progress.lock?.token)
         try? target.runHook("post-deploy", release: release, image: imageRef, previous: progress.previousRelease?.id)
         return entry
+    }
+
+    /// The release passed its gates: the tag the operator named (`X:latest`) now names it on every host
+    /// too, as it does here. (The image was delivered untagged; until now that tag on a server still
+    /// named the previous image, so nothing that starts it by that tag ran an untested release.)
+    func tagOperatorsReference(_ facts: DeployFacts) {
+        let reference = facts.imageRef
+        guard !reference.hasPrefix("sha256:"), !facts.imageID.hasPrefix(reference), !facts.imageID.dropFirst(7).hasPrefix(reference) else { return }
+        let (repository, tag) = ImagePush.split(reference)
+        for host in hosts {
+            guard let id = progress.deliveredByHost[host.host.name] else { continue }
+            do {
+                try host.engine.tagImage(id, repository: repository, tag: tag)
+            } catch {
+                context.logger.warning("\(host.host.name): tagging the release's image \(reference) failed: \(error)")
+            }
+        }
     }
 
     /// After a failure past the lock: leftovers removed, production checked, ledger and audit written,
@@ -369,11 +403,14 @@ public final class DeployPipeline {
             rolledBack: rolledBack, notRestored: failure?.notRestored == true, migrationsPartlyApplied: progress.migrationsPartlyApplied,
             severalHosts: several)
         let outcome = ending.ledgerOutcome
-        try? state.recordRelease(ledgerEntry(facts, outcome: outcome, detail: failure?.message ?? "\(error)", evidence: failure?.evidence ?? []))
+        // A ledger line that cannot be written keeps the journal, so that `recover` writes it.
+        let recorded = recordOrWarn("the ledger line of release \(release) (\(outcome))") {
+            try state.recordRelease(ledgerEntry(facts, outcome: outcome, detail: failure?.message ?? "\(error)", evidence: failure?.evidence ?? []))
+        }
         state.audit(action: "deploy", environment: env, release: release, outcome: outcome, detail: "\(error)", context: context)
-        if !ending.keepsJournals {
-            for host in hosts.dropFirst() { try? host.state.closeJournal(release: release) }
-            try? state.closeJournal(release: release)
+        if !ending.keepsJournals && recorded {
+            for host in hosts.dropFirst() { recordOrWarn("closing the journal on \(host.host.name)") { try host.state.closeJournal(release: release) } }
+            recordOrWarn("closing the journal on \(state.host)") { try state.closeJournal(release: release) }
         }
         try? state.release(token: progress.lock?.token)
         if ending.runsPostRollbackHook {

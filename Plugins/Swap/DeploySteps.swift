@@ -119,6 +119,7 @@ extension DeployPipeline {
             // As this host's engine names the image: its image store may name it differently from ours.
             let delivered = report.remoteImageID.isEmpty ? facts.imageID : report.remoteImageID
             try host.engine.tagImage(delivered, repository: target.config.image, tag: release)
+            progress.deliveredByHost[host.host.name] = delivered
             // The ledger's host (the database host, else the first) records the image as its engine names it.
             if host === (hosts.first { $0 === target } ?? hosts[0]) {
                 progress.deliveredImageID = delivered
@@ -202,7 +203,11 @@ extension DeployPipeline {
                 onApplied: { applied in
                     let name = String(format: "%03d", applied.version) + "_\(applied.name)"
                     self.progress.appliedMigrations.append(name)
-                    _ = try? self.journal(.migrateApply, "applied", ["migration": name])
+                    // Committed already: a journal line that cannot be written is said, not hidden (the
+                    // ledger still lists it, from memory, unless the process dies before).
+                    self.recordOrWarn("the journal's line for the applied migration \(name)") {
+                        try self.journal(.migrateApply, "applied", ["migration": name])
+                    }
                 })
         } catch  where !progress.appliedMigrations.isEmpty {
             progress.migrationsPartlyApplied = true

@@ -507,7 +507,12 @@ public final class DeployTarget {
                 context.logger.warning("putting the old container back failed: \(error)")
             }
         }
-        _ = try? journal(problem == nil ? "restored" : "restore-failed", ["reason": reason])
+        // After production is back (or not): a journal line that cannot be written is said, not hidden.
+        do {
+            try journal(problem == nil ? "restored" : "restore-failed", ["reason": reason])
+        } catch {
+            context.logger.warning("the journal's line for the put-back could not be written: \(error)")
+        }
         if let problem {
             return DeployError(
                 message:

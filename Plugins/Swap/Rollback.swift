@@ -113,8 +113,14 @@ public enum Rollback {
                 context: target.context)
             return entry
         } catch {
-            for host in hosts.dropFirst() { try? host.state.closeJournal(release: id) }
-            try? state.closeJournal(release: id)
+            for host in hosts.dropFirst() {
+                do { try host.state.closeJournal(release: id) } catch {
+                    target.context.logger.warning("closing the rollback's journal on \(host.host.name) failed: \(error)")
+                }
+            }
+            do { try state.closeJournal(release: id) } catch {
+                target.context.logger.warning("closing the rollback's journal on \(state.host) failed: \(error)")
+            }
             state.audit(action: "rollback", environment: target.environment.name, release: id, outcome: "failed", detail: "\(error)", context: target.context)
             throw error
         }

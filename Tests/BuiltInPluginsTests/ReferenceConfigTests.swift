@@ -149,6 +149,14 @@ final class ReferenceConfigTests: XCTestCase {
                 "database: { user: u }",
                 "tmeops.yml:5:15: environments.production.database.container: set either url (a postgresql:// URL) or container, user and name"
             ),
+            (
+                "database: { container: pg, user: u, name: portal_production_eu_west_with_a_long_suffix_012 }",
+                "tmeops.yml:5:47: environments.production.database.name: 'portal_production_eu_west_with_a_long_suffix_012' is 48 bytes; tmeops names its copies <name>_tmeops_previous and PostgreSQL cuts names at 63 bytes, so a database name may have at most 47"
+            ),
+            (
+                "database: { url: 'postgresql://u@db/portal_production_eu_west_with_a_long_suffix_012?sslmode=require' }",
+                "tmeops.yml:5:22: environments.production.database.url: 'portal_production_eu_west_with_a_long_suffix_012' is 48 bytes; tmeops names its copies <name>_tmeops_previous and PostgreSQL cuts names at 63 bytes, so a database name may have at most 47"
+            ),
             ("app: { container: 'bad name' }", "tmeops.yml:5:23: environments.production.app.container: 'bad name' is not a valid Docker container name"),
             ("health: { expect_status: 9000 }", "tmeops.yml:5:30: environments.production.health.expect_status: 9000 is not an HTTP status"),
         ]

@@ -20,7 +20,9 @@ public struct ConfigCheckCommand: TMEOpsCommand {
         discussion: """
             Exits 0 when the file is valid and 2 on the first problem, which is reported as \
             FILE:LINE:COLUMN: KEY: MESSAGE. Warns (exit 0) when a value of .tmeops/secrets.env reaches \
-            app.env or build.args, where docker inspect or the image's history would show it.
+            app.env or build.args, where docker inspect or the image's history would show it, and when \
+            two environments share a server, a login, backups.dir and a database name (one database \
+            that both would migrate, back up and restore).
 
             Examples:
               tmeops config check
@@ -46,7 +48,7 @@ public struct ConfigCheckCommand: TMEOpsCommand {
         let selection = context.environmentName.map(EnvironmentSelection.named) ?? .all
         let config = try context.loadConfig(selecting: selection)
         let checked = config.environmentNames.filter { config.environments[$0] != nil }
-        let warnings = try Self.exposedSecrets(config)
+        let warnings = try Self.exposedSecrets(config) + (try Self.sharedBackups(config))
         for warning in warnings { context.logger.warning("\(warning)") }
         let report = Report(
             file: config.displayPath, valid: true, app: config.app, image: config.image, environments: config.environmentNames, checked: checked,
@@ -100,6 +102,43 @@ extension ConfigCheckCommand {
             guard let secret = secrets.first(where: { place.value.contains($0.value) }) else { return nil }
             return "\(config.displayPath): \(place.key) holds the value of \(secret.key) from .tmeops/secrets.env: \(place.advice)"
         }
+    }
+}
+
+extension ConfigCheckCommand {
+    /// Pairs of environments whose backups cannot be told apart: the same server and login, the same
+    /// `backups.dir` and the same database name (staging set up beside production by copying its block).
+    static func sharedBackups(_ config: LoadedConfig) throws -> [String] {
+        guard let document = try JSONSerialization.jsonObject(with: JSONEncoder().encode(ResolvedConfigDocument(config: config))) as? [String: Any]
+        else { return [] }
+        return sharedBackups(environments: document["environments"] as? [String: Any] ?? [:], order: config.environmentNames, file: config.displayPath)
+    }
+
+    /// The same, over the resolved document's `environments` (pure, for the unit test).
+    static func sharedBackups(environments: [String: Any], order: [String], file: String) -> [String] {
+        func key(_ name: String) -> String? {
+            guard let env = environments[name] as? [String: Any] else { return nil }
+            let ssh = env["ssh"] as? [String: Any] ?? [:]
+            let hosts = (ssh["hosts"] as? [String]) ?? (ssh["host"] as? String).map { [$0] } ?? []
+            let dir = (env["backups"] as? [String: Any])?["dir"] as? String
+            let database = env["database"] as? [String: Any] ?? [:]
+            let name =
+                (database["name"] as? String)
+                ?? (database["url"] as? String).flatMap { URL(string: $0)?.path.split(separator: "/").last.map(String.init) }
+            guard !hosts.isEmpty, let dir, let name else { return nil }
+            return [hosts.sorted().joined(separator: ","), ssh["user"] as? String ?? "", dir, name].joined(separator: "\u{1}")
+        }
+        var warnings: [String] = []
+        for (index, first) in order.enumerated() {
+            guard let one = key(first) else { continue }
+            for second in order.dropFirst(index + 1) where key(second) == one {
+                let parts = one.split(separator: "\u{1}", omittingEmptySubsequences: false).map(String.init)
+                warnings.append(
+                    "\(file): environments \(first) and \(second) share the server \(parts[0]), its login \(parts[1]), backups.dir \(parts[2]) and the database name \(parts[3]): if that is one database, both environments migrate, back up and restore it, and backups made before tmeops recorded each backup's environment count for both; give each its own database and backups.dir"
+                )
+            }
+        }
+        return warnings
     }
 }
 

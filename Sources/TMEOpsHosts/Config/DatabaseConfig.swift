@@ -33,11 +33,33 @@ public struct DatabaseConfig: ConfigSection, ConfigSectionCrossCheck, Equatable 
         if let url, !(url.hasPrefix("postgresql://") || url.hasPrefix("postgres://")) {
             throw c.invalid(.url, "expected a postgresql:// URL")
         }
+        if let name, let problem = Self.nameProblem(name) { throw c.invalid(.name, problem) }
+        if let url, let name = Self.databaseName(inURL: url), let problem = Self.nameProblem(name) { throw c.invalid(.url, problem) }
         if url == nil {
             guard container != nil else { throw c.invalid(.container, "set either url (a postgresql:// URL) or container, user and name") }
             guard user != nil else { throw c.invalid(.user, "a database reached through its container needs user") }
             guard name != nil else { throw c.invalid(.name, "a database reached through its container needs name") }
         }
+    }
+
+    /// The longest name tmeops gives a database of its own beside the environment's
+    /// (`<name>_tmeops_previous`, kept by a restore or a pull).
+    public static let longestSuffix = "_tmeops_previous"
+    /// PostgreSQL cuts names at 63 bytes: a longer database name would leave `<name>_tmeops_…` names
+    /// cut to the same prefix, so a restore's staging database could be a pull's, or another's.
+    public static let maxNameBytes = 63 - longestSuffix.utf8.count
+
+    static func nameProblem(_ name: String) -> String? {
+        guard name.utf8.count > maxNameBytes else { return nil }
+        return
+            "'\(name)' is \(name.utf8.count) bytes; tmeops names its copies <name>\(longestSuffix) and PostgreSQL cuts names at 63 bytes, so a database name may have at most \(maxNameBytes)"
+    }
+
+    /// The database a postgresql:// URL names (its path, without the query).
+    static func databaseName(inURL url: String) -> String? {
+        guard let afterScheme = url.range(of: "://").map({ url[$0.upperBound...] }), let slash = afterScheme.firstIndex(of: "/") else { return nil }
+        let path = afterScheme[afterScheme.index(after: slash)...].prefix { $0 != "?" }
+        return path.isEmpty ? nil : (String(path).removingPercentEncoding ?? String(path))
     }
 
     public func problem(in environment: EnvironmentConfig) -> (key: String, message: String)? {

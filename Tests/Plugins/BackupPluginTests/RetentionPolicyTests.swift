@@ -55,4 +55,18 @@ final class RetentionPolicyTests: XCTestCase {
         XCTAssertEqual(BackupMetadata.makeID(at: date, label: "../../etc"), "20261126-050403-etc")
         XCTAssertEqual(BackupMetadata.timeInID("20261126-050403-pre-deploy"), date)
     }
+
+    /// A backup counts for an environment only when it is of its database and (where recorded) made
+    /// for it: staging beside production in one backups folder never prunes or restores the other's.
+    func testABackupBelongsToItsDatabaseAndEnvironment() {
+        var backup = self.backup("2026-12-01T00:00:00Z")
+        backup.database = "portal"
+        backup.environment = "production"
+        XCTAssertTrue(backup.belongs(toDatabase: "portal", environment: "production"))
+        XCTAssertFalse(backup.belongs(toDatabase: "portal", environment: "staging"), "the same database name, another environment")
+        XCTAssertFalse(backup.belongs(toDatabase: "portal_staging", environment: "production"))
+        backup.environment = nil
+        XCTAssertTrue(backup.belongs(toDatabase: "portal", environment: "staging"), "from before environments were recorded: its database's")
+        XCTAssertFalse(backup.belongs(toDatabase: "portal_staging", environment: "staging"))
+    }
 }

@@ -377,6 +377,29 @@ final class DeploySerial: SeededDeployProject {
         }
     }
 
+    /// `deploy --image X:tag` moves `X:tag` on the server only once the release passed its gates: a
+    /// release refused by its test instance leaves the tag where it was (a compose file or a restart
+    /// policy that starts the app by that tag never gets an untested image).
+    func testTheOperatorsTagMovesOnTheServerOnlyOnceTheReleasePassedItsGates() throws {
+        let tag = "tme-portal-server:gates-\(UUID().uuidString.prefix(6).lowercased())"
+        let local = { (arguments: [String]) in try ProcessRunner.run("/usr/bin/docker", ["-H", "unix://\(self.localDockerSocket)"] + arguments) }
+        defer {
+            _ = try? local(["rmi", tag])
+            _ = try? sandbox.docker(["rmi", tag])
+        }
+        XCTAssertEqual(try local(["tag", "tme-portal-server:sandbox-3", tag]).status, 0)
+        let refused = try tmeops(["deploy", "-e", "sandbox", "--image", tag])
+        XCTAssertEqual(refused.status, 1, refused.stdout + refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("the test instance of \(tag) failed"), refused.stderr)
+        XCTAssertNotEqual(try sandbox.docker(["image", "inspect", tag]).status, 0, "the server has no \(tag) yet")
+
+        XCTAssertEqual(try local(["tag", "tme-portal-server:sandbox-2", tag]).status, 0)
+        let deployed = try tmeops(["deploy", "-e", "sandbox", "--image", tag])
+        XCTAssertEqual(deployed.status, 0, deployed.stdout + deployed.stderr)
+        let running = try sandbox.docker(["inspect", "-f", "{{.Image}}", sandbox["SANDBOX_APP_CONTAINER"]]).stdout
+        XCTAssertEqual(try sandbox.docker(["image", "inspect", "-f", "{{.Id}}", tag]).stdout, running, "the release passed: \(tag) names it")
+    }
+
     /// SIGKILL at three representative points (migrations applied, production stopped, the swap cut
     /// between its renames; every point is covered by `RecoveryPlanTests`); `recover` must leave one
     /// healthy production container, a free lock, no leftovers and every row in place.

@@ -197,8 +197,14 @@ final class SwarmDeployFleetSerial: SwarmFleetProject {
         XCTAssertTrue(broken.stderr.contains("FATAL: worker pool exhausted"), "its last log lines: \(broken.stderr)")
         for n in 1...3 { XCTAssertEqual(try running(n), "sandbox-2 true", "server \(n)") }
         XCTAssertEqual(ledger(1).last?["outcome"] as? String, "rolled back")
+        // What tmeops reports is what runs: Swarm had settled, or the report says it had not (a busy
+        // machine can make Swarm take longer than tmeops waits: a node's heartbeat missed, a slot
+        // rescheduled beside its task).
         let status = try status()
-        XCTAssertEqual(appTasks(status).count, 3, "Swarm had settled before tmeops reported the rollback: \(appTasks(status))")
+        if !broken.stderr.contains("some of its tasks are still being replaced") {
+            XCTAssertEqual(appTasks(status).count, 3, "Swarm had settled before tmeops reported the rollback: \(appTasks(status))")
+        }
+        XCTAssertTrue(appTasks(status).allSatisfy { $0["release"] as? String == ledger(1).dropLast().last?["id"] as? String }, "\(appTasks(status))")
     }
 
     func testADeployKilledDuringTheUpdateIsFinishedByRecover() throws {
