@@ -24,6 +24,7 @@ set -u
 CONTAINER={{container}}
 DB_USER={{db_user}}
 DB_NAME={{db_name}}
+ENVIRONMENT={{environment_quoted}}
 DB_PORT={{db_port}}
 DIR={{dir}}
 KEEP_LAST={{keep_last}}
@@ -52,8 +53,8 @@ size=$(wc -c < "$DIR/$file.part" | tr -d ' ')
 sha=$(sha256sum "$DIR/$file.part" | cut -c1-64)
 version=$(docker exec "$CONTAINER" sh -c 'for d in /var/run/postgresql /tmp; do [ -S "$d/.s.PGSQL.$3" ] && export PGHOST="$d"; done; export PGPORT="$3"; psql -X -tA -U "$1" -d "$2" -c "SHOW server_version_num"' tmeops "$DB_USER" "$DB_NAME" "$DB_PORT" 2>/dev/null | tr -d ' \n')
 duration=$(( ($(date -u +%s) - started) * 1000 ))
-printf '{\n  "compression" : null,\n  "created_at" : "%s",\n  "database" : "%s",\n  "duration_ms" : %s,\n  "file" : "%s",\n  "format" : "custom",\n  "id" : "%s",\n  "label" : "scheduled",\n  "schema_hash" : null,\n  "server_version" : %s,\n  "sha256" : "%s",\n  "size" : %s,\n  "source" : "scheduled job",\n  "table_rows" : {\n\n  },\n  "tmeops_version" : "{{tmeops_version}}"\n}\n' \
-    "$created" "$DB_NAME" "$duration" "$file" "$id" "${version:-0}" "$sha" "$size" > "$DIR/$id.json.part"
+printf '{\n  "compression" : null,\n  "created_at" : "%s",\n  "database" : "%s",\n  "duration_ms" : %s,\n  "environment" : "%s",\n  "file" : "%s",\n  "format" : "custom",\n  "id" : "%s",\n  "label" : "scheduled",\n  "schema_hash" : null,\n  "server_version" : %s,\n  "sha256" : "%s",\n  "size" : %s,\n  "source" : "scheduled job",\n  "table_rows" : {\n\n  },\n  "tmeops_version" : "{{tmeops_version}}"\n}\n' \
+    "$created" "$DB_NAME" "$duration" "$ENVIRONMENT" "$file" "$id" "${version:-0}" "$sha" "$size" > "$DIR/$id.json.part"
 if ! mv -f "$DIR/$file.part" "$DIR/$file" || ! mv -f "$DIR/$id.json.part" "$DIR/$id.json"; then
     log "FAILED $id: could not move the files into place"
     rm -f "$DIR/$file.part" "$DIR/$id.json.part"
@@ -65,6 +66,12 @@ log "created $id ($size bytes, sha256 $sha)"
 list=$(for meta in "$DIR"/*.json; do
     [ -f "$meta" ] || continue
     bid=$(basename "$meta" .json)
+    # Only this environment's backups: another may share the folder (staging beside production). A
+    # backup from before the environment was recorded is its database's.
+    db=$(sed -n 's/^  "database" : "\([^"]*\)".*/\1/p' "$meta")
+    env=$(sed -n 's/^  "environment" : "\([^"]*\)".*/\1/p' "$meta")
+    [ "$db" = "$DB_NAME" ] || continue
+    [ -z "$env" ] || [ "$env" = "$ENVIRONMENT" ] || continue
     at=$(sed -n 's/^  "created_at" : "\([^"]*\)".*/\1/p' "$meta")
     verified=no
     grep -q '"ok" : true' "$meta" && verified=yes
