@@ -151,10 +151,24 @@ extension SSHSession {
                 }
             }
         }
-        try call("close the channel of `\(display)`", deadline: deadline, kind: .exec) { libssh2_channel_close(channel) }
-        try call("wait for `\(display)` to end", deadline: deadline, kind: .exec) { libssh2_channel_wait_closed(channel) }
+        // The command's output has ended. Input it stopped reading (it exited early) is closed on our
+        // side too, and the close is bounded: a server that never answers it (seen under load after a
+        // command that quit reading its input) must not keep an upload waiting forever.
+        if inputOpen { _ = libssh2_channel_send_eof(channel) }
+        let closing = deadline ?? Date().addingTimeInterval(Self.closeGrace)
+        do {
+            try call("close the channel of `\(display)`", deadline: closing, kind: .exec) { libssh2_channel_close(channel) }
+            try call("wait for `\(display)` to end", deadline: closing, kind: .exec) { libssh2_channel_wait_closed(channel) }
+        } catch let error as SSHError where error.kind == .timeout && deadline == nil {
+            throw SSHError(
+                .channel,
+                "`\(display)` on \(options.host) sent the end of its output, but the server did not close its channel within \(Int(Self.closeGrace)) s")
+        }
         return exitOf(channel)
     }
+
+    /// How long a finished command's channel may take to close.
+    static let closeGrace: TimeInterval = 15
 
     /// A channel for running `display` (named in the trace log and in the error).
     func openSessionChannel(deadline: Date?, for display: String) throws -> OpaquePointer {
