@@ -255,20 +255,8 @@ final class LayerSpool: @unchecked Sendable {
     /// The file at `path` in the export, following symbolic links (newer engines link layer folders
     /// to `blobs/`).
     func file(_ path: String) -> Stored? {
-        condition.withLock {
-            var path = path
-            for _ in 0..<8 {
-                if let stored = files[path] { return stored }
-                guard let target = links[path] else { return nil }
-                // Relative to the link's folder; `..` resolved here (Foundation leaves it in relative paths).
-                var parts = target.hasPrefix("/") ? [] : path.split(separator: "/").dropLast().map(String.init)
-                for part in target.split(separator: "/") where part != "." {
-                    if part == ".." { _ = parts.popLast() } else { parts.append(String(part)) }
-                }
-                path = parts.joined(separator: "/")
-            }
-            return nil
-        }
+        guard let resolved = resolve(path) else { return nil }
+        return condition.withLock { files[resolved] }
     }
 
     /// The digest of the bytes of the file at `path` (following symbolic links), once read.
@@ -284,6 +272,7 @@ final class LayerSpool: @unchecked Sendable {
             for _ in 0..<8 {
                 if files[path] != nil { return path }
                 guard let target = links[path] else { return nil }
+                // Relative to the link's folder; `..` resolved here (Foundation leaves it in relative paths).
                 var parts = target.hasPrefix("/") ? [] : path.split(separator: "/").dropLast().map(String.init)
                 for part in target.split(separator: "/") where part != "." {
                     if part == ".." { _ = parts.popLast() } else { parts.append(String(part)) }
