@@ -89,7 +89,7 @@ public struct ImageLayout: Equatable, Sendable {
 
     /// `index.json` of an OCI layout holding one image under `reference`.
     public static func index(manifest: Data, mediaType: String, reference: String) -> Data {
-        let (repository, tag) = splitReference(reference)
+        let (repository, tag) = ImagePush.split(reference)
         let object: [String: Any] = [
             "schemaVersion": 2, "mediaType": ociIndex,
             "manifests": [
@@ -100,14 +100,6 @@ public struct ImageLayout: Equatable, Sendable {
             ],
         ]
         return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-    }
-
-    /// `name:tag` → (name, tag); no tag means `latest`.
-    static func splitReference(_ reference: String) -> (String, String) {
-        if let colon = reference.lastIndex(of: ":"), !reference[colon...].contains("/") {
-            return (String(reference[..<colon]), String(reference[reference.index(after: colon)...]))
-        }
-        return (reference, "latest")
     }
 
     /// A repository as containerd names it: `app` → `docker.io/library/app`, `team/app` →
@@ -212,7 +204,7 @@ public struct ImageLayout: Equatable, Sendable {
         guard let index = try? JSONDecoder().decode(Index.self, from: data), !index.manifests.isEmpty else {
             throw TMEOpsError("the export of \(reference) has an unreadable index.json")
         }
-        let (repository, tag) = splitReference(reference)
+        let (repository, tag) = ImagePush.split(reference)
         let names = [reference, "\(fullName(repository)):\(tag)"]
         var descriptor =
             index.manifests.first { names.contains($0.annotations?["io.containerd.image.name"] ?? "") } ?? index.manifests[0]
