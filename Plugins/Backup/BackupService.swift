@@ -402,7 +402,7 @@ public enum BackupService {
     /// so a failed restore leaves the current database as it was.
     public static func restore(
         _ id: String, environment: EnvironmentConfig, context: CommandContext, toDatabase: String?, compression: TransferConfig.Compression = .auto,
-        fromDatabase: String? = nil, log: (String) -> Void
+        fromDatabase: String? = nil, pinSafetyTo release: String? = nil, log: (String) -> Void
     ) throws -> RestoreOutcome {
         let name = try databaseName(environment)
         let opened = try openStore(environment, context: context)
@@ -445,6 +445,8 @@ public enum BackupService {
         }
         log("taking a safety backup of \(name) first")
         let safety = try create(environment, context: context, options: CreateOptions(label: "pre-restore"))
+        // Kept as long as that release is (a rollback's): the way back from this restore.
+        if let release { try store.pin(safety.id, release: release) }
         let staging = "\(name)_tmeops_restore"
         let previous = "\(name)_tmeops_previous"
         try DatabaseCopy.createEmpty(database, staging)

@@ -10,7 +10,7 @@ import ValidatePlugin
 /// started (through the Engine API's archive endpoint), so no secret from it is in the container's
 /// config: `docker inspect` shows neither the values nor a host path holding them.
 public enum AppContainers {
-    public static let envMount = "/run/tmeops/app.env"
+    public static let envMount = AppEnvFiles.container
 
     /// Loads the variables tmeops wrote (`export KEY='value'` lines, see `DotEnv.shellExports`), then runs
     /// the image's command.
@@ -50,7 +50,7 @@ public enum AppContainers {
         var labels = ["app": appName, "tmeops.app": appName, "tmeops.release": plan.release]
         if plan.test { labels["test"] = "true" }
         return ContainerSpec(
-            image: plan.image, entrypoint: ["/bin/sh", "-c", wrapper, "tmeops-env"], cmd: command, env: env, labels: labels, exposedPorts: exposed,
+            image: plan.image, entrypoint: ["/bin/sh", "-c", wrapper, AppEnvFiles.wrapperName], cmd: command, env: env, labels: labels, exposedPorts: exposed,
             hostConfig: .init(
                 portBindings: bindings, networkMode: plan.network, restartPolicy: plan.test ? nil : ["Name": "unless-stopped"],
                 initProcess: app.initProcess),

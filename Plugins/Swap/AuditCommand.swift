@@ -3,7 +3,7 @@ import Foundation
 import TMEOpsCore
 import TMEOpsHosts
 
-/// `tmeops audit -e ENV`: the audit log kept on the host (`~/.tmeops/APP/audit.jsonl` of the SSH user on
+/// `tmeops audit -e ENV`: the audit log kept on the host (`~/.tmeops/APP/ENV/audit.jsonl` of the SSH user on
 /// the first host): who deployed, rolled back, recovered, took the lock or applied migrations, when,
 /// with what outcome and why.
 public struct AuditCommand: TMEOpsCommand {

@@ -116,7 +116,7 @@ public final class DeployPipeline {
     var imageRef: String { options.image ?? "\(target.config.image):latest" }
 
     func journal(_ step: DeployStep, _ phase: String, _ data: [String: String] = [:]) throws {
-        try state.record(.init(release: release, step: step.rawValue, phase: phase, data: data))
+        try state.record(.init(release: release, step: step.rawValue, phase: phase, data: data), holding: progress.lock?.token)
     }
 
     /// Runs one step: journaled before and after, its duration printed and kept for the ledger.
@@ -202,7 +202,7 @@ public final class DeployPipeline {
         DeployError(
             message:
                 "an earlier deploy (\(last.release)) did not finish: its journal on \((host ?? lead).state.host) ends with \(last.step) \(last.phase) at \(last.at); run `tmeops recover -e \(env)` first",
-            rolledBack: false)
+            production: .unchanged)
     }
 
     /// Reads the facts and prints the plan: one line per step, then the settings carried over.
@@ -251,7 +251,7 @@ public final class DeployPipeline {
             }
         } catch {
             // Refused before anything changed: the journal is archived, so no recover is asked for.
-            recordOrWarn("archiving the journal of the refused deploy") { try state.closeJournal(release: release + "-refused") }
+            recordOrWarn("archiving the journal of the refused deploy") { try state.closeJournal(release: release, archivedAs: release + "-refused") }
             state.audit(action: "deploy", environment: env, release: release, outcome: "refused", detail: "\(error)", context: context)
             throw error
         }
@@ -351,7 +351,6 @@ public final class DeployPipeline {
         var error = error
         // What follows needs the host; a connection that dropped is opened again first.
         for host in hosts { host.reconnectIfLost(attempts: 2) }
-        let rolledBack = (error as? DeployError).map { $0.rolledBack || $0.notRestored } ?? progress.productionChanged
         _ = try? AppContainers.removeIfPresent(engine, target.test)
         if let stagingDatabase = progress.stagingDatabase {
             do {
@@ -379,9 +378,26 @@ public final class DeployPipeline {
                 case .putBackOld:
                     outcome = (try? host.putBack()) ?? HealthWait.Outcome(healthy: false, attempts: 0, seconds: 0, detail: "putting it back failed")
                 case .startProduction:
-                    if let current { outcome = host.startAndCheck(current.id) }
+                    if let current {
+                        outcome = host.startAndCheck(current.id)
+                        // A proxy may still send traffic to this release's container: it goes back to
+                        // production's, and that container goes.
+                        if outcome?.healthy == true {
+                            do {
+                                _ = try host.strategy.repair(host)
+                                try AppContainers.removeIfPresent(host.engine, host.new)
+                            } catch {
+                                outcome = HealthWait.Outcome(healthy: false, attempts: 0, seconds: 0, detail: "the previous release runs, but \(error)")
+                            }
+                        }
+                    }
                 case .nothing:
-                    break
+                    // Production's container runs and is not this release's: checked, never assumed.
+                    if current != nil, !swarmMode {
+                        outcome =
+                            (try? host.healthWait(host.app.container, poll: 0.05))
+                            ?? HealthWait.Outcome(healthy: false, attempts: 0, seconds: 0, detail: "its health could not be checked")
+                    }
                 }
                 if let outcome, back?.healthy != false {
                     back = outcome
@@ -395,13 +411,12 @@ public final class DeployPipeline {
                         + (healthy
                             ? "the previous release was put back and is serving"
                             : "putting the previous release back failed (\(back?.detail ?? "?")): run `tmeops recover -e \(env)`"),
-                    rolledBack: healthy, notRestored: !healthy)
+                    production: .afterPutBack(healthy: healthy))
             }
         }
         let failure = error as? DeployError
         let ending = FailureOutcome(
-            rolledBack: rolledBack, notRestored: failure?.notRestored == true, migrationsPartlyApplied: progress.migrationsPartlyApplied,
-            severalHosts: several)
+            production: failure?.production ?? .unchanged, migrationsPartlyApplied: progress.migrationsPartlyApplied, severalHosts: several)
         let outcome = ending.ledgerOutcome
         // A ledger line that cannot be written keeps the journal, so that `recover` writes it.
         let recorded = recordOrWarn("the ledger line of release \(release) (\(outcome))") {
@@ -412,7 +427,7 @@ public final class DeployPipeline {
             for host in hosts.dropFirst() { recordOrWarn("closing the journal on \(host.host.name)") { try host.state.closeJournal(release: release) } }
             recordOrWarn("closing the journal on \(state.host)") { try state.closeJournal(release: release) }
         }
-        try? state.release(token: progress.lock?.token)
+        _ = recordOrWarn("releasing the deploy lock") { try state.release(token: progress.lock?.token) }
         if ending.runsPostRollbackHook {
             try? target.runHook("post-rollback", release: release, image: imageRef, previous: progress.previousRelease?.id)
         }
@@ -424,24 +439,31 @@ public final class DeployPipeline {
 /// host gets back, the ledger's outcome, whether the journals stay for `recover`, and whether the
 /// `post-rollback` hook runs. The exit status follows from the `DeployError` (1, 4 or 5).
 struct FailureOutcome: Equatable {
-    /// The release was swapped in on some host and production was put back (or the error says so).
-    let rolledBack: Bool
-    /// Production changed and could not be put back.
-    let notRestored: Bool
+    /// What production was left as (from the `DeployError`; unchanged for any other error).
+    let production: ProductionAfterFailure
     /// A migration failed part-way on production (its ledger line says so, whatever else happened).
     let migrationsPartlyApplied: Bool
     let severalHosts: Bool
 
+    /// The exit status: 1, 4 or 5.
+    var exitStatus: ExitStatus { production.exitStatus }
+
     /// The word the release ledger and the audit record.
     var ledgerOutcome: String {
-        migrationsPartlyApplied ? "partly migrated" : notRestored ? "not restored" : rolledBack ? "rolled back" : "failed"
+        if migrationsPartlyApplied { return "partly migrated" }
+        switch production {
+        case .unchanged: return "failed"
+        case .putBack: return "rolled back"
+        case .notRestored: return "not restored"
+        }
     }
 
     /// Hosts left on different releases keep their journals, so that `recover` knows the release on every
     /// host (it then brings all of them to one); otherwise they are archived.
-    var keepsJournals: Bool { severalHosts && notRestored && !migrationsPartlyApplied }
+    var keepsJournals: Bool { severalHosts && production == .notRestored && !migrationsPartlyApplied }
 
-    var runsPostRollbackHook: Bool { rolledBack && !migrationsPartlyApplied }
+    /// Production changed: the `post-rollback` hook runs (unless the database is half migrated).
+    var runsPostRollbackHook: Bool { production != .unchanged && !migrationsPartlyApplied }
 
     /// What one host needs after a failure once the swap had started.
     enum PutBack: Equatable {

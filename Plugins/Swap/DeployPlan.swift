@@ -33,7 +33,7 @@ struct DeployFacts {
         let local = try DockerEngines.local(context)
         guard let image = try local.image(imageRef) else {
             throw DeployError(
-                message: "no image \(imageRef) in the local Docker engine (\(local.location)); build it with `tmeops image build`", rolledBack: false)
+                message: "no image \(imageRef) in the local Docker engine (\(local.location)); build it with `tmeops image build`", production: .unchanged)
         }
         let layers = image.rootFS.layers ?? []
         // Which layers the host lacks is worked out by the push itself (it inspects the host's images);

@@ -21,7 +21,7 @@ extension DeployPipeline {
         for (host, result) in zip(hosts, results) {
             if case .failure(let error) = result {
                 guard several else { throw error }
-                throw (error as? DeployError).map { DeployError(message: "\(host.host.name): \($0.message)", rolledBack: false, evidence: $0.evidence) }
+                throw (error as? DeployError).map { DeployError(message: "\(host.host.name): \($0.message)", production: .unchanged, evidence: $0.evidence) }
                     ?? TMEOpsError("\(host.host.name): \(error)", exitStatus: (error as? OperatorError)?.exitStatus ?? .failure)
             }
         }
@@ -39,7 +39,7 @@ extension DeployPipeline {
             // An engine folder the login cannot see is not measured (the load itself then reports a full disk).
             docker: facts.imageBytes == 0 ? nil : try? target.freeSpace(root), imageBytes: facts.imageBytes)
         if let problem = space.problem(backupsDir: backups.dir, dockerRoot: root, host: target.state.host) {
-            throw DeployError(message: problem, rolledBack: false)
+            throw DeployError(message: problem, production: .unchanged)
         }
     }
 
@@ -52,18 +52,18 @@ extension DeployPipeline {
         guard let current = try host.engine.container(host.app.container), current.state.running else {
             throw DeployError(
                 message: "\(host.app.container) is not running on \(place); deploy needs a running production container (see `tmeops recover`)",
-                rolledBack: false)
+                production: .unchanged)
         }
         let health = try host.healthWait(host.app.container, attempts: 3)
         guard health.healthy else {
-            throw DeployError(message: "production (\(host.app.container)) is not healthy before the deploy: \(health.detail)", rolledBack: false)
+            throw DeployError(message: "production (\(host.app.container)) is not healthy before the deploy: \(health.detail)", production: .unchanged)
         }
         if let envFile = host.app.envFile {
             let check = try host.session.capture(["test", "-r", envFile])
             guard check.exit.succeeded else {
                 throw DeployError(
                     message: "app.env_file \(envFile) does not exist (or is not readable) on \(host.state.host); create it before deploying",
-                    rolledBack: false)
+                    production: .unchanged)
             }
         }
         try host.checkWritableLayer(of: host.app.container, allow: options.discardContainerChanges)
@@ -82,7 +82,7 @@ extension DeployPipeline {
             throw DeployError(
                 message:
                     "\(root) (the Docker engine's data) on \(host.state.host) has \(space.mib(docker.free)) free; loading the image needs about \(space.mib(facts.imageSize * 2)) (twice its \(space.mib(facts.imageSize)) while it loads); free some space (docker image prune) first",
-                rolledBack: false)
+                production: .unchanged)
         }
     }
 
@@ -151,7 +151,7 @@ extension DeployPipeline {
             throw DeployError(
                 message:
                     "the migrated staging copy differs from \(migrations.config.expect ?? "the expected schema") in \(outcome.expectedDiff?.count ?? 0) places",
-                rolledBack: true)
+                production: .putBack)
         }
         out.line("      \(copyName) (\(outcome.method)): \(outcome.applied.count) migration\(outcome.applied.count == 1 ? "" : "s") applied, proof recorded")
     }
@@ -175,7 +175,7 @@ extension DeployPipeline {
         guard health.healthy else {
             throw DeployError(
                 message: "the test instance of \(facts.imageRef) failed its health gate: \(health.detail); production was not touched",
-                rolledBack: false, evidence: target.evidence(target.test))
+                production: .unchanged, evidence: target.evidence(target.test))
         }
         let validate = target.environment.section(ValidateConfig.self) ?? ValidateConfig()
         let scan = try Checks.logScan(validate.logErrors, engine: engine, container: target.test, since: started)
@@ -187,7 +187,7 @@ extension DeployPipeline {
         }
         guard failures.isEmpty else {
             throw DeployError(
-                message: "the test instance failed its checks: \(failures.joined(separator: "; ")); production was not touched", rolledBack: false,
+                message: "the test instance failed its checks: \(failures.joined(separator: "; ")); production was not touched", production: .unchanged,
                 evidence: target.evidence(target.test))
         }
         out.line("      \(target.test) healthy (\(health.detail)), logs clean, \(validate.smoke.count) smoke checks passed")
@@ -215,7 +215,7 @@ extension DeployPipeline {
                 message:
                     "\(error). Production's database WAS changed: \(progress.appliedMigrations.joined(separator: ", ")) applied and committed; the app still runs the previous release. "
                     + "Fix the failing migration and deploy again, or return the database to the pre-deployment backup: `tmeops backup restore \(progress.backup?.id ?? "<id>") -e \(env)`",
-                rolledBack: false, notRestored: true)
+                production: .notRestored)
         }
         let applied = progress.appliedMigrations
         out.line("      \(applied.isEmpty ? "nothing to apply" : "applied \(applied.joined(separator: ", "))")")
@@ -247,8 +247,10 @@ extension DeployPipeline {
             let back = try target.putBack()
             throw DeployError(
                 message:
-                    "post-deploy validation failed; the old container was restored (\(back.healthy ? "healthy" : "NOT healthy: \(back.detail); run `tmeops recover -e \(env)`"))",
-                rolledBack: back.healthy, notRestored: !back.healthy, evidence: evidence)
+                    back.healthy
+                    ? "post-deploy validation failed; the old container was restored (healthy)"
+                    : "post-deploy validation failed; the previous release was not put back: \(back.detail); run `tmeops recover -e \(env)`",
+                production: .afterPutBack(healthy: back.healthy), evidence: evidence)
         }
         out.line("      \(results.count) checks passed")
     }

@@ -58,7 +58,7 @@ public final class DeployTarget {
         }
         self.host = host
         (engine, session) = (try host.engine(), try host.session())
-        state = try host.state(app: config.app)
+        state = try host.state(app: config.app, lockTTL: deploy.lockTTL.seconds)
     }
 
     /// Closes the host's connections (the command would close them when it ends anyway).
@@ -73,7 +73,7 @@ public final class DeployTarget {
             do {
                 host.close()
                 (engine, session) = (try host.engine(), try host.session())
-                state = try host.state(app: config.app)
+                state = try host.state(app: config.app, lockTTL: deploy.lockTTL.seconds)
                 context.logger.warning("reconnected to \(state.host) after the connection failed")
                 return
             } catch {
@@ -127,7 +127,7 @@ public final class DeployTarget {
             throw DeployError(
                 message:
                     "app.env_file \(path) cannot be read on \(state.host) (\(read.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))); create it or let \(state.host)'s SSH user read it, then try again",
-                rolledBack: false)
+                production: .unchanged)
         }
         let format =
             running == nil && app.envFileFormat == nil
@@ -266,7 +266,7 @@ public final class DeployTarget {
                 (values are not shown). \(app.envFile.map { "\($0) was read with \(format == .compose ? "docker compose's" : "docker run --env-file's") rules (app.env_file_format: \(format.rawValue == "compose" ? "docker" : "compose") reads it the other way); " } ?? "")\
                 variables set only on the running container belong in app.env or the env file. If the change is intended, deploy with --accept-env-changes. Nothing was changed.
                 """,
-            rolledBack: false)
+            production: .unchanged)
     }
 
     /// What would fail later, found now: the app network exists, and the test instance's ports are free
@@ -275,7 +275,7 @@ public final class DeployTarget {
         if let network = app.network, try engine.network(network) == nil {
             throw DeployError(
                 message: "app.network \(network) does not exist on \(state.host); create it (docker network create \(network)) or fix app.network",
-                rolledBack: false)
+                production: .unchanged)
         }
         let ports = try testInstance?.publish ?? [PortMapping(parsing: "3001:3000")]
         for port in ports {
@@ -287,7 +287,7 @@ public final class DeployTarget {
                 throw DeployError(
                     message:
                         "the test instance's port \(port.hostPort) (test_instance.publish) is held by container \(name) on \(state.host); stop it or choose another port",
-                    rolledBack: false)
+                    production: .unchanged)
             }
             // A process outside Docker: `ss` lists listening sockets (without it, the engine will say so later).
             let listening = try session.capture(["ss", "-Hltn", "sport = :\(port.hostPort)"])
@@ -297,7 +297,7 @@ public final class DeployTarget {
                 throw DeployError(
                     message:
                         "the test instance's port \(port.hostPort) (test_instance.publish) is in use on \(state.host) by a process outside Docker (ss -ltnp shows which); stop it or choose another port",
-                    rolledBack: false)
+                    production: .unchanged)
             }
         }
     }
@@ -323,7 +323,7 @@ public final class DeployTarget {
                 Mount a volume there so they outlive the container (environments.\(environment.name).app.volumes: ["/srv/\(config.app)\(folder):\(folder)"], \
                 after copying them out with `docker cp`), or pass --discard-container-changes if they may be lost. Nothing was changed.
                 """,
-            rolledBack: false)
+            production: .unchanged)
     }
 
     /// The deepest folder holding every path (for the suggested mount).
@@ -517,9 +517,9 @@ public final class DeployTarget {
             return DeployError(
                 message:
                     "\(reason); starting the old container again failed: \(problem). Production has no healthy app container: run `tmeops recover -e \(environment.name)` (or on the host: docker rm -f \(new); docker start \(app.container))",
-                rolledBack: false, notRestored: true, evidence: evidence)
+                production: .notRestored, evidence: evidence)
         }
-        return DeployError(message: "\(reason); the old container was started again and is healthy", rolledBack: true, evidence: evidence)
+        return DeployError(message: "\(reason); the old container was started again and is healthy", production: .putBack, evidence: evidence)
     }
 
     /// Runs `hook` (.tmeops/hooks/NAME beside tmeops.yml) if it exists; a failing pre-hook aborts.
@@ -538,7 +538,7 @@ public final class DeployTarget {
         try process.run()
         let status = LocalProcess.exitStatus(of: process).status
         guard status == 0 else {
-            throw DeployError(message: "hook .tmeops/hooks/\(name) failed (exit \(status)); nothing in production was changed", rolledBack: false)
+            throw DeployError(message: "hook .tmeops/hooks/\(name) failed (exit \(status)); nothing in production was changed", production: .unchanged)
         }
     }
 }

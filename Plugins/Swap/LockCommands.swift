@@ -59,7 +59,8 @@ public struct LockAcquireCommand: TMEOpsCommand {
     public func run(_ context: CommandContext) async throws {
         let (message, force, wait) = (self.message, self.force, self.lockWait?.seconds ?? 0)
         let owner = try await withTarget(context, "lock acquire", host: .first) { target -> RemoteState.LockOwner in
-            let owner = try target.state.acquire(message: message, ttl: target.deploy.lockTTL.seconds, force: force, wait: wait, context: context)
+            let owner = try target.state.acquire(
+                message: message, ttl: target.deploy.lockTTL.seconds, force: force, wait: wait, byHand: true, context: context)
             target.state.audit(action: "lock acquire", environment: target.environment.name, release: nil, outcome: "held", detail: message, context: context)
             return owner
         }

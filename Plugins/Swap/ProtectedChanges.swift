@@ -14,9 +14,12 @@ struct ProtectedChanges: ChangeProtection {
         if environment.section(SSHConfig.self) != nil {
             // The deploy lock is the one `deploy` and `lock` use: on the environment's first host.
             let session = try RemoteHost.connect(environment, .first, context: context)
-            let remote = RemoteState(session: session, app: config.app, redactor: context.redactor)
+            let remote = RemoteState(session: session, app: config.app, environment: environment.name, redactor: context.redactor)
             let deploy = try DeployConfig.of(environment)
             do {
+                if case .moved(let files) = try remote.moveSharedState(lockTTL: deploy.lockTTL.seconds) {
+                    context.logger.warning("moved \(files.joined(separator: ", ")) from ~/\(remote.appBase) into ~/\(remote.base) on \(remote.host)")
+                }
                 owner = try remote.acquire(message: purpose, ttl: deploy.lockTTL.seconds, force: false, context: context)
             } catch {
                 session.close()
@@ -24,7 +27,15 @@ struct ProtectedChanges: ChangeProtection {
             }
             state = remote
         }
-        let release: () -> Void = { [state, owner] in
+        // Held as a deploy holds it: renewed while the backup and the migrations run (this session is
+        // the heartbeat's until the hold ends).
+        var heartbeat: LockHeartbeat?
+        if let state, let owner {
+            let every = max(1, min(60, try DeployConfig.of(environment).lockTTL.seconds / 4))
+            heartbeat = LockHeartbeat(state: state, token: owner.token, every: every) { error in context.logger.error("\(error)") }
+        }
+        let release: () -> Void = { [state, owner, heartbeat] in
+            heartbeat?.stop()
             guard let state else { return }
             do { try state.release(token: owner?.token) } catch { context.logger.warning("\(error)") }
             state.session.close()
@@ -36,7 +47,8 @@ struct ProtectedChanges: ChangeProtection {
             release()
             throw error
         }
-        return ProtectedChangeHold(backup: backup, lockHost: state?.host) { [state] outcome, detail in
+        return ProtectedChangeHold(backup: backup, lockHost: state?.host) { [state, heartbeat] outcome, detail in
+            heartbeat?.stop()
             state?.audit(action: purpose, environment: environment.name, release: nil, outcome: outcome, detail: detail, context: context)
             release()
         }

@@ -11,7 +11,6 @@ import ValidatePlugin
 /// finishes requests in flight on the old workers), so no request fails.
 extension DeployTarget {
     var proxy: String { "\(app.container)-proxy" }
-    var proxyDir: String { "\(state.base)/proxy" }
     static let proxyMount = "/etc/tmeops-proxy"
 
     /// The alias a release's container has on the app network.
@@ -59,7 +58,7 @@ extension DeployTarget {
             [
                 "sh", "-c",
                 #"mkdir -p -m 755 -- "$1" && cat > "$1/nginx.conf.part" && chmod 644 "$1/nginx.conf.part" && mv -f -- "$1/nginx.conf.part" "$1/nginx.conf""#,
-                "tmeops", proxyDir,
+                "tmeops", try proxyHostDir(),
             ],
             stdin: Data(proxyConfig(upstream: upstream).utf8))
         guard write.exit.succeeded else { throw TMEOpsError("writing the proxy configuration on \(state.host) failed: \(write.stderrText)") }
@@ -84,7 +83,10 @@ extension DeployTarget {
         var consecutive = 0
         while Date() < deadline {
             let response = try? HTTPProbe.request(session: session, host: address, port: port, path: health.path, timeout: 2)
-            consecutive = response?.headers["x-tmeops-upstream"] == upstream ? consecutive + 1 : 0
+            // nginx adds the header to its own error pages too (`always`): a 502 or 504 carrying it is
+            // the proxy saying the upstream did not answer, so only the upstream's own answer counts.
+            let answered = response.map { Self.isUpstreamsAnswer(status: $0.status, header: $0.headers["x-tmeops-upstream"], upstream: upstream) } ?? false
+            consecutive = answered ? consecutive + 1 : 0
             if consecutive >= 3 {
                 // Requests the old workers accepted before the reload may still be running: let them end
                 // (stopping the old upstream only now costs no availability).
@@ -96,14 +98,28 @@ extension DeployTarget {
         throw TMEOpsError("the proxy did not start sending traffic to \(upstream) within 10 s of its reload")
     }
 
-    /// The absolute host path of the proxy folder (bind mounts need one).
+    /// Whether a response through the proxy is `upstream`'s own answer: it names the upstream, and it is
+    /// not one of the errors nginx makes itself when the upstream cannot be reached (502, 503, 504).
+    static func isUpstreamsAnswer(status: Int, header: String?, upstream: String) -> Bool {
+        header == upstream && ![502, 503, 504].contains(status)
+    }
+
+    /// The absolute host path of the folder the proxy mounts (bind mounts need one): the one the running
+    /// proxy has, else this environment's `~/.tmeops/<app>/<env>/proxy`, so two environments' proxies on
+    /// one server never read each other's configuration.
     func proxyHostDir() throws -> String {
+        if let document = try engine.containerDocument(proxy),
+            let source = (document["Mounts"]?.array ?? []).first(where: { $0["Destination"]?.string == Self.proxyMount })?["Source"]?.string
+        {
+            return source
+        }
         let home = try session.capture(["sh", "-c", "cd && pwd"]).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
-        return "\(home)/\(proxyDir)"
+        return "\(home)/\(state.base)/proxy"
     }
 
     /// Creates and starts the proxy, holding app.publish's ports (the old container must have let go of them).
     func startProxy() throws {
+        let folder = try proxyHostDir()
         try AppContainers.removeIfPresent(engine, proxy)
         let (bindings, exposed) = AppContainers.ports(app.publish)
         let spec = ContainerSpec(
@@ -111,7 +127,7 @@ extension DeployTarget {
             labels: ["tmeops.app": config.app, "tmeops.role": "proxy"], exposedPorts: exposed,
             hostConfig: .init(
                 portBindings: bindings, networkMode: app.network, restartPolicy: ["Name": "unless-stopped"],
-                binds: ["\(try proxyHostDir()):\(Self.proxyMount):ro"],
+                binds: ["\(folder):\(Self.proxyMount):ro"],
                 initProcess: true))
         _ = try engine.createContainer(name: proxy, spec: spec)
         try engine.startContainer(proxy)
@@ -139,7 +155,7 @@ extension DeployTarget {
             let evidence = self.evidence(newID)
             try engine.removeContainer(newID, force: true)
             throw DeployError(
-                message: "the new container failed its health gate beside the old one (\(health.detail)); production was never switched", rolledBack: true,
+                message: "the new container failed its health gate beside the old one (\(health.detail)); production was never switched", production: .putBack,
                 evidence: evidence)
         }
         try journal("healthy", [:])
@@ -162,7 +178,7 @@ extension DeployTarget {
                 try AppContainers.removeIfPresent(engine, proxy)
                 try engine.startContainer(current.id)
                 try engine.removeContainer(newID, force: true)
-                throw DeployError(message: "the new proxy did not answer; the old container was started again", rolledBack: true)
+                throw DeployError(message: "the new proxy did not answer; the old container was started again", production: .putBack)
             }
         }
         FaultPoint.hit("swap.after-switch", context)
@@ -184,18 +200,36 @@ extension DeployTarget {
         return false
     }
 
-    /// Puts traffic back on `<name>-old` behind the proxy (after a failed post-deploy validation).
+    /// Puts traffic back on `<name>-old` behind the proxy (after a failed post-deploy validation). The
+    /// proxy is switched only once the old release passes its health gate: until then, and if it fails,
+    /// the current container keeps serving (the outcome then says so, unhealthy). When the proxy does not
+    /// take the old release, it is pointed back at the current one.
     func restoreOldBehindProxy() throws -> HealthWait.Outcome {
         guard let previous = try engine.container(old) else { return try healthWait(app.container) }
         if !previous.state.running { try engine.startContainer(old) }
-        let outcome = try healthWait(old, poll: 0.05)
+        var outcome = try healthWait(old, poll: 0.05)
+        guard outcome.healthy else {
+            _ = try? engine.stopContainer(old, timeout: 1)
+            outcome.detail = "the old container did not pass its health gate (\(outcome.detail)), so \(proxy) still sends traffic to \(app.container)"
+            return outcome
+        }
         if let upstream = previous.config.labels?["tmeops.alias"] {
-            try pointProxy(at: upstream)
+            do {
+                try pointProxy(at: upstream)
+            } catch {
+                let current = try engine.container(app.container)
+                let back = current?.config.labels?["tmeops.alias"] ?? app.container
+                do { try pointProxy(at: back) } catch { context.logger.warning("pointing \(proxy) back at \(back) failed: \(error)") }
+                _ = try? engine.stopContainer(old, timeout: 1)
+                outcome.healthy = false
+                outcome.detail = "\(proxy) did not take the old release (\(error)), so it was pointed back at \(app.container)"
+                return outcome
+            }
         } else {
             // It held the ports itself before the proxy came: take the proxy away again.
             try AppContainers.removeIfPresent(engine, proxy)
             try engine.stopContainer(old, timeout: 1)
-            try engine.startContainer(old)
+            outcome = startAndCheck(old)
         }
         if let current = try engine.container(app.container) { try engine.removeContainer(current.id, force: true) }
         try engine.renameContainer(old, to: app.container)

@@ -43,7 +43,7 @@ public enum Recovery {
         let engine = target.engine
         // The lock first: a deploy that still runs is not ours to repair.
         let lock = try takeLock(target, force: force)
-        defer { try? state.release(token: lock.token) }
+        defer { do { try state.release(token: lock.token) } catch { target.context.logger.warning("the deploy lock was not released: \(error)") } }
         let journal = try state.journal()
         var outcome = Outcome(release: journal.last?.release, lastStep: journal.last.map { "\($0.step) \($0.phase)" })
         let release = journal.last?.release

@@ -31,7 +31,7 @@ public enum Rollback {
             }
             throw error
         }
-        defer { try? state.release(token: lock.token) }
+        defer { do { try state.release(token: lock.token) } catch { target.context.logger.warning("the deploy lock was not released: \(error)") } }
         let releases = try state.releases()
         let swarm = lead.strategy is SwarmStrategy
         let currentImage: String
@@ -68,23 +68,25 @@ public enum Rollback {
             }
         }
         let id = "r-" + ImageTag.timestamp()
-        try state.record(.init(release: id, step: "rollback", phase: "start", data: ["to": destination.id]))
-        var restored: String?
-        if withDatabase {
-            // The database as it was while the destination ran: the pre-deployment backup of the release
-            // that replaced it.
-            guard let backup = RollbackChoice.databaseBackup(for: destination, releases: releases) else {
-                throw TMEOpsError("no pre-deployment backup was taken when \(destination.id) was replaced; cannot roll the database back with it")
-            }
-            target.out.line("restoring the database from \(backup) (a safety backup is taken first)")
-            let outcome = try BackupService.restore(
-                backup, environment: target.environment, context: target.context, toDatabase: nil,
-                compression: target.config.section(TransferConfig.self)?.compression ?? .auto, log: { target.out.line("  \($0)") })
-            restored = outcome.id
-        }
+        try state.record(.init(release: id, step: "rollback", phase: "start", data: ["to": destination.id]), holding: lock.token)
+        var restore: BackupService.RestoreOutcome?
+        var restoreFrom: String?
         do {
+            if withDatabase {
+                // The database as it was while the destination ran: the pre-deployment backup of the
+                // release that replaced it. Inside the failure handling: whatever fails after it is
+                // recorded with the backups it concerns.
+                guard let backup = RollbackChoice.databaseBackup(for: destination, releases: releases) else {
+                    throw TMEOpsError("no pre-deployment backup was taken when \(destination.id) was replaced; cannot roll the database back with it")
+                }
+                restoreFrom = backup
+                target.out.line("restoring the database from \(backup) (a safety backup is taken first)")
+                restore = try BackupService.restore(
+                    backup, environment: target.environment, context: target.context, toDatabase: nil,
+                    compression: target.config.section(TransferConfig.self)?.compression ?? .auto, pinSafetyTo: id, log: { target.out.line("  \($0)") })
+            }
             let journal = { (host: DeployTarget, phase: String, data: [String: String]) in
-                try host.state.record(.init(release: id, step: "swap", phase: phase, data: data))
+                try host.state.record(.init(release: id, step: "swap", phase: phase, data: data), holding: host === lead ? lock.token : nil)
             }
             let window: Double
             if swarm {
@@ -94,17 +96,18 @@ public enum Rollback {
             } else if hosts.count > 1 {
                 let windows = try RollingSwap(hosts: hosts, context: target.context).run(
                     image: runImage, release: id, shown: destination.image, journal: journal,
-                    batch: { phase, data in try state.record(.init(release: id, step: "swap", phase: phase, data: data)) })
+                    batch: { phase, data in try state.record(.init(release: id, step: "swap", phase: phase, data: data), holding: lock.token) })
                 window = windows.max() ?? 0
             } else {
                 window = try target.switchTo(image: runImage, release: id) { phase, data in try journal(target, phase, data) }
             }
             for host in hosts { try AppContainers.removeIfPresent(host.engine, host.old) }
+            // The safety backup is the database as it was before this release: its pre-deployment backup.
             let entry = RemoteState.Release(
                 id: id, image: destination.image, imageID: destination.imageID, previous: releases.last(where: { $0.imageID == currentImage })?.id,
-                previousImageID: currentImage, backup: restored, migrations: [], steps: [:], unavailableSeconds: window,
+                previousImageID: currentImage, backup: restore?.safetyBackup, migrations: [], steps: [:], unavailableSeconds: window,
                 operatorName: lock.owner, message: message.isEmpty ? "rollback to \(destination.id)" : message, outcome: "rollback",
-                at: ISO8601DateFormatter().string(from: Date()), detail: withDatabase ? "database restored from \(restored ?? "")" : nil)
+                at: ISO8601DateFormatter().string(from: Date()), detail: restore.map { Self.restoredDetail($0) })
             try state.recordRelease(entry)
             for host in hosts.dropFirst() { try host.state.closeJournal(release: id) }
             try state.closeJournal(release: id)
@@ -113,17 +116,48 @@ public enum Rollback {
                 context: target.context)
             return entry
         } catch {
-            for host in hosts.dropFirst() {
-                do { try host.state.closeJournal(release: id) } catch {
-                    target.context.logger.warning("closing the rollback's journal on \(host.host.name) failed: \(error)")
+            let failure = error as? DeployError
+            let ending = FailureOutcome(production: failure?.production ?? .unchanged, migrationsPartlyApplied: false, severalHosts: hosts.count > 1)
+            // Hosts left on different releases keep their journals, so that `recover` knows each one's.
+            if !ending.keepsJournals {
+                for host in hosts.dropFirst() {
+                    do { try host.state.closeJournal(release: id) } catch {
+                        target.context.logger.warning("closing the rollback's journal on \(host.host.name) failed: \(error)")
+                    }
+                }
+                do { try state.closeJournal(release: id) } catch {
+                    target.context.logger.warning("closing the rollback's journal on \(state.host) failed: \(error)")
                 }
             }
-            do { try state.closeJournal(release: id) } catch {
-                target.context.logger.warning("closing the rollback's journal on \(state.host) failed: \(error)")
+            var detail = "\(error)"
+            if let restore {
+                detail += "; " + Self.restoredDetail(restore) + ", so the release that ran before the rollback now runs on the restored database"
+            } else if let restoreFrom {
+                detail += "; the database was not restored from \(restoreFrom)"
             }
-            state.audit(action: "rollback", environment: target.environment.name, release: id, outcome: "failed", detail: "\(error)", context: target.context)
-            throw error
+            // Written whatever failed: a rollback that restored the database is never left unrecorded.
+            do {
+                try state.recordRelease(
+                    RemoteState.Release(
+                        id: id, image: destination.image, imageID: destination.imageID, previous: releases.last(where: { $0.imageID == currentImage })?.id,
+                        previousImageID: currentImage, backup: restore?.safetyBackup, migrations: [], steps: [:], unavailableSeconds: nil,
+                        operatorName: lock.owner, message: message.isEmpty ? "rollback to \(destination.id)" : message, outcome: ending.ledgerOutcome,
+                        at: ISO8601DateFormatter().string(from: Date()), detail: target.context.redactor.redact(detail)))
+            } catch let recordError {
+                target.context.logger.error("the ledger line of the failed rollback \(id) could not be written: \(recordError); what happened: \(detail)")
+            }
+            state.audit(action: "rollback", environment: target.environment.name, release: id, outcome: "failed", detail: detail, context: target.context)
+            guard let restore else { throw error }
+            // The error says what the database now is, with the exit status the swap's failure has.
+            let said = "\(failure?.message ?? "\(error)"); \(Self.restoredDetail(restore))"
+            throw DeployError(message: said, production: failure?.production ?? .notRestored, evidence: failure?.evidence ?? [])
         }
+    }
+
+    /// What a rollback with the database did to it, for the ledger and the error.
+    static func restoredDetail(_ restore: BackupService.RestoreOutcome) -> String {
+        "database restored from \(restore.id)"
+            + (restore.safetyBackup.map { " (safety backup \($0), taken just before: `tmeops backup restore \($0)` undoes it)" } ?? "")
     }
 }
 

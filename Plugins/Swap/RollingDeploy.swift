@@ -65,7 +65,7 @@ final class RollingSwap {
                 let reasons = failures.map { "the swap on \($0.host.host.name) failed: \(($0.error as? DeployError)?.message ?? "\($0.error)")" }
                 throw putBack(
                     because: reasons.joined(separator: "; "),
-                    failedHostRestored: failures.allSatisfy { ($0.error as? DeployError)?.rolledBack == true },
+                    failedHostRestored: failures.allSatisfy { ($0.error as? DeployError)?.production == .putBack },
                     evidence: failures.flatMap { ($0.error as? DeployError)?.evidence ?? [] })
             }
             try batch("batch-healthy", ["hosts": names.joined(separator: ",")])
@@ -88,11 +88,11 @@ final class RollingSwap {
         let summary = lines.isEmpty ? "" : "; " + lines.joined(separator: ", ")
         let env = hosts[0].environment.name
         if allBack {
-            return DeployError(message: "\(reason)\(summary); every host runs the previous release", rolledBack: true, evidence: evidence)
+            return DeployError(message: "\(reason)\(summary); every host runs the previous release", production: .putBack, evidence: evidence)
         }
         return DeployError(
-            message: "\(reason)\(summary); run `tmeops recover -e \(env)` to bring every host back to one release", rolledBack: false,
-            notRestored: true, evidence: evidence)
+            message: "\(reason)\(summary); run `tmeops recover -e \(env)` to bring every host back to one release",
+            production: .notRestored, evidence: evidence)
     }
 
     private func record(_ back: [DeployTarget], _ outcomes: [Result<HealthWait.Outcome, Error>], into lines: inout [String], allBack: inout Bool) {
@@ -123,7 +123,9 @@ extension DeployPipeline {
         let release = self.release
         let windows = try rolling.run(
             image: "\(target.config.image):\(release)", release: release, shown: facts.imageRef,
-            journal: { host, phase, data in try host.state.record(.init(release: release, step: DeployStep.swap.rawValue, phase: phase, data: data)) },
+            journal: { host, phase, data in
+                try host.state.record(.init(release: release, step: DeployStep.swap.rawValue, phase: phase, data: data), holding: nil)
+            },
             batch: { phase, data in try self.journal(.swap, phase, data) })
         progress.containerRecord = try engine.containerDocument(target.app.container).map(ContainerRecord.init)
         return windows.max() ?? 0

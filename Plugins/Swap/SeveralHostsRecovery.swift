@@ -15,7 +15,7 @@ extension Recovery {
         let lead = hosts[0]
         let state = lead.state
         let lock = try takeLock(lead, force: force)
-        defer { try? state.release(token: lock.token) }
+        defer { do { try state.release(token: lock.token) } catch { lead.context.logger.warning("the deploy lock was not released: \(error)") } }
         let journal = try state.journal()
         let journals = try hosts.map { try $0.state.journal() }
         let release = journal.last?.release ?? journals.compactMap { $0.last?.release }.first

@@ -37,7 +37,7 @@ public struct SwarmStrategy: DeployStrategy {
         DeployError(
             message:
                 "\(what) is not available for environments with deploy.strategy swarm (\(target.environment.name)); Swarm keeps the previous spec: `docker service rollback` on the manager returns to it",
-            rolledBack: false)
+            production: .unchanged)
     }
 
     public func swap(_ target: DeployTarget, image: String, release: String, journal: (String, [String: String]) throws -> Void) throws -> Double {
@@ -66,20 +66,20 @@ extension DeployPipeline {
                 throw DeployError(
                     message:
                         "\(host.host.name) is \(nodes.isEmpty ? "not" : "not a ready, active node") in the swarm of \(env)\(nodeState(node)); run `tmeops cluster up -e \(env)` (or make the node available) first",
-                    rolledBack: false)
+                    production: .unchanged)
             }
         }
         do {
             try cluster.requireNetworkAgents(engine, wait: 5)
         } catch let error as TMEOpsError {
-            throw DeployError(message: error.message + " Nothing was changed.", rolledBack: false)
+            throw DeployError(message: error.message + " Nothing was changed.", production: .unchanged)
         }
         if swarmConfig.front == .none, try engine.service(swarmConfig.service) == nil {
             for host in hosts where try host.engine.container(host.app.container)?.state.running == true {
                 throw DeployError(
                     message:
                         "\(host.app.container) runs on \(host.host.name) and swarm.front is none: nothing would take its ports over from it. Stop the plain containers when your own front door reaches tasks.\(swarmConfig.service), or use swarm.front: proxy",
-                    rolledBack: false)
+                    production: .unchanged)
             }
         }
         _ = try SwarmAppSpec.secretText(try swarmRelease.variables(), source: target.app.envFile.map { "\(swarmManager.host.name):\($0)" } ?? "app.env")
@@ -131,17 +131,17 @@ extension DeployPipeline {
             for line in failed { out.line("      \(out.red("✗")) \(line)") }
             if try engine.service(swarm.service)?["PreviousSpec"] == nil {
                 // The first swarm deploy: there is no earlier spec; the plain containers go back instead.
-                let undone = swarmRelease.undoConversion(engine)
+                let undone = swarmRelease.undoConversion(engine, release: release)
                 let back = !undone.isEmpty && undone.allSatisfy { $0.hasSuffix("back and healthy") }
                 throw DeployError(
                     message: "post-deploy validation failed (\(failed.joined(separator: "; "))); the conversion was undone: \(undone.joined(separator: ", "))",
-                    rolledBack: back, notRestored: !back)
+                    production: .afterPutBack(healthy: back))
             }
             let back = try SwarmFollow(engine: engine, service: swarm.service, release: release, replicas: replicas, context: context, hosts: hosts)
                 .rollBack(budget: swarmRelease.budget)
             throw DeployError(
-                message: "post-deploy validation failed (\(failed.joined(separator: "; "))); \(back)", rolledBack: back.hasPrefix("Swarm rolled"),
-                notRestored: !back.hasPrefix("Swarm rolled"))
+                message: "post-deploy validation failed (\(failed.joined(separator: "; "))); \(back)",
+                production: .afterPutBack(healthy: back.hasPrefix("Swarm rolled")))
         }
         out.line("      \(running.count) tasks of \(release) running; \(checks) checks passed")
     }
@@ -177,7 +177,7 @@ extension Recovery {
         let state = lead.state
         let context = lead.context
         let lock = try takeLock(lead, force: force)
-        defer { try? state.release(token: lock.token) }
+        defer { do { try state.release(token: lock.token) } catch { context.logger.warning("the deploy lock was not released: \(error)") } }
         let journal = try state.journal()
         let release = journal.last?.release
         var outcome = Outcome(release: release, lastStep: journal.last.map { "\($0.step) \($0.phase)" })

@@ -166,7 +166,7 @@ struct SwarmFollow {
             .max { ($0["UpdatedAt"]?.string ?? "") < ($1["UpdatedAt"]?.string ?? "") }
         let detail = failing.map { "; a task of \(release) failed: \($0["Status"]?["Err"]?.string ?? "?")" } ?? ""
         return DeployError(
-            message: message + detail + (rolledBack ? "; the previous release serves" : ""), rolledBack: rolledBack, notRestored: !rolledBack,
+            message: message + detail + (rolledBack ? "; the previous release serves" : ""), production: .afterPutBack(healthy: rolledBack),
             evidence: Self.evidence(of: failing, engine: engine, context: context))
     }
 

@@ -25,40 +25,58 @@ struct SwarmRelease {
         return nodes.first { $0["ID"]?.string == id }
     }
 
-    /// Undoes the conversion of a first swarm deploy that failed after it began: the front door leaves
-    /// every node (its label removed, its service removed, its tasks gone, so the ports are free), the
-    /// new app service goes, and each plain container kept as `-old` takes its name and port back.
+    /// Undoes the conversion of a first swarm deploy (`release`) that failed after it began, and only
+    /// what that deploy did: the app service and front door go only when this release created the
+    /// service (its release label, no earlier spec), so a service or front door that existed before
+    /// the deploy is never removed; a node leaves the front door only when this deploy retired its plain
+    /// container (kept as `-old`), which then takes its name and port back.
     /// Returns what it did, each host's outcome named.
-    func undoConversion(_ engine: DockerEngine) -> [String] {
+    func undoConversion(_ engine: DockerEngine, release: String) -> [String] {
         var done: [String] = []
         let label = SwarmFront.nodeLabel(service: swarm.service)
-        for node in (try? engine.nodes()) ?? [] where node["Spec"]?["Labels"]?[label]?.string == "true" { try? engine.labelNode(node, label, "false") }
-        try? engine.removeService(swarm.frontService)
-        try? engine.removeService(swarm.service)
+        let service = (try? engine.service(swarm.service)) ?? nil
+        let createdHere = service.map { Self.createdBy(release, service: $0) } ?? false
+        let retired = hosts.filter { host in
+            ((try? host.engine.container(host.app.container)) ?? nil) == nil && ((try? host.engine.container(host.old)) ?? nil) != nil
+        }
+        let nodes = (try? engine.nodes()) ?? []
+        for host in retired {
+            if let node = try? node(of: host, in: nodes), node["Spec"]?["Labels"]?[label]?.string == "true" { try? engine.labelNode(node, label, "false") }
+        }
+        if createdHere {
+            try? engine.removeService(swarm.frontService)
+            try? engine.removeService(swarm.service)
+        }
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
-            let left = hosts.filter { host in
+            let left = retired.filter { host in
                 ((try? host.engine.containers(all: false, filters: ["label": ["com.docker.swarm.service.name=\(swarm.frontService)"]])) ?? []).count > 0
             }
             if left.isEmpty { break }
             Thread.sleep(forTimeInterval: 0.3)
         }
-        for host in hosts where ((try? host.engine.container(host.app.container)) ?? nil) == nil && ((try? host.engine.container(host.old)) ?? nil) != nil {
+        for host in retired {
             let back = (try? host.restoreOld()) ?? HealthWait.Outcome(healthy: false, attempts: 0, seconds: 0, detail: "putting it back failed")
             done.append("\(host.host.name): \(host.app.container) \(back.healthy ? "back and healthy" : "NOT back: \(back.detail)")")
         }
         return done
     }
 
+    /// Whether `service` (the Engine's document) was created by `release`: it carries that release's
+    /// label and has no earlier spec (an update keeps the one before it).
+    static func createdBy(_ release: String, service: JSONValue) -> Bool {
+        service["Spec"]?["Labels"]?["tmeops.release"]?.string == release && service["PreviousSpec"] == nil
+    }
+
     /// What a task of `imageID` runs (its ENTRYPOINT and CMD, which the env wrapper execs) and whether the
     /// image brings its own HEALTHCHECK, read from the manager's engine.
     func imageToRun(_ engine: DockerEngine, imageID: String, imageRef: String) throws -> (command: [String], ownHealthcheck: Bool) {
         guard let image = try engine.imageDocument(imageID) else {
-            throw DeployError(message: "the manager \(swarm.manager) does not have \(imageID) after the delivery", rolledBack: false)
+            throw DeployError(message: "the manager \(swarm.manager) does not have \(imageID) after the delivery", production: .unchanged)
         }
         let command = ((image["Config"]?["Entrypoint"]?.array ?? []) + (image["Config"]?["Cmd"]?.array ?? [])).compactMap(\.string)
         guard !command.isEmpty else {
-            throw DeployError(message: "\(imageRef) has neither ENTRYPOINT nor CMD: the service's tasks would have nothing to run", rolledBack: false)
+            throw DeployError(message: "\(imageRef) has neither ENTRYPOINT nor CMD: the service's tasks would have nothing to run", production: .unchanged)
         }
         let ownCheck = image["Config"]?["Healthcheck"]?["Test"]?.array.map { !$0.isEmpty && $0.first?.string != "NONE" } ?? false
         return (command, ownCheck)
@@ -172,7 +190,7 @@ struct SwarmRelease {
         try journal("service-healthy", ["service": swarm.service])
         // With start-first, a task is replaced only once its successor is healthy: no window, unless
         // the front door had to take the port from plain containers (then it is measured).
-        return swarm.front == .proxy ? try ensureFront(engine, journal: journal) : 0
+        return swarm.front == .proxy ? try ensureFront(engine, release: release, journal: journal) : 0
     }
 
     /// How long a rollout may take before tmeops gives up on it: each batch's health budget and
@@ -189,7 +207,7 @@ struct SwarmRelease {
     /// port is stopped (kept as `-old`), the node labelled, and its front door waited for, so that behind
     /// a load balancer the other nodes serve meanwhile. Returns the longest time one node's port
     /// answered nothing (0 when no plain container had it).
-    func ensureFront(_ engine: DockerEngine, journal: (String, [String: String]) throws -> Void) throws -> Double {
+    func ensureFront(_ engine: DockerEngine, release: String, journal: (String, [String: String]) throws -> Void) throws -> Double {
         let publish = target.app.publish
         guard !publish.isEmpty, let port = publish.first?.hostPort else { return 0 }
         let conf = SwarmFront.nginxConfig(service: swarm.service, publish: publish)
@@ -228,7 +246,7 @@ struct SwarmRelease {
         var converted = false
         for host in hosts {
             guard let node = try node(of: host, in: try engine.nodes()) else {
-                throw DeployError(message: "\(host.host.name) is not a node of the swarm of \(env); run `tmeops cluster up -e \(env)`", rolledBack: false)
+                throw DeployError(message: "\(host.host.name) is not a node of the swarm of \(env); run `tmeops cluster up -e \(env)`", production: .unchanged)
             }
             if node["Spec"]?["Labels"]?[label]?.string == "true" { continue }
             var stopped: Date?
@@ -246,10 +264,10 @@ struct SwarmRelease {
                 try waitForFront(on: host, port: port)
             } catch let error as DeployError where converted {
                 // The plain containers take their ports back: the environment is as it was.
-                let undone = undoConversion(engine)
+                let undone = undoConversion(engine, release: release)
                 let back = undone.allSatisfy { $0.hasSuffix("back and healthy") }
                 throw DeployError(
-                    message: "\(error.message); the conversion was undone: \(undone.joined(separator: ", "))", rolledBack: back, notRestored: !back,
+                    message: "\(error.message); the conversion was undone: \(undone.joined(separator: ", "))", production: .afterPutBack(healthy: back),
                     evidence: error.evidence)
             }
             let window = stopped.map { Date().timeIntervalSince($0) }
@@ -281,7 +299,7 @@ struct SwarmRelease {
                 throw DeployError(
                     message:
                         "the front door \(swarm.frontService) on \(host.host.name):\(port) does not answer \(target.health.path) with \(target.health.expectStatus) (\(probe.problem ?? probe.status.map { "status \($0)" } ?? "no answer")); see `tmeops cluster status -e \(env)`",
-                    rolledBack: false, notRestored: true, evidence: frontEvidence(on: host))
+                    production: .notRestored, evidence: frontEvidence(on: host))
             }
             Thread.sleep(forTimeInterval: 0.2)
         }

@@ -34,7 +34,7 @@ extension DeployPipeline {
         let nodes = try engine.nodes()
         guard let node = try swarmRelease.node(of: target, in: nodes)?["ID"]?.string else {
             throw DeployError(
-                message: "\(target.host.name) (the database host) is not a node of the swarm; run `tmeops cluster up -e \(env)`", rolledBack: false)
+                message: "\(target.host.name) (the database host) is not a node of the swarm; run `tmeops cluster up -e \(env)`", production: .unchanged)
         }
         let carried = try swarmRelease.carriedSettings(try engine.service(swarmConfig.service))
         let testPorts = try target.testInstance?.publish ?? [PortMapping(parsing: "3001:3000")]
@@ -92,7 +92,7 @@ extension DeployPipeline {
 
     func testFailure(_ what: String, _ task: JSONValue?, engine: DockerEngine) -> DeployError {
         DeployError(
-            message: "the test instance of \(options.image ?? target.config.image) failed: \(what); production was not touched", rolledBack: false,
+            message: "the test instance of \(options.image ?? target.config.image) failed: \(what); production was not touched", production: .unchanged,
             evidence: SwarmFollow.evidence(of: task, engine: engine, context: context))
     }
 

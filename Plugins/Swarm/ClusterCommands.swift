@@ -107,13 +107,35 @@ public struct ClusterDownCommand: TMEOpsCommand {
     public init() {}
 
     public func run(_ context: CommandContext) async throws {
-        let (_, environment) = try context.loadEnvironment()
+        let (config, environment) = try context.loadEnvironment()
         guard globals.yes else {
             throw TMEOpsError.usage(
                 "cluster down makes every host of \(environment.name) leave its swarm, stopping the app's service and front door; pass --yes to do it. Nothing was changed."
             )
         }
-        let left = try await runBlocking("cluster down") { try SwarmCluster(environment, context: context).down() }
+        let left = try await runBlocking("cluster down") { () -> [String] in
+            // The deploy lock, as a deploy holds it, on the host that keeps it (the first): no deploy,
+            // rollback or recover runs while the swarm goes, and none left half done is cut short.
+            guard let lead = try context.connectedHosts(environment).first else { return [] }
+            let state = try lead.state(app: config.app)
+            let lock = try state.acquire(message: "cluster down", ttl: 1800, force: false, context: context)
+            defer { do { try state.release(token: lock.token) } catch { context.logger.warning("\(error)") } }
+            if let open = try state.journal().last {
+                throw TMEOpsError(
+                    "a deploy of \(environment.name) did not finish (its journal on \(lead.name) ends at \(open.step) \(open.phase) of \(open.release)): run `tmeops recover -e \(environment.name)` first; nothing was changed"
+                )
+            }
+            do {
+                let left = try SwarmCluster(environment, context: context).down()
+                state.audit(
+                    action: "cluster down", environment: environment.name, release: nil, outcome: "done",
+                    detail: left.isEmpty ? "no host was in a swarm" : "left the swarm: \(left.joined(separator: ", "))", context: context)
+                return left
+            } catch {
+                state.audit(action: "cluster down", environment: environment.name, release: nil, outcome: "failed", detail: "\(error)", context: context)
+                throw error
+            }
+        }
         if context.json { return try context.output.writeJSON(["left": left]) }
         context.output.line(
             "\(context.output.green("✓")) \(left.isEmpty ? "no host of \(environment.name) was in a swarm" : "left the swarm: \(left.joined(separator: ", "))")"

@@ -65,7 +65,7 @@ public struct SwarmAppSpec: Sendable {
     }
 
     /// Where the env secret is mounted in each task.
-    public static let secretPath = "/run/secrets/tmeops-env"
+    public static let secretPath = AppEnvFiles.swarmSecret
     /// The wrapper the tasks start with: the secret's variables exported, then the image's own command.
     public static let wrapper = "set -a; . \(secretPath); set +a; exec \"$@\""
 
@@ -98,7 +98,7 @@ public struct SwarmAppSpec: Sendable {
     public var document: JSONValue {
         var container: [String: JSONValue] = [
             "Image": .string(imageID),
-            "Command": .array(["/bin/sh", "-c", Self.wrapper, "tmeops-env"].map { .string($0) }),
+            "Command": .array(["/bin/sh", "-c", Self.wrapper, AppEnvFiles.wrapperName].map { .string($0) }),
             "Args": .array(command.map { .string($0) }),
             "Labels": Self.strings(labels.merging(releaseLabels) { $1 }),
             "StopGracePeriod": Self.nanoseconds(stopGrace),

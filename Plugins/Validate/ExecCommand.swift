@@ -65,9 +65,13 @@ public struct ExecCommand: TMEOpsCommand {
             let (engine, session) = remote ? try DockerEngines.remote(environment, choice, context: context) : (try DockerEngines.local(context), nil)
             defer { session?.close() }
             let target = try Self.container(named ?? app.container, explicit: named != nil, engine: engine, environment: environment.name)
+            // A container tmeops made keeps the env file's variables out of its configuration: the
+            // command gets them as the app did, through the same file.
+            let entrypoint = (try engine.containerDocument(target)?["Config"]?["Entrypoint"]?.array ?? []).compactMap(\.string)
+            let run = AppEnvFiles.runsUnderWrapper(entrypoint: entrypoint) ? AppEnvFiles.wrapped(argv) : argv
             context.logger.debug("exec in \(target): \(ShellQuote.command(argv))")
             return try engine.execStreaming(
-                target, argv, user: user, input: interactive ? try FileSource(path: "/dev/stdin") : nil,
+                target, run, user: user, input: interactive ? try FileSource(path: "/dev/stdin") : nil,
                 onStdout: { data in data.withUnsafeBytes { context.output.sink.write(bytes: $0) } },
                 onStderr: { data in data.withUnsafeBytes { context.errorSink.write(bytes: $0) } })
         }

@@ -43,9 +43,21 @@ public final class EnvironmentHost: @unchecked Sendable {
         }
     }
 
-    /// The host's remote state (lock, journal, ledger, audit) for `app`, over this command's session.
-    public func state(app: String) throws -> RemoteState {
-        RemoteState(session: try session(), app: app, redactor: context.redactor)
+    /// This environment's remote state on the host (lock, journal, ledger, audit) for `app`, over this
+    /// command's session. The first time a command asks, state an older tmeops kept for every
+    /// environment in `~/.tmeops/<app>/` is moved into this environment's folder (and the move logged);
+    /// a lock there renewed within `lockTTL` stops the command instead.
+    public func state(app: String, lockTTL: TimeInterval = 1800) throws -> RemoteState {
+        let state = RemoteState(session: try session(), app: app, environment: environment.name, redactor: context.redactor)
+        try context.connections.value("\(key):state:\(app)") {
+            if case .moved(let files) = try state.moveSharedState(lockTTL: lockTTL) {
+                context.logger.warning(
+                    "moved \(files.joined(separator: ", ")) from ~/\(state.appBase) into ~/\(state.base) on \(name): each environment now keeps its own lock, journal, ledger and audit. Releases recorded there before the move are all shown as \(environment.name)'s; an older tmeops can no longer lock ~/\(state.appBase) (upgrade it)"
+                )
+            }
+            return ((), {})
+        }
+        return state
     }
 
     /// The environment's database (`database.container` on this host, reached through an SSH forward, or

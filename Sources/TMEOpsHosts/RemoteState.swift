@@ -2,26 +2,42 @@ import Foundation
 import TMEOpsCore
 import TMEOpsSSH
 
-/// What a deploy keeps on the host, under `~/.tmeops/<app>/`: the lock (a directory, made atomically by
-/// mkdir), the journal of the deploy in progress, the release ledger and the audit log (JSON lines).
-/// Every command is an argv; paths and values reach the scripts as positional parameters.
+/// What a deploy keeps on the host, under `~/.tmeops/<app>/<environment>/`: the lock (a directory, made
+/// atomically by mkdir), the journal of the deploy in progress, the release ledger and the audit log
+/// (JSON lines). Each environment has its own, so staging beside production on one server (one SSH
+/// user) never takes production's lock or reads its history. Every command is an argv; paths and
+/// values reach the scripts as positional parameters.
 public struct RemoteState {
     public let session: SSHSession
+    /// This environment's folder, `.tmeops/<app>/<environment>` (relative to the SSH user's home).
     public let base: String
+    /// The app's folder, `.tmeops/<app>`: where the state of every environment was kept before each had
+    /// its own (see `moveSharedState`), and where scheduled backup scripts live.
+    public let appBase: String
+    public let environment: String
     public let host: String
 
     /// Masks secrets in every text this writes to the host (journal, lock owner, ledger), as in logs.
     public let redactor: Redactor
 
-    public init(session: SSHSession, app: String, redactor: Redactor = Redactor()) {
+    public init(session: SSHSession, app: String, environment: String, redactor: Redactor = Redactor()) {
         self.session = session
         self.redactor = redactor
-        base = ".tmeops/\(app)"
+        self.environment = environment
+        appBase = ".tmeops/\(app)"
+        base = "\(appBase)/\(environment)"
         host = session.options.host
     }
 
     public var lockDir: String { "\(base)/lock" }
-    public var journalPath: String { "\(base)/journal.jsonl" }
+    /// Where each release's journal is kept while it is open (`open/<release>.jsonl`); closed, it moves
+    /// to `journals/<release>.jsonl`. One file per release: a deploy that lost its lock can never write
+    /// into the journal of the one that holds it now.
+    public var openJournals: String { "\(base)/open" }
+    public func journalPath(release: String) -> String { "\(openJournals)/\(release).jsonl" }
+    /// The one journal an older tmeops kept open for every release (read and closed as a journal of its
+    /// release, never written).
+    var sharedJournalPath: String { "\(base)/journal.jsonl" }
     public var releasesPath: String { "\(base)/releases.jsonl" }
     public var auditPath: String { "\(base)/audit.jsonl" }
 
@@ -38,31 +54,54 @@ public struct RemoteState {
 
     /// Appends one JSON line to `path` (O_APPEND writes of one line are atomic enough for one writer).
     func append<T: Encodable>(_ value: T, to path: String) throws {
-        try appendLine(try Self.json(value), to: path, renewing: nil)
+        try appendLine(try Self.json(value), to: path, holding: nil)
     }
 
-    /// Appends the line on standard input to `$1` (creating its folder), syncs it, and renews the
-    /// heartbeat of the lock folder `$2` when one is named. A line under cat's 128 KiB block is one
-    /// O_APPEND write.
+    /// Appends the line on standard input to `$1` (creating its folder) and syncs it. With a lock token
+    /// `$3`, the lock folder `$2` must be that token's (exit 5 before anything is written when it is not),
+    /// and its heartbeat is renewed. A line under cat's 128 KiB block is one O_APPEND write.
     static let appendScript = #"""
+        if [ -n "$3" ]; then grep -qF -- "\"token\":\"$3\"" "$2/owner.json" 2>/dev/null || exit 5; fi
         mkdir -p -m 700 -- "$(dirname -- "$1")" && umask 077 && cat >> "$1" || exit 1
         sync -- "$1" 2>/dev/null
-        if [ -n "$2" ] && [ -d "$2" ]; then touch -- "$2/heartbeat" 2>/dev/null; fi
+        if [ -n "$3" ]; then touch -- "$2/heartbeat" 2>/dev/null; fi
         exit 0
         """#
 
-    /// Appends `line` (one JSON document, no newline) to `path`, and renews the heartbeat of `lock` when
-    /// given. It goes through the session's kept command runner, so a deploy's journal, ledger and audit
-    /// lines cost no channel opens of their own; the line travels as standard input, never as an
-    /// argument, and is never sent twice. Not written is an error naming the file, never silence.
-    func appendLine(_ line: Data, to path: String, renewing lock: String?) throws {
+    /// Appends `line` (one JSON document, no newline) to `path`; with `token`, only while that token
+    /// holds the lock (renewing its heartbeat). It goes through the session's kept command runner, so a
+    /// deploy's journal, ledger and audit lines cost no channel opens of their own; the line travels as
+    /// standard input, never as an argument, and is never sent twice. Not written is an error naming
+    /// the file, never silence.
+    func appendLine(_ line: Data, to path: String, holding token: String?) throws {
         var input = line
         input.append(0x0A)
-        do {
-            try sh(Self.appendScript, [path, lock ?? ""], stdin: input, what: "appending to \(path)")
-        } catch let error as SSHError {
-            throw TMEOpsError("appending to \(path) on \(host) failed: \(error.message)")
+        let output = try session.capture(["sh", "-c", Self.appendScript, "tmeops", path, lockDir, token ?? ""], stdin: input)
+        switch output.exit.status {
+        case 0: return
+        case 5: throw lockLost()
+        default:
+            throw TMEOpsError(
+                "appending to \(path) on \(host) failed: \(output.stderrText.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? "exit \(output.exit.status)" : output.stderrText.trimmingCharacters(in: .whitespacesAndNewlines))"
+            )
         }
+    }
+
+    /// The error of a holder whose lock is no longer its own (broken as expired and taken by another).
+    func lockLost() -> TMEOpsError {
+        let holder = (try? lockOwner()) ?? nil
+        return TMEOpsError(
+            "the deploy lock on \(host) is no longer this command's: "
+                + (holder.map { "\($0.owner)@\($0.host) (pid \($0.pid)) took it at \($0.at)" } ?? "it was released or broken")
+                + "; stopping here, before the next step")
+    }
+
+    /// Renews the heartbeat of the lock `token` holds; an error when the lock is no longer that token's.
+    public func renew(token: String) throws {
+        let output = try session.capture(
+            ["sh", "-c", #"grep -qF -- "\"token\":\"$2\"" "$1/owner.json" 2>/dev/null || exit 5; touch -- "$1/heartbeat""#, "tmeops", lockDir, token])
+        if output.exit.status == 5 { throw lockLost() }
+        guard output.exit.succeeded else { throw TMEOpsError("renewing the deploy lock on \(host) failed: \(output.stderrText)") }
     }
 
     func readLines<T: Decodable>(_ path: String, as type: T.Type) throws -> [T] {
@@ -81,6 +120,36 @@ public struct RemoteState {
         public var token: String
         /// When the holder last showed it was alive (seconds since 1970; a deploy renews it at every step).
         public var renewed: Double?
+        /// The machine the holder runs on and its boot (`LockOwner.thisMachine`); nil in older locks,
+        /// which are judged by `host`, the hostname.
+        public var machine: String?
+        /// Taken by `tmeops lock acquire`: nothing renews it, and it never expires (only `lock release`
+        /// frees it).
+        public var byHand: Bool?
+
+        public init(
+            owner: String, host: String, pid: Int32, at: String, message: String, token: String, renewed: Double? = nil, machine: String? = nil,
+            byHand: Bool? = nil
+        ) {
+            (self.owner, self.host, self.pid, self.at, self.message, self.token) = (owner, host, pid, at, message, token)
+            (self.renewed, self.machine, self.byHand) = (renewed, machine, byHand)
+        }
+
+        /// This machine and its current boot: `/etc/machine-id` and the kernel's boot id. Hostnames
+        /// repeat (CI runners, containers, laptops named after their owner), and a process id means
+        /// nothing after a reboot; both of these are unique. Where neither file exists, the hostname.
+        public static let thisMachine: String = {
+            func read(_ path: String) -> String? {
+                (try? String(contentsOfFile: path, encoding: .utf8)).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.flatMap {
+                    $0.isEmpty ? nil : $0
+                }
+            }
+            guard let id = read("/etc/machine-id") ?? read("/var/lib/dbus/machine-id") else { return ProcessInfo.processInfo.hostName }
+            return "\(id)/\(read("/proc/sys/kernel/random/boot_id") ?? "")"
+        }()
+
+        /// Whether the holder runs on this machine, in its current boot.
+        public var isThisMachine: Bool { machine.map { $0 == Self.thisMachine } ?? (host == ProcessInfo.processInfo.hostName) }
 
         public var acquired: Date? { ISO8601DateFormatter().date(from: at) }
 
@@ -92,14 +161,17 @@ public struct RemoteState {
 
         /// Whether the holder is a process of this machine that still runs (a killed deploy's is not).
         public var isLiveProcessHere: Bool {
-            host == ProcessInfo.processInfo.hostName && pid > 0 && (kill(pid, 0) == 0 || errno == EPERM)
+            isThisMachine && pid > 0 && (kill(pid, 0) == 0 || errno == EPERM)
         }
+
+        /// Not renewed for longer than `ttl` (a lock taken by hand never expires).
+        public func isExpired(ttl: TimeInterval) -> Bool { byHand != true && (idleSeconds ?? 0) > ttl }
 
         /// Whether a deploy's lock (one with a journal beside it) was left by a deploy that no longer
         /// runs: its process on this machine is gone, or it has not been renewed for longer than `ttl`.
         public func isAbandoned(ttl: TimeInterval) -> Bool {
             guard !isLiveProcessHere else { return false }
-            return host == ProcessInfo.processInfo.hostName || (idleSeconds ?? 0) > ttl
+            return isThisMachine || (idleSeconds ?? 0) > ttl
         }
 
         /// The lock as the host reports it: the heartbeat's modification time (or `-`) on the first line,
@@ -133,32 +205,38 @@ public struct RemoteState {
     ///
     /// With `wait`, a lock another holder has is waited for (checked every two seconds) up to that many
     /// seconds before the refusal: for CI pipelines whose deploys queue.
-    public func acquire(message: String, ttl: TimeInterval, force: Bool, wait: TimeInterval = 0, context: CommandContext) throws -> LockOwner {
-        let me = LockOwner(
+    public func acquire(
+        message: String, ttl: TimeInterval, force: Bool, wait: TimeInterval = 0, byHand: Bool = false, context: CommandContext
+    ) throws -> LockOwner {
+        var me = LockOwner(
             owner: context.environment["USER"] ?? NSUserName(), host: ProcessInfo.processInfo.hostName, pid: getpid(),
-            at: ISO8601DateFormatter().string(from: Date()), message: redactor.redact(message), token: UUID().uuidString)
+            at: ISO8601DateFormatter().string(from: Date()), message: redactor.redact(message), token: UUID().uuidString,
+            machine: LockOwner.thisMachine, byHand: byHand ? true : nil)
         let deadline = Date().addingTimeInterval(wait)
         var waitingFor: String?
         var attempts = 0
         while attempts < 3 {
             attempts += 1
+            // Stamped when it is taken (not when waiting began), its heartbeat made in the same step.
+            me.at = ISO8601DateFormatter().string(from: Date())
             let output = try session.capture(
                 [
-                    "sh", "-c", #"mkdir -p -m 700 -- "$(dirname -- "$1")" && mkdir -m 700 -- "$1" 2>/dev/null && umask 077 && cat > "$1/owner.json""#, "tmeops",
-                    lockDir,
+                    "sh", "-c",
+                    #"mkdir -p -m 700 -- "$(dirname -- "$1")" && mkdir -m 700 -- "$1" 2>/dev/null && umask 077 && cat > "$1/owner.json" && touch -- "$1/heartbeat""#,
+                    "tmeops", lockDir,
                 ],
                 stdin: try Self.json(me))
             if output.exit.succeeded { return me }
             guard let holder = try lockOwner() else { continue }
             let idle = holder.idleSeconds
-            if force, let idle, idle > ttl, !holder.isLiveProcessHere {
+            if force, holder.isExpired(ttl: ttl), let idle, !holder.isLiveProcessHere {
                 context.logger.warning("breaking an expired deploy lock of \(holder.owner)@\(holder.host) (pid \(holder.pid), idle \(Int(idle)) s)")
                 try breakLock(holder)
                 continue
             }
             // Waiting is for a lock someone may still release: an expired one (not renewed for longer
             // than the TTL) is refused at once.
-            if Date() < deadline, !(idle.map { $0 > ttl } ?? false) {
+            if Date() < deadline, !holder.isExpired(ttl: ttl) {
                 // Someone else's lock while there is time left: wait for it, saying so once per holder.
                 if waitingFor != holder.token {
                     waitingFor = holder.token
@@ -173,8 +251,12 @@ public struct RemoteState {
             let expiry =
                 holder.isLiveProcessHere
                 ? "; that process is still running on this machine"
-                : idle.map { $0 > ttl ? "; it expired \(Int($0 - ttl)) s ago, so --force may break it" : "; it expires in \(Int(ttl - $0)) s unless renewed" }
-                    ?? ""
+                : holder.byHand == true
+                    ? "; it was taken by hand and never expires: `tmeops lock release --force` frees it"
+                    : idle.map {
+                        $0 > ttl ? "; it expired \(Int($0 - ttl)) s ago, so --force may break it" : "; it expires in \(Int(ttl - $0)) s unless renewed"
+                    }
+                        ?? ""
             let waited = wait > 0 ? " (waited \(ConfigDuration(seconds: wait.rounded())) for it; --lock-wait waits longer)" : ""
             throw TMEOpsError(
                 "the deploy lock on \(host) is held by \(holder.owner)@\(holder.host) (pid \(holder.pid)) since \(holder.at): \"\(holder.message)\"\(expiry)\(waited)"
@@ -244,25 +326,41 @@ public struct RemoteState {
         return (try? journal())?.last
     }
 
-    /// The journal of the deploy in progress (see `JournalEntry.parse`).
+    /// The journal of the deploy in progress: the newest open one (release ids sort by time; the shared
+    /// journal an older tmeops kept counts as older than any). See `JournalEntry.parse`.
     public func journal() throws -> [JournalEntry] {
-        let output = try sh(#"[ -f "$1" ] && cat -- "$1" || true"#, [journalPath], what: "reading \(journalPath)")
-        return try JournalEntry.parse(output.stdoutText, place: "\(host):~/\(journalPath)")
+        let output = try sh(
+            #"""
+            f=; [ -f "$1" ] && f=$1
+            for g in "$2"/*.jsonl; do [ -f "$g" ] && f=$g; done
+            [ -n "$f" ] || exit 0
+            printf '%s\n' "$f"; cat -- "$f"
+            """#, [sharedJournalPath, openJournals], what: "reading the open journal in \(base)")
+        let text = output.stdoutText
+        guard let newline = text.firstIndex(of: "\n") else { return [] }
+        return try JournalEntry.parse(String(text[text.index(after: newline)...]), place: "\(host):~/\(text[..<newline])")
     }
 
-    /// Appends to the journal (synced to disk) and, in the same round trip, renews the lock's heartbeat:
-    /// only the deploy holding the lock writes the journal, so every step shows it is alive.
+    /// Appends to the journal of `entry`'s release (synced to disk). With the lock's `token`, only while
+    /// that token holds the lock, renewing its heartbeat in the same round trip: every step of a deploy
+    /// shows it is alive, and a deploy whose lock was broken and taken stops before its next step.
     /// A line that cannot be written (full disk, unwritable file) is an error, never lost in silence.
-    public func record(_ entry: JournalEntry) throws {
+    public func record(_ entry: JournalEntry, holding token: String?) throws {
         var entry = entry
         entry.data = entry.data.mapValues(redactor.redact)
-        try appendLine(try Self.json(entry), to: journalPath, renewing: lockDir)
+        try appendLine(try Self.json(entry), to: journalPath(release: entry.release), holding: token)
     }
 
-    /// Moves the finished journal to `journals/<release>.jsonl`.
-    public func closeJournal(release: String) throws {
+    /// Moves `release`'s finished journal to `journals/<archived name>.jsonl` (the release id unless
+    /// named), and the shared journal of an older tmeops with it when it is that release's.
+    public func closeJournal(release: String, archivedAs name: String? = nil) throws {
         try sh(
-            #"[ -f "$1" ] || exit 0; mkdir -p -m 700 -- "$2" && mv -f -- "$1" "$2/$3.jsonl""#, [journalPath, "\(base)/journals", release],
+            #"""
+            mkdir -p -m 700 -- "$3" || exit 1
+            if [ -f "$1" ]; then mv -f -- "$1" "$3/$5.jsonl" || exit 1; fi
+            if [ -f "$2" ] && grep -qF -- "\"release\":\"$4\"" "$2"; then mv -f -- "$2" "$3/$5.jsonl" || exit 1; fi
+            exit 0
+            """#, [journalPath(release: release), sharedJournalPath, "\(base)/journals", release, name ?? release],
             what: "closing the journal")
     }
 
@@ -361,5 +459,49 @@ public struct RemoteState {
             at: ISO8601DateFormatter().string(from: Date()), action: action, environment: environment, release: release, outcome: outcome,
             operatorName: context.environment["USER"] ?? NSUserName(), detail: context.redactor.redact(detail))
         do { try append(line, to: auditPath) } catch { context.logger.warning("could not write the audit log on \(host): \(error)") }
+    }
+}
+
+/// Renews the heartbeat of a lock a command holds while it works without writing a journal (`migrate
+/// apply` on a protected environment): every `interval` seconds, on a session nothing else uses until
+/// `stop()` returns. A lock that is no longer the holder's is reported once (`lost`), never retaken.
+public final class LockHeartbeat: @unchecked Sendable {
+    private let stopping = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+    private var lostError: Error?
+    private var stopped = false
+
+    /// The error of the renewal that found the lock taken or could not reach the host, if one did.
+    public var lost: Error? { lock.withLock { lostError } }
+
+    public init(state: RemoteState, token: String, every interval: TimeInterval, onLost: @escaping @Sendable (Error) -> Void) {
+        // The session is this thread's alone until `stop()` returns (the caller's promise).
+        nonisolated(unsafe) let renewing = state
+        let thread = Thread { [stopping, finished] in
+            while stopping.wait(timeout: .now() + interval) == .timedOut {
+                do {
+                    try renewing.renew(token: token)
+                } catch {
+                    self.lock.withLock { self.lostError = error }
+                    onLost(error)
+                    break
+                }
+            }
+            finished.signal()
+        }
+        thread.name = "tmeops lock heartbeat"
+        thread.start()
+    }
+
+    /// Stops renewing and waits for a renewal under way to end (the session is then free again).
+    public func stop() {
+        let first = lock.withLock {
+            defer { stopped = true }
+            return !stopped
+        }
+        guard first else { return }
+        stopping.signal()
+        finished.wait()
     }
 }

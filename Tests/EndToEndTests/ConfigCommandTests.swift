@@ -42,6 +42,16 @@ final class ConfigCommandTests: XCTestCase {
         XCTAssertFalse(result.stderr.contains("db-Pw-From-File") || result.stderr.contains("npm-Token-123"), result.stderr)
         let json = try project.tmeops("config", "check", "--json")
         XCTAssertTrue(json.stdout.contains("\"warnings\""), json.stdout)
+
+        // The same from a password manager's command (secrets.command) as from the file.
+        try project.write(".tmeops/secrets.env", "DB_PASSWORD=db-Pw-From-File\n", mode: 0o600)
+        let config = try String(contentsOf: project.directory.appendingPathComponent("tmeops.yml"), encoding: .utf8)
+        try project.write("tmeops.yml", "secrets: { command: \"echo NPM_TOKEN=npm-Token-From-Vault\" }\n" + config)
+        let vault = try project.tmeops("config", "check")
+        XCTAssertEqual(vault.status, 0, vault.stderr)
+        XCTAssertTrue(vault.stderr.contains("build.args.NPM_TOKEN holds the value of NPM_TOKEN from secrets.command"), vault.stderr)
+        XCTAssertTrue(vault.stderr.contains("DATABASE_URL holds the value of DB_PASSWORD from .tmeops/secrets.env"), vault.stderr)
+        XCTAssertFalse(vault.stderr.contains("npm-Token-From-Vault"), vault.stderr)
     }
 
     func testCheckReportsLocationAndSuggestionWithExitTwo() throws {

@@ -88,7 +88,7 @@ final class RemoteStateAppenderSerial: XCTestCase {
         let tricky = #"back\slash "quoted" $(touch /tmp/tmeops-appender-pwned) `id` 'single'  two spaces\#ttab ünïcode ; | & > \n"#
         let before = SSHStatistics.shared.count(.command)
         for step in 0..<20 {
-            try state.record(RemoteState.JournalEntry(release: "r1", step: "step-\(step)", phase: "done", data: ["note": tricky]))
+            try state.record(RemoteState.JournalEntry(release: "r1", step: "step-\(step)", phase: "done", data: ["note": tricky]), holding: nil)
         }
         XCTAssertEqual(SSHStatistics.shared.count(.command) - before, 0, "twenty journal lines over the runner the session already keeps")
         let journal = try state.journal()
@@ -97,12 +97,12 @@ final class RemoteStateAppenderSerial: XCTestCase {
         XCTAssertNotEqual(try session.capture(["test", "-e", "/tmp/tmeops-appender-pwned"]).exit.status, 0, "a value is never run")
 
         // An unwritable journal is an error that names it; the kept runner serves the next line.
-        _ = try session.capture(["chmod", "400", state.journalPath])
-        XCTAssertThrowsError(try state.record(RemoteState.JournalEntry(release: "r1", step: "refused", phase: "done"))) { error in
-            XCTAssertTrue("\(error)".contains("journal.jsonl"), "\(error)")
+        _ = try session.capture(["chmod", "400", state.journalPath(release: "r1")])
+        XCTAssertThrowsError(try state.record(RemoteState.JournalEntry(release: "r1", step: "refused", phase: "done"), holding: nil)) { error in
+            XCTAssertTrue("\(error)".contains("open/r1.jsonl"), "\(error)")
         }
-        _ = try session.capture(["chmod", "600", state.journalPath])
-        try state.record(RemoteState.JournalEntry(release: "r1", step: "after", phase: "done"))
+        _ = try session.capture(["chmod", "600", state.journalPath(release: "r1")])
+        try state.record(RemoteState.JournalEntry(release: "r1", step: "after", phase: "done"), holding: nil)
         XCTAssertEqual(try state.journal().map(\.step).suffix(2), ["step-19", "after"])
     }
 }

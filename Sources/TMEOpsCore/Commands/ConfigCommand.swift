@@ -64,14 +64,13 @@ public struct ConfigCheckCommand: TMEOpsCommand {
 }
 
 extension ConfigCheckCommand {
-    /// Values from `.tmeops/secrets.env` that the config puts where anyone with access to the engine
-    /// reads them: `app.env` (the container's configuration, shown by `docker inspect`) and `build.args`
-    /// (kept in the image's history). One warning per place, naming the secret's key, never its value.
+    /// Values from `.tmeops/secrets.env` or `secrets.command` that the config puts where anyone with
+    /// access to the engine reads them: `app.env` (the container's configuration, shown by `docker
+    /// inspect`) and `build.args` (kept in the image's history). One warning per place, naming the
+    /// secret's key and source, never its value.
     static func exposedSecrets(_ config: LoadedConfig) throws -> [String] {
-        let secretsURL = config.url.deletingLastPathComponent().appendingPathComponent(".tmeops/secrets.env")
-        guard let data = FileManager.default.contents(atPath: secretsURL.path) else { return [] }
         // Very short values (a port, "true") would match by chance.
-        let secrets = try DotEnv.parse(String(decoding: data, as: UTF8.self), file: ".tmeops/secrets.env").filter { $0.value.count >= 6 }
+        let secrets = config.secrets.filter { $0.value.count >= 6 }
         guard !secrets.isEmpty,
             let document = try JSONSerialization.jsonObject(with: JSONEncoder().encode(ResolvedConfigDocument(config: config))) as? [String: Any]
         else { return [] }
@@ -100,7 +99,7 @@ extension ConfigCheckCommand {
         }
         return places.compactMap { place in
             guard let secret = secrets.first(where: { place.value.contains($0.value) }) else { return nil }
-            return "\(config.displayPath): \(place.key) holds the value of \(secret.key) from .tmeops/secrets.env: \(place.advice)"
+            return "\(config.displayPath): \(place.key) holds the value of \(secret.key) from \(secret.source): \(place.advice)"
         }
     }
 }

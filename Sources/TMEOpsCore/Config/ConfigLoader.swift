@@ -81,10 +81,14 @@ public struct ConfigLoader: Sendable {
 
         let rootKeys = Self.coreRootKeys + rootSections.map { $0.key }
         let entries = try checkedEntries(mapping, allowed: rootKeys, path: [], context: context, what: "top-level key")
+        var secretValues = secrets.sorted { $0.key < $1.key }.map { LoadedConfig.Secret(key: $0.key, value: $0.value, source: ".tmeops/secrets.env") }
         if let node = entries[SecretsCommand.key]?.value,
             let values = try SecretsCommand.values(
                 node, fileSecrets: secrets, directory: url.deletingLastPathComponent(), environment: processEnvironment, context: context)
         {
+            secretValues += values.filter { secrets[$0.key] == nil }.sorted { $0.key < $1.key }.map {
+                LoadedConfig.Secret(key: $0.key, value: $0.value, source: "secrets.command")
+            }
             context = DecodeContext(
                 file: displayPath, interpolator: Interpolator(secrets: secrets.merging(values) { old, _ in old }, environment: processEnvironment),
                 redactor: redactor)
@@ -120,6 +124,11 @@ public struct ConfigLoader: Sendable {
                     nameNode, [AnyKey(stringValue: "environments")],
                     "'\(nameNode.string ?? "?")' cannot name an environment; use letters, digits, '-', '_' and '.' (starting with a letter or digit)")
             }
+            // Each environment's state is the folder ~/.tmeops/<app>/<name> on its hosts, beside the app's
+            // own files there.
+            if let reserved = Self.reservedEnvironmentName(name) {
+                throw context.error(nameNode, [AnyKey(stringValue: "environments")], "'\(name)' cannot name an environment: \(reserved); choose another name")
+            }
         }
         let wanted: [String]
         switch selection {
@@ -152,7 +161,8 @@ public struct ConfigLoader: Sendable {
             environments[name] = environment
         }
         return LoadedConfig(
-            displayPath: displayPath, url: url, app: app, image: image, environmentNames: names, rootSections: decodedRoot, environments: environments)
+            displayPath: displayPath, url: url, app: app, image: image, environmentNames: names, rootSections: decodedRoot, environments: environments,
+            secrets: secretValues)
     }
 
     private func checkedEntries(_ mapping: Node.Mapping, allowed: [String], path: [CodingKey], context: DecodeContext, what: String) throws -> [String: (
@@ -217,6 +227,16 @@ public struct ConfigLoader: Sendable {
         default:
             return ConfigError(file: file, message: "not valid YAML: \(error)")
         }
+    }
+
+    /// Why `name` cannot name an environment, or nil: names the app's state folder on a host already
+    /// uses for its own files (the proxy's configuration, scheduled backup scripts, the state files of
+    /// releases before each environment had its folder).
+    public static func reservedEnvironmentName(_ name: String) -> String? {
+        if ["lock", "journals", "proxy"].contains(name) || name.hasSuffix(".jsonl") || name.hasSuffix(".sh") || name.hasPrefix("backup-") {
+            return "~/.tmeops/<app>/\(name) on the server is kept for tmeops's own files"
+        }
+        return nil
     }
 
     static func unknownEnvironment(_ name: String, known: [String], file: String) -> ConfigError {

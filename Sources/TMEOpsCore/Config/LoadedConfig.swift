@@ -37,6 +37,15 @@ public struct LoadedConfig: Sendable {
     let rootSections: [(key: String, value: any ConfigSection)]
     /// The environments that were decoded (the selected one, or all for `config check`).
     public let environments: [String: EnvironmentConfig]
+    /// Every secret value the config could use, with where it came from (`.tmeops/secrets.env` or
+    /// `secrets.command`; the file wins a key both give). Held in memory only, for `config check`.
+    public var secrets: [Secret] = []
+
+    public struct Secret: Sendable, Equatable {
+        public let key: String
+        public let value: String
+        public let source: String
+    }
 
     /// The root-level section of type `T`, or nil when the file does not have it.
     public func section<T: ConfigSection>(_ type: T.Type) -> T? {

@@ -10,7 +10,7 @@ import XCTest
 final class DataSafetySerial: SeededDeployProject {
     override var projectPrefix: String { "tmeops-safety" }
 
-    var stateDir: URL { URL(fileURLWithPath: "/home/\(sandbox["SANDBOX_SSH_USER"])/.tmeops/tme-portal") }
+    var stateDir: URL { URL(fileURLWithPath: "/home/\(sandbox["SANDBOX_SSH_USER"])/.tmeops/tme-portal/\(environmentName)") }
 
     func users() throws -> String {
         try sandbox.docker([
@@ -63,6 +63,7 @@ final class DataSafetySerial: SeededDeployProject {
         var stale = owner
         stale.at = ISO8601DateFormatter().string(from: Date().addingTimeInterval(-7200))
         stale.pid = 0
+        stale.byHand = nil  // a deploy's lock, as a killed deploy leaves it (one taken by hand never expires)
         try JSONEncoder().encode(stale).write(to: ownerFile)
         try? FileManager.default.removeItem(at: stateDir.appendingPathComponent("lock/heartbeat"))
         let results = try [0, 1].map { index -> Process in
@@ -84,7 +85,7 @@ final class DataSafetySerial: SeededDeployProject {
     }
 
     func testRecoverLeavesARunningDeployAloneAndAnUnreadableJournalLineIsNamed() throws {
-        let journal = stateDir.appendingPathComponent("journal.jsonl")
+        let journal = stateDir.appendingPathComponent("open/r-x.jsonl")
         let deploy = try startDeploy("tme-portal-server:sandbox-2")
         // While the test instance runs, a second operator runs recover.
         waitForJournal("test-instance", while: deploy)
@@ -101,6 +102,7 @@ final class DataSafetySerial: SeededDeployProject {
         let damaged = try tmeops(["recover", "-e", "sandbox"])
         XCTAssertNotEqual(damaged.status, 0, damaged.stdout)
         XCTAssertTrue(damaged.stderr.contains("line 2 of the deploy journal"), damaged.stderr)
+        XCTAssertTrue(damaged.stderr.contains("open/r-x.jsonl"), damaged.stderr)
         try FileManager.default.removeItem(at: journal)
     }
 }
@@ -178,7 +180,7 @@ final class DeployExitCodeSerial: SeededDeployProject {
 final class InjectedFaultSerial: SeededDeployProject {
     override var projectPrefix: String { "tmeops-faults" }
 
-    var stateDir: URL { URL(fileURLWithPath: "/home/\(sandbox["SANDBOX_SSH_USER"])/.tmeops/tme-portal") }
+    var stateDir: URL { URL(fileURLWithPath: "/home/\(sandbox["SANDBOX_SSH_USER"])/.tmeops/tme-portal/\(environmentName)") }
 
     func servedVersion() throws -> String {
         try sandbox.inNamespace(["curl", "-fsS", "--max-time", "5", "http://127.0.0.1:80/api/version"]).stdout
@@ -188,12 +190,14 @@ final class InjectedFaultSerial: SeededDeployProject {
         try JSONDecoder().decode([RemoteState.Release].self, from: Data(try tmeops(["releases", "-e", "sandbox", "--json"]).stdout.utf8))
     }
 
-    /// Runs a deploy of `image` that pauses at `point`, does `fault` there, lets it go on and returns
-    /// its exit status and standard error.
-    func deploy(_ image: String, breaking point: String, _ fault: (FaultInjection) throws -> Void) throws -> (Int32, String) {
+    /// Runs a deploy of `image` (or the command `arguments`) that pauses at `point`, does `fault` there,
+    /// lets it go on and returns its exit status and standard error.
+    func deploy(
+        _ image: String, breaking point: String, arguments: [String]? = nil, _ fault: (FaultInjection) throws -> Void
+    ) throws -> (Int32, String) {
         let faults = try FaultInjection(sandbox: sandbox)
         let errors = Pipe()
-        let deploy = try startDeploy(image, errors: errors, environment: faults.pausing(at: point))
+        let deploy = try startDeploy(image, errors: errors, environment: faults.pausing(at: point), command: arguments)
         XCTAssertTrue(faults.waitUntilReached(point, while: deploy), "the deploy reached \(point)")
         try fault(faults)
         faults.resume(point)
@@ -227,12 +231,84 @@ final class InjectedFaultSerial: SeededDeployProject {
         XCTAssertEqual(try ledger().last?.outcome, "rolled back")
     }
 
+    /// `rollback --with-database` restores the database, then its swap fails (its container cannot
+    /// start): production is put back, and the ledger names the restored backup and the safety
+    /// backup, which is pinned to the rollback's release so that no prune takes the way back.
+    func testARollbackWithTheDatabaseThatFailsAfterItsRestoreIsRecordedWithBothBackups() throws {
+        let deployed = try tmeops(["deploy", "-e", "sandbox", "--image", "tme-portal-server:sandbox-2"])
+        XCTAssertEqual(deployed.status, 0, deployed.stdout + deployed.stderr)
+        let restoredFrom = try XCTUnwrap(try ledger().last?.backup)
+        let (status, stderr) = try deploy(
+            "", breaking: "swap.after-stop", arguments: ["rollback", "-e", "sandbox", "--with-database", "--yes"]
+        ) { _ in
+            // The rollback's container is gone when it should start (as if the engine refused it).
+            XCTAssertEqual(try self.sandbox.docker(["rm", "-f", "\(self.sandbox["SANDBOX_APP_CONTAINER"])-new"]).status, 0)
+        }
+        XCTAssertEqual(status, 4, stderr)
+        XCTAssertTrue(stderr.contains("the new container did not start"), stderr)
+        XCTAssertTrue(stderr.contains("database restored from \(restoredFrom)"), stderr)
+        let line = try XCTUnwrap(try ledger().last)
+        XCTAssertNotEqual(line.outcome, "rollback", "a rollback that failed is not recorded as one that ran")
+        let safety = try XCTUnwrap(line.backup, "the safety backup is the rollback's own")
+        XCTAssertNotEqual(safety, restoredFrom)
+        XCTAssertTrue(line.detail?.contains("database restored from \(restoredFrom)") ?? false, line.detail ?? "")
+        XCTAssertTrue(line.detail?.contains("safety backup \(safety)") ?? false, line.detail ?? "")
+        let pin = try String(contentsOfFile: "/home/\(sandbox["SANDBOX_SSH_USER"])/backups/pins/\(safety)", encoding: .utf8)
+        XCTAssertEqual(pin, line.id)
+        XCTAssertTrue(try servedVersion().contains("sandbox-2"), "the release that ran before the rollback is back")
+    }
+
+    /// A deploy whose lock was broken and taken by someone else stops before its next step: it writes
+    /// nothing into the new holder's lock or journal, changes nothing in production, and leaves the lock
+    /// to its new holder.
+    func testADeployWhoseLockWasTakenStopsAtItsNextStep() throws {
+        let (status, stderr) = try deploy("tme-portal-server:sandbox-2", breaking: "backup.done") { _ in
+            XCTAssertEqual(try self.tmeops(["lock", "release", "-e", "sandbox", "--force"]).status, 0)
+            let taken = try self.tmeops(["lock", "acquire", "-e", "sandbox", "--message", "the second operator"])
+            XCTAssertEqual(taken.status, 0, taken.stderr)
+        }
+        XCTAssertEqual(status, 1, stderr)
+        XCTAssertTrue(stderr.contains("is no longer this command's"), stderr)
+        XCTAssertTrue(stderr.contains("stopping here, before the next step"), stderr)
+        let holder = try tmeops(["lock", "status", "-e", "sandbox"])
+        XCTAssertTrue(holder.stdout.contains("the second operator"), holder.stdout)
+        XCTAssertTrue(try servedVersion().contains("sandbox-1"), "production was never changed")
+        XCTAssertEqual(openJournals(), [], "no journal is left open for recover")
+        XCTAssertEqual(try tmeops(["lock", "release", "-e", "sandbox", "--force"]).status, 0)
+    }
+
+    /// Strategy proxy: when a release fails its post-deploy checks and the previous one can no longer
+    /// start, the proxy stays on the release that serves; the record says it was not put back.
+    func testAProxyPutBackNeverSwitchesToAnOldReleaseThatFailsItsHealthGate() throws {
+        try editConfig { $0.replacingOccurrences(of: "strategy: replace", with: "strategy: proxy") }
+        let first = try tmeops(["deploy", "-e", "sandbox", "--image", "tme-portal-server:sandbox-2"])
+        XCTAssertEqual(first.status, 0, first.stdout + first.stderr)
+        // The running release's files change under it: its process still serves, but it cannot start again.
+        let broken = try sandbox.docker(["exec", "-u", "root", sandbox["SANDBOX_APP_CONTAINER"], "sh", "-c", "echo 'raise SystemExit(3)' > /app/server.py"])
+        XCTAssertEqual(broken.status, 0, broken.stderr)
+        // The next release is healthy, but a check only the post-deploy validation runs fails.
+        try editConfig {
+            $0.replacingOccurrences(
+                of: "      max_connections: 50",
+                with: "      max_connections: 50\n      sql:\n        - { name: release notes present, query: \"SELECT 1 WHERE false\", expect: rows }")
+        }
+        let result = try tmeops(["deploy", "-e", "sandbox", "--image", "tme-portal-server:sandbox-1", "--discard-container-changes"])
+        XCTAssertEqual(result.status, 5, result.stdout + result.stderr)
+        XCTAssertTrue(result.stderr.contains("the previous release was not put back"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("still sends traffic to"), result.stderr)
+        XCTAssertTrue(try servedVersion().contains("sandbox-1"), "the release that passed its health gate still serves")
+        XCTAssertEqual(try ledger().last?.outcome, "not restored")
+    }
+
     func testAJournalThatCannotBeWrittenNeverLeavesProductionStopped() throws {
         let (status, stderr) = try deploy("tme-portal-server:sandbox-2", breaking: "swap.after-stop") {
-            try $0.makeUnwritable(self.stateDir.appendingPathComponent("journal.jsonl").path)
+            // The deploy's own journal, the one file open while it runs.
+            let open = self.openJournals()
+            XCTAssertEqual(open.count, 1, "\(open)")
+            try $0.makeUnwritable(try XCTUnwrap(open.first))
         }
         XCTAssertEqual(status, 4, "a deploy that cannot record its steps puts the old release back: \(stderr)")
-        XCTAssertTrue(stderr.contains("journal.jsonl"), stderr)
+        XCTAssertTrue(stderr.contains("/open/r-"), stderr)
         XCTAssertTrue(try servedVersion().contains("sandbox-1"))
         let running = try sandbox.docker(["inspect", "-f", "{{.State.Running}}", sandbox["SANDBOX_APP_CONTAINER"]]).stdout
         XCTAssertEqual(running, "true\n")

@@ -49,10 +49,13 @@ class SeededDeployProject: XCTestCase {
 
     /// The binary deploying `image` in the background (the local engine as its DOCKER_HOST); its
     /// standard error is collected in `errors` when given.
-    func startDeploy(_ image: String, errors: Pipe? = nil, environment: [String: String] = [:], arguments: [String] = []) throws -> Process {
+    /// (`command`, when given, runs instead of the deploy.)
+    func startDeploy(
+        _ image: String, errors: Pipe? = nil, environment: [String: String] = [:], arguments: [String] = [], command: [String]? = nil
+    ) throws -> Process {
         let deploy = Process()
         deploy.executableURL = TMEOpsBinary.url
-        deploy.arguments = ["deploy", "-e", environmentName, "--image", image] + arguments
+        deploy.arguments = command ?? (["deploy", "-e", environmentName, "--image", image] + arguments)
         deploy.currentDirectoryURL = project
         var env = ProcessInfo.processInfo.environment
         env["DOCKER_HOST"] = "unix://\(localDockerSocket)"
@@ -64,11 +67,22 @@ class SeededDeployProject: XCTestCase {
         return deploy
     }
 
+    /// The environment's state folder on the sandbox host.
+    var stateFolder: String { "/home/\(sandbox["SANDBOX_SSH_USER"])/.tmeops/tme-portal/\(environmentName)" }
+
+    /// The paths of the journals open on the sandbox host (one per release in progress).
+    func openJournals() -> [String] {
+        let folder = "\(stateFolder)/open"
+        return ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix(".jsonl") }.sorted().map { "\(folder)/\($0)" }
+    }
+
+    /// The open journals' lines on the sandbox host, as one text.
+    func openJournalText() -> String { openJournals().compactMap { try? String(contentsOfFile: $0, encoding: .utf8) }.joined() }
+
     /// Waits (at most 30 s, or until `process` ends) for the deploy journal on the host to mention `step`.
     func waitForJournal(_ step: String, while process: Process) {
-        let journal = URL(fileURLWithPath: "/home/\(sandbox["SANDBOX_SSH_USER"])/.tmeops/tme-portal/journal.jsonl")
         for _ in 0..<600 where process.isRunning {
-            if let text = try? String(contentsOf: journal, encoding: .utf8), text.contains("\"step\":\"\(step)\"") { return }
+            if openJournalText().contains("\"step\":\"\(step)\"") { return }
             usleep(50_000)
         }
     }
@@ -292,6 +306,16 @@ final class DeploySerial: SeededDeployProject {
         XCTAssertEqual(missing.status, 1)
         XCTAssertTrue(missing.stderr.contains("there is no container nothing-here"), missing.stderr)
         XCTAssertEqual(try tmeops(["exec", "-e", "sandbox"]).status, 2, "no command")
+
+        // Once tmeops made the container, the env file's variables are no longer in its configuration:
+        // the command still gets them, as the app did, and its arguments reach it untouched.
+        let deployed = try tmeops(["deploy", "-e", "sandbox", "--image", "tme-portal-server:sandbox-2"])
+        XCTAssertEqual(deployed.status, 0, deployed.stdout + deployed.stderr)
+        let inspected = try sandbox.docker(["inspect", "-f", "{{json .Config.Env}}", sandbox["SANDBOX_APP_CONTAINER"]]).stdout
+        XCTAssertFalse(inspected.contains("DATABASE_URL"), inspected)
+        let after = try tmeops(["exec", "-e", "sandbox", "--", "sh", "-c", "test -n \"$DATABASE_URL\" && echo has-database-url; echo \"$1\"", "sh", "a b;$c"])
+        XCTAssertEqual(after.status, 0, after.stderr)
+        XCTAssertEqual(after.stdout, "has-database-url\na b;$c\n")
     }
 
     /// A CI pipeline's deploy queues behind a held lock with --lock-wait and goes on when it is released.
@@ -445,7 +469,7 @@ final class SwapRollbackSerial: XCTestCase {
         defer { target.close() }
         var phases: [String] = []
         XCTAssertThrowsError(try target.swap(image: "tme-portal-server:sandbox-3", release: "r-swap-test") { phase, _ in phases.append(phase) }) { error in
-            XCTAssertEqual((error as? DeployError)?.rolledBack, true, "\(error)")
+            XCTAssertEqual((error as? DeployError)?.production, .putBack, "\(error)")
             XCTAssertTrue("\(error)".contains("failed its health gate"), "\(error)")
             XCTAssertTrue("\(error)".contains("the old container was started again and is healthy"), "\(error)")
             XCTAssertTrue(((error as? DeployError)?.evidence ?? []).contains { $0.contains("violates check constraint") }, "its own log lines: \(error)")
@@ -499,10 +523,11 @@ final class DeployFaultSerial: SeededDeployProject {
         let built = try ProcessRunner.run("/usr/bin/docker", ["build", "-q", "--no-cache", "-t", "tme-portal-server:cut-test", context.path], environment: env)
         XCTAssertEqual(built.status, 0, built.stderr)
         let before = try appImage()
-        let journal = "/home/\(sandbox["SANDBOX_SSH_USER"])/.tmeops/tme-portal/journal.jsonl"
+        let folder = "\(stateFolder)/open"
         let cutter = Thread {
             for _ in 0..<3000 {
-                if let text = try? String(contentsOfFile: journal, encoding: .utf8), text.contains(#""step":"image""#) {
+                let open = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).map { "\(folder)/\($0)" }
+                if open.contains(where: { ((try? String(contentsOfFile: $0, encoding: .utf8)) ?? "").contains(#""step":"image""#) }) {
                     Thread.sleep(forTimeInterval: 0.05)
                     _ = try? Sandbox.cutSSHConnections()
                     return

@@ -85,4 +85,14 @@ final class DeployStrategyRegistryTests: XCTestCase {
         XCTAssertTrue(DeployStrategies.names.starts(with: ["replace", "proxy"]))
         XCTAssertNil(DeployStrategies.named("blue-green"))
     }
+
+    func testOnlyTheUpstreamsOwnAnswerShowsTheProxySwitched() {
+        // nginx puts the header on its own error pages too (`add_header … always`).
+        XCTAssertTrue(DeployTarget.isUpstreamsAnswer(status: 200, header: "app-r-2", upstream: "app-r-2"))
+        XCTAssertTrue(DeployTarget.isUpstreamsAnswer(status: 404, header: "app-r-2", upstream: "app-r-2"))
+        XCTAssertFalse(DeployTarget.isUpstreamsAnswer(status: 502, header: "app-r-2", upstream: "app-r-2"))
+        XCTAssertFalse(DeployTarget.isUpstreamsAnswer(status: 504, header: "app-r-2", upstream: "app-r-2"))
+        XCTAssertFalse(DeployTarget.isUpstreamsAnswer(status: 200, header: "app-r-1", upstream: "app-r-2"))
+        XCTAssertFalse(DeployTarget.isUpstreamsAnswer(status: 200, header: nil, upstream: "app-r-2"))
+    }
 }

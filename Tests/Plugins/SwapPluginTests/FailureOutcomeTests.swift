@@ -1,30 +1,35 @@
+import TMEOpsCore
+import TMEOpsDocker
 import XCTest
 
 @testable import SwapPlugin
 
 /// How a failed deploy ends, for every combination of what happened (no host needed).
 final class FailureOutcomeTests: XCTestCase {
-    func testTheLedgerOutcomeJournalsAndHookForEveryEnding() {
-        // (rolledBack, notRestored, partly migrated, several hosts) → (ledger, journals kept, post-rollback hook)
-        let table: [((Bool, Bool, Bool, Bool), (String, Bool, Bool))] = [
-            ((false, false, false, false), ("failed", false, false)),
-            ((false, false, false, true), ("failed", false, false)),
-            ((true, false, false, false), ("rolled back", false, true)),
-            ((true, false, false, true), ("rolled back", false, true)),
-            ((true, true, false, false), ("not restored", false, true)),
-            ((true, true, false, true), ("not restored", true, true)),
-            ((false, true, false, true), ("not restored", true, false)),
-            ((true, false, true, false), ("partly migrated", false, false)),
-            ((true, true, true, true), ("partly migrated", false, false)),
-            ((false, false, true, true), ("partly migrated", false, false)),
+    func testTheExitStatusLedgerOutcomeJournalsAndHookForEveryEnding() {
+        // (production, partly migrated, several hosts) → (exit, ledger, journals kept, post-rollback hook)
+        let table: [((ProductionAfterFailure, Bool, Bool), (ExitStatus, String, Bool, Bool))] = [
+            ((.unchanged, false, false), (.failure, "failed", false, false)),
+            ((.unchanged, false, true), (.failure, "failed", false, false)),
+            ((.putBack, false, false), (.rolledBack, "rolled back", false, true)),
+            ((.putBack, false, true), (.rolledBack, "rolled back", false, true)),
+            ((.notRestored, false, false), (.notRestored, "not restored", false, true)),
+            ((.notRestored, false, true), (.notRestored, "not restored", true, true)),
+            ((.putBack, true, false), (.rolledBack, "partly migrated", false, false)),
+            ((.notRestored, true, true), (.notRestored, "partly migrated", false, false)),
+            ((.unchanged, true, true), (.failure, "partly migrated", false, false)),
         ]
-        for ((rolledBack, notRestored, partly, several), (ledger, keeps, hook)) in table {
-            let ending = FailureOutcome(rolledBack: rolledBack, notRestored: notRestored, migrationsPartlyApplied: partly, severalHosts: several)
-            let name = "rolledBack \(rolledBack), notRestored \(notRestored), partly \(partly), several \(several)"
+        for ((production, partly, several), (exit, ledger, keeps, hook)) in table {
+            let ending = FailureOutcome(production: production, migrationsPartlyApplied: partly, severalHosts: several)
+            let name = "\(production), partly \(partly), several \(several)"
+            XCTAssertEqual(ending.exitStatus, exit, name)
             XCTAssertEqual(ending.ledgerOutcome, ledger, name)
             XCTAssertEqual(ending.keepsJournals, keeps, name)
             XCTAssertEqual(ending.runsPostRollbackHook, hook, name)
         }
+        XCTAssertEqual(ProductionAfterFailure.afterPutBack(healthy: true), .putBack)
+        XCTAssertEqual(ProductionAfterFailure.afterPutBack(healthy: false), .notRestored)
+        XCTAssertEqual(DeployError(message: "m", production: .notRestored).exitStatus, .notRestored)
     }
 
     func testWhatEachHostGetsBackAfterTheSwapStarted() {
@@ -40,5 +45,16 @@ final class FailureOutcomeTests: XCTestCase {
         XCTAssertEqual(decide(nil, false, false), .nothing)
         XCTAssertEqual(decide(nil, true, true), .restoreRetired, "a container retired for the swarm's front door takes its port back")
         XCTAssertEqual(decide((release: "r-2", running: true), true, true), .putBackOld)
+    }
+
+    /// Undoing a failed conversion to Swarm removes the app service (and front door) only when this
+    /// release created it: one that existed before the deploy (it has an earlier spec, or another
+    /// release's label) is never removed.
+    func testAConversionIsUndoneOnlyForAServiceThisReleaseCreated() throws {
+        func service(_ json: String) throws -> JSONValue { try JSONDecoder().decode(JSONValue.self, from: Data(json.utf8)) }
+        XCTAssertTrue(SwarmRelease.createdBy("r-2", service: try service(#"{"Spec":{"Labels":{"tmeops.release":"r-2"}}}"#)))
+        XCTAssertFalse(SwarmRelease.createdBy("r-2", service: try service(#"{"Spec":{"Labels":{"tmeops.release":"r-2"}},"PreviousSpec":{"Labels":{}}}"#)))
+        XCTAssertFalse(SwarmRelease.createdBy("r-2", service: try service(#"{"Spec":{"Labels":{"tmeops.release":"r-1"}}}"#)))
+        XCTAssertFalse(SwarmRelease.createdBy("r-2", service: try service(#"{"Spec":{"Labels":{}}}"#)))
     }
 }

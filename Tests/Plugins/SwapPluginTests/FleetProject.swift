@@ -40,7 +40,12 @@ class FleetProject: SeededDeployProject {
         for _ in 0..<50 where kill(pid, 0) == 0 { usleep(100_000) }
     }
 
-    func home(_ n: Int) -> URL { URL(fileURLWithPath: sandbox["SANDBOX_FLEET\(n)_HOME"]).appendingPathComponent(".tmeops/tme-portal") }
+    func home(_ n: Int) -> URL { URL(fileURLWithPath: sandbox["SANDBOX_FLEET\(n)_HOME"]).appendingPathComponent(".tmeops/tme-portal/\(environmentName)") }
+
+    /// The journals open on server `n` (none once a deploy ended, unless it left hosts on different releases).
+    func openJournals(_ n: Int) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: home(n).appendingPathComponent("open").path)) ?? []).filter { $0.hasSuffix(".jsonl") }
+    }
 
     func ledger(_ n: Int) -> [[String: Any]] {
         let text = (try? String(contentsOf: home(n).appendingPathComponent("releases.jsonl"), encoding: .utf8)) ?? ""

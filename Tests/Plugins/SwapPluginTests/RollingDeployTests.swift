@@ -25,7 +25,7 @@ final class RollingDeployFleetSerial: FleetProject {
         XCTAssertTrue(ledger(2).isEmpty && ledger(3).isEmpty)
         let release = try XCTUnwrap(ledger(1).first?["id"] as? String)
         for n in 1...3 {
-            XCTAssertFalse(FileManager.default.fileExists(atPath: home(n).appendingPathComponent("journal.jsonl").path), "server \(n)")
+            XCTAssertEqual(openJournals(n), [], "server \(n)")
             XCTAssertTrue(FileManager.default.fileExists(atPath: home(n).appendingPathComponent("journals/\(release).jsonl").path), "server \(n)")
         }
     }
@@ -61,7 +61,7 @@ final class RollingDeployFleetSerial: FleetProject {
         for n in 1...3 { XCTAssertEqual(try running(n), "sandbox-1 true", "server \(n)") }
         XCTAssertTrue(ledger(1).isEmpty)
         XCTAssertFalse(FileManager.default.fileExists(atPath: home(1).appendingPathComponent("lock").path))
-        XCTAssertFalse(FileManager.default.fileExists(atPath: home(1).appendingPathComponent("journal.jsonl").path))
+        XCTAssertEqual(openJournals(1), [])
         // The image went nowhere either: the pushes wait for preflight.
         XCTAssertNotEqual(try fleetDocker(1, ["image", "inspect", "tme-portal-server:sandbox-2"]).status, 0)
     }
@@ -81,7 +81,7 @@ final class RollingDeployFleetSerial: FleetProject {
         for n in 1...3 {
             XCTAssertEqual(try running(n), "sandbox-1 true", "server \(n)")
             XCTAssertEqual(try leftovers(n), [], "server \(n)")
-            XCTAssertFalse(FileManager.default.fileExists(atPath: home(n).appendingPathComponent("journal.jsonl").path), "server \(n)")
+            XCTAssertEqual(openJournals(n), [], "server \(n)")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: home(1).appendingPathComponent("lock").path))
         XCTAssertEqual(ledger(1).last?["outcome"] as? String, "rolled back")
@@ -147,7 +147,7 @@ final class RollingDeployFleetSerial: FleetProject {
         XCTAssertTrue(deployed.stderr.contains("(the Docker engine's data)") && deployed.stderr.contains("free some space"), deployed.stderr)
         for n in 1...3 { XCTAssertEqual(try running(n), "sandbox-1 true", "server \(n)") }
         XCTAssertTrue(ledger(1).isEmpty)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: home(1).appendingPathComponent("journal.jsonl").path))
+        XCTAssertEqual(openJournals(1), [])
         XCTAssertNotEqual(try fleetDocker(1, ["image", "inspect", "tme-portal-server:sandbox-2"]).status, 0, "no image was loaded anywhere")
     }
 

@@ -167,6 +167,22 @@ final class SwarmClusterFleetSerial: SwarmFleetProject {
         XCTAssertEqual(unconfirmed.status, 2, unconfirmed.stdout + unconfirmed.stderr)
         XCTAssertTrue(unconfirmed.stderr.contains("pass --yes") && unconfirmed.stderr.contains("Nothing was changed"), unconfirmed.stderr)
         XCTAssertEqual((try status()["nodes"] as? [[String: Any]] ?? []).count, 3, "still a swarm of three")
+        // A deploy that did not finish (its journal open on the lock's host) is recovered first.
+        let open = home(1).appendingPathComponent("open")
+        let made = try ProcessRunner.run(
+            "/bin/sh",
+            [
+                "-c",
+                #"mkdir -p "$1" && printf '%s\n' '{"release":"r-x","step":"swap","phase":"start","at":"2026-01-01T00:00:00Z","data":{}}' > "$1/r-x.jsonl" && chown -R --reference="$2" "$3""#,
+                "sh", open.path, home(1).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path,
+                home(1).deletingLastPathComponent().deletingLastPathComponent().path,
+            ])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        let unfinished = try tmeops(["cluster", "down", "-e", "cluster", "--yes"])
+        XCTAssertEqual(unfinished.status, 1, unfinished.stdout + unfinished.stderr)
+        XCTAssertTrue(unfinished.stderr.contains("run `tmeops recover -e cluster` first"), unfinished.stderr)
+        XCTAssertEqual((try status()["nodes"] as? [[String: Any]] ?? []).count, 3, "still a swarm of three")
+        try FileManager.default.removeItem(at: open.appendingPathComponent("r-x.jsonl"))
         let down = try tmeops(["cluster", "down", "-e", "cluster", "--yes"])
         XCTAssertEqual(down.status, 0, down.stdout + down.stderr)
         XCTAssertTrue(down.stdout.contains("left the swarm: 10.97.150.12, 10.97.150.13, 10.97.150.11"), down.stdout)
@@ -177,6 +193,8 @@ final class SwarmClusterFleetSerial: SwarmFleetProject {
         let again = try tmeops(["cluster", "down", "-e", "cluster", "--yes"])
         XCTAssertEqual(again.status, 0, again.stderr)
         XCTAssertTrue(again.stdout.contains("no host of cluster was in a swarm"), again.stdout)
+        let audit = try String(contentsOf: home(1).appendingPathComponent("audit.jsonl"), encoding: .utf8)
+        XCTAssertTrue(audit.contains(#""action":"cluster down""#) && audit.contains("left the swarm: 10.97.150.12"), audit)
     }
 }
 

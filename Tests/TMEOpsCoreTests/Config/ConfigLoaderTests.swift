@@ -140,6 +140,18 @@ final class ConfigLoaderTests: XCTestCase {
             "tmeops.yml: environments: environment 'prod' is not defined; did you mean 'production'? Environments here: development, production")
     }
 
+    func testNamesTheServersStateFolderUsesCannotNameAnEnvironment() {
+        for name in ["proxy", "lock", "journals", "releases.jsonl", "backup-production.sh"] {
+            XCTAssertNotNil(ConfigLoader.reservedEnvironmentName(name), name)
+        }
+        for name in ["production", "staging", "eu.west-1", "proxy2", "locked"] {
+            XCTAssertNil(ConfigLoader.reservedEnvironmentName(name), name)
+        }
+        XCTAssertThrowsError(try load("app: a\nimage: b\nenvironments:\n  proxy: {}\n")) { error in
+            XCTAssertTrue("\(error)".contains("'proxy' cannot name an environment"), "\(error)")
+        }
+    }
+
     func testSecretsFileWinsAndIsRedacted() throws {
         let redactor = Redactor()
         let config = try load(
