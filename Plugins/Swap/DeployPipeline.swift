@@ -68,6 +68,8 @@ public final class DeployPipeline {
         var migrationsPartlyApplied = false
         /// The swap has begun: from here a failure puts the previous release back.
         var productionChanged = false
+        /// The step whose failure ended the deploy (the first that failed).
+        var failedStep: DeployStep?
         var unavailable: Double?
         var containerRecord: ContainerRecord?
         /// Why the clean-up after a validated release failed, if it did.
@@ -135,6 +137,7 @@ public final class DeployPipeline {
             FaultPoint.hit("\(name).done", context)
             return result
         } catch {
+            progress.failedStep = progress.failedStep ?? step
             progress.timings.append((name, Date().timeIntervalSince(stepStarted)))
             recordOrWarn("the journal's line for the failed step \(name)") { try journal(step, "failed", ["error": context.redactor.redact("\(error)")]) }
             out.line("      \(out.red("✗")) \(name) failed after \(String(format: "%.1f", Date().timeIntervalSince(stepStarted))) s")
@@ -363,6 +366,7 @@ public final class DeployPipeline {
                 }
             }
         }
+        var checked: Bool?
         if progress.productionChanged {
             // A failure after the swap started: on every host where the container named as production is
             // this release's, or none runs, the old one goes back.
@@ -404,8 +408,9 @@ public final class DeployPipeline {
                     if several { back?.detail = "\(host.host.name): \(outcome.detail)" }
                 }
             }
+            checked = back?.healthy
             if !(error is DeployError) {
-                let healthy = back?.healthy ?? true
+                let healthy = back?.healthy ?? false
                 error = DeployError(
                     message: "\(error); "
                         + (healthy
@@ -414,9 +419,15 @@ public final class DeployPipeline {
                     production: .afterPutBack(healthy: healthy))
             }
         }
+        // How it ends follows from the step that failed and what the put-back found, whatever the error
+        // itself claimed (`FailureOutcome.classify`); the error then says the same.
+        let ending = FailureOutcome.classify(
+            failedAt: progress.failedStep ?? .preflight, swapStarted: progress.productionChanged, declared: (error as? DeployError)?.production,
+            putBackHealthy: checked, migrationsPartlyApplied: progress.migrationsPartlyApplied, severalHosts: several)
+        if let declared = error as? DeployError, declared.production != ending.production {
+            error = DeployError(message: declared.message, production: ending.production, evidence: declared.evidence)
+        }
         let failure = error as? DeployError
-        let ending = FailureOutcome(
-            production: failure?.production ?? .unchanged, migrationsPartlyApplied: progress.migrationsPartlyApplied, severalHosts: several)
         let outcome = ending.ledgerOutcome
         // A ledger line that cannot be written keeps the journal, so that `recover` writes it.
         let recorded = recordOrWarn("the ledger line of release \(release) (\(outcome))") {
@@ -447,6 +458,36 @@ struct FailureOutcome: Equatable {
 
     /// The exit status: 1, 4 or 5.
     var exitStatus: ExitStatus { production.exitStatus }
+
+    /// How a deploy that failed at `step` ends. Before the swap nothing production runs was touched
+    /// (`unchanged`, exit 1), whatever the error says, unless migrations were committed part-way on
+    /// its database (`notRestored`, ledger `partly migrated`). From the swap on (once it started):
+    /// `notRestored` when the error says so or the put-back's health check failed; `unchanged` when the
+    /// strategy says production was never switched (and its check passed); `putBack` when a put-back
+    /// was declared or checked healthy; never `putBack` on no evidence.
+    static func classify(
+        failedAt step: DeployStep, swapStarted: Bool, declared: ProductionAfterFailure?, putBackHealthy: Bool?, migrationsPartlyApplied: Bool,
+        severalHosts: Bool
+    ) -> FailureOutcome {
+        let production: ProductionAfterFailure
+        switch step {
+        case .preflight, .backup, .image, .migrateTest, .testInstance, .migrateApply:
+            production = migrationsPartlyApplied ? .notRestored : .unchanged
+        case .swap where !swapStarted:
+            production = .unchanged
+        case .swap, .validate, .cleanup, .ledger:
+            if declared == .notRestored || putBackHealthy == false {
+                production = .notRestored
+            } else if declared == .unchanged {
+                production = .unchanged
+            } else if declared == .putBack || putBackHealthy == true {
+                production = .putBack
+            } else {
+                production = .notRestored
+            }
+        }
+        return FailureOutcome(production: production, migrationsPartlyApplied: migrationsPartlyApplied, severalHosts: severalHosts)
+    }
 
     /// The word the release ledger and the audit record.
     var ledgerOutcome: String {

@@ -155,7 +155,8 @@ extension DeployTarget {
             let evidence = self.evidence(newID)
             try engine.removeContainer(newID, force: true)
             throw DeployError(
-                message: "the new container failed its health gate beside the old one (\(health.detail)); production was never switched", production: .putBack,
+                message: "the new container failed its health gate beside the old one (\(health.detail)); production was never switched",
+                production: .unchanged,
                 evidence: evidence)
         }
         try journal("healthy", [:])

@@ -112,6 +112,20 @@ final class DataSafetySerial: SeededDeployProject {
 final class DeployExitCodeSerial: SeededDeployProject {
     override var projectPrefix: String { "tmeops-exit-codes" }
 
+    /// The migrated staging copy differs from `migrations.expect`: production was never touched, so the
+    /// deploy ends with exit 1 and `failed`, never `rolled back`.
+    func testAStagingCopyThatDiffersFromTheExpectedSchemaEndsWithExitOne() throws {
+        try editConfig { $0.replacingOccurrences(of: "  dir: database/migrations\n", with: "  dir: database/migrations\n  expect: sandbox\n") }
+        let result = try tmeops(["deploy", "-e", "sandbox", "--image", "tme-portal-server:sandbox-2"])
+        XCTAssertEqual(result.status, 1, result.stdout + result.stderr)
+        XCTAssertTrue(result.stderr.contains("the migrated staging copy differs from sandbox"), result.stderr)
+        let listed = try tmeops(["releases", "-e", "sandbox", "--json"])
+        let ledger = try JSONDecoder().decode([RemoteState.Release].self, from: Data(listed.stdout.utf8))
+        XCTAssertEqual(ledger.last?.outcome, "failed")
+        let version = try sandbox.inNamespace(["curl", "-fsS", "--max-time", "5", "http://127.0.0.1:80/api/version"]).stdout
+        XCTAssertTrue(version.contains("sandbox-1"), version)
+    }
+
     /// A check only the post-deploy validation runs (SQL against production), failing: exit 4.
     func testAFailedPostDeployValidationPutsProductionBackWithExitFour() throws {
         try editConfig {

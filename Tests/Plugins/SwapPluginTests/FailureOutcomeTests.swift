@@ -47,6 +47,60 @@ final class FailureOutcomeTests: XCTestCase {
         XCTAssertEqual(decide((release: "r-2", running: true), true, true), .putBackOld)
     }
 
+    /// The exit status and ledger word follow from the step that failed, for every step and strategy,
+    /// whatever the error claimed: no step before the swap ends in "rolled back", and nothing ends in it
+    /// without a put-back that was declared or checked.
+    func testEveryStepAndStrategyEndsAsWhatHappenedToProduction() {
+        typealias Scenario = (strategy: String, declared: ProductionAfterFailure?, checked: Bool?, exit: ExitStatus)
+        let beforeSwap: [DeployStep] = [.preflight, .backup, .image, .migrateTest, .testInstance, .migrateApply]
+        for step in beforeSwap {
+            for strategy in ["replace", "proxy", "swarm"] {
+                // An error that claims a put-back (the staging copy's schema check once did) changes nothing.
+                for declared in [nil, ProductionAfterFailure.unchanged, .putBack] {
+                    let ending = FailureOutcome.classify(
+                        failedAt: step, swapStarted: false, declared: declared, putBackHealthy: nil, migrationsPartlyApplied: false, severalHosts: false)
+                    XCTAssertEqual(ending.exitStatus, .failure, "\(step) \(strategy) \(String(describing: declared))")
+                    XCTAssertEqual(ending.ledgerOutcome, "failed")
+                }
+            }
+        }
+        let partly = FailureOutcome.classify(
+            failedAt: .migrateApply, swapStarted: false, declared: .notRestored, putBackHealthy: nil, migrationsPartlyApplied: true, severalHosts: false)
+        XCTAssertEqual(partly.exitStatus, .notRestored)
+        XCTAssertEqual(partly.ledgerOutcome, "partly migrated")
+        // The swap's journal line could not even be written: the swap never started.
+        XCTAssertEqual(
+            FailureOutcome.classify(
+                failedAt: .swap, swapStarted: false, declared: nil, putBackHealthy: nil, migrationsPartlyApplied: false, severalHosts: false
+            ).exitStatus, .failure)
+        let swapAndAfter: [Scenario] = [
+            // replace: the new container failed its gate, the old one was started again and checked.
+            ("replace", .putBack, true, .rolledBack),
+            ("replace", .putBack, false, .notRestored),
+            ("replace", .notRestored, nil, .notRestored),
+            // an error that is not the strategy's (a dropped link): what the put-back's check found.
+            ("replace", nil, true, .rolledBack),
+            ("replace", nil, false, .notRestored),
+            ("replace", nil, nil, .notRestored),
+            // proxy: the new container failed beside the old one; the proxy was never switched.
+            ("proxy", .unchanged, true, .failure),
+            ("proxy", .unchanged, false, .notRestored),
+            ("proxy", .putBack, true, .rolledBack),
+            // swarm: Swarm rolled the update back itself (nothing for tmeops to check), or paused it.
+            ("swarm", .putBack, nil, .rolledBack),
+            ("swarm", .notRestored, nil, .notRestored),
+            ("swarm", .unchanged, nil, .failure),
+        ]
+        for step in [DeployStep.swap, .validate] {
+            for scenario in swapAndAfter {
+                let ending = FailureOutcome.classify(
+                    failedAt: step, swapStarted: true, declared: scenario.declared, putBackHealthy: scenario.checked, migrationsPartlyApplied: false,
+                    severalHosts: false)
+                XCTAssertEqual(ending.exitStatus, scenario.exit, "\(step) \(scenario)")
+            }
+        }
+    }
+
     /// Undoing a failed conversion to Swarm removes the app service (and front door) only when this
     /// release created it: one that existed before the deploy (it has an earlier spec, or another
     /// release's label) is never removed.
