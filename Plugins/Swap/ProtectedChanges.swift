@@ -17,9 +17,7 @@ struct ProtectedChanges: ChangeProtection {
             let remote = RemoteState(session: session, app: config.app, environment: environment.name, redactor: context.redactor)
             let deploy = try DeployConfig.of(environment)
             do {
-                if case .moved(let files) = try remote.moveSharedState(lockTTL: deploy.lockTTL.seconds) {
-                    context.logger.warning("moved \(files.joined(separator: ", ")) from ~/\(remote.appBase) into ~/\(remote.base) on \(remote.host)")
-                }
+                try remote.moveSharedState(lockTTL: deploy.lockTTL.seconds, context: context)
                 owner = try remote.acquire(message: purpose, ttl: deploy.lockTTL.seconds, force: false, context: context)
             } catch {
                 session.close()

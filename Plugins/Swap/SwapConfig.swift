@@ -78,7 +78,7 @@ public struct DeployConfig: ConfigSection, Equatable {
         }
         keepReleases = try c.decode(.keepReleases, default: ReleaseRetentionDefault.keep)
         guard keepReleases >= 1 else { throw c.invalid(.keepReleases, "must keep at least the current release (1)") }
-        lockTTL = try c.decode(.lockTTL, default: ConfigDuration(seconds: 1800))
+        lockTTL = try c.decode(.lockTTL, default: ConfigDuration(seconds: RemoteState.defaultLockTTL))
         proxyImage = try c.decode(.proxyImage, default: "nginx:stable")
         batchWait = try c.decode(.batchWait, default: ConfigDuration(seconds: 0))
         if let number = try? c.decodeIfPresent(Int.self, forKey: .batch) {

@@ -118,7 +118,7 @@ public struct ClusterDownCommand: TMEOpsCommand {
             // rollback or recover runs while the swarm goes, and none left half done is cut short.
             guard let lead = try context.connectedHosts(environment).first else { return [] }
             let state = try lead.state(app: config.app)
-            let lock = try state.acquire(message: "cluster down", ttl: 1800, force: false, context: context)
+            let lock = try state.acquire(message: "cluster down", ttl: RemoteState.defaultLockTTL, force: false, context: context)
             defer { do { try state.release(token: lock.token) } catch { context.logger.warning("\(error)") } }
             if let open = try state.journal().last {
                 throw TMEOpsError(

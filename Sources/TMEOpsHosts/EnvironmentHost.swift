@@ -47,14 +47,10 @@ public final class EnvironmentHost: @unchecked Sendable {
     /// command's session. The first time a command asks, state an older tmeops kept for every
     /// environment in `~/.tmeops/<app>/` is moved into this environment's folder (and the move logged);
     /// a lock there renewed within `lockTTL` stops the command instead.
-    public func state(app: String, lockTTL: TimeInterval = 1800) throws -> RemoteState {
+    public func state(app: String, lockTTL: TimeInterval = RemoteState.defaultLockTTL) throws -> RemoteState {
         let state = RemoteState(session: try session(), app: app, environment: environment.name, redactor: context.redactor)
         try context.connections.value("\(key):state:\(app)") {
-            if case .moved(let files) = try state.moveSharedState(lockTTL: lockTTL) {
-                context.logger.warning(
-                    "moved \(files.joined(separator: ", ")) from ~/\(state.appBase) into ~/\(state.base) on \(name): each environment now keeps its own lock, journal, ledger and audit. Releases recorded there before the move are all shown as \(environment.name)'s; an older tmeops can no longer lock ~/\(state.appBase) (upgrade it)"
-                )
-            }
+            try state.moveSharedState(lockTTL: lockTTL, context: context)
             return ((), {})
         }
         return state

@@ -46,6 +46,14 @@ extension RemoteState {
         }
     }
 
+    /// `moveSharedState`, its move said as a warning (what moved, where, and what it means).
+    public func moveSharedState(lockTTL: TimeInterval, context: CommandContext) throws {
+        guard case .moved(let files) = try moveSharedState(lockTTL: lockTTL) else { return }
+        context.logger.warning(
+            "moved \(files.joined(separator: ", ")) from ~/\(appBase) into ~/\(base) on \(host): each environment now keeps its own lock, journal, ledger and audit. Releases recorded there before the move are all shown as \(environment)'s; an older tmeops can no longer lock ~/\(appBase) (upgrade it)"
+        )
+    }
+
     /// `$1` the app's folder, `$2` the environment, `$3` the lock's TTL in minutes, then the file names.
     /// Prints each name it moved. Exit 4: the old lock is still being renewed.
     static let moveScript = #"""

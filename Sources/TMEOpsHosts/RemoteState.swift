@@ -29,6 +29,9 @@ public struct RemoteState {
         host = session.options.host
     }
 
+    /// How long a lock may go unrenewed before `--force` may break it, unless `deploy.lock_ttl` says.
+    public static let defaultLockTTL: TimeInterval = 1800
+
     public var lockDir: String { "\(base)/lock" }
     /// Where each release's journal is kept while it is open (`open/<release>.jsonl`); closed, it moves
     /// to `journals/<release>.jsonl`. One file per release: a deploy that lost its lock can never write

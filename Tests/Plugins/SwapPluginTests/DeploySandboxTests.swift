@@ -326,7 +326,18 @@ final class DeploySerial: SeededDeployProject {
         sleep(4)
         XCTAssertTrue(deploy.isRunning, "the deploy waits for the lock")
         try assertOneHealthyApp("sandbox-1")
+        let released = Date()
         XCTAssertEqual(try tmeops(["lock", "release", "-e", "sandbox", "--force"]).status, 0)
+        // The deploy's lock is stamped when it took it, not when it began to wait, with its heartbeat.
+        var taken: RemoteState.LockOwner?
+        for _ in 0..<200 where deploy.isRunning && taken == nil {
+            taken = (try? Data(contentsOf: URL(fileURLWithPath: "\(stateFolder)/lock/owner.json"))).flatMap {
+                try? JSONDecoder().decode(RemoteState.LockOwner.self, from: $0)
+            }
+            if taken == nil { usleep(50_000) }
+        }
+        let stamped = try XCTUnwrap(taken?.acquired, "the deploy took the lock")
+        XCTAssertGreaterThanOrEqual(stamped.timeIntervalSince1970, released.timeIntervalSince1970.rounded(.down) - 1, "\(stamped) vs \(released)")
         let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         deploy.waitUntilExit()
         XCTAssertEqual(deploy.terminationStatus, 0, stderr)
