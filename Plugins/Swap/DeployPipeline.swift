@@ -225,7 +225,9 @@ public final class DeployPipeline {
             if several && step == .swap && !swarmMode {
                 let deploy = target.deploy
                 out.line(
-                    "     on each host, in \(DeployBatches.describe(batches.map { $0.map(\.host.name) }))\(deploy.batchWait.seconds > 0 ? ", \(deploy.batchWait) between batches" : ""); "
+                    "     on each host, in \(DeployBatches.describe(batches.map { $0.map(\.host.name) }))"
+                        + BalancerSettle.plan(configured: deploy.batchWait, batches: batches.count, portsClose: !(target.strategy is ProxyStrategy))
+                        + "; "
                         + "a host that fails its health gate puts every host already swapped back")
             }
         }

@@ -30,13 +30,10 @@ final class RollingSwap {
         batch: (String, [String: String]) throws -> Void
     ) throws -> [Double] {
         var windows: [Double] = []
-        let wait = deploy.batchWait.seconds
+        var portsClosed = false
         for (index, group) in batches.enumerated() {
             if index > 0 {
-                if wait > 0 {
-                    out.line("      waiting \(deploy.batchWait) before the next batch")
-                    Thread.sleep(forTimeInterval: wait)
-                }
+                settle(portsClosed: portsClosed)
                 FaultPoint.hit("swap.batch-\(index + 1)", context)
             }
             let names = group.map(\.host.name)
@@ -50,6 +47,7 @@ final class RollingSwap {
                 switch result {
                 case .success(let window):
                     windows.append(window)
+                    if window > 0 { portsClosed = true }
                     switched.append(host.host.name)
                     out.line(
                         "      \(out.green("✓")) \(host.host.name): \(host.app.container) runs \(shown); unavailable there for \(String(format: "%.2f", window)) s"
@@ -69,8 +67,17 @@ final class RollingSwap {
                     evidence: failures.flatMap { ($0.error as? DeployError)?.evidence ?? [] })
             }
             try batch("batch-healthy", ["hosts": names.joined(separator: ",")])
+            portsClosed = results.contains { (try? $0.get()).map { $0 > 0 } ?? true }
         }
         return windows
+    }
+
+    /// Lets the load balancer take the last batch's servers back before the next batch (`BalancerSettle`).
+    func settle(portsClosed: Bool) {
+        let seconds = BalancerSettle.wait(configured: deploy.batchWait, portsClosed: portsClosed)
+        guard seconds > 0 else { return }
+        out.line("      waiting \(ConfigDuration(seconds: seconds)) before the next batch: \(BalancerSettle.reason(configured: deploy.batchWait))")
+        Thread.sleep(forTimeInterval: seconds)
     }
 
     /// Puts every switched host back on the release it ran, in the same batches as the swap (so that a
@@ -79,9 +86,13 @@ final class RollingSwap {
     func putBack(because reason: String, failedHostRestored: Bool, evidence: [String]) -> DeployError {
         var lines: [String] = []
         var allBack = failedHostRestored
+        var putBackBefore = false
         for group in batches {
             let back = group.filter { switched.contains($0.host.name) }
             guard !back.isEmpty else { continue }
+            // Putting a server back closes its port as the swap did (unless a proxy holds it).
+            if putBackBefore { settle(portsClosed: !(hosts[0].strategy is ProxyStrategy)) }
+            putBackBefore = true
             let outcomes = OnEachHost.map(back) { host in try host.putBack() }
             record(back, outcomes, into: &lines, allBack: &allBack)
         }

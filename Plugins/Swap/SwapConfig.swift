@@ -52,8 +52,9 @@ public struct DeployConfig: ConfigSection, Equatable {
     public var proxyImage: String
     /// Hosts swapped at a time on an environment of several (`deploy.batch`: a number or "34%").
     public var batch: DeployBatches.Size
-    /// The pause after a batch is healthy, before the next one starts (`deploy.batch_wait`).
-    public var batchWait: ConfigDuration
+    /// The pause after a batch is healthy, before the next one starts (`deploy.batch_wait`); unset, the
+    /// load balancer's settle time after a batch whose ports went unanswered (`BalancerSettle`).
+    public var batchWait: ConfigDuration?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case strategy, batch
@@ -80,7 +81,7 @@ public struct DeployConfig: ConfigSection, Equatable {
         guard keepReleases >= 1 else { throw c.invalid(.keepReleases, "must keep at least the current release (1)") }
         lockTTL = try c.decode(.lockTTL, default: ConfigDuration(seconds: RemoteState.defaultLockTTL))
         proxyImage = try c.decode(.proxyImage, default: "nginx:stable")
-        batchWait = try c.decode(.batchWait, default: ConfigDuration(seconds: 0))
+        batchWait = try c.decodeIfPresent(ConfigDuration.self, forKey: .batchWait)
         if let number = try? c.decodeIfPresent(Int.self, forKey: .batch) {
             guard let size = DeployBatches.Size(number) else { throw c.invalid(.batch, "must be 1 or more hosts (or a percentage such as \"34%\")") }
             batch = size

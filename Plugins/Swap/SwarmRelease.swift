@@ -244,7 +244,19 @@ struct SwarmRelease {
         let label = SwarmFront.nodeLabel(service: swarm.service)
         var longest = 0.0
         var converted = false
+        var portClosed = false
         for host in hosts {
+            // The last node's port went unanswered while its front door took it: a load balancer takes
+            // it back only later (`BalancerSettle`), so the next node waits for that.
+            if portClosed {
+                let seconds = BalancerSettle.wait(configured: target.deploy.batchWait, portsClosed: true)
+                if seconds > 0 {
+                    out.line(
+                        "      waiting \(ConfigDuration(seconds: seconds)) before the next node: \(BalancerSettle.reason(configured: target.deploy.batchWait))")
+                    Thread.sleep(forTimeInterval: seconds)
+                }
+                portClosed = false
+            }
             guard let node = try node(of: host, in: try engine.nodes()) else {
                 throw DeployError(message: "\(host.host.name) is not a node of the swarm of \(env); run `tmeops cluster up -e \(env)`", production: .unchanged)
             }
@@ -272,6 +284,7 @@ struct SwarmRelease {
             }
             let window = stopped.map { Date().timeIntervalSince($0) }
             longest = max(longest, window ?? 0)
+            portClosed = window != nil
             out.line(
                 "      \(host.host.name): front door answers on port \(port)"
                     + (window.map { "; \(host.app.container) kept stopped as \(host.old) (port unanswered there for \(String(format: "%.2f", $0)) s)" } ?? ""))

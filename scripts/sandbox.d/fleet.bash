@@ -6,8 +6,7 @@
 # backups, the app's env file) and its own Docker engine at the same socket path. Each runs sshd (its own
 # host key) and dockerd; the first also runs the fleet's PostgreSQL container, published on its address
 # so the app containers of all three reach it. Debian's nginx on this machine is the load balancer:
-# 127.0.0.1:8080 and 10.97.150.1:8080, the three servers' port 80 as upstreams, a refused connection
-# retried on the next one.
+# 127.0.0.1:8080 and 10.97.150.1:8080, the three servers' port 80 as upstreams, at nginx's defaults.
 
 FLEET_SIZE=3
 # Machines made by the functions below: the fleet's three and the server on the containerd image store
@@ -214,9 +213,11 @@ lb_health() { curl -fsS --max-time 3 "http://127.0.0.1:$LB_PORT/api/health"; }
 start_load_balancer() {
     install -d -m 0755 "$DIR/lb" "$DIR/lb/tmp"
     local n servers=
-    for n in $(seq "$FLEET_SIZE"); do servers+="        server $(fleet_addr "$n"):80 max_fails=0;"$'\n'; done
+    for n in $(seq "$FLEET_SIZE"); do servers+="        server $(fleet_addr "$n"):80;"$'\n'; done
     cat > "$DIR/lb/nginx.conf" <<CONF
-# The fleet's load balancer: a refused or cut connection is retried on the next server.
+# The fleet's load balancer, as teams run it: nginx's upstream defaults (max_fails=1, fail_timeout=10s:
+# a server that refused one connection is left out for 10 s) and its default retry of a refused or cut
+# connection on the next server (proxy_next_upstream error timeout).
 pid $DIR/lb/nginx.pid;
 error_log $DIR/lb/error.log;
 worker_processes 1;
@@ -236,8 +237,6 @@ $servers    }
         location / {
             proxy_pass http://fleet;
             proxy_connect_timeout 1s;
-            proxy_next_upstream error timeout http_502 http_503;
-            proxy_next_upstream_tries 0;
         }
     }
 }

@@ -38,10 +38,10 @@ final class DeployBatchesTests: XCTestCase {
     func testConfig() throws {
         let defaults = try load("{ strategy: replace }")
         XCTAssertEqual(defaults.batch, .hosts(1))
-        XCTAssertEqual(defaults.batchWait.seconds, 0)
+        XCTAssertNil(defaults.batchWait, "unset: the balancer's settle time where ports closed")
         let set = try load("{ batch: 2, batch_wait: 5s }")
         XCTAssertEqual(set.batch, .hosts(2))
-        XCTAssertEqual(set.batchWait.seconds, 5)
+        XCTAssertEqual(set.batchWait?.seconds, 5)
         XCTAssertEqual(try load("{ batch: \"34%\" }").batch, .percent(34))
         XCTAssertThrowsError(try load("{ batch: 0 }")) { error in
             XCTAssertTrue("\(error)".hasPrefix("tmeops.yml:5:"), "\(error)")
@@ -50,5 +50,18 @@ final class DeployBatchesTests: XCTestCase {
         XCTAssertThrowsError(try load("{ batch: half }")) { error in
             XCTAssertTrue("\(error)".contains("deploy.batch: 'half' is neither a number of hosts"), "\(error)")
         }
+    }
+
+    /// After a batch whose servers' ports went unanswered, the next waits until a balancer at its
+    /// defaults takes them back (nginx's fail_timeout is 10 s); after a proxy reload it need not wait;
+    /// `deploy.batch_wait` always wins.
+    func testTheWaitBetweenBatchesCoversABalancersDefaults() {
+        XCTAssertGreaterThan(BalancerSettle.wait(configured: nil, portsClosed: true), 10)
+        XCTAssertEqual(BalancerSettle.wait(configured: nil, portsClosed: false), 0)
+        XCTAssertEqual(BalancerSettle.wait(configured: ConfigDuration(seconds: 2), portsClosed: true), 2)
+        XCTAssertEqual(BalancerSettle.wait(configured: ConfigDuration(seconds: 0), portsClosed: true), 0)
+        let plan = BalancerSettle.plan(configured: nil, batches: 3, portsClose: true)
+        XCTAssertTrue(plan.contains("22s in all"), plan)
+        XCTAssertEqual(BalancerSettle.plan(configured: nil, batches: 1, portsClose: true), "")
     }
 }
