@@ -1,5 +1,6 @@
 import Foundation
 import TMEOpsCore
+import TMEOpsHosts
 
 /// How long a rolling swap lets a load balancer settle after a batch, before the next one starts.
 ///
@@ -40,5 +41,18 @@ enum BalancerSettle {
         guard seconds > 0 else { return "; no wait between batches" }
         let total = ConfigDuration(seconds: seconds * Double(batches - 1))
         return "; \(ConfigDuration(seconds: seconds)) after each batch but the last (\(total) in all): \(reason(configured: configured))"
+    }
+}
+
+extension DeployConfig: ConfigSectionAdvice {
+    /// A `batch_wait` shorter than nginx's default `fail_timeout`, on several servers swapped with their
+    /// ports closing (`replace`): the next batch may find every server out of the balancer.
+    public func warnings(in environment: EnvironmentConfig) -> [String] {
+        guard let wait = batchWait, wait.seconds < 10, strategy == ReplaceStrategy.name,
+            (environment.section(SSHConfig.self)?.hosts.count ?? 0) > 1
+        else { return [] }
+        return [
+            "environments.\(environment.name).deploy.batch_wait is \(wait): a load balancer at its defaults keeps a server whose port refused a connection out for longer (nginx: fail_timeout 10s; HAProxy: rise × inter), so the next batch may find every server out and the balancer refuse every request; unset it (\(BalancerSettle.defaultWait) after a batch whose ports closed) or set it to your balancer's figure"
+        ]
     }
 }

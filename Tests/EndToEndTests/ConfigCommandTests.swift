@@ -54,6 +54,31 @@ final class ConfigCommandTests: XCTestCase {
         XCTAssertFalse(vault.stderr.contains("npm-Token-From-Vault"), vault.stderr)
     }
 
+    /// On several servers swapped with `replace`, a `batch_wait` shorter than nginx's default
+    /// fail_timeout is a warning naming the key; unset, or on one server, nothing is said.
+    func testCheckWarnsWhenBatchWaitIsShorterThanALoadBalancerNeeds() throws {
+        let project = try Project()
+        let config = """
+            app: tme-portal
+            image: tme-portal-server
+            environments:
+              production:
+                ssh: { hosts: [10.0.0.11, 10.0.0.12], user: deploy }
+                deploy: { batch: 1, batch_wait: 2s }
+
+            """
+        try project.write("tmeops.yml", config)
+        let short = try project.tmeops("config", "check")
+        XCTAssertEqual(short.status, 0, short.stderr)
+        XCTAssertTrue(short.stderr.contains("environments.production.deploy.batch_wait is 2s"), short.stderr)
+        XCTAssertTrue(short.stderr.contains("fail_timeout 10s"), short.stderr)
+        try project.write("tmeops.yml", config.replacingOccurrences(of: ", batch_wait: 2s", with: ""))
+        let unset = try project.tmeops("config", "check")
+        XCTAssertFalse(unset.stderr.contains("batch_wait"), unset.stderr)
+        try project.write("tmeops.yml", config.replacingOccurrences(of: "hosts: [10.0.0.11, 10.0.0.12]", with: "host: 10.0.0.11"))
+        XCTAssertFalse(try project.tmeops("config", "check").stderr.contains("batch_wait"))
+    }
+
     func testCheckReportsLocationAndSuggestionWithExitTwo() throws {
         let project = try Project()
         try project.write("tmeops.yml", Project.config.replacingOccurrences(of: "      user: tme-user", with: "      usr: tme-user"))

@@ -48,7 +48,8 @@ public struct ConfigCheckCommand: TMEOpsCommand {
         let selection = context.environmentName.map(EnvironmentSelection.named) ?? .all
         let config = try context.loadConfig(selecting: selection)
         let checked = config.environmentNames.filter { config.environments[$0] != nil }
-        let warnings = try Self.exposedSecrets(config) + (try Self.sharedBackups(config))
+        let advice = checked.flatMap { name in config.environments[name]?.advice.map { "\(config.displayPath): \($0)" } ?? [] }
+        let warnings = try Self.exposedSecrets(config) + (try Self.sharedBackups(config)) + advice
         for warning in warnings { context.logger.warning("\(warning)") }
         let report = Report(
             file: config.displayPath, valid: true, app: config.app, image: config.image, environments: config.environmentNames, checked: checked,

@@ -23,3 +23,14 @@ public protocol ConfigSectionCrossCheck {
     /// The first disagreement: the key inside the section and what is wrong; nil when all agree.
     func problem(in environment: EnvironmentConfig) -> (key: String, message: String)?
 }
+
+/// A section that can say, for `config check`, when a valid value is likely to hurt (a wait shorter than
+/// load balancers need, say). Each warning names its key.
+public protocol ConfigSectionAdvice {
+    func warnings(in environment: EnvironmentConfig) -> [String]
+}
+
+extension EnvironmentConfig {
+    /// What the environment's sections advise (`ConfigSectionAdvice`), in file order.
+    public var advice: [String] { sections.flatMap { ($0.value as? any ConfigSectionAdvice)?.warnings(in: self) ?? [] } }
+}
