@@ -11,11 +11,13 @@ struct ProtectedChanges: ChangeProtection {
     func take(config: LoadedConfig, environment: EnvironmentConfig, context: CommandContext, purpose: String) throws -> ProtectedChangeHold {
         var state: RemoteState?
         var owner: RemoteState.LockOwner?
+        var renewEvery: TimeInterval = 60
         if environment.section(SSHConfig.self) != nil {
             // The deploy lock is the one `deploy` and `lock` use: on the environment's first host.
+            let deploy = try DeployConfig.of(environment)
             let session = try RemoteHost.connect(environment, .first, context: context)
             let remote = RemoteState(session: session, app: config.app, environment: environment.name, redactor: context.redactor)
-            let deploy = try DeployConfig.of(environment)
+            renewEvery = max(1, min(60, deploy.lockTTL.seconds / 4))
             do {
                 try remote.moveSharedState(lockTTL: deploy.lockTTL.seconds, context: context)
                 owner = try remote.acquire(message: purpose, ttl: deploy.lockTTL.seconds, force: false, context: context)
@@ -25,12 +27,11 @@ struct ProtectedChanges: ChangeProtection {
             }
             state = remote
         }
-        // Held as a deploy holds it: renewed while the backup and the migrations run (this session is
+        // Held as a deploy holds it: renewed while the backup and the migrations run (this connection is
         // the heartbeat's until the hold ends).
         var heartbeat: LockHeartbeat?
         if let state, let owner {
-            let every = max(1, min(60, try DeployConfig.of(environment).lockTTL.seconds / 4))
-            heartbeat = LockHeartbeat(state: state, token: owner.token, every: every) { error in context.logger.error("\(error)") }
+            heartbeat = LockHeartbeat(state: state, token: owner.token, every: renewEvery) { error in context.logger.error("\(error)") }
         }
         let release: () -> Void = { [state, owner, heartbeat] in
             heartbeat?.stop()

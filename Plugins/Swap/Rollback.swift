@@ -135,16 +135,20 @@ public enum Rollback {
             } else if let restoreFrom {
                 detail += "; the database was not restored from \(restoreFrom)"
             }
-            // Written whatever failed: a rollback that restored the database is never left unrecorded.
-            do {
-                try state.recordRelease(
-                    RemoteState.Release(
-                        id: id, image: destination.image, imageID: destination.imageID, previous: releases.last(where: { $0.imageID == currentImage })?.id,
-                        previousImageID: currentImage, backup: restore?.safetyBackup, migrations: [], steps: [:], unavailableSeconds: nil,
-                        operatorName: lock.owner, message: message.isEmpty ? "rollback to \(destination.id)" : message, outcome: ending.ledgerOutcome,
-                        at: ISO8601DateFormatter().string(from: Date()), detail: target.context.redactor.redact(detail)))
-            } catch let recordError {
-                target.context.logger.error("the ledger line of the failed rollback \(id) could not be written: \(recordError); what happened: \(detail)")
+            // Written whatever failed once anything changed: a rollback that restored the database or
+            // touched production is never left unrecorded (one refused before that is only audited).
+            if restore != nil || ending.production != .unchanged {
+                do {
+                    try state.recordRelease(
+                        RemoteState.Release(
+                            id: id, image: destination.image, imageID: destination.imageID,
+                            previous: releases.last(where: { $0.imageID == currentImage })?.id, previousImageID: currentImage,
+                            backup: restore?.safetyBackup, migrations: [], steps: [:], unavailableSeconds: nil, operatorName: lock.owner,
+                            message: message.isEmpty ? "rollback to \(destination.id)" : message, outcome: ending.ledgerOutcome,
+                            at: ISO8601DateFormatter().string(from: Date()), detail: target.context.redactor.redact(detail)))
+                } catch let recordError {
+                    target.context.logger.error("the ledger line of the failed rollback \(id) could not be written: \(recordError); what happened: \(detail)")
+                }
             }
             state.audit(action: "rollback", environment: target.environment.name, release: id, outcome: "failed", detail: detail, context: target.context)
             guard let restore else { throw error }

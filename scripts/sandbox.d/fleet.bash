@@ -208,6 +208,15 @@ ensure_fleet_containers() {
 }
 
 lb_alive() { alive "$DIR/lb/nginx.pid"; }
+# Until six requests in a row through the balancer succeed (two rounds over the three servers), at most 15 s.
+fleet_wait_for_balancer() {
+    lb_alive || return 0
+    local ok=0
+    for _ in $(seq 150); do
+        if lb_health >/dev/null 2>&1; then ok=$((ok + 1)); [[ $ok -ge 6 ]] && return 0; else ok=0; sleep 0.1; fi
+    done
+    log "warning: the load balancer did not answer six requests in a row within 15 s"
+}
 lb_health() { curl -fsS --max-time 3 "http://127.0.0.1:$LB_PORT/api/health"; }
 
 start_load_balancer() {
@@ -378,6 +387,9 @@ fleet_seed() { # fleet_seed [--fast]: --fast restores the database from its temp
     done
     ensure_fleet_env_files
     ensure_fleet_containers
+    # Seeded means served: the balancer answers through every server again (nginx leaves a server that
+    # refused a connection while it was being replaced out for its fail_timeout, 10 s).
+    fleet_wait_for_balancer
     for n in $(seq "$FLEET_SIZE"); do seed_app_record "fleet_docker_$n" > "$(fleet_dir "$n")/seed-app"; done
     if [[ $fast == --fast ]]; then
         fleet_docker 1 exec "$PG_CONTAINER" psql -qX -h /tmp -U "$DB_USER" -d postgres -v ON_ERROR_STOP=1 \
