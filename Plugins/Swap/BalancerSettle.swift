@@ -23,6 +23,14 @@ enum BalancerSettle {
         return portsClosed ? defaultWait.seconds : 0
     }
 
+    /// Waits as `wait` says before the next `what` (batch, node), saying so on `out`.
+    static func pause(configured: ConfigDuration?, portsClosed: Bool, before what: String, out: Output) {
+        let seconds = wait(configured: configured, portsClosed: portsClosed)
+        guard seconds > 0 else { return }
+        out.line("      waiting \(ConfigDuration(seconds: seconds)) before the next \(what): \(reason(configured: configured))")
+        Thread.sleep(forTimeInterval: seconds)
+    }
+
     /// Why the swap waits, for its progress line and the plan.
     static func reason(configured: ConfigDuration?) -> String {
         if let configured { return "deploy.batch_wait is \(configured)" }

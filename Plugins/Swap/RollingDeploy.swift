@@ -74,10 +74,7 @@ final class RollingSwap {
 
     /// Lets the load balancer take the last batch's servers back before the next batch (`BalancerSettle`).
     func settle(portsClosed: Bool) {
-        let seconds = BalancerSettle.wait(configured: deploy.batchWait, portsClosed: portsClosed)
-        guard seconds > 0 else { return }
-        out.line("      waiting \(ConfigDuration(seconds: seconds)) before the next batch: \(BalancerSettle.reason(configured: deploy.batchWait))")
-        Thread.sleep(forTimeInterval: seconds)
+        BalancerSettle.pause(configured: deploy.batchWait, portsClosed: portsClosed, before: "batch", out: out)
     }
 
     /// Puts every switched host back on the release it ran, in the same batches as the swap (so that a

@@ -249,12 +249,7 @@ struct SwarmRelease {
             // The last node's port went unanswered while its front door took it: a load balancer takes
             // it back only later (`BalancerSettle`), so the next node waits for that.
             if portClosed {
-                let seconds = BalancerSettle.wait(configured: target.deploy.batchWait, portsClosed: true)
-                if seconds > 0 {
-                    out.line(
-                        "      waiting \(ConfigDuration(seconds: seconds)) before the next node: \(BalancerSettle.reason(configured: target.deploy.batchWait))")
-                    Thread.sleep(forTimeInterval: seconds)
-                }
+                BalancerSettle.pause(configured: target.deploy.batchWait, portsClosed: true, before: "node", out: out)
                 portClosed = false
             }
             guard let node = try node(of: host, in: try engine.nodes()) else {
